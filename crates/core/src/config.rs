@@ -1,0 +1,37 @@
+//! Settings `core` needs; the binary fills them from the TOML file and the environment.
+
+use std::path::PathBuf;
+
+#[derive(Debug, Clone)]
+pub struct CoreConfig {
+    /// Data directory: SQLite database and blobs live here by default.
+    pub data_dir: PathBuf,
+    /// `sqlite://...` or `postgres://...`; `None` = SQLite in the data directory.
+    pub database_url: Option<String>,
+    /// Blob directory; `None` = `<data_dir>/blobs`.
+    pub blob_dir: Option<PathBuf>,
+    /// Default quota for new users, bytes.
+    pub default_quota: i64,
+    /// Default 24 h recipient and forward limits.
+    pub default_recipients: i64,
+    pub default_forwards: i64,
+    /// Domain used for generated addresses (`username@domain`).
+    pub domain: String,
+    /// Largest accepted message, bytes.
+    pub max_message_size: u64,
+}
+
+impl Default for CoreConfig {
+    fn default() -> Self {
+        CoreConfig {
+            data_dir: PathBuf::from("data"),
+            database_url: None,
+            blob_dir: None,
+            default_quota: 1 << 30,
+            default_recipients: 2000,
+            default_forwards: 2000,
+            domain: "localhost".into(),
+            max_message_size: 64 << 20,
+        }
+    }
+}

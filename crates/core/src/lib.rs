@@ -1,0 +1,19 @@
+//! The domain of Sealpost: users, addresses, mailboxes, messages and quota.
+//!
+//! Every rule lives here once, whatever the protocol that triggers it: the REST API, IMAP,
+//! POP3 and LMTP all call [`Core`]. `core` talks to persistence only through
+//! `sealpost_store`, never to a protocol.
+
+mod error;
+mod page;
+mod service;
+
+pub mod config;
+pub mod password;
+
+pub use config::CoreConfig;
+pub use error::{Error, Result};
+pub use page::{Cursor, Page, PageRequest};
+pub use sealpost_mime as mime;
+pub use sealpost_store::model::*;
+pub use service::*;

@@ -1,0 +1,351 @@
+//! [`Core`]: the operations every protocol front end calls.
+
+use crate::{CoreConfig, Error, Page, PageRequest, Result};
+use sealpost_mime::ParsedMessage;
+use sealpost_store::model::*;
+
+/// Scope of an authentication, as in WildDuck.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Scope {
+    Master,
+    Imap,
+    Pop3,
+    Smtp,
+}
+
+impl Scope {
+    pub fn parse(s: &str) -> Option<Scope> {
+        match s {
+            "master" => Some(Scope::Master),
+            "imap" => Some(Scope::Imap),
+            "pop3" => Some(Scope::Pop3),
+            "smtp" => Some(Scope::Smtp),
+            _ => None,
+        }
+    }
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Scope::Master => "master",
+            Scope::Imap => "imap",
+            Scope::Pop3 => "pop3",
+            Scope::Smtp => "smtp",
+        }
+    }
+}
+
+/// `POST /users` input, validated by `create_user`.
+#[derive(Debug, Clone, Default)]
+pub struct NewUser {
+    pub username: String,
+    /// `None` creates an account without a password.
+    pub password: Option<String>,
+    /// Import an existing hash (argon2, bcrypt) instead of a password.
+    pub hashed_password: Option<String>,
+    pub address: Option<String>,
+    pub empty_address: bool,
+    pub name: Option<String>,
+    pub quota: Option<i64>,
+    pub retention: Option<i64>,
+    pub language: Option<String>,
+    pub recipients: Option<i64>,
+    pub forwards: Option<i64>,
+    pub tags: Vec<String>,
+    pub pub_key: Option<String>,
+    pub encrypt_messages: bool,
+    pub encrypt_forwarded: bool,
+}
+
+/// `PUT /users/{user}` input: only `Some` fields change.
+#[derive(Debug, Clone, Default)]
+pub struct UserUpdate {
+    pub name: Option<Option<String>>,
+    pub password: Option<String>,
+    pub existing_password: Option<String>,
+    pub quota: Option<i64>,
+    pub retention: Option<i64>,
+    pub language: Option<String>,
+    pub recipients: Option<i64>,
+    pub forwards: Option<i64>,
+    pub tags: Option<Vec<String>>,
+    pub pub_key: Option<String>,
+    pub encrypt_messages: Option<bool>,
+    pub encrypt_forwarded: Option<bool>,
+    pub disabled: Option<bool>,
+    pub suspended: Option<bool>,
+}
+
+/// `GET /users` filters.
+#[derive(Debug, Clone, Default)]
+pub struct UserQuery {
+    /// Partial match on username (and addresses).
+    pub query: Option<String>,
+    /// At least one of these tags.
+    pub tags: Vec<String>,
+    /// All of these tags.
+    pub required_tags: Vec<String>,
+}
+
+#[derive(Debug, Clone)]
+pub struct AuthResult {
+    pub id: ObjectId,
+    pub username: String,
+    pub scope: Scope,
+    /// Enabled 2FA mechanisms (empty when none).
+    pub require_2fa: Vec<String>,
+    pub require_password_change: bool,
+}
+
+/// A mailbox with optional counters.
+#[derive(Debug, Clone)]
+pub struct MailboxInfo {
+    pub mailbox: MailboxRecord,
+    /// Present when counters were asked for.
+    pub total: Option<i64>,
+    pub unseen: Option<i64>,
+    pub size: Option<i64>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Order {
+    Asc,
+    #[default]
+    Desc,
+}
+
+/// A message with its full parsed index.
+#[derive(Debug, Clone)]
+pub struct MessageDetails {
+    pub record: MessageRecord,
+    pub parsed: ParsedMessage,
+}
+
+/// Which messages of a mailbox: one UID, a comma list, or a range `444:446`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum UidSelector {
+    List(Vec<i64>),
+    Range(i64, i64),
+}
+
+impl UidSelector {
+    /// Parses "444", "444,445,446" or "444:446" (at most 1,000 items in a list).
+    pub fn parse(s: &str) -> Option<UidSelector> {
+        fn uid(s: &str) -> Option<i64> {
+            let s = s.trim();
+            if s.is_empty() || s.len() > 10 || !s.bytes().all(|b| b.is_ascii_digit()) {
+                return None;
+            }
+            s.parse::<i64>().ok().filter(|n| *n > 0 && *n <= u32::MAX as i64)
+        }
+        if let Some((a, b)) = s.split_once(':') {
+            let (a, b) = (uid(a)?, uid(b)?);
+            Some(UidSelector::Range(a.min(b), a.max(b)))
+        } else {
+            let list: Option<Vec<i64>> = s.split(',').take(1001).map(uid).collect();
+            let list = list?;
+            (list.len() <= 1000).then_some(UidSelector::List(list))
+        }
+    }
+}
+
+/// `PUT .../messages/{message}` input.
+#[derive(Debug, Clone, Default)]
+pub struct MessageUpdate {
+    pub seen: Option<bool>,
+    pub flagged: Option<bool>,
+    pub draft: Option<bool>,
+    pub deleted: Option<bool>,
+    /// `Some(None)` clears the expiry.
+    pub expires: Option<Option<Millis>>,
+    pub move_to: Option<ObjectId>,
+}
+
+/// Result of an update: how many messages matched, and for a move the new UIDs.
+#[derive(Debug, Clone, Default)]
+pub struct UpdateResult {
+    pub updated: u64,
+    /// (old uid, new uid) pairs when moved.
+    pub moved: Vec<(i64, i64)>,
+    pub destination: Option<ObjectId>,
+}
+
+/// Options of an upload (`POST .../messages`) or APPEND.
+#[derive(Debug, Clone, Default)]
+pub struct UploadOptions {
+    pub flags: Flags,
+    /// Internal date; now when `None`.
+    pub date: Option<Millis>,
+}
+
+/// Where a stored message landed.
+#[derive(Debug, Clone)]
+pub struct Stored {
+    pub mailbox: ObjectId,
+    pub uid: i64,
+    pub size: i64,
+}
+
+/// A decoded attachment.
+#[derive(Debug, Clone)]
+pub struct AttachmentData {
+    pub content_type: String,
+    pub filename: Option<String>,
+    pub content: Vec<u8>,
+}
+
+/// The service. Cheap to clone (shares its pools).
+#[derive(Clone)]
+pub struct Core {
+    pub(crate) store: sealpost_store::Store,
+    pub(crate) config: std::sync::Arc<CoreConfig>,
+}
+
+#[allow(unused_variables)]
+impl Core {
+    /// Opens (and migrates) the store described by `config`.
+    pub async fn open(config: CoreConfig) -> Result<Core> {
+        todo!()
+    }
+
+    pub fn config(&self) -> &CoreConfig {
+        &self.config
+    }
+
+    // ---- users ----
+
+    pub async fn list_users(&self, query: &UserQuery, page: &PageRequest) -> Result<Page<UserRecord>> {
+        todo!()
+    }
+    pub async fn get_user(&self, id: &ObjectId) -> Result<UserRecord> {
+        todo!()
+    }
+    pub async fn create_user(&self, new: NewUser) -> Result<ObjectId> {
+        todo!()
+    }
+    pub async fn update_user(&self, id: &ObjectId, update: UserUpdate) -> Result<()> {
+        todo!()
+    }
+    pub async fn delete_user(&self, id: &ObjectId) -> Result<()> {
+        todo!()
+    }
+    /// Username or any address of the user; `Error::AuthFailed` on any mismatch.
+    pub async fn authenticate(&self, username: &str, password: &str, scope: Scope) -> Result<AuthResult> {
+        todo!()
+    }
+    /// Finds a user by username or by any of its addresses.
+    pub async fn resolve_user(&self, username_or_address: &str) -> Result<Option<ObjectId>> {
+        todo!()
+    }
+    pub async fn reset_quota(&self, user: &ObjectId) -> Result<i64> {
+        todo!()
+    }
+
+    // ---- addresses ----
+
+    pub async fn search_addresses(&self, query: Option<&str>, page: &PageRequest) -> Result<Page<AddressRecord>> {
+        todo!()
+    }
+    pub async fn list_addresses(&self, user: &ObjectId) -> Result<Vec<AddressRecord>> {
+        todo!()
+    }
+    pub async fn get_address(&self, user: &ObjectId, id: &ObjectId) -> Result<AddressRecord> {
+        todo!()
+    }
+    pub async fn create_address(&self, user: &ObjectId, address: &str, main: bool) -> Result<ObjectId> {
+        todo!()
+    }
+    pub async fn set_main_address(&self, user: &ObjectId, id: &ObjectId) -> Result<()> {
+        todo!()
+    }
+    pub async fn delete_address(&self, user: &ObjectId, id: &ObjectId) -> Result<()> {
+        todo!()
+    }
+
+    // ---- mailboxes ----
+
+    pub async fn list_mailboxes(&self, user: &ObjectId, counters: bool) -> Result<Vec<MailboxInfo>> {
+        todo!()
+    }
+    pub async fn get_mailbox(&self, user: &ObjectId, id: &ObjectId) -> Result<MailboxInfo> {
+        todo!()
+    }
+    pub async fn create_mailbox(&self, user: &ObjectId, path: &str, retention: Option<i64>) -> Result<ObjectId> {
+        todo!()
+    }
+    /// Rename (children move along) and/or change retention / subscription.
+    pub async fn update_mailbox(
+        &self,
+        user: &ObjectId,
+        id: &ObjectId,
+        path: Option<&str>,
+        retention: Option<i64>,
+        subscribed: Option<bool>,
+    ) -> Result<()> {
+        todo!()
+    }
+    pub async fn delete_mailbox(&self, user: &ObjectId, id: &ObjectId) -> Result<()> {
+        todo!()
+    }
+
+    // ---- messages ----
+
+    pub async fn list_messages(
+        &self,
+        user: &ObjectId,
+        mailbox: &ObjectId,
+        order: Order,
+        page: &PageRequest,
+    ) -> Result<Page<MessageRecord>> {
+        todo!()
+    }
+    /// Flagged messages of the whole account, Trash and Junk excluded.
+    pub async fn list_flagged(&self, user: &ObjectId, order: Order, page: &PageRequest) -> Result<Page<MessageRecord>> {
+        todo!()
+    }
+    /// Full-text search over the whole account, Trash and Junk excluded.
+    pub async fn search_messages(&self, user: &ObjectId, query: &str, page: &PageRequest) -> Result<Page<MessageRecord>> {
+        todo!()
+    }
+    pub async fn get_message(&self, user: &ObjectId, mailbox: &ObjectId, uid: i64) -> Result<MessageDetails> {
+        todo!()
+    }
+    /// The raw RFC 5322 source, byte for byte as stored.
+    pub async fn get_message_source(&self, user: &ObjectId, mailbox: &ObjectId, uid: i64) -> Result<Vec<u8>> {
+        todo!()
+    }
+    pub async fn get_attachment(
+        &self,
+        user: &ObjectId,
+        mailbox: &ObjectId,
+        uid: i64,
+        attachment: &str,
+    ) -> Result<AttachmentData> {
+        todo!()
+    }
+    pub async fn update_messages(
+        &self,
+        user: &ObjectId,
+        mailbox: &ObjectId,
+        selector: &UidSelector,
+        update: MessageUpdate,
+    ) -> Result<UpdateResult> {
+        todo!()
+    }
+    pub async fn delete_message(&self, user: &ObjectId, mailbox: &ObjectId, uid: i64) -> Result<()> {
+        todo!()
+    }
+    /// Stores a raw message; returns only once it is durably committed.
+    pub async fn upload_message(
+        &self,
+        user: &ObjectId,
+        mailbox: &ObjectId,
+        raw: Vec<u8>,
+        options: UploadOptions,
+    ) -> Result<Stored> {
+        todo!()
+    }
+}
+
+#[allow(dead_code)]
+fn _assert_error_is_send(e: Error) -> impl Send {
+    e
+}
