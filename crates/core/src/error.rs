@@ -5,7 +5,10 @@
 pub enum Error {
     /// Client input failed validation; `field` names the parameter when there is one.
     #[error("{message}")]
-    Validation { message: String, field: Option<&'static str> },
+    Validation {
+        message: String,
+        field: Option<&'static str>,
+    },
     /// The thing named does not exist (or is not the caller's).
     #[error("{0}")]
     NotFound(String),
@@ -32,7 +35,10 @@ pub enum Error {
 
 impl Error {
     pub fn validation(message: impl Into<String>, field: &'static str) -> Self {
-        Error::Validation { message: message.into(), field: Some(field) }
+        Error::Validation {
+            message: message.into(),
+            field: Some(field),
+        }
     }
     pub fn not_found(message: impl Into<String>) -> Self {
         Error::NotFound(message.into())

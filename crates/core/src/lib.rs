@@ -5,8 +5,14 @@
 //! `sealpost_store`, never to a protocol.
 
 mod error;
+mod mailbox_names;
+mod mailboxes;
+mod messages;
 mod page;
 mod service;
+mod users;
+mod validate;
+mod writer;
 
 pub mod config;
 pub mod password;

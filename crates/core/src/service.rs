@@ -1,6 +1,6 @@
 //! [`Core`]: the operations every protocol front end calls.
 
-use crate::{CoreConfig, Error, Page, PageRequest, Result};
+use crate::{CoreConfig, Error};
 use sealpost_mime::ParsedMessage;
 use sealpost_store::model::*;
 
@@ -134,7 +134,9 @@ impl UidSelector {
             if s.is_empty() || s.len() > 10 || !s.bytes().all(|b| b.is_ascii_digit()) {
                 return None;
             }
-            s.parse::<i64>().ok().filter(|n| *n > 0 && *n <= u32::MAX as i64)
+            s.parse::<i64>()
+                .ok()
+                .filter(|n| *n > 0 && *n <= u32::MAX as i64)
         }
         if let Some((a, b)) = s.split_once(':') {
             let (a, b) = (uid(a)?, uid(b)?);
@@ -197,152 +199,8 @@ pub struct AttachmentData {
 pub struct Core {
     pub(crate) store: sealpost_store::Store,
     pub(crate) config: std::sync::Arc<CoreConfig>,
-}
-
-#[allow(unused_variables)]
-impl Core {
-    /// Opens (and migrates) the store described by `config`.
-    pub async fn open(config: CoreConfig) -> Result<Core> {
-        todo!()
-    }
-
-    pub fn config(&self) -> &CoreConfig {
-        &self.config
-    }
-
-    // ---- users ----
-
-    pub async fn list_users(&self, query: &UserQuery, page: &PageRequest) -> Result<Page<UserRecord>> {
-        todo!()
-    }
-    pub async fn get_user(&self, id: &ObjectId) -> Result<UserRecord> {
-        todo!()
-    }
-    pub async fn create_user(&self, new: NewUser) -> Result<ObjectId> {
-        todo!()
-    }
-    pub async fn update_user(&self, id: &ObjectId, update: UserUpdate) -> Result<()> {
-        todo!()
-    }
-    pub async fn delete_user(&self, id: &ObjectId) -> Result<()> {
-        todo!()
-    }
-    /// Username or any address of the user; `Error::AuthFailed` on any mismatch.
-    pub async fn authenticate(&self, username: &str, password: &str, scope: Scope) -> Result<AuthResult> {
-        todo!()
-    }
-    /// Finds a user by username or by any of its addresses.
-    pub async fn resolve_user(&self, username_or_address: &str) -> Result<Option<ObjectId>> {
-        todo!()
-    }
-    pub async fn reset_quota(&self, user: &ObjectId) -> Result<i64> {
-        todo!()
-    }
-
-    // ---- addresses ----
-
-    pub async fn search_addresses(&self, query: Option<&str>, page: &PageRequest) -> Result<Page<AddressRecord>> {
-        todo!()
-    }
-    pub async fn list_addresses(&self, user: &ObjectId) -> Result<Vec<AddressRecord>> {
-        todo!()
-    }
-    pub async fn get_address(&self, user: &ObjectId, id: &ObjectId) -> Result<AddressRecord> {
-        todo!()
-    }
-    pub async fn create_address(&self, user: &ObjectId, address: &str, main: bool) -> Result<ObjectId> {
-        todo!()
-    }
-    pub async fn set_main_address(&self, user: &ObjectId, id: &ObjectId) -> Result<()> {
-        todo!()
-    }
-    pub async fn delete_address(&self, user: &ObjectId, id: &ObjectId) -> Result<()> {
-        todo!()
-    }
-
-    // ---- mailboxes ----
-
-    pub async fn list_mailboxes(&self, user: &ObjectId, counters: bool) -> Result<Vec<MailboxInfo>> {
-        todo!()
-    }
-    pub async fn get_mailbox(&self, user: &ObjectId, id: &ObjectId) -> Result<MailboxInfo> {
-        todo!()
-    }
-    pub async fn create_mailbox(&self, user: &ObjectId, path: &str, retention: Option<i64>) -> Result<ObjectId> {
-        todo!()
-    }
-    /// Rename (children move along) and/or change retention / subscription.
-    pub async fn update_mailbox(
-        &self,
-        user: &ObjectId,
-        id: &ObjectId,
-        path: Option<&str>,
-        retention: Option<i64>,
-        subscribed: Option<bool>,
-    ) -> Result<()> {
-        todo!()
-    }
-    pub async fn delete_mailbox(&self, user: &ObjectId, id: &ObjectId) -> Result<()> {
-        todo!()
-    }
-
-    // ---- messages ----
-
-    pub async fn list_messages(
-        &self,
-        user: &ObjectId,
-        mailbox: &ObjectId,
-        order: Order,
-        page: &PageRequest,
-    ) -> Result<Page<MessageRecord>> {
-        todo!()
-    }
-    /// Flagged messages of the whole account, Trash and Junk excluded.
-    pub async fn list_flagged(&self, user: &ObjectId, order: Order, page: &PageRequest) -> Result<Page<MessageRecord>> {
-        todo!()
-    }
-    /// Full-text search over the whole account, Trash and Junk excluded.
-    pub async fn search_messages(&self, user: &ObjectId, query: &str, page: &PageRequest) -> Result<Page<MessageRecord>> {
-        todo!()
-    }
-    pub async fn get_message(&self, user: &ObjectId, mailbox: &ObjectId, uid: i64) -> Result<MessageDetails> {
-        todo!()
-    }
-    /// The raw RFC 5322 source, byte for byte as stored.
-    pub async fn get_message_source(&self, user: &ObjectId, mailbox: &ObjectId, uid: i64) -> Result<Vec<u8>> {
-        todo!()
-    }
-    pub async fn get_attachment(
-        &self,
-        user: &ObjectId,
-        mailbox: &ObjectId,
-        uid: i64,
-        attachment: &str,
-    ) -> Result<AttachmentData> {
-        todo!()
-    }
-    pub async fn update_messages(
-        &self,
-        user: &ObjectId,
-        mailbox: &ObjectId,
-        selector: &UidSelector,
-        update: MessageUpdate,
-    ) -> Result<UpdateResult> {
-        todo!()
-    }
-    pub async fn delete_message(&self, user: &ObjectId, mailbox: &ObjectId, uid: i64) -> Result<()> {
-        todo!()
-    }
-    /// Stores a raw message; returns only once it is durably committed.
-    pub async fn upload_message(
-        &self,
-        user: &ObjectId,
-        mailbox: &ObjectId,
-        raw: Vec<u8>,
-        options: UploadOptions,
-    ) -> Result<Stored> {
-        todo!()
-    }
+    pub(crate) writer: crate::writer::Writer,
+    pub(crate) gc: std::sync::Arc<tokio::sync::Notify>,
 }
 
 #[allow(dead_code)]

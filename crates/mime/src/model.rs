@@ -37,21 +37,35 @@ pub struct EnvAddr {
 }
 
 /// One MIME part with its byte offsets in the raw message, enough to render BODYSTRUCTURE
-/// and to serve BODY[section] / BODY[section.MIME] / HEADER / TEXT by slicing the blob.
+/// and to serve `BODY[section]` / `BODY[section.MIME]` / `HEADER` / `TEXT` by slicing the blob
+/// (see [`Part::find_section`], [`Part::header`], [`Part::body`]).
+///
+/// The root part is the message itself: `header_start` is 0, `body_start` is just past the
+/// empty line ending the header (or the end of input when there is none). The line break
+/// before a boundary delimiter belongs to the delimiter, not to the body before it. A
+/// multipart's body includes its preamble, delimiters and epilogue. Offsets are of the bytes
+/// as stored: a message with bare LF line endings is measured with bare LFs.
+///
+/// `content_type == "multipart"` exactly when `parts` is non-empty: a multipart without a
+/// boundary (or whose boundary never occurs) is reported as text/plain, and one nested past
+/// the depth limit (32 levels) as application/octet-stream.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Part {
     /// Lower-case type and subtype, e.g. "text", "plain".
     pub content_type: String,
     pub subtype: String,
-    /// Content-Type parameters (name lower-cased, value as given).
+    /// Content-Type parameters (name lower-cased, value as given; RFC 2231 continuations
+    /// and encoded values are joined and decoded). Without a Content-Type header this is
+    /// `charset=us-ascii` for the default text/plain.
     pub params: Vec<(String, String)>,
     pub id: Option<String>,
     pub description: Option<String>,
     /// Content-Transfer-Encoding, upper-cased ("7BIT" when absent).
     pub encoding: String,
-    /// Octets of the encoded body.
+    /// Octets of the encoded body: `body_end - body_start`.
     pub size: u64,
-    /// Lines of the encoded body (text/* and message/rfc822).
+    /// Lines of the encoded body for text/* and message/* parts (0 for others): the number of
+    /// LFs, plus one when the body does not end with a LF.
     pub lines: u64,
     pub md5: Option<String>,
     /// Disposition type (lower-case) and its parameters.
@@ -64,7 +78,10 @@ pub struct Part {
     pub body_end: u64,
     /// Children of a multipart.
     pub parts: Vec<Part>,
-    /// For message/rfc822: the envelope and the body of the enclosed message.
+    /// For message/rfc822: the envelope and the root part of the enclosed message, whose
+    /// `header_start` is this part's `body_start`. `None` when the enclosed message is
+    /// transfer-encoded (base64, quoted-printable) or nested past the depth limit; render
+    /// such a part as a basic body.
     pub message: Option<Box<(Envelope, Part)>>,
 }
 
@@ -78,10 +95,11 @@ pub struct Attachment {
     pub content_type: String,
     /// "attachment" or "inline".
     pub disposition: String,
+    /// Lower-case Content-Transfer-Encoding ("base64", "7bit", ...).
     pub transfer_encoding: String,
     /// Content-ID without angle brackets, if any.
     pub cid: Option<String>,
-    /// Approximate decoded size in bytes.
+    /// Decoded size in bytes (computed without decoding; exact for well-formed input).
     pub size: u64,
     /// Path of the part, IMAP section numbering ("2", "1.3").
     pub part: String,
@@ -103,21 +121,28 @@ pub struct ParsedMessage {
     pub bcc: Vec<Addr>,
     /// Message-ID with angle brackets, e.g. "<abc@example.com>".
     pub message_id: Option<String>,
+    /// In-Reply-To ids, each with angle brackets.
     pub in_reply_to: Vec<String>,
+    /// References ids, each with angle brackets, oldest first.
     pub references: Vec<String>,
     /// Date header as Unix milliseconds, if parseable.
     pub date: Option<i64>,
-    /// Decoded header index: (lower-case name, decoded value), bounded in count and size.
+    /// Decoded header index: (lower-case name, decoded value), in order; at most 200 fields,
+    /// values cut at 8 KiB.
     pub headers: Vec<(String, String)>,
-    /// Plain text body (from text/plain parts, or derived from HTML), bounded.
+    /// Plain text body (from text/plain parts, or derived from HTML), LF line endings,
+    /// at most 1 MiB.
     pub text: String,
-    /// HTML bodies, one per HTML part (or text converted to HTML), bounded.
+    /// HTML bodies, one per HTML part (or text converted to HTML), each at most 1 MiB and
+    /// 4 MiB together.
     pub html: Vec<String>,
     /// First ~128 characters of visible text, whitespace collapsed.
     pub intro: String,
+    /// Every leaf part not shown as body text (attachments, inline images, enclosed
+    /// messages), in document order; at most 1000.
     pub attachments: Vec<Attachment>,
-    /// Subject with Re:/Fwd:/[list] prefixes removed, lower-cased: the threading key.
+    /// Subject with `Re:`/`Fwd:`/`[list]` prefixes removed, lower-cased: the threading key.
     pub thread_subject: String,
-    /// Text for the full-text index: subject, addresses, body text; bounded.
+    /// Text for the full-text index: subject, addresses, body text; at most 256 KiB.
     pub search_text: String,
 }

@@ -1,13 +1,88 @@
-//! Persistence for Sealpost.
+//! Persistence for Sealpost: SQLite (the embedded default) and PostgreSQL behind one
+//! [`Store`], and the content-addressed [`blobs::BlobStore`] for raw messages.
+//!
+//! Both engines run the same SQL where the dialects agree (`$N` placeholders, `RETURNING`,
+//! `ON CONFLICT`); the few places where they differ (schema, full-text search) are marked.
+//! Every write that changes a mailbox bumps its modseq and writes a journal row in the same
+//! transaction.
+
+pub mod blobs;
+mod db;
+mod migrate;
 pub mod model;
+mod rows;
+
+mod addresses;
+pub mod mailboxes;
+mod messages;
+mod users;
+
+pub use db::{Engine, Seek};
+pub use messages::{Direction, FlagChange, InsertError, Inserted, NewMessage, UidSet, fts5_query};
+pub use users::{NewUserRow, UserFilter, UserPatch, mailbox_retention};
+
+use std::path::Path;
 
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
+    /// A unique constraint: the thing named already exists.
     #[error("{0}")]
     Conflict(String),
     #[error("database: {0}")]
     Db(#[from] sqlx::Error),
+    #[error("blob store: {0}")]
+    Io(#[from] std::io::Error),
+    #[error("stored data is corrupt: {0}")]
+    Corrupt(String),
+    #[error("unsupported database URL: {0}")]
+    BadUrl(String),
 }
 
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// The database and the blob store.
 #[derive(Clone)]
-pub struct Store;
+pub struct Store {
+    pub(crate) db: Engine,
+    pub blobs: blobs::BlobStore,
+}
+
+impl Store {
+    /// Opens the database named by `url` (`sqlite://...`, `postgres://...`; `None` = SQLite file
+    /// `sealpost.db` in `data_dir`), applies pending migrations, and opens the blob store.
+    pub async fn open(
+        data_dir: &Path,
+        url: Option<&str>,
+        blob_dir: Option<&Path>,
+    ) -> Result<Store> {
+        std::fs::create_dir_all(data_dir)?;
+        let db = Engine::connect(data_dir, url).await?;
+        migrate::run(&db).await?;
+        let blob_dir = blob_dir
+            .map(Path::to_path_buf)
+            .unwrap_or_else(|| data_dir.join("blobs"));
+        let blobs = blobs::BlobStore::open(&blob_dir)?;
+        Ok(Store { db, blobs })
+    }
+
+    pub fn engine_name(&self) -> &'static str {
+        match self.db {
+            Engine::Sqlite { .. } => "sqlite",
+            Engine::Postgres(_) => "postgres",
+        }
+    }
+}
+
+/// Maps a unique-constraint violation to [`Error::Conflict`] naming `what`.
+pub(crate) fn conflict(e: sqlx::Error, what: &str) -> Error {
+    if let sqlx::Error::Database(d) = &e
+        && d.is_unique_violation()
+    {
+        return Error::Conflict(what.to_string());
+    }
+    Error::Db(e)
+}
+
+pub fn now_ms() -> i64 {
+    chrono::Utc::now().timestamp_millis()
+}

@@ -1,0 +1,192 @@
+//! Mailboxes: the default set, creation by path, rename, retention, deletion.
+
+use crate::service::*;
+use crate::{Core, Error, Result, validate};
+use sealpost_store::mailbox_retention;
+use sealpost_store::model::*;
+
+pub(crate) fn mailbox_not_found() -> Error {
+    Error::not_found("This mailbox does not exist")
+}
+
+impl Core {
+    pub async fn list_mailboxes(
+        &self,
+        user: &ObjectId,
+        counters: bool,
+    ) -> Result<Vec<MailboxInfo>> {
+        let list = self.store.list_mailboxes(user).await?;
+        if list.is_empty() {
+            // Every user has INBOX: an empty list means no such user.
+            self.get_user(user).await?;
+        }
+        let counts = if counters {
+            self.store.mailbox_counters(user, None).await?
+        } else {
+            Vec::new()
+        };
+        Ok(list
+            .into_iter()
+            .map(|mailbox| {
+                let c = counts
+                    .iter()
+                    .find(|(id, _)| *id == mailbox.id)
+                    .map(|(_, c)| *c)
+                    .unwrap_or_default();
+                MailboxInfo {
+                    mailbox,
+                    total: counters.then_some(c.total),
+                    unseen: counters.then_some(c.unseen),
+                    size: counters.then_some(c.size),
+                }
+            })
+            .collect())
+    }
+
+    pub async fn get_mailbox(&self, user: &ObjectId, id: &ObjectId) -> Result<MailboxInfo> {
+        let mailbox = self
+            .store
+            .get_mailbox(user, id)
+            .await?
+            .ok_or_else(mailbox_not_found)?;
+        let c = self
+            .store
+            .mailbox_counters(user, Some(id))
+            .await?
+            .first()
+            .map(|(_, c)| *c)
+            .unwrap_or_default();
+        Ok(MailboxInfo {
+            mailbox,
+            total: Some(c.total),
+            unseen: Some(c.unseen),
+            size: Some(c.size),
+        })
+    }
+
+    /// Finds a mailbox by path (`INBOX` case-insensitive).
+    pub async fn find_mailbox(&self, user: &ObjectId, path: &str) -> Result<Option<MailboxRecord>> {
+        let path = validate::mailbox_path(path)?;
+        Ok(self.store.get_mailbox_by_path(user, &path).await?)
+    }
+
+    pub async fn create_mailbox(
+        &self,
+        user: &ObjectId,
+        path: &str,
+        retention: Option<i64>,
+    ) -> Result<ObjectId> {
+        let path = validate::mailbox_path(path)?;
+        if retention.is_some_and(|r| r < 0) {
+            return Err(Error::validation(
+                "retention must be zero or positive",
+                "retention",
+            ));
+        }
+        let retention = match retention {
+            Some(r) => r,
+            None => mailbox_retention(None, self.get_user(user).await?.retention),
+        };
+        let parents = validate::parents(&path);
+        self.store
+            .create_mailbox(user, &parents, &path, None, retention)
+            .await
+            .map_err(|e| match e {
+                sealpost_store::Error::Conflict(m) => Error::Conflict {
+                    message: m,
+                    code: "MailboxExistsError",
+                },
+                other => other.into(),
+            })?
+            .ok_or_else(|| Error::not_found("This user does not exist"))
+    }
+
+    /// Rename (children move along) and/or change retention / subscription.
+    pub async fn update_mailbox(
+        &self,
+        user: &ObjectId,
+        id: &ObjectId,
+        path: Option<&str>,
+        retention: Option<i64>,
+        subscribed: Option<bool>,
+    ) -> Result<()> {
+        if retention.is_some_and(|r| r < 0) {
+            return Err(Error::validation(
+                "retention must be zero or positive",
+                "retention",
+            ));
+        }
+        let current = self
+            .store
+            .get_mailbox(user, id)
+            .await?
+            .ok_or_else(mailbox_not_found)?;
+        if let Some(new_path) = path {
+            let new_path = validate::mailbox_path(new_path)?;
+            if current.path == "INBOX" {
+                return Err(Error::Forbidden {
+                    message: "INBOX can not be renamed".into(),
+                    code: "DisallowedMailboxMethod",
+                });
+            }
+            if new_path == "INBOX" {
+                return Err(Error::Conflict {
+                    message: "Mailbox already exists".into(),
+                    code: "MailboxExistsError",
+                });
+            }
+            if new_path.starts_with(&format!("{}/", current.path)) {
+                return Err(Error::validation(
+                    "A mailbox can not be moved into itself",
+                    "path",
+                ));
+            }
+            if new_path != current.path {
+                let parents = validate::parents(&new_path);
+                let ok = self
+                    .store
+                    .rename_mailbox(user, id, &parents, &new_path)
+                    .await
+                    .map_err(|e| match e {
+                        sealpost_store::Error::Conflict(m) => Error::Conflict {
+                            message: m,
+                            code: "MailboxExistsError",
+                        },
+                        other => other.into(),
+                    })?;
+                if !ok {
+                    return Err(mailbox_not_found());
+                }
+            }
+        }
+        if (retention.is_some() || subscribed.is_some())
+            && !self
+                .store
+                .update_mailbox_settings(user, id, retention, subscribed)
+                .await?
+        {
+            return Err(mailbox_not_found());
+        }
+        Ok(())
+    }
+
+    /// Deletes a user-made mailbox and its messages; INBOX and special-use mailboxes stay.
+    pub async fn delete_mailbox(&self, user: &ObjectId, id: &ObjectId) -> Result<()> {
+        let current = self
+            .store
+            .get_mailbox(user, id)
+            .await?
+            .ok_or_else(mailbox_not_found)?;
+        if current.path == "INBOX" || current.special_use.is_some() {
+            return Err(Error::Forbidden {
+                message: "Mailbox deletion failed with code CANNOT".into(),
+                code: "DisallowedMailboxMethod",
+            });
+        }
+        if !self.store.delete_mailbox(user, id).await? {
+            return Err(mailbox_not_found());
+        }
+        self.gc.notify_one();
+        Ok(())
+    }
+}

@@ -1,0 +1,362 @@
+//! Messages: storing (upload, and later delivery and APPEND), listing, reading, flag
+//! changes, moves and deletion.
+
+use crate::mailboxes::mailbox_not_found;
+use crate::service::*;
+use crate::{Core, Error, Page, PageRequest, Result};
+use sealpost_mime::ParsedMessage;
+use sealpost_store::model::*;
+use sealpost_store::{Direction, FlagChange, InsertError, NewMessage, Seek, UidSet, blobs};
+use std::sync::Arc;
+
+fn message_not_found() -> Error {
+    Error::not_found("This message does not exist")
+}
+
+fn direction(o: Order) -> Direction {
+    match o {
+        Order::Asc => Direction::Asc,
+        Order::Desc => Direction::Desc,
+    }
+}
+
+fn uid_set(s: &UidSelector) -> UidSet {
+    match s {
+        UidSelector::List(l) => UidSet::List(l.clone()),
+        UidSelector::Range(a, b) => UidSet::Range(*a, *b),
+    }
+}
+
+fn parsed(json: &str) -> Result<ParsedMessage> {
+    serde_json::from_str(json)
+        .map_err(|e| Error::Internal(format!("stored message index is unreadable: {e}")))
+}
+
+/// Keywords: IMAP atoms without a backslash, at most 64 of at most 128 bytes.
+fn check_keywords(k: &[String]) -> Result<()> {
+    if k.len() > 64 {
+        return Err(Error::validation("Too many keywords", "flags"));
+    }
+    for w in k {
+        if w.is_empty()
+            || w.len() > 128
+            || w.bytes()
+                .any(|b| b <= b' ' || b >= 0x7f || b"(){%*\"\\]".contains(&b))
+        {
+            return Err(Error::validation(format!("Invalid keyword {w:?}"), "flags"));
+        }
+    }
+    Ok(())
+}
+
+impl Core {
+    /// Stores a raw message in a mailbox; returns only once it is durably committed.
+    pub async fn upload_message(
+        &self,
+        user: &ObjectId,
+        mailbox: &ObjectId,
+        raw: Vec<u8>,
+        options: UploadOptions,
+    ) -> Result<Stored> {
+        if raw.len() as u64 > self.config.max_message_size {
+            return Err(Error::TooLarge(format!(
+                "Message is larger than the allowed {} bytes",
+                self.config.max_message_size
+            )));
+        }
+        if raw.is_empty() {
+            return Err(Error::validation("Message is empty", "message"));
+        }
+        check_keywords(&options.flags.keywords)?;
+        let owner = self.get_user(user).await?;
+        if owner.quota_allowed > 0 && owner.storage_used + raw.len() as i64 > owner.quota_allowed {
+            return Err(Error::OverQuota);
+        }
+        let raw = Arc::new(raw);
+        let parse_input = raw.clone();
+        let (hash, index) = tokio::task::spawn_blocking(move || {
+            let hash = blobs::hash(&parse_input);
+            sealpost_mime::parse_message(&parse_input).map(|p| (hash, p))
+        })
+        .await
+        .map_err(|e| Error::Internal(e.to_string()))?
+        .map_err(|e| Error::validation(format!("Message can not be parsed: {e}"), "message"))?;
+        let parsed_json =
+            serde_json::to_string(&index).map_err(|e| Error::Internal(e.to_string()))?;
+        let mut blob_written = false;
+        if !self.store.blob_referenced(&hash).await? {
+            self.store
+                .blobs
+                .write(&hash, raw.clone())
+                .await
+                .map_err(|e| Error::Internal(format!("blob write failed: {e}")))?;
+            blob_written = true;
+        }
+        let idate = options.date.unwrap_or_else(sealpost_store::now_ms);
+        let mut references = index.references.clone();
+        for r in &index.in_reply_to {
+            if !references.contains(r) {
+                references.push(r.clone());
+            }
+        }
+        let from = index.from.clone().unwrap_or_default();
+        let new = NewMessage {
+            user: user.clone(),
+            mailbox: mailbox.clone(),
+            raw: raw.clone(),
+            blob: hash,
+            blob_written,
+            parsed_json,
+            idate,
+            hdate: index.date.unwrap_or(idate),
+            subject: index.subject.clone(),
+            from_name: from.name,
+            from_address: from.address,
+            message_id: index.message_id.clone().unwrap_or_default(),
+            references,
+            thread_subject: index.thread_subject.clone(),
+            intro: index.intro.clone(),
+            has_attachments: !index.attachments.is_empty(),
+            flags: options.flags,
+            expires: None,
+            search_text: index.search_text.clone(),
+        };
+        match self.writer.insert(new).await {
+            Ok(ins) => Ok(Stored {
+                mailbox: ins.mailbox,
+                uid: ins.uid,
+                size: ins.size,
+            }),
+            Err(InsertError::NoUser) => Err(Error::not_found("This user does not exist")),
+            Err(InsertError::NoMailbox) => Err(mailbox_not_found()),
+            Err(InsertError::OverQuota) => Err(Error::OverQuota),
+            Err(InsertError::Store(e)) => Err(e.into()),
+        }
+    }
+
+    pub async fn list_messages(
+        &self,
+        user: &ObjectId,
+        mailbox: &ObjectId,
+        order: Order,
+        page: &PageRequest,
+    ) -> Result<Page<MessageRecord>> {
+        self.store
+            .get_mailbox(user, mailbox)
+            .await?
+            .ok_or_else(mailbox_not_found)?;
+        let (total, rows) = self
+            .store
+            .list_messages(
+                user,
+                mailbox,
+                direction(order),
+                &page.seek::<i64>()?,
+                page.fetch_limit(),
+            )
+            .await?;
+        Ok(page.finish(total, rows, |m| m.uid))
+    }
+
+    async fn list_account(
+        &self,
+        user: &ObjectId,
+        query: Option<&str>,
+        flagged: bool,
+        order: Order,
+        page: &PageRequest,
+    ) -> Result<Page<MessageRecord>> {
+        self.get_user(user).await?;
+        let seek: Seek<i64> = page.seek()?;
+        let (total, rows) = self
+            .store
+            .list_account(
+                user,
+                query,
+                flagged,
+                direction(order),
+                &seek,
+                page.fetch_limit(),
+            )
+            .await?;
+        let p = page.finish(total, rows, |(rowid, _)| *rowid);
+        Ok(Page {
+            total: p.total,
+            results: p.results.into_iter().map(|(_, m)| m).collect(),
+            next_cursor: p.next_cursor,
+            previous_cursor: p.previous_cursor,
+        })
+    }
+
+    /// Flagged messages of the whole account, Trash and Junk excluded.
+    pub async fn list_flagged(
+        &self,
+        user: &ObjectId,
+        order: Order,
+        page: &PageRequest,
+    ) -> Result<Page<MessageRecord>> {
+        self.list_account(user, None, true, order, page).await
+    }
+
+    /// Full-text search over the whole account, Trash and Junk excluded. All words must
+    /// match (no stemming: the index is language-neutral).
+    pub async fn search_messages(
+        &self,
+        user: &ObjectId,
+        query: &str,
+        page: &PageRequest,
+    ) -> Result<Page<MessageRecord>> {
+        let q = query.trim();
+        if q.is_empty()
+            || q.len() > 256
+            || q.split_whitespace()
+                .all(|w| !w.chars().any(char::is_alphanumeric))
+        {
+            return Err(Error::validation(
+                "query must contain 1 to 256 characters with at least one word",
+                "query",
+            ));
+        }
+        self.list_account(user, Some(q), false, Order::Desc, page)
+            .await
+    }
+
+    pub async fn get_message(
+        &self,
+        user: &ObjectId,
+        mailbox: &ObjectId,
+        uid: i64,
+    ) -> Result<MessageDetails> {
+        let (record, json) = self
+            .store
+            .get_message(user, mailbox, uid)
+            .await?
+            .ok_or_else(message_not_found)?;
+        Ok(MessageDetails {
+            record,
+            parsed: parsed(&json)?,
+        })
+    }
+
+    /// The raw RFC 5322 source, byte for byte as stored.
+    pub async fn get_message_source(
+        &self,
+        user: &ObjectId,
+        mailbox: &ObjectId,
+        uid: i64,
+    ) -> Result<Vec<u8>> {
+        let (record, _) = self
+            .store
+            .get_message(user, mailbox, uid)
+            .await?
+            .ok_or_else(message_not_found)?;
+        self.store
+            .blobs
+            .read(&record.blob)
+            .await
+            .map_err(|e| Error::Internal(format!("blob {} unreadable: {e}", record.blob)))
+    }
+
+    pub async fn get_attachment(
+        &self,
+        user: &ObjectId,
+        mailbox: &ObjectId,
+        uid: i64,
+        attachment: &str,
+    ) -> Result<AttachmentData> {
+        let details = self.get_message(user, mailbox, uid).await?;
+        let att = details
+            .parsed
+            .attachments
+            .iter()
+            .find(|a| a.id == attachment)
+            .cloned()
+            .ok_or_else(|| Error::not_found("This attachment does not exist"))?;
+        let raw = self
+            .store
+            .blobs
+            .read(&details.record.blob)
+            .await
+            .map_err(|e| Error::Internal(e.to_string()))?;
+        let a = att.clone();
+        let content =
+            tokio::task::spawn_blocking(move || sealpost_mime::attachment_content(&raw, &a))
+                .await
+                .map_err(|e| Error::Internal(e.to_string()))?
+                .map_err(|_| Error::not_found("This attachment does not exist"))?;
+        Ok(AttachmentData {
+            content_type: att.content_type,
+            filename: att.filename,
+            content,
+        })
+    }
+
+    pub async fn update_messages(
+        &self,
+        user: &ObjectId,
+        mailbox: &ObjectId,
+        selector: &UidSelector,
+        update: MessageUpdate,
+    ) -> Result<UpdateResult> {
+        self.store
+            .get_mailbox(user, mailbox)
+            .await?
+            .ok_or_else(mailbox_not_found)?;
+        let set = uid_set(selector);
+        let change = FlagChange {
+            seen: update.seen,
+            answered: None,
+            flagged: update.flagged,
+            deleted: update.deleted,
+            draft: update.draft,
+            keywords: None,
+            expires: update.expires,
+        };
+        let has_change = change.seen.is_some()
+            || change.flagged.is_some()
+            || change.deleted.is_some()
+            || change.draft.is_some()
+            || change.expires.is_some();
+        let mut result = UpdateResult::default();
+        if has_change {
+            result.updated = self
+                .store
+                .update_flags(user, mailbox, &set, &change)
+                .await?
+                .len() as u64;
+        }
+        if let Some(dest) = &update.move_to {
+            let moved = self
+                .store
+                .move_messages(user, mailbox, dest, &set)
+                .await?
+                .ok_or_else(mailbox_not_found)?;
+            result.updated = result.updated.max(moved.len() as u64);
+            result.moved = moved;
+            result.destination = Some(dest.clone());
+        }
+        Ok(result)
+    }
+
+    /// Deletes one message (its blob is released and collected when unreferenced).
+    pub async fn delete_message(
+        &self,
+        user: &ObjectId,
+        mailbox: &ObjectId,
+        uid: i64,
+    ) -> Result<()> {
+        let deleted = self
+            .store
+            .delete_messages(user, mailbox, &UidSet::List(vec![uid]))
+            .await?;
+        if deleted.is_empty() {
+            self.store
+                .get_mailbox(user, mailbox)
+                .await?
+                .ok_or_else(mailbox_not_found)?;
+            return Err(message_not_found());
+        }
+        self.gc.notify_one();
+        Ok(())
+    }
+}

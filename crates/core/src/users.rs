@@ -1,0 +1,460 @@
+//! Users, authentication and addresses.
+
+use crate::mailbox_names::default_mailboxes;
+use crate::service::*;
+use crate::{Core, CoreConfig, Error, Page, PageRequest, Result, password, validate};
+use sealpost_store::model::*;
+use sealpost_store::{NewUserRow, Store, UserFilter, UserPatch};
+use std::sync::Arc;
+
+fn user_not_found() -> Error {
+    Error::not_found("This user does not exist")
+}
+
+fn check_nonneg(v: Option<i64>, field: &'static str) -> Result<()> {
+    match v {
+        Some(n) if n < 0 => Err(Error::validation(
+            format!("{field} must be zero or positive"),
+            field,
+        )),
+        _ => Ok(()),
+    }
+}
+
+fn check_password(p: &str) -> Result<()> {
+    if p.is_empty() || p.len() > password::MAX_PASSWORD_LEN {
+        return Err(Error::validation(
+            "Password must be 1 to 1024 bytes",
+            "password",
+        ));
+    }
+    Ok(())
+}
+
+fn check_language(l: &Option<String>) -> Result<()> {
+    match l {
+        Some(l)
+            if l.len() > 20
+                || !l
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_') =>
+        {
+            Err(Error::validation("Invalid language code", "language"))
+        }
+        _ => Ok(()),
+    }
+}
+
+const MAX_PUBKEY: usize = 64 * 1024;
+
+impl Core {
+    /// Opens (and migrates) the store described by `config` and starts the background tasks.
+    pub async fn open(config: CoreConfig) -> Result<Core> {
+        let store = Store::open(
+            &config.data_dir,
+            config.database_url.as_deref(),
+            config.blob_dir.as_deref(),
+        )
+        .await
+        .map_err(|e| Error::Internal(format!("cannot open storage: {e}")))?;
+        let writer = crate::writer::Writer::start(store.clone());
+        let gc = Arc::new(tokio::sync::Notify::new());
+        let core = Core {
+            store,
+            config: Arc::new(config),
+            writer,
+            gc,
+        };
+        core.spawn_blob_collector();
+        Ok(core)
+    }
+
+    pub fn config(&self) -> &CoreConfig {
+        &self.config
+    }
+
+    /// "sqlite" or "postgres".
+    pub fn engine_name(&self) -> &'static str {
+        self.store.engine_name()
+    }
+
+    fn spawn_blob_collector(&self) {
+        let store = self.store.clone();
+        let gc = self.gc.clone();
+        tokio::spawn(async move {
+            loop {
+                let _ =
+                    tokio::time::timeout(std::time::Duration::from_secs(60), gc.notified()).await;
+                loop {
+                    match store.collect_blobs(500).await {
+                        Ok(500) => continue,
+                        Ok(_) => break,
+                        Err(e) => {
+                            tracing::warn!(error = %e, "blob collection failed");
+                            break;
+                        }
+                    }
+                }
+            }
+        });
+    }
+
+    /// Removes unreferenced blobs now (also runs in the background every minute).
+    pub async fn collect_garbage(&self) -> Result<usize> {
+        let mut total = 0;
+        loop {
+            let n = self.store.collect_blobs(500).await?;
+            total += n;
+            if n < 500 {
+                return Ok(total);
+            }
+        }
+    }
+
+    pub async fn list_users(
+        &self,
+        query: &UserQuery,
+        page: &PageRequest,
+    ) -> Result<Page<UserRecord>> {
+        let filter = UserFilter {
+            query: query
+                .query
+                .as_deref()
+                .map(str::trim)
+                .filter(|q| !q.is_empty())
+                .map(str::to_lowercase),
+            any_tags: validate::tags(&query.tags)?,
+            all_tags: validate::tags(&query.required_tags)?,
+        };
+        if filter.query.as_ref().is_some_and(|q| q.len() > 256) {
+            return Err(Error::validation("query is too long", "query"));
+        }
+        let (total, rows) = self
+            .store
+            .list_users(&filter, &page.seek::<String>()?, page.fetch_limit())
+            .await?;
+        Ok(page.finish(total, rows, |u| u.id.to_string()))
+    }
+
+    pub async fn get_user(&self, id: &ObjectId) -> Result<UserRecord> {
+        self.store.get_user(id).await?.ok_or_else(user_not_found)
+    }
+
+    pub async fn create_user(&self, new: NewUser) -> Result<ObjectId> {
+        let username = validate::username(&new.username)?;
+        check_nonneg(new.quota, "quota")?;
+        check_nonneg(new.retention, "retention")?;
+        check_nonneg(new.recipients, "recipients")?;
+        check_nonneg(new.forwards, "forwards")?;
+        check_language(&new.language)?;
+        let tags = validate::tags(&new.tags)?;
+        if new.name.as_ref().is_some_and(|n| n.chars().count() > 256) {
+            return Err(Error::validation("name is too long", "name"));
+        }
+        if new.pub_key.as_ref().is_some_and(|k| k.len() > MAX_PUBKEY) {
+            return Err(Error::validation("pubKey is too large", "pubKey"));
+        }
+        let password_hash = match (&new.password, &new.hashed_password) {
+            (Some(_), Some(_)) => {
+                return Err(Error::validation(
+                    "Use either password or hashedPassword",
+                    "password",
+                ));
+            }
+            (Some(p), None) => {
+                check_password(p)?;
+                Some(password::hash(p).await?)
+            }
+            (None, Some(h)) => {
+                if !password::is_supported_hash(h) {
+                    return Err(Error::validation(
+                        "Unsupported password hash (Argon2 PHC strings are accepted)",
+                        "hashedPassword",
+                    ));
+                }
+                Some(h.clone())
+            }
+            (None, None) => None,
+        };
+        let address = if new.empty_address {
+            None
+        } else {
+            let given = match &new.address {
+                Some(a) => a.clone(),
+                None if username.contains('@') => username.clone(),
+                None => format!("{}@{}", username.to_lowercase(), self.config.domain),
+            };
+            Some(validate::address(&given, "address")?)
+        };
+        let id = ObjectId::new();
+        let user = UserRecord {
+            id: id.clone(),
+            username: username.clone(),
+            name: new.name.clone(),
+            address: address.as_ref().map(|(a, _)| a.clone()),
+            language: new.language.clone(),
+            quota_allowed: new
+                .quota
+                .filter(|q| *q > 0)
+                .unwrap_or(self.config.default_quota),
+            storage_used: 0,
+            retention: new.retention.unwrap_or(0),
+            recipients: new
+                .recipients
+                .filter(|n| *n > 0)
+                .unwrap_or(self.config.default_recipients),
+            forwards: new
+                .forwards
+                .filter(|n| *n > 0)
+                .unwrap_or(self.config.default_forwards),
+            tags,
+            encrypt_messages: new.encrypt_messages,
+            encrypt_forwarded: new.encrypt_forwarded,
+            pub_key: new.pub_key.clone().unwrap_or_default(),
+            has_password: password_hash.is_some(),
+            activated: true,
+            disabled: false,
+            suspended: false,
+            require_password_change: false,
+            created: sealpost_store::now_ms(),
+        };
+        let row = NewUserRow {
+            user,
+            password_hash,
+            address: address.map(|(a, n)| (ObjectId::new(), a, n)),
+            mailboxes: default_mailboxes(new.language.as_deref()),
+        };
+        self.store.insert_user(&row).await.map_err(|e| match e {
+            sealpost_store::Error::Conflict(m) if m.contains("username") => Error::Conflict {
+                message: m,
+                code: "UserExistsError",
+            },
+            sealpost_store::Error::Conflict(m) if m.contains("address") => Error::Conflict {
+                message: m,
+                code: "AddressExistsError",
+            },
+            other => other.into(),
+        })?;
+        Ok(id)
+    }
+
+    pub async fn update_user(&self, id: &ObjectId, update: UserUpdate) -> Result<()> {
+        check_nonneg(update.quota, "quota")?;
+        check_nonneg(update.retention, "retention")?;
+        check_nonneg(update.recipients, "recipients")?;
+        check_nonneg(update.forwards, "forwards")?;
+        check_language(&update.language)?;
+        if update
+            .pub_key
+            .as_ref()
+            .is_some_and(|k| k.len() > MAX_PUBKEY)
+        {
+            return Err(Error::validation("pubKey is too large", "pubKey"));
+        }
+        if let Some(Some(name)) = &update.name
+            && name.chars().count() > 256
+        {
+            return Err(Error::validation("name is too long", "name"));
+        }
+        let tags = update.tags.as_deref().map(validate::tags).transpose()?;
+        let stored_hash = self
+            .store
+            .password_hash(id)
+            .await?
+            .ok_or_else(user_not_found)?;
+        if let Some(existing) = &update.existing_password
+            && !password::verify(existing, stored_hash.as_deref()).await
+        {
+            return Err(Error::AuthFailed);
+        }
+        let password_hash = match &update.password {
+            Some(p) => {
+                check_password(p)?;
+                Some(password::hash(p).await?)
+            }
+            None => None,
+        };
+        let patch = UserPatch {
+            name: update.name,
+            require_password_change: password_hash.as_ref().map(|_| false),
+            password_hash,
+            quota_allowed: update.quota,
+            retention: update.retention,
+            language: update.language,
+            recipients: update.recipients,
+            forwards: update.forwards,
+            tags,
+            pub_key: update.pub_key,
+            encrypt_messages: update.encrypt_messages,
+            encrypt_forwarded: update.encrypt_forwarded,
+            disabled: update.disabled,
+            suspended: update.suspended,
+        };
+        if self.store.update_user(id, &patch).await? {
+            Ok(())
+        } else {
+            Err(user_not_found())
+        }
+    }
+
+    pub async fn delete_user(&self, id: &ObjectId) -> Result<()> {
+        if !self.store.delete_user(id).await? {
+            return Err(user_not_found());
+        }
+        self.gc.notify_one();
+        Ok(())
+    }
+
+    /// Username or any address of the user; `Error::AuthFailed` on any mismatch.
+    pub async fn authenticate(
+        &self,
+        username: &str,
+        password: &str,
+        scope: Scope,
+    ) -> Result<AuthResult> {
+        if username.is_empty()
+            || username.len() > 256
+            || password.is_empty()
+            || password.len() > password::MAX_PASSWORD_LEN
+        {
+            return Err(Error::AuthFailed);
+        }
+        let found = self
+            .store
+            .find_login(
+                &username.trim().to_lowercase(),
+                &validate::normalize_address(username),
+            )
+            .await?;
+        let (id, hash) = match found {
+            Some((id, hash)) => (Some(id), hash),
+            None => (None, None),
+        };
+        if !password::verify(password, hash.as_deref()).await {
+            return Err(Error::AuthFailed);
+        }
+        let id = id.ok_or(Error::AuthFailed)?;
+        let user = self.store.get_user(&id).await?.ok_or(Error::AuthFailed)?;
+        if user.disabled || user.suspended {
+            return Err(Error::AuthFailed);
+        }
+        Ok(AuthResult {
+            id: user.id,
+            username: user.username,
+            scope,
+            require_2fa: Vec::new(),
+            require_password_change: user.require_password_change,
+        })
+    }
+
+    /// Finds a user by username or by any of its addresses.
+    pub async fn resolve_user(&self, username_or_address: &str) -> Result<Option<ObjectId>> {
+        let found = self
+            .store
+            .find_login(
+                &username_or_address.trim().to_lowercase(),
+                &validate::normalize_address(username_or_address),
+            )
+            .await?;
+        Ok(found.map(|(id, _)| id))
+    }
+
+    pub async fn reset_quota(&self, user: &ObjectId) -> Result<i64> {
+        self.store
+            .recalculate_quota(user)
+            .await?
+            .ok_or_else(user_not_found)
+    }
+
+    // ---- addresses ----
+
+    pub async fn search_addresses(
+        &self,
+        query: Option<&str>,
+        page: &PageRequest,
+    ) -> Result<Page<AddressRecord>> {
+        let like = match query.map(str::trim).filter(|q| !q.is_empty()) {
+            Some(q) if q.len() > 256 => {
+                return Err(Error::validation("query is too long", "query"));
+            }
+            Some(q) => Some(format!(
+                "%{}%",
+                like_escape(&validate::normalize_address(q))
+            )),
+            None => None,
+        };
+        let (total, rows) = self
+            .store
+            .search_addresses(like.as_deref(), &page.seek::<String>()?, page.fetch_limit())
+            .await?;
+        Ok(page.finish(total, rows, |a| a.id.to_string()))
+    }
+
+    pub async fn list_addresses(&self, user: &ObjectId) -> Result<Vec<AddressRecord>> {
+        self.get_user(user).await?;
+        Ok(self.store.list_addresses(user).await?)
+    }
+
+    pub async fn get_address(&self, user: &ObjectId, id: &ObjectId) -> Result<AddressRecord> {
+        self.store
+            .get_address(user, id)
+            .await?
+            .ok_or_else(|| Error::not_found("Invalid or unknown address"))
+    }
+
+    pub async fn create_address(
+        &self,
+        user: &ObjectId,
+        address: &str,
+        main: bool,
+    ) -> Result<ObjectId> {
+        let (address, norm) = validate::address(address, "address")?;
+        let id = ObjectId::new();
+        let ok = self
+            .store
+            .insert_address(user, &id, &address, &norm, main)
+            .await
+            .map_err(|e| match e {
+                sealpost_store::Error::Conflict(m) => Error::Conflict {
+                    message: m,
+                    code: "AddressExistsError",
+                },
+                other => other.into(),
+            })?;
+        if ok { Ok(id) } else { Err(user_not_found()) }
+    }
+
+    pub async fn set_main_address(&self, user: &ObjectId, id: &ObjectId) -> Result<()> {
+        if self.store.set_main_address(user, id).await? {
+            Ok(())
+        } else {
+            Err(Error::not_found("Invalid or unknown address"))
+        }
+    }
+
+    pub async fn delete_address(&self, user: &ObjectId, id: &ObjectId) -> Result<()> {
+        let addr = self.get_address(user, id).await?;
+        if addr.main {
+            return Err(Error::Forbidden {
+                message: "Trying to delete main address. Set a new main address first".into(),
+                code: "MainAddressError",
+            });
+        }
+        if self.store.delete_address(user, id).await? {
+            Ok(())
+        } else {
+            Err(Error::not_found("Invalid or unknown address"))
+        }
+    }
+}
+
+fn like_escape(s: &str) -> String {
+    let mut p = String::with_capacity(s.len());
+    for c in s.chars() {
+        if matches!(c, '%' | '_' | '\\') {
+            p.push('\\');
+        }
+        p.push(c);
+    }
+    p
+}

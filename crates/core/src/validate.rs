@@ -1,0 +1,174 @@
+//! Validation and normalisation of client-supplied names: usernames, addresses, paths.
+
+use crate::{Error, Result};
+
+/// Usernames: 1..=128 of letters, digits and `.-_@+`, not starting with a symbol.
+pub fn username(u: &str) -> Result<String> {
+    let u = u.trim();
+    let ok = !u.is_empty()
+        && u.len() <= 128
+        && u.chars()
+            .all(|c| c.is_alphanumeric() || matches!(c, '.' | '-' | '_' | '@' | '+'))
+        && u.chars().next().is_some_and(char::is_alphanumeric);
+    if ok {
+        Ok(u.to_string())
+    } else {
+        Err(Error::validation(
+            "Invalid username: use 1 to 128 letters, digits and . - _ @ +, starting with a letter or digit",
+            "username",
+        ))
+    }
+}
+
+/// An e-mail address, internationalised ones included (RFC 6531: UTF-8 local part and
+/// domain). Returns (address as given but trimmed, normalised form for lookups).
+pub fn address(a: &str, field: &'static str) -> Result<(String, String)> {
+    let a = a.trim();
+    let bad = || Error::validation(format!("Invalid email address: {a}"), field);
+    if a.len() > 254
+        || a.chars().any(|c| {
+            c.is_whitespace() || c.is_control() || matches!(c, '<' | '>' | ',' | ';' | '"')
+        })
+    {
+        return Err(bad());
+    }
+    let (local, domain) = a.rsplit_once('@').ok_or_else(bad)?;
+    if local.is_empty()
+        || local.len() > 64
+        || local.contains('@')
+        || domain.is_empty()
+        || domain.starts_with('.')
+        || domain.ends_with('.')
+        || domain.contains("..")
+        || !domain.contains('.') && domain != "localhost"
+    {
+        return Err(bad());
+    }
+    Ok((a.to_string(), normalize_address(a)))
+}
+
+/// Lookup form of an address: Unicode lower case. (Dots and `+tags` are kept: they are
+/// distinct addresses; subaddressing is resolved by delivery.)
+pub fn normalize_address(a: &str) -> String {
+    a.trim().to_lowercase()
+}
+
+/// A mailbox path: `/`-separated segments, each 1..=255 characters without control
+/// characters; at most 1,024 bytes and 32 levels. `INBOX` is matched case-insensitively.
+pub fn mailbox_path(p: &str) -> Result<String> {
+    let p = p.trim_matches('/');
+    let bad = |why: &str| Error::validation(format!("Invalid mailbox path: {why}"), "path");
+    if p.is_empty() {
+        return Err(bad("empty"));
+    }
+    if p.len() > 1024 {
+        return Err(bad("longer than 1024 bytes"));
+    }
+    let segments: Vec<&str> = p.split('/').collect();
+    if segments.len() > 32 {
+        return Err(bad("more than 32 levels"));
+    }
+    for s in &segments {
+        if s.is_empty()
+            || s.chars().count() > 255
+            || s.chars().any(char::is_control)
+            || s.trim() != *s
+        {
+            return Err(bad(
+                "empty, too long, or padded segment, or control characters",
+            ));
+        }
+    }
+    if segments[0].eq_ignore_ascii_case("INBOX") {
+        let mut out = String::from("INBOX");
+        for s in &segments[1..] {
+            out.push('/');
+            out.push_str(s);
+        }
+        return Ok(out);
+    }
+    Ok(p.to_string())
+}
+
+/// The ancestors of a path, outermost first: "a/b/c" → ["a", "a/b"].
+pub fn parents(path: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut acc = String::new();
+    let segments: Vec<&str> = path.split('/').collect();
+    for s in &segments[..segments.len().saturating_sub(1)] {
+        if !acc.is_empty() {
+            acc.push('/');
+        }
+        acc.push_str(s);
+        out.push(acc.clone());
+    }
+    out
+}
+
+/// Tags: trimmed, lower-cased, deduplicated; at most 100 of at most 64 characters.
+pub fn tags(list: &[String]) -> Result<Vec<String>> {
+    let mut out: Vec<String> = Vec::new();
+    for t in list {
+        let t = t.trim().to_lowercase();
+        if t.is_empty() {
+            continue;
+        }
+        if t.chars().count() > 64 || t.contains(',') {
+            return Err(Error::validation(
+                "Invalid tag: at most 64 characters, no commas",
+                "tags",
+            ));
+        }
+        if !out.contains(&t) {
+            out.push(t);
+        }
+    }
+    if out.len() > 100 {
+        return Err(Error::validation("Too many tags (at most 100)", "tags"));
+    }
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn addresses() {
+        assert_eq!(
+            address(" User@Example.com ", "a").unwrap(),
+            ("User@Example.com".into(), "user@example.com".into())
+        );
+        assert_eq!(
+            address("андрис@уайлддак.орг", "a").unwrap().1,
+            "андрис@уайлддак.орг"
+        );
+        for bad in [
+            "", "a", "@b.c", "a@", "a b@c.d", "a@b", "a@@b.c", "a@.b.c", "a@b..c", "<a@b.c>",
+        ] {
+            assert!(address(bad, "a").is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn paths() {
+        assert_eq!(mailbox_path("inbox/Sub").unwrap(), "INBOX/Sub");
+        assert_eq!(mailbox_path("/A/B/").unwrap(), "A/B");
+        assert!(mailbox_path("A//B").is_err());
+        assert!(mailbox_path("").is_err());
+        assert!(mailbox_path("a\u{0}b").is_err());
+        assert_eq!(parents("a/b/c"), vec!["a".to_string(), "a/b".to_string()]);
+        assert!(parents("a").is_empty());
+    }
+
+    #[test]
+    fn usernames_and_tags() {
+        assert!(username("john.doe").is_ok());
+        assert!(username(".john").is_err());
+        assert!(username("a b").is_err());
+        assert_eq!(
+            tags(&["Red".into(), "red".into(), " ".into()]).unwrap(),
+            vec!["red".to_string()]
+        );
+    }
+}

@@ -1,0 +1,170 @@
+//! Content-Transfer-Encoding and charset decoding. Lenient on purpose: bad base64 or
+//! quoted-printable yields whatever could be decoded, never an error.
+
+use std::borrow::Cow;
+
+use mail_parser::decoders::charsets::map::charset_decoder;
+
+use crate::Part;
+
+/// Undoes the transfer encoding named by `encoding` (upper-case, as in [`Part::encoding`]).
+pub(crate) fn transfer_decode<'a>(body: &'a [u8], encoding: &str) -> Cow<'a, [u8]> {
+    match encoding {
+        "BASE64" => Cow::Owned(base64(body)),
+        "QUOTED-PRINTABLE" => Cow::Owned(quoted_printable(body)),
+        _ => Cow::Borrowed(body),
+    }
+}
+
+/// Decoded size of `body` without decoding it.
+pub(crate) fn decoded_len(body: &[u8], encoding: &str) -> u64 {
+    match encoding {
+        "BASE64" => {
+            let sextets = body.iter().filter(|&&b| base64_value(b).is_some()).count() as u64;
+            sextets * 3 / 4
+        }
+        "QUOTED-PRINTABLE" => quoted_printable_len(body),
+        _ => body.len() as u64,
+    }
+}
+
+/// The text of a text part: transfer-decoded, then converted from its charset (unknown
+/// charsets are read as UTF-8, invalid sequences replaced).
+pub(crate) fn part_text(body: &[u8], part: &Part) -> String {
+    let bytes = transfer_decode(body, &part.encoding);
+    let charset = part
+        .params
+        .iter()
+        .find(|(name, _)| name == "charset")
+        .map(|(_, value)| value.trim());
+    match charset.and_then(|c| charset_decoder(c.as_bytes())) {
+        Some(decode) => decode(&bytes),
+        None => String::from_utf8_lossy(&bytes).into_owned(),
+    }
+}
+
+fn base64_value(b: u8) -> Option<u8> {
+    match b {
+        b'A'..=b'Z' => Some(b - b'A'),
+        b'a'..=b'z' => Some(b - b'a' + 26),
+        b'0'..=b'9' => Some(b - b'0' + 52),
+        b'+' => Some(62),
+        b'/' => Some(63),
+        _ => None,
+    }
+}
+
+/// Base64 ignoring every byte outside the alphabet (line breaks, padding, garbage); a
+/// trailing partial group yields the whole bytes it holds.
+pub(crate) fn base64(input: &[u8]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(input.len() / 4 * 3 + 3);
+    let mut acc: u32 = 0;
+    let mut bits = 0u32;
+    for &b in input {
+        let Some(v) = base64_value(b) else {
+            continue;
+        };
+        acc = (acc << 6) | u32::from(v);
+        bits += 6;
+        if bits >= 8 {
+            bits -= 8;
+            out.push((acc >> bits) as u8);
+            acc &= (1 << bits) - 1;
+        }
+    }
+    out
+}
+
+fn hex_value(b: u8) -> Option<u8> {
+    match b {
+        b'0'..=b'9' => Some(b - b'0'),
+        b'A'..=b'F' => Some(b - b'A' + 10),
+        b'a'..=b'f' => Some(b - b'a' + 10),
+        _ => None,
+    }
+}
+
+/// Length of a soft line break (`=` then optional blanks then LF or CRLF) at `input[i..]`,
+/// `input[i]` being `=`.
+fn soft_break_len(input: &[u8], i: usize) -> Option<usize> {
+    let mut j = i + 1;
+    while matches!(input.get(j), Some(b' ' | b'\t')) {
+        j += 1;
+    }
+    match (input.get(j), input.get(j + 1)) {
+        (Some(b'\n'), _) => Some(j + 1 - i),
+        (Some(b'\r'), Some(b'\n')) => Some(j + 2 - i),
+        (None, _) => Some(j - i),
+        _ => None,
+    }
+}
+
+/// Quoted-printable; an `=` that starts no valid escape is kept as is.
+pub(crate) fn quoted_printable(input: &[u8]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(input.len());
+    let mut i = 0;
+    while let Some(&b) = input.get(i) {
+        if b == b'=' {
+            if let (Some(h), Some(l)) = (
+                input.get(i + 1).copied().and_then(hex_value),
+                input.get(i + 2).copied().and_then(hex_value),
+            ) {
+                out.push((h << 4) | l);
+                i += 3;
+                continue;
+            }
+            if let Some(len) = soft_break_len(input, i) {
+                i += len;
+                continue;
+            }
+        }
+        out.push(b);
+        i += 1;
+    }
+    out
+}
+
+fn quoted_printable_len(input: &[u8]) -> u64 {
+    let mut len = 0u64;
+    let mut i = 0;
+    while let Some(&b) = input.get(i) {
+        if b == b'=' {
+            if input.get(i + 1).copied().and_then(hex_value).is_some()
+                && input.get(i + 2).copied().and_then(hex_value).is_some()
+            {
+                len += 1;
+                i += 3;
+                continue;
+            }
+            if let Some(skip) = soft_break_len(input, i) {
+                i += skip;
+                continue;
+            }
+        }
+        len += 1;
+        i += 1;
+    }
+    len
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn base64_is_lenient() {
+        assert_eq!(base64(b"aGVsbG8gd29ybGQ="), b"hello world");
+        assert_eq!(base64(b"aGVs\r\nbG8g\r\nd29y\r\nbGQ=\r\n"), b"hello world");
+        assert_eq!(base64(b"aGVs!!bG8*"), b"hello");
+        assert_eq!(base64(b"a"), b"");
+        assert_eq!(decoded_len(b"aGVsbG8gd29ybGQ=\r\n", "BASE64"), 11);
+    }
+
+    #[test]
+    fn quoted_printable_is_lenient() {
+        assert_eq!(quoted_printable(b"caf=C3=A9 =\r\nok"), "café ok".as_bytes());
+        assert_eq!(quoted_printable(b"a=ZZb=\nc= \r\nd="), b"a=ZZbcd");
+        assert_eq!(quoted_printable(b"=4"), b"=4");
+        assert_eq!(decoded_len(b"caf=C3=A9 =\r\nok", "QUOTED-PRINTABLE"), 8);
+    }
+}

@@ -1,0 +1,153 @@
+//! Addresses: each belongs to exactly one user (unique on the normalised form).
+
+use crate::db::{Seek, read, write_tx};
+use crate::model::*;
+use crate::rows::{self, ADDRESS_COLS, Cols};
+use crate::{Result, Store, conflict};
+
+impl Store {
+    pub async fn list_addresses(&self, user: &ObjectId) -> Result<Vec<AddressRecord>> {
+        let sql =
+            format!("SELECT {ADDRESS_COLS} FROM addresses WHERE user_id = $1 ORDER BY created, id");
+        read!(self, db => {
+            sqlx::query(&sql).bind(user.as_str()).fetch_all(db).await?.iter().map(rows::address).collect()
+        })
+    }
+
+    pub async fn get_address(
+        &self,
+        user: &ObjectId,
+        id: &ObjectId,
+    ) -> Result<Option<AddressRecord>> {
+        let sql = format!("SELECT {ADDRESS_COLS} FROM addresses WHERE id = $1 AND user_id = $2");
+        read!(self, db => {
+            let row = sqlx::query(&sql).bind(id.as_str()).bind(user.as_str()).fetch_optional(db).await?;
+            row.map(|r| rows::address(&r)).transpose()
+        })
+    }
+
+    /// Global search on the normalised address (substring), ordered by id.
+    pub async fn search_addresses(
+        &self,
+        like: Option<&str>,
+        seek: &Seek<String>,
+        limit: i64,
+    ) -> Result<(i64, Vec<AddressRecord>)> {
+        let mut binds: Vec<String> = Vec::new();
+        let mut cond = String::from("1=1");
+        if let Some(l) = like {
+            binds.push(l.to_string());
+            cond = "address_norm LIKE $1 ESCAPE '\\'".into();
+        }
+        let count_binds = binds.len();
+        let (seek_cond, dir) = match seek {
+            Seek::First => (String::new(), "ASC"),
+            Seek::After(k) => {
+                binds.push(k.clone());
+                (format!(" AND id > ${}", binds.len()), "ASC")
+            }
+            Seek::Before(k) => {
+                binds.push(k.clone());
+                (format!(" AND id < ${}", binds.len()), "DESC")
+            }
+        };
+        let count_sql = format!("SELECT COUNT(*) AS n FROM addresses WHERE {cond}");
+        let sql = format!(
+            "SELECT {ADDRESS_COLS} FROM addresses WHERE {cond}{seek_cond} ORDER BY id {dir} LIMIT {limit}"
+        );
+        read!(self, db => {
+            let mut q = sqlx::query(&count_sql);
+            for b in &binds[..count_binds] {
+                q = q.bind(b);
+            }
+            let total = q.fetch_one(db).await?.i64("n")?;
+            let mut q = sqlx::query(&sql);
+            for b in &binds {
+                q = q.bind(b);
+            }
+            let list = q.fetch_all(db).await?.iter().map(rows::address).collect::<Result<Vec<_>>>()?;
+            Ok((total, list))
+        })
+    }
+
+    /// Inserts an address; with `main` it becomes the user's main address. False when the
+    /// user does not exist.
+    pub async fn insert_address(
+        &self,
+        user: &ObjectId,
+        id: &ObjectId,
+        address: &str,
+        norm: &str,
+        main: bool,
+    ) -> Result<bool> {
+        let now = crate::now_ms();
+        let ok = write_tx!(self, tx => {
+            let exists = sqlx::query("SELECT id FROM users WHERE id = $1").bind(user.as_str()).fetch_optional(&mut *tx).await?.is_some();
+            if exists {
+                if main {
+                    sqlx::query("UPDATE addresses SET main = FALSE WHERE user_id = $1").bind(user.as_str()).execute(&mut *tx).await?;
+                }
+                // The first address of a user is always main.
+                let has_main = sqlx::query("SELECT id FROM addresses WHERE user_id = $1 AND main")
+                    .bind(user.as_str())
+                    .fetch_optional(&mut *tx)
+                    .await?
+                    .is_some();
+                let main = main || !has_main;
+                sqlx::query("INSERT INTO addresses (id, user_id, address, address_norm, main, created) VALUES ($1,$2,$3,$4,$5,$6)")
+                    .bind(id.as_str())
+                    .bind(user.as_str())
+                    .bind(address)
+                    .bind(norm)
+                    .bind(main)
+                    .bind(now)
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(|e| conflict(e, "This email address already exists"))?;
+                if main {
+                    sqlx::query("UPDATE users SET address = $2 WHERE id = $1").bind(user.as_str()).bind(address).execute(&mut *tx).await?;
+                }
+            }
+            exists
+        });
+        Ok(ok)
+    }
+
+    /// Makes an address the main one. False when not found.
+    pub async fn set_main_address(&self, user: &ObjectId, id: &ObjectId) -> Result<bool> {
+        let ok = write_tx!(self, tx => {
+            let row = sqlx::query("SELECT address FROM addresses WHERE id = $1 AND user_id = $2")
+                .bind(id.as_str())
+                .bind(user.as_str())
+                .fetch_optional(&mut *tx)
+                .await?;
+            match row {
+                None => false,
+                Some(r) => {
+                    let address = r.string("address")?;
+                    sqlx::query("UPDATE addresses SET main = (id = $2) WHERE user_id = $1")
+                        .bind(user.as_str())
+                        .bind(id.as_str())
+                        .execute(&mut *tx)
+                        .await?;
+                    sqlx::query("UPDATE users SET address = $2 WHERE id = $1").bind(user.as_str()).bind(&address).execute(&mut *tx).await?;
+                    true
+                }
+            }
+        });
+        Ok(ok)
+    }
+
+    pub async fn delete_address(&self, user: &ObjectId, id: &ObjectId) -> Result<bool> {
+        let ok = write_tx!(self, tx => {
+            sqlx::query("DELETE FROM addresses WHERE id = $1 AND user_id = $2 AND NOT main")
+                .bind(id.as_str())
+                .bind(user.as_str())
+                .execute(&mut *tx)
+                .await?
+                .rows_affected()
+                > 0
+        });
+        Ok(ok)
+    }
+}

@@ -1,0 +1,662 @@
+//! Messages: batched insertion (group commit), listings, flag changes, moves and deletion.
+//! Every change bumps the mailbox modseq and writes journal rows in the same transaction.
+
+use crate::db::{Seek, by_engine, read, write_tx};
+use crate::mailboxes::journal;
+use crate::model::*;
+use crate::rows::{self, Cols, MESSAGE_COLS};
+use crate::{Error, Result, Store};
+use sqlx::Acquire;
+use std::sync::Arc;
+
+/// A message ready to be stored: raw bytes already hashed and parsed by the caller.
+#[derive(Debug, Clone)]
+pub struct NewMessage {
+    pub user: ObjectId,
+    pub mailbox: ObjectId,
+    pub raw: Arc<Vec<u8>>,
+    pub blob: String,
+    /// True when the caller already wrote the blob file durably.
+    pub blob_written: bool,
+    /// JSON of the parsed index (stored once per blob).
+    pub parsed_json: String,
+    pub idate: Millis,
+    pub hdate: Millis,
+    pub subject: String,
+    pub from_name: String,
+    pub from_address: String,
+    pub message_id: String,
+    /// Message-IDs this one refers to (References + In-Reply-To).
+    pub references: Vec<String>,
+    pub thread_subject: String,
+    pub intro: String,
+    pub has_attachments: bool,
+    pub flags: Flags,
+    pub expires: Option<Millis>,
+    pub search_text: String,
+}
+
+#[derive(Debug, Clone)]
+pub struct Inserted {
+    pub mailbox: ObjectId,
+    pub uid: i64,
+    pub modseq: i64,
+    pub size: i64,
+}
+
+/// Why one message of a batch was not stored (the others are unaffected).
+#[derive(Debug, thiserror::Error)]
+pub enum InsertError {
+    #[error("user not found")]
+    NoUser,
+    #[error("mailbox not found")]
+    NoMailbox,
+    #[error("over quota")]
+    OverQuota,
+    #[error(transparent)]
+    Store(#[from] Error),
+}
+
+impl From<sqlx::Error> for InsertError {
+    fn from(e: sqlx::Error) -> Self {
+        InsertError::Store(Error::Db(e))
+    }
+}
+
+/// Flag and expiry changes for a set of messages; `None` leaves a value as it is.
+#[derive(Debug, Clone, Default)]
+pub struct FlagChange {
+    pub seen: Option<bool>,
+    pub answered: Option<bool>,
+    pub flagged: Option<bool>,
+    pub deleted: Option<bool>,
+    pub draft: Option<bool>,
+    /// Replace the keywords.
+    pub keywords: Option<Vec<String>>,
+    pub expires: Option<Option<Millis>>,
+}
+
+/// A set of UIDs in one mailbox.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum UidSet {
+    List(Vec<i64>),
+    Range(i64, i64),
+}
+
+impl UidSet {
+    /// SQL condition on `m.uid`, binding from `$first`.
+    fn condition(&self, first: usize) -> (String, Vec<i64>) {
+        match self {
+            UidSet::Range(a, b) => (
+                format!("m.uid BETWEEN ${} AND ${}", first, first + 1),
+                vec![*a, *b],
+            ),
+            UidSet::List(l) if l.is_empty() => ("1=0".into(), vec![]),
+            UidSet::List(l) => {
+                let ps: Vec<String> = (0..l.len()).map(|i| format!("${}", first + i)).collect();
+                (format!("m.uid IN ({})", ps.join(",")), l.clone())
+            }
+        }
+    }
+}
+
+/// Ordering of listings.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Direction {
+    Asc,
+    Desc,
+}
+
+fn seek_sql(
+    dir: Direction,
+    seek: &Seek<i64>,
+    col: &str,
+    n: usize,
+) -> (Option<(String, i64)>, &'static str) {
+    match (dir, seek) {
+        (Direction::Asc, Seek::First) => (None, "ASC"),
+        (Direction::Desc, Seek::First) => (None, "DESC"),
+        (Direction::Asc, Seek::After(k)) => (Some((format!("{col} > ${n}"), *k)), "ASC"),
+        (Direction::Asc, Seek::Before(k)) => (Some((format!("{col} < ${n}"), *k)), "DESC"),
+        (Direction::Desc, Seek::After(k)) => (Some((format!("{col} < ${n}"), *k)), "DESC"),
+        (Direction::Desc, Seek::Before(k)) => (Some((format!("{col} > ${n}"), *k)), "ASC"),
+    }
+}
+
+fn keywords_text(k: &[String]) -> String {
+    k.join(" ")
+}
+
+/// Builds a safe FTS5 query: every word quoted, all words required.
+pub fn fts5_query(q: &str) -> String {
+    q.split_whitespace()
+        .take(32)
+        .map(|w| format!("\"{}\"", w.replace('"', "\"\"")))
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+impl Store {
+    /// Whether a blob is already stored and referenced (so its file need not be written).
+    pub async fn blob_referenced(&self, hash: &str) -> Result<bool> {
+        read!(self, db => {
+            Ok(sqlx::query("SELECT refcount FROM blobs WHERE hash = $1 AND refcount > 0")
+                .bind(hash)
+                .fetch_optional(db)
+                .await?
+                .is_some())
+        })
+    }
+
+    /// Stores a batch of messages in one transaction (one commit, one fsync), each under its
+    /// own savepoint so that one refusal does not affect the others.
+    pub async fn insert_messages(
+        &self,
+        batch: &[NewMessage],
+    ) -> Result<Vec<Result<Inserted, InsertError>>> {
+        let mut out = Vec::with_capacity(batch.len());
+        write_tx!(self, tx => {
+            for m in batch {
+                let mut sp = (&mut *tx).begin().await?;
+                let r: Result<Inserted, InsertError> = async {
+                    let size = m.raw.len() as i64;
+                    let quota = sqlx::query(
+                        "UPDATE users SET storage_used = storage_used + $2 WHERE id = $1 \
+                         AND (quota_allowed <= 0 OR storage_used + $2 <= quota_allowed) RETURNING storage_used",
+                    )
+                    .bind(m.user.as_str())
+                    .bind(size)
+                    .fetch_optional(&mut *sp)
+                    .await?;
+                    if quota.is_none() {
+                        let exists = sqlx::query("SELECT id FROM users WHERE id = $1").bind(m.user.as_str()).fetch_optional(&mut *sp).await?;
+                        return Err(if exists.is_some() { InsertError::OverQuota } else { InsertError::NoUser });
+                    }
+                    let row = sqlx::query(
+                        "UPDATE mailboxes SET uid_next = uid_next + 1, modseq = modseq + 1 WHERE id = $1 AND user_id = $2 \
+                         RETURNING uid_next, modseq",
+                    )
+                    .bind(m.mailbox.as_str())
+                    .bind(m.user.as_str())
+                    .fetch_optional(&mut *sp)
+                    .await?
+                    .ok_or(InsertError::NoMailbox)?;
+                    let uid = row.i64("uid_next")? - 1;
+                    let modseq = row.i64("modseq")?;
+                    let refcount = sqlx::query(
+                        "INSERT INTO blobs (hash, size, refcount, parsed, created) VALUES ($1, $2, 1, $3, $4) \
+                         ON CONFLICT (hash) DO UPDATE SET refcount = blobs.refcount + 1 RETURNING refcount",
+                    )
+                    .bind(&m.blob)
+                    .bind(size)
+                    .bind(&m.parsed_json)
+                    .bind(crate::now_ms())
+                    .fetch_one(&mut *sp)
+                    .await?
+                    .i64("refcount")?;
+                    // A blob that was unreferenced may have been collected after the caller
+                    // checked: make sure its file exists before committing a reference to it.
+                    if refcount == 1 && !m.blob_written && !self.blobs.exists(&m.blob) {
+                        self.blobs.write(&m.blob, m.raw.clone()).await.map_err(Error::Io)?;
+                    }
+                    let thread = self.resolve_thread(&mut sp, m).await?;
+                    let rowid = sqlx::query(
+                        "INSERT INTO messages (user_id, mailbox_id, uid, modseq, thread_id, blob, size, idate, hdate, subject, \
+                         from_name, from_address, message_id, intro, has_attachments, seen, answered, flagged, deleted, draft, \
+                         keywords, expires) VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15,$16,$17,$18,$19,$20,$21,$22) \
+                         RETURNING id",
+                    )
+                    .bind(m.user.as_str())
+                    .bind(m.mailbox.as_str())
+                    .bind(uid)
+                    .bind(modseq)
+                    .bind(&thread)
+                    .bind(&m.blob)
+                    .bind(size)
+                    .bind(m.idate)
+                    .bind(m.hdate)
+                    .bind(&m.subject)
+                    .bind(&m.from_name)
+                    .bind(&m.from_address)
+                    .bind(&m.message_id)
+                    .bind(&m.intro)
+                    .bind(m.has_attachments)
+                    .bind(m.flags.seen)
+                    .bind(m.flags.answered)
+                    .bind(m.flags.flagged)
+                    .bind(m.flags.deleted)
+                    .bind(m.flags.draft)
+                    .bind(keywords_text(&m.flags.keywords))
+                    .bind(m.expires)
+                    .fetch_one(&mut *sp)
+                    .await?
+                    .i64("id")?;
+                    by_engine!(self,
+                        sqlite => {
+                            sqlx::query("INSERT INTO messages_fts (rowid, owner, body) VALUES ($1, $2, $3)")
+                                .bind(rowid)
+                                .bind(format!("u{}", m.user))
+                                .bind(&m.search_text)
+                                .execute(&mut *sp)
+                                .await?;
+                        },
+                        postgres => {
+                            sqlx::query("INSERT INTO messages_fts (message, user_id, body) VALUES ($1, $2, to_tsvector('simple', $3))")
+                                .bind(rowid)
+                                .bind(m.user.as_str())
+                                .bind(&m.search_text)
+                                .execute(&mut *sp)
+                                .await?;
+                        }
+                    );
+                    journal!(sp, m.user.as_str(), m.mailbox.as_str(), "EXISTS", Some(uid), Some(modseq), None::<String>);
+                    Ok(Inserted { mailbox: m.mailbox.clone(), uid, modseq, size })
+                }
+                .await;
+                match r {
+                    Ok(ins) => {
+                        sp.commit().await?;
+                        out.push(Ok(ins));
+                    }
+                    Err(e) => {
+                        sp.rollback().await?;
+                        out.push(Err(e));
+                    }
+                }
+            }
+        });
+        Ok(out)
+    }
+
+    /// Finds the thread of a new message: a referenced Message-ID's thread, else a recent
+    /// thread with the same normalised subject, else a new thread. Records the ids.
+    async fn resolve_thread<'c, DB>(
+        &self,
+        conn: &mut sqlx::Transaction<'c, DB>,
+        m: &NewMessage,
+    ) -> Result<String, InsertError>
+    where
+        DB: sqlx::Database,
+        for<'e> &'e mut DB::Connection: sqlx::Executor<'e, Database = DB>,
+        for<'q> <DB as sqlx::Database>::Arguments<'q>: sqlx::IntoArguments<'q, DB>,
+        for<'q> &'q str: sqlx::Encode<'q, DB> + sqlx::Type<DB>,
+        for<'q> i64: sqlx::Encode<'q, DB> + sqlx::Type<DB>,
+        for<'r> String: sqlx::Decode<'r, DB> + sqlx::Type<DB>,
+        for<'a> &'a str: sqlx::ColumnIndex<DB::Row>,
+    {
+        use sqlx::Row;
+        let user = m.user.as_str();
+        let now = crate::now_ms();
+        let mut thread: Option<String> = None;
+        for r in m.references.iter().rev().take(50) {
+            let row = sqlx::query(
+                "SELECT thread_id FROM thread_refs WHERE user_id = $1 AND message_id = $2",
+            )
+            .bind(user)
+            .bind(r.as_str())
+            .fetch_optional(&mut **conn)
+            .await?;
+            if let Some(row) = row {
+                thread = Some(row.try_get::<String, _>("thread_id")?);
+                break;
+            }
+        }
+        if thread.is_none() && !m.thread_subject.is_empty() && !m.references.is_empty() {
+            let row = sqlx::query("SELECT id FROM threads WHERE user_id = $1 AND subject = $2 AND updated > $3 ORDER BY updated DESC LIMIT 1")
+                .bind(user)
+                .bind(m.thread_subject.as_str())
+                .bind(now - 30 * 24 * 3600 * 1000)
+                .fetch_optional(&mut **conn)
+                .await?;
+            if let Some(row) = row {
+                thread = Some(row.try_get::<String, _>("id")?);
+            }
+        }
+        let thread = match thread {
+            Some(t) => {
+                sqlx::query("UPDATE threads SET updated = $2 WHERE id = $1")
+                    .bind(t.as_str())
+                    .bind(now)
+                    .execute(&mut **conn)
+                    .await?;
+                t
+            }
+            None => {
+                let t = ObjectId::new().to_string();
+                sqlx::query(
+                    "INSERT INTO threads (id, user_id, subject, updated) VALUES ($1, $2, $3, $4)",
+                )
+                .bind(t.as_str())
+                .bind(user)
+                .bind(m.thread_subject.as_str())
+                .bind(now)
+                .execute(&mut **conn)
+                .await?;
+                t
+            }
+        };
+        let own = (!m.message_id.is_empty()).then_some(&m.message_id);
+        for id in own.into_iter().chain(m.references.iter().take(50)) {
+            sqlx::query("INSERT INTO thread_refs (user_id, message_id, thread_id) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING")
+                .bind(user)
+                .bind(id.as_str())
+                .bind(thread.as_str())
+                .execute(&mut **conn)
+                .await?;
+        }
+        Ok(thread)
+    }
+
+    /// Messages of one mailbox by UID.
+    pub async fn list_messages(
+        &self,
+        user: &ObjectId,
+        mailbox: &ObjectId,
+        dir: Direction,
+        seek: &Seek<i64>,
+        limit: i64,
+    ) -> Result<(i64, Vec<MessageRecord>)> {
+        let (cond, order) = seek_sql(dir, seek, "m.uid", 3);
+        let sql = format!(
+            "SELECT {MESSAGE_COLS} FROM messages m WHERE m.user_id = $1 AND m.mailbox_id = $2{} ORDER BY m.uid {order} LIMIT {limit}",
+            cond.as_ref()
+                .map(|(c, _)| format!(" AND {c}"))
+                .unwrap_or_default()
+        );
+        read!(self, db => {
+            let total = sqlx::query("SELECT COUNT(*) AS n FROM messages WHERE mailbox_id = $1 AND user_id = $2")
+                .bind(mailbox.as_str())
+                .bind(user.as_str())
+                .fetch_one(db)
+                .await?
+                .i64("n")?;
+            let mut q = sqlx::query(&sql).bind(user.as_str()).bind(mailbox.as_str());
+            if let Some((_, k)) = cond {
+                q = q.bind(k);
+            }
+            let list = q.fetch_all(db).await?.iter().map(rows::message).collect::<Result<Vec<_>>>()?;
+            Ok((total, list))
+        })
+    }
+
+    /// Account-wide listings (flagged, or full-text `query`), Trash and Junk excluded, by the
+    /// message row id (newest first for `Desc`). Returns (row id, record) pairs.
+    pub async fn list_account(
+        &self,
+        user: &ObjectId,
+        query: Option<&str>,
+        flagged_only: bool,
+        dir: Direction,
+        seek: &Seek<i64>,
+        limit: i64,
+    ) -> Result<(i64, Vec<(i64, MessageRecord)>)> {
+        let mut conds = vec![
+            "m.user_id = $1".to_string(),
+            "m.mailbox_id NOT IN (SELECT id FROM mailboxes WHERE user_id = $1 AND special_use IN ('\\Trash', '\\Junk'))".to_string(),
+        ];
+        if flagged_only {
+            conds.push("m.flagged".into());
+        }
+        let mut text_bind = None;
+        if let Some(q) = query {
+            let cond = by_engine!(self,
+                sqlite => {
+                    text_bind = Some(format!("owner:\"u{}\" AND ({})", user, fts5_query(q)));
+                    "m.id IN (SELECT rowid FROM messages_fts WHERE messages_fts MATCH $2)"
+                },
+                postgres => {
+                    text_bind = Some(q.to_string());
+                    "m.id IN (SELECT message FROM messages_fts WHERE user_id = $1 AND body @@ plainto_tsquery('simple', $2))"
+                }
+            );
+            conds.push(cond.into());
+        }
+        let n = if text_bind.is_some() { 3 } else { 2 };
+        let base = conds.join(" AND ");
+        let (cond, order) = seek_sql(dir, seek, "m.id", n);
+        let sql = format!(
+            "SELECT {MESSAGE_COLS} FROM messages m WHERE {base}{} ORDER BY m.id {order} LIMIT {limit}",
+            cond.as_ref()
+                .map(|(c, _)| format!(" AND {c}"))
+                .unwrap_or_default()
+        );
+        let count_sql = format!("SELECT COUNT(*) AS n FROM messages m WHERE {base}");
+        read!(self, db => {
+            let mut q = sqlx::query(&count_sql).bind(user.as_str());
+            if let Some(t) = &text_bind {
+                q = q.bind(t.as_str());
+            }
+            let total = q.fetch_one(db).await?.i64("n")?;
+            let mut q = sqlx::query(&sql).bind(user.as_str());
+            if let Some(t) = &text_bind {
+                q = q.bind(t.as_str());
+            }
+            if let Some((_, k)) = cond {
+                q = q.bind(k);
+            }
+            let list = q
+                .fetch_all(db)
+                .await?
+                .iter()
+                .map(|r| Ok((r.i64("rowid")?, rows::message(r)?)))
+                .collect::<Result<Vec<_>>>()?;
+            Ok((total, list))
+        })
+    }
+
+    /// One message with the JSON of its parsed index.
+    pub async fn get_message(
+        &self,
+        user: &ObjectId,
+        mailbox: &ObjectId,
+        uid: i64,
+    ) -> Result<Option<(MessageRecord, String)>> {
+        let sql = format!(
+            "SELECT {MESSAGE_COLS}, b.parsed FROM messages m JOIN blobs b ON b.hash = m.blob \
+             WHERE m.user_id = $1 AND m.mailbox_id = $2 AND m.uid = $3"
+        );
+        read!(self, db => {
+            let row = sqlx::query(&sql).bind(user.as_str()).bind(mailbox.as_str()).bind(uid).fetch_optional(db).await?;
+            row.map(|r| Ok((rows::message(&r)?, r.string("parsed")?))).transpose()
+        })
+    }
+
+    /// Changes flags/expiry of the selected messages; returns the UIDs that changed.
+    pub async fn update_flags(
+        &self,
+        user: &ObjectId,
+        mailbox: &ObjectId,
+        set: &UidSet,
+        change: &FlagChange,
+    ) -> Result<Vec<i64>> {
+        let (cond, uids) = set.condition(3);
+        let select = format!(
+            "SELECT {MESSAGE_COLS} FROM messages m WHERE m.user_id = $1 AND m.mailbox_id = $2 AND {cond} ORDER BY m.uid"
+        );
+        let changed = write_tx!(self, tx => {
+            let mut q = sqlx::query(&select).bind(user.as_str()).bind(mailbox.as_str());
+            for u in &uids {
+                q = q.bind(*u);
+            }
+            let current = q.fetch_all(&mut *tx).await?.iter().map(rows::message).collect::<Result<Vec<_>>>()?;
+            let mut changed = Vec::new();
+            let mut modseq = None;
+            for m in current {
+                let mut f = m.flags.clone();
+                if let Some(v) = change.seen { f.seen = v; }
+                if let Some(v) = change.answered { f.answered = v; }
+                if let Some(v) = change.flagged { f.flagged = v; }
+                if let Some(v) = change.deleted { f.deleted = v; }
+                if let Some(v) = change.draft { f.draft = v; }
+                if let Some(k) = &change.keywords { f.keywords = k.clone(); }
+                let expires = change.expires.unwrap_or(m.expires);
+                if f == m.flags && expires == m.expires {
+                    continue;
+                }
+                let ms = match modseq {
+                    Some(ms) => ms,
+                    None => {
+                        let ms = sqlx::query("UPDATE mailboxes SET modseq = modseq + 1 WHERE id = $1 RETURNING modseq")
+                            .bind(mailbox.as_str())
+                            .fetch_one(&mut *tx)
+                            .await?
+                            .i64("modseq")?;
+                        modseq = Some(ms);
+                        ms
+                    }
+                };
+                sqlx::query("UPDATE messages SET seen = $3, answered = $4, flagged = $5, deleted = $6, draft = $7, keywords = $8, expires = $9, modseq = $10 WHERE mailbox_id = $1 AND uid = $2")
+                    .bind(mailbox.as_str())
+                    .bind(m.uid)
+                    .bind(f.seen)
+                    .bind(f.answered)
+                    .bind(f.flagged)
+                    .bind(f.deleted)
+                    .bind(f.draft)
+                    .bind(keywords_text(&f.keywords))
+                    .bind(expires)
+                    .bind(ms)
+                    .execute(&mut *tx)
+                    .await?;
+                if f != m.flags {
+                    let data = serde_json::to_string(&f).map_err(|e| rows::corrupt(e.to_string()))?;
+                    journal!(tx, user.as_str(), mailbox.as_str(), "FETCH", Some(m.uid), Some(ms), Some(data));
+                }
+                changed.push(m.uid);
+            }
+            changed
+        });
+        Ok(changed)
+    }
+
+    /// Moves the selected messages to `dest` (new UIDs there); returns (old uid, new uid).
+    /// `None` when `dest` is not the user's mailbox.
+    pub async fn move_messages(
+        &self,
+        user: &ObjectId,
+        src: &ObjectId,
+        dest: &ObjectId,
+        set: &UidSet,
+    ) -> Result<Option<Vec<(i64, i64)>>> {
+        let (cond, uids) = set.condition(3);
+        let select = format!(
+            "SELECT m.uid FROM messages m WHERE m.user_id = $1 AND m.mailbox_id = $2 AND {cond} ORDER BY m.uid"
+        );
+        let moved = write_tx!(self, tx => {
+            let dest_ok = sqlx::query("SELECT id FROM mailboxes WHERE id = $1 AND user_id = $2")
+                .bind(dest.as_str())
+                .bind(user.as_str())
+                .fetch_optional(&mut *tx)
+                .await?
+                .is_some();
+            if !dest_ok {
+                None
+            } else {
+                let mut q = sqlx::query(&select).bind(user.as_str()).bind(src.as_str());
+                for u in &uids {
+                    q = q.bind(*u);
+                }
+                let list: Vec<i64> = q.fetch_all(&mut *tx).await?.iter().map(|r| r.i64("uid")).collect::<Result<_>>()?;
+                let mut pairs = Vec::with_capacity(list.len());
+                if !list.is_empty() && src != dest {
+                    let src_modseq = sqlx::query("UPDATE mailboxes SET modseq = modseq + 1 WHERE id = $1 RETURNING modseq")
+                        .bind(src.as_str())
+                        .fetch_one(&mut *tx)
+                        .await?
+                        .i64("modseq")?;
+                    let n = list.len() as i64;
+                    let row = sqlx::query("UPDATE mailboxes SET uid_next = uid_next + $2, modseq = modseq + 1 WHERE id = $1 RETURNING uid_next, modseq")
+                        .bind(dest.as_str())
+                        .bind(n)
+                        .fetch_one(&mut *tx)
+                        .await?;
+                    let first = row.i64("uid_next")? - n;
+                    let dest_modseq = row.i64("modseq")?;
+                    for (i, old) in list.iter().enumerate() {
+                        let new = first + i as i64;
+                        sqlx::query("UPDATE messages SET mailbox_id = $3, uid = $4, modseq = $5 WHERE mailbox_id = $1 AND uid = $2")
+                            .bind(src.as_str())
+                            .bind(*old)
+                            .bind(dest.as_str())
+                            .bind(new)
+                            .bind(dest_modseq)
+                            .execute(&mut *tx)
+                            .await?;
+                        journal!(tx, user.as_str(), src.as_str(), "EXPUNGE", Some(*old), Some(src_modseq), None::<String>);
+                        journal!(tx, user.as_str(), dest.as_str(), "EXISTS", Some(new), Some(dest_modseq), None::<String>);
+                        pairs.push((*old, new));
+                    }
+                }
+                Some(pairs)
+            }
+        });
+        Ok(moved)
+    }
+
+    /// Deletes the selected messages, releasing blobs and quota; returns the deleted UIDs.
+    pub async fn delete_messages(
+        &self,
+        user: &ObjectId,
+        mailbox: &ObjectId,
+        set: &UidSet,
+    ) -> Result<Vec<i64>> {
+        let (cond, uids) = set.condition(3);
+        let select = format!(
+            "SELECT m.id AS rowid, m.uid, m.blob, m.size FROM messages m WHERE m.user_id = $1 AND m.mailbox_id = $2 AND {cond} ORDER BY m.uid"
+        );
+        let deleted = write_tx!(self, tx => {
+            let mut q = sqlx::query(&select).bind(user.as_str()).bind(mailbox.as_str());
+            for u in &uids {
+                q = q.bind(*u);
+            }
+            let rows = q.fetch_all(&mut *tx).await?;
+            let mut deleted = Vec::with_capacity(rows.len());
+            if !rows.is_empty() {
+                let modseq = sqlx::query("UPDATE mailboxes SET modseq = modseq + 1 WHERE id = $1 RETURNING modseq")
+                    .bind(mailbox.as_str())
+                    .fetch_one(&mut *tx)
+                    .await?
+                    .i64("modseq")?;
+                let mut freed = 0i64;
+                for r in &rows {
+                    let rowid = r.i64("rowid")?;
+                    let uid = r.i64("uid")?;
+                    freed += r.i64("size")?;
+                    by_engine!(self,
+                        sqlite => {
+                            sqlx::query("DELETE FROM messages_fts WHERE rowid = $1").bind(rowid).execute(&mut *tx).await?;
+                        },
+                        postgres => ()
+                    );
+                    sqlx::query("DELETE FROM messages WHERE id = $1").bind(rowid).execute(&mut *tx).await?;
+                    sqlx::query("UPDATE blobs SET refcount = refcount - 1 WHERE hash = $1").bind(r.string("blob")?).execute(&mut *tx).await?;
+                    journal!(tx, user.as_str(), mailbox.as_str(), "EXPUNGE", Some(uid), Some(modseq), None::<String>);
+                    deleted.push(uid);
+                }
+                sqlx::query("UPDATE users SET storage_used = storage_used - $2 WHERE id = $1")
+                    .bind(user.as_str())
+                    .bind(freed)
+                    .execute(&mut *tx)
+                    .await?;
+            }
+            deleted
+        });
+        Ok(deleted)
+    }
+
+    /// Removes blobs that no message references (rows and files); returns how many.
+    /// The row is deleted and the file unlinked inside one transaction, so an insertion that
+    /// re-references the blob either sees the row gone (and rewrites the file) or keeps it.
+    pub async fn collect_blobs(&self, max: i64) -> Result<usize> {
+        let n = write_tx!(self, tx => {
+            let rows = sqlx::query(&format!("DELETE FROM blobs WHERE hash IN (SELECT hash FROM blobs WHERE refcount <= 0 LIMIT {max}) RETURNING hash"))
+                .fetch_all(&mut *tx)
+                .await?;
+            for r in &rows {
+                self.blobs.remove_blocking(&r.string("hash")?)?;
+            }
+            rows.len()
+        });
+        Ok(n)
+    }
+}

@@ -1,0 +1,64 @@
+//! Embedded schema migrations, applied in order at start, each in its own transaction.
+
+use crate::Result;
+use crate::db::Engine;
+
+/// (version, SQLite script, PostgreSQL script)
+const MIGRATIONS: &[(i64, &str, &str)] = &[(
+    1,
+    include_str!("schema/sqlite_0001.sql"),
+    include_str!("schema/postgres_0001.sql"),
+)];
+
+pub async fn run(db: &Engine) -> Result<()> {
+    const CREATE: &str = "CREATE TABLE IF NOT EXISTS schema_migrations (version BIGINT PRIMARY KEY, applied BIGINT NOT NULL)";
+    match db {
+        Engine::Sqlite { write, .. } => {
+            sqlx::query(CREATE).execute(write).await?;
+            for (version, script, _) in MIGRATIONS {
+                let mut tx = write.begin().await?;
+                let done: Option<i64> =
+                    sqlx::query_scalar("SELECT version FROM schema_migrations WHERE version = $1")
+                        .bind(version)
+                        .fetch_optional(&mut *tx)
+                        .await?;
+                if done.is_none() {
+                    sqlx::raw_sql(script).execute(&mut *tx).await?;
+                    sqlx::query("INSERT INTO schema_migrations (version, applied) VALUES ($1, $2)")
+                        .bind(version)
+                        .bind(crate::now_ms())
+                        .execute(&mut *tx)
+                        .await?;
+                    tracing::info!(version, "applied SQLite migration");
+                }
+                tx.commit().await?;
+            }
+        }
+        Engine::Postgres(pool) => {
+            let mut tx = pool.begin().await?;
+            // Serialise concurrent starts of several nodes.
+            sqlx::query("SELECT pg_advisory_xact_lock(7401)")
+                .execute(&mut *tx)
+                .await?;
+            sqlx::query(CREATE).execute(&mut *tx).await?;
+            for (version, _, script) in MIGRATIONS {
+                let done: Option<i64> =
+                    sqlx::query_scalar("SELECT version FROM schema_migrations WHERE version = $1")
+                        .bind(version)
+                        .fetch_optional(&mut *tx)
+                        .await?;
+                if done.is_none() {
+                    sqlx::raw_sql(script).execute(&mut *tx).await?;
+                    sqlx::query("INSERT INTO schema_migrations (version, applied) VALUES ($1, $2)")
+                        .bind(version)
+                        .bind(crate::now_ms())
+                        .execute(&mut *tx)
+                        .await?;
+                    tracing::info!(version, "applied PostgreSQL migration");
+                }
+            }
+            tx.commit().await?;
+        }
+    }
+    Ok(())
+}
