@@ -2,6 +2,8 @@
 //! `wildduck` module), its generated OpenAPI document at `/openapi.json`, and later the Guard,
 //! JSON-RPC and vault APIs as sibling modules.
 
+mod wildduck;
+
 use sealpost_core::Core;
 
 /// Settings of the HTTP front end.
@@ -15,6 +17,5 @@ pub struct ApiSettings {
 
 /// Builds the whole HTTP router.
 pub fn router(core: Core, settings: ApiSettings) -> axum::Router {
-    let _ = (core, settings);
-    axum::Router::new()
+    wildduck::router(core, settings)
 }

@@ -15,7 +15,12 @@ impl Core {
         user: &ObjectId,
         counters: bool,
     ) -> Result<Vec<MailboxInfo>> {
-        let list = self.store.list_mailboxes(user).await?;
+        let mut list = self.store.list_mailboxes(user).await?;
+        // INBOX first, then by path in byte order (the same on both engines, whatever the
+        // database collation).
+        list.sort_by(|a, b| {
+            (a.path != "INBOX", a.path.as_bytes()).cmp(&(b.path != "INBOX", b.path.as_bytes()))
+        });
         if list.is_empty() {
             // Every user has INBOX: an empty list means no such user.
             self.get_user(user).await?;

@@ -126,6 +126,9 @@ impl Core {
             any_tags: validate::tags(&query.tags)?,
             all_tags: validate::tags(&query.required_tags)?,
         };
+        if let Some(q) = &filter.query {
+            validate::text(q, "query")?;
+        }
         if filter.query.as_ref().is_some_and(|q| q.len() > 256) {
             return Err(Error::validation("query is too long", "query"));
         }
@@ -148,6 +151,12 @@ impl Core {
         check_nonneg(new.forwards, "forwards")?;
         check_language(&new.language)?;
         let tags = validate::tags(&new.tags)?;
+        if let Some(n) = &new.name {
+            validate::text(n, "name")?;
+        }
+        if let Some(k) = &new.pub_key {
+            validate::text(k, "pubKey")?;
+        }
         if new.name.as_ref().is_some_and(|n| n.chars().count() > 256) {
             return Err(Error::validation("name is too long", "name"));
         }
@@ -251,6 +260,12 @@ impl Core {
         {
             return Err(Error::validation("pubKey is too large", "pubKey"));
         }
+        if let Some(Some(name)) = &update.name {
+            validate::text(name, "name")?;
+        }
+        if let Some(k) = &update.pub_key {
+            validate::text(k, "pubKey")?;
+        }
         if let Some(Some(name)) = &update.name
             && name.chars().count() > 256
         {
@@ -349,6 +364,9 @@ impl Core {
 
     /// Finds a user by username or by any of its addresses.
     pub async fn resolve_user(&self, username_or_address: &str) -> Result<Option<ObjectId>> {
+        if username_or_address.contains('\0') || username_or_address.len() > 256 {
+            return Ok(None);
+        }
         let found = self
             .store
             .find_login(

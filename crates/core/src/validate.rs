@@ -105,6 +105,20 @@ pub fn parents(path: &str) -> Vec<String> {
     out
 }
 
+/// Free text from a client (names, queries, keys): no NUL or other control characters
+/// except tab and line breaks (PostgreSQL cannot store NUL; neither engine should differ).
+pub fn text(s: &str, field: &'static str) -> Result<()> {
+    if s.chars()
+        .any(|c| c.is_control() && !matches!(c, '\t' | '\r' | '\n'))
+    {
+        return Err(Error::validation(
+            format!("{field} contains control characters"),
+            field,
+        ));
+    }
+    Ok(())
+}
+
 /// Tags: trimmed, lower-cased, deduplicated; at most 100 of at most 64 characters.
 pub fn tags(list: &[String]) -> Result<Vec<String>> {
     let mut out: Vec<String> = Vec::new();
@@ -113,7 +127,7 @@ pub fn tags(list: &[String]) -> Result<Vec<String>> {
         if t.is_empty() {
             continue;
         }
-        if t.chars().count() > 64 || t.contains(',') {
+        if t.chars().count() > 64 || t.contains(',') || t.chars().any(char::is_control) {
             return Err(Error::validation(
                 "Invalid tag: at most 64 characters, no commas",
                 "tags",

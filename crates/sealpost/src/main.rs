@@ -1,1 +1,102 @@
-fn main() {}
+//! The `sealpost` binary: parses the command line, resolves the configuration, and wires the
+//! crates together (`core` for the domain, `api` for HTTP). No domain logic lives here.
+
+mod cli;
+mod config;
+mod serve;
+mod user;
+
+use clap::Parser;
+use cli::{Cli, Command};
+use config::{CliOverrides, Config, ConfigError};
+use std::io::IsTerminal;
+use std::process::ExitCode;
+
+/// Exit status for configuration and usage errors (clap uses 2 for usage errors too).
+const EXIT_CONFIG: u8 = 2;
+/// Exit status for failures while running.
+const EXIT_FAILURE: u8 = 1;
+
+/// Why a command failed, deciding the exit status.
+#[derive(Debug)]
+pub enum Failure {
+    /// Bad configuration or arguments: exit 2.
+    Config(String),
+    /// Anything else: exit 1.
+    Run(String),
+}
+
+impl From<ConfigError> for Failure {
+    fn from(e: ConfigError) -> Self {
+        Failure::Config(e.to_string())
+    }
+}
+
+impl From<sealpost_core::Error> for Failure {
+    fn from(e: sealpost_core::Error) -> Self {
+        Failure::Run(e.to_string())
+    }
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let overrides = CliOverrides {
+        data_dir: cli.data_dir.clone(),
+        api_listen: match &cli.command {
+            Command::Serve(args) => args.listen,
+            _ => None,
+        },
+    };
+    let config = match Config::load_from_process(cli.config.as_deref(), &overrides) {
+        Ok(c) => c,
+        Err(e) => {
+            eprintln!("sealpost: error: {e}");
+            return ExitCode::from(EXIT_CONFIG);
+        }
+    };
+    init_logging(&config.log_level);
+
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("sealpost: error: cannot start the async runtime: {e}");
+            return ExitCode::from(EXIT_FAILURE);
+        }
+    };
+    let result = runtime.block_on(async move {
+        match cli.command {
+            Command::Serve(_) => serve::run(config).await,
+            Command::Migrate => serve::migrate(config).await,
+            Command::User(cmd) => user::run(config, cmd).await,
+        }
+    });
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(Failure::Config(message)) => {
+            if tracing::enabled!(tracing::Level::ERROR) {
+                tracing::error!("{message}");
+            } else {
+                eprintln!("sealpost: error: {message}");
+            }
+            ExitCode::from(EXIT_CONFIG)
+        }
+        Err(Failure::Run(message)) => {
+            eprintln!("sealpost: error: {message}");
+            ExitCode::from(EXIT_FAILURE)
+        }
+    }
+}
+
+/// Logs to stderr with the filter from `[log] level` / `SEALPOST_LOG` (already validated).
+fn init_logging(level: &str) {
+    let filter = tracing_subscriber::EnvFilter::try_new(level)
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_ansi(std::io::stderr().is_terminal())
+        .init();
+}

@@ -123,6 +123,15 @@ fn seek_sql(
     }
 }
 
+/// PostgreSQL text cannot hold NUL; message-derived strings lose it on both engines alike.
+fn text(s: &str) -> std::borrow::Cow<'_, str> {
+    if s.contains('\0') {
+        s.replace('\0', "").into()
+    } else {
+        s.into()
+    }
+}
+
 fn keywords_text(k: &[String]) -> String {
     k.join(" ")
 }
@@ -189,7 +198,7 @@ impl Store {
                     )
                     .bind(&m.blob)
                     .bind(size)
-                    .bind(&m.parsed_json)
+                    .bind(text(&m.parsed_json))
                     .bind(crate::now_ms())
                     .fetch_one(&mut *sp)
                     .await?
@@ -215,11 +224,11 @@ impl Store {
                     .bind(size)
                     .bind(m.idate)
                     .bind(m.hdate)
-                    .bind(&m.subject)
-                    .bind(&m.from_name)
-                    .bind(&m.from_address)
-                    .bind(&m.message_id)
-                    .bind(&m.intro)
+                    .bind(text(&m.subject))
+                    .bind(text(&m.from_name))
+                    .bind(text(&m.from_address))
+                    .bind(text(&m.message_id))
+                    .bind(text(&m.intro))
                     .bind(m.has_attachments)
                     .bind(m.flags.seen)
                     .bind(m.flags.answered)
@@ -236,7 +245,7 @@ impl Store {
                             sqlx::query("INSERT INTO messages_fts (rowid, owner, body) VALUES ($1, $2, $3)")
                                 .bind(rowid)
                                 .bind(format!("u{}", m.user))
-                                .bind(&m.search_text)
+                                .bind(text(&m.search_text))
                                 .execute(&mut *sp)
                                 .await?;
                         },
@@ -244,7 +253,7 @@ impl Store {
                             sqlx::query("INSERT INTO messages_fts (message, user_id, body) VALUES ($1, $2, to_tsvector('simple', $3))")
                                 .bind(rowid)
                                 .bind(m.user.as_str())
-                                .bind(&m.search_text)
+                                .bind(text(&m.search_text))
                                 .execute(&mut *sp)
                                 .await?;
                         }
@@ -293,7 +302,7 @@ impl Store {
                 "SELECT thread_id FROM thread_refs WHERE user_id = $1 AND message_id = $2",
             )
             .bind(user)
-            .bind(r.as_str())
+            .bind(text(r).as_ref())
             .fetch_optional(&mut **conn)
             .await?;
             if let Some(row) = row {
@@ -304,7 +313,7 @@ impl Store {
         if thread.is_none() && !m.thread_subject.is_empty() && !m.references.is_empty() {
             let row = sqlx::query("SELECT id FROM threads WHERE user_id = $1 AND subject = $2 AND updated > $3 ORDER BY updated DESC LIMIT 1")
                 .bind(user)
-                .bind(m.thread_subject.as_str())
+                .bind(text(&m.thread_subject).as_ref())
                 .bind(now - 30 * 24 * 3600 * 1000)
                 .fetch_optional(&mut **conn)
                 .await?;
@@ -337,9 +346,10 @@ impl Store {
         };
         let own = (!m.message_id.is_empty()).then_some(&m.message_id);
         for id in own.into_iter().chain(m.references.iter().take(50)) {
+            let id = text(id);
             sqlx::query("INSERT INTO thread_refs (user_id, message_id, thread_id) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING")
                 .bind(user)
-                .bind(id.as_str())
+                .bind(id.as_ref())
                 .bind(thread.as_str())
                 .execute(&mut **conn)
                 .await?;

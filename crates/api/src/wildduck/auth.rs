@@ -1,0 +1,176 @@
+//! `POST /authenticate`: checks a username (or address) and password for a scope.
+
+use super::AppState;
+use super::error::{ApiError, ApiResult, ErrorBody};
+use super::extract::JsonBody;
+use super::shape::ListOrFalse;
+use axum::Json;
+use axum::extract::State;
+use sealpost_core::{AuthResult, Scope};
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+pub fn routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new().routes(routes!(authenticate))
+}
+
+#[derive(Debug, Default, Deserialize, ToSchema)]
+#[serde(default, rename_all = "camelCase")]
+pub struct AuthRequest {
+    /// Username or one of the user's addresses.
+    #[schema(required = true, example = "testuser")]
+    pub username: Option<String>,
+    /// Master password or an application specific password.
+    #[schema(required = true)]
+    pub password: Option<String>,
+    /// "master" (default), "imap", "pop3" or "smtp".
+    #[schema(example = "master")]
+    pub scope: Option<String>,
+    /// Application type, for logging only (e.g. "API").
+    pub protocol: Option<String>,
+    pub sess: Option<String>,
+    pub ip: Option<String>,
+}
+
+impl AuthRequest {
+    fn validate(self) -> ApiResult<(String, String, Scope)> {
+        let username = self
+            .username
+            .filter(|u| !u.trim().is_empty())
+            .ok_or_else(|| ApiError::invalid("username", "\"username\" is required"))?;
+        let password = self
+            .password
+            .filter(|p| !p.is_empty())
+            .ok_or_else(|| ApiError::invalid("password", "\"password\" is required"))?;
+        let scope = match self
+            .scope
+            .as_deref()
+            .map(str::trim)
+            .filter(|s| !s.is_empty())
+        {
+            None => Scope::Master,
+            Some(s) => Scope::parse(&s.to_ascii_lowercase()).ok_or_else(|| {
+                ApiError::invalid(
+                    "scope",
+                    "\"scope\" must be one of [master, imap, pop3, smtp]",
+                )
+            })?,
+        };
+        Ok((username.trim().to_string(), password, scope))
+    }
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct AuthResponse {
+    pub success: bool,
+    /// Id of the authenticated user.
+    pub id: String,
+    pub username: String,
+    /// Scope this authentication is valid for.
+    pub scope: String,
+    /// Enabled 2FA methods still to pass, `false` when none.
+    #[serde(rename = "require2fa")]
+    pub require_2fa: ListOrFalse,
+    pub require_password_change: bool,
+}
+
+impl From<AuthResult> for AuthResponse {
+    fn from(a: AuthResult) -> Self {
+        AuthResponse {
+            success: true,
+            id: a.id.to_string(),
+            username: a.username,
+            scope: a.scope.as_str().to_string(),
+            require_2fa: ListOrFalse::nonempty(a.require_2fa),
+            require_password_change: a.require_password_change,
+        }
+    }
+}
+
+/// Authenticate a user.
+#[utoipa::path(
+    post,
+    path = "/authenticate",
+    tag = "Authentication",
+    request_body = AuthRequest,
+    responses(
+        (status = 200, description = "Credentials are valid", body = AuthResponse),
+        (status = 400, description = "Invalid input", body = ErrorBody),
+        (status = 403, description = "Authentication failed (`AuthFailed`)", body = ErrorBody),
+    )
+)]
+async fn authenticate(
+    State(s): State<AppState>,
+    JsonBody(body): JsonBody<AuthRequest>,
+) -> ApiResult<Json<AuthResponse>> {
+    let (username, password, scope) = body.validate()?;
+    let result = s.core.authenticate(&username, &password, scope).await?;
+    Ok(Json(result.into()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::wildduck::extract::parse_json;
+    use sealpost_core::ObjectId;
+    use serde_json::json;
+
+    #[test]
+    fn response_shape() {
+        let r = AuthResult {
+            id: ObjectId::parse("5971da1754cfdc7f0983b2ec").unwrap(),
+            username: "testuser".into(),
+            scope: Scope::Pop3,
+            require_2fa: vec![],
+            require_password_change: false,
+        };
+        assert_eq!(
+            serde_json::to_value(AuthResponse::from(r.clone())).unwrap(),
+            json!({"success": true, "id": "5971da1754cfdc7f0983b2ec", "username": "testuser", "scope": "pop3",
+                   "require2fa": false, "requirePasswordChange": false})
+        );
+        let r = AuthResult {
+            require_2fa: vec!["totp".into()],
+            ..r
+        };
+        assert_eq!(
+            serde_json::to_value(AuthResponse::from(r)).unwrap()["require2fa"],
+            json!(["totp"])
+        );
+    }
+
+    #[test]
+    fn request_validation() {
+        let v = |b: &str| parse_json::<AuthRequest>(b.as_bytes()).unwrap().validate();
+        let (u, p, s) = v(r#"{"username":"testuser","password":"pw","scope":"pop3"}"#).unwrap();
+        assert_eq!((u.as_str(), p.as_str(), s), ("testuser", "pw", Scope::Pop3));
+        assert_eq!(
+            v(r#"{"username":"a","password":"pw"}"#).unwrap().2,
+            Scope::Master
+        );
+        assert!(
+            v(r#"{"username":"a","password":"pw","scope":"root"}"#)
+                .unwrap_err()
+                .details
+                .unwrap()
+                .contains_key("scope")
+        );
+        assert!(
+            v(r#"{"password":"pw"}"#)
+                .unwrap_err()
+                .details
+                .unwrap()
+                .contains_key("username")
+        );
+        assert!(
+            v(r#"{"username":"a"}"#)
+                .unwrap_err()
+                .details
+                .unwrap()
+                .contains_key("password")
+        );
+    }
+}

@@ -1,0 +1,207 @@
+//! The command line: subcommands and their options, as `sealpost --help` documents them.
+
+use crate::config::parse_listen;
+use clap::{Args, Parser, Subcommand};
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+/// Sealpost: a private mail platform server.
+///
+/// One program that is a whole mail platform: the mail store, its WildDuck-compatible REST
+/// API, and (in time) IMAP, POP3 and LMTP front ends. Configuration comes from built-in
+/// defaults, then the TOML file given with --config, then SEALPOST_* environment variables,
+/// then command-line flags.
+#[derive(Debug, Parser)]
+#[command(name = "sealpost", version, propagate_version = true)]
+pub struct Cli {
+    /// Data directory: the SQLite database and the message blobs live here [default: ./data]
+    #[arg(long, global = true, value_name = "DIR", env = "SEALPOST_DATA_DIR")]
+    pub data_dir: Option<PathBuf>,
+
+    /// TOML configuration file (see README.md for every key)
+    #[arg(
+        long,
+        short = 'c',
+        global = true,
+        value_name = "FILE",
+        env = "SEALPOST_CONFIG"
+    )]
+    pub config: Option<PathBuf>,
+
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run the server: open (and migrate) the store, then serve the REST API until SIGTERM/SIGINT
+    Serve(ServeArgs),
+    /// Open the store, apply any pending schema migrations, and exit
+    Migrate,
+    /// Manage mail users without going through the REST API
+    #[command(subcommand)]
+    User(UserCommand),
+}
+
+#[derive(Debug, Args)]
+pub struct ServeArgs {
+    /// Listen address of the REST API, overriding [api] listen and SEALPOST_API_LISTEN
+    #[arg(long, value_name = "HOST:PORT", value_parser = parse_listen)]
+    pub listen: Option<SocketAddr>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum UserCommand {
+    /// Create a user (with the default mailboxes and, unless --address is given, an address
+    /// username@<[users] domain>); prints the new user's id
+    Add(UserAddArgs),
+    /// List users, optionally filtered by a partial username/address match
+    List(UserListArgs),
+    /// Set a user's password
+    Passwd(UserPasswdArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct UserAddArgs {
+    /// Login name: letters, digits and dots
+    pub username: String,
+    #[command(flatten)]
+    pub password: OptionalPassword,
+    /// Main email address [default: <username>@<[users] domain>]
+    #[arg(long, value_name = "ADDRESS")]
+    pub address: Option<String>,
+    /// Storage quota in bytes [default: [users] defaultQuota]
+    #[arg(long, value_name = "BYTES")]
+    pub quota: Option<i64>,
+    /// Display name
+    #[arg(long)]
+    pub name: Option<String>,
+}
+
+/// Without either option the account is created without a password.
+#[derive(Debug, Args)]
+#[group(multiple = false)]
+pub struct OptionalPassword {
+    /// Password (visible to other local users in the process list; prefer --password-stdin)
+    #[arg(long, value_name = "PASSWORD")]
+    pub password: Option<String>,
+    /// Read the password from the first line of standard input
+    #[arg(long)]
+    pub password_stdin: bool,
+}
+
+#[derive(Debug, Args)]
+#[group(required = true, multiple = false)]
+pub struct RequiredPassword {
+    /// New password (visible to other local users in the process list; prefer --password-stdin)
+    #[arg(long, value_name = "PASSWORD")]
+    pub password: Option<String>,
+    /// Read the new password from the first line of standard input
+    #[arg(long)]
+    pub password_stdin: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct UserListArgs {
+    /// Partial match on username or address
+    #[arg(long, short = 'q')]
+    pub query: Option<String>,
+    /// Print one JSON object per user instead of a table
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct UserPasswdArgs {
+    /// Username or one of the user's addresses
+    pub username: String,
+    #[command(flatten)]
+    pub password: RequiredPassword,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::CommandFactory;
+
+    #[test]
+    fn cli_is_well_formed() {
+        Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn parses_subcommands() {
+        let cli = Cli::try_parse_from([
+            "sealpost",
+            "--data-dir",
+            "/d",
+            "serve",
+            "--listen",
+            "127.0.0.1:1",
+        ])
+        .unwrap();
+        assert_eq!(cli.data_dir, Some(PathBuf::from("/d")));
+        assert!(matches!(
+            cli.command,
+            Command::Serve(ServeArgs { listen: Some(_) })
+        ));
+
+        let cli = Cli::try_parse_from([
+            "sealpost",
+            "user",
+            "add",
+            "bob",
+            "--password",
+            "pw",
+            "--quota",
+            "10",
+        ])
+        .unwrap();
+        match cli.command {
+            Command::User(UserCommand::Add(a)) => {
+                assert_eq!(a.username, "bob");
+                assert_eq!(a.password.password.as_deref(), Some("pw"));
+                assert_eq!(a.quota, Some(10));
+            }
+            other => panic!("{other:?}"),
+        }
+
+        // global options after the subcommand
+        let cli = Cli::try_parse_from([
+            "sealpost",
+            "migrate",
+            "--data-dir",
+            "x",
+            "--config",
+            "c.toml",
+        ])
+        .unwrap();
+        assert_eq!(cli.config, Some(PathBuf::from("c.toml")));
+    }
+
+    #[test]
+    fn password_options_conflict_and_passwd_requires_one() {
+        assert!(
+            Cli::try_parse_from([
+                "sealpost",
+                "user",
+                "add",
+                "bob",
+                "--password",
+                "x",
+                "--password-stdin"
+            ])
+            .is_err()
+        );
+        assert!(Cli::try_parse_from(["sealpost", "user", "passwd", "bob"]).is_err());
+        assert!(
+            Cli::try_parse_from(["sealpost", "user", "passwd", "bob", "--password-stdin"]).is_ok()
+        );
+    }
+
+    #[test]
+    fn bad_listen_flag() {
+        let err = Cli::try_parse_from(["sealpost", "serve", "--listen", "nowhere"]).unwrap_err();
+        assert_eq!(err.exit_code(), 2);
+    }
+}

@@ -1,0 +1,549 @@
+//! Configuration of the `sealpost` binary: built-in defaults, then the TOML file (`--config`),
+//! then `SEALPOST_*` environment variables, then command-line flags, each layer overriding
+//! the one before. [`Config`] is the resolved result; it converts into the settings of the
+//! crates it wires together ([`CoreConfig`], [`ApiSettings`]).
+//!
+//! The file uses WildDuck-style camelCase keys (`accessToken`, `maxMessageSize`); each also
+//! has a snake_case spelling (`access_token`, `max_message_size`). Unknown sections and keys
+//! are errors, so a typo never silently falls back to a default.
+
+use sealpost_api::ApiSettings;
+use sealpost_core::CoreConfig;
+use serde::Deserialize;
+use std::fmt;
+use std::net::{IpAddr, Ipv4Addr, SocketAddr, ToSocketAddrs};
+use std::path::{Path, PathBuf};
+
+/// A configuration problem, worded for the operator. The binary exits with status 2 on it.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("cannot read config file {path}: {source}")]
+    Read {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("invalid config file {path}: {message}")]
+    Parse { path: PathBuf, message: String },
+    #[error("invalid value for {key}: {message}")]
+    Value { key: String, message: String },
+}
+
+impl ConfigError {
+    fn value(key: impl Into<String>, message: impl Into<String>) -> Self {
+        ConfigError::Value {
+            key: key.into(),
+            message: message.into(),
+        }
+    }
+}
+
+/// A network service with a listener. Only [`Service::Api`] is started today; the others
+/// are reserved so that their configuration keys already parse and validate.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Service {
+    Api,
+    Imap,
+    Imaps,
+    Pop3,
+    Pop3s,
+    Lmtp,
+    Smtp,
+}
+
+impl Service {
+    pub const ALL: [Service; 7] = [
+        Service::Api,
+        Service::Imap,
+        Service::Imaps,
+        Service::Pop3,
+        Service::Pop3s,
+        Service::Lmtp,
+        Service::Smtp,
+    ];
+
+    /// The config section name (`[imap]`) and the lower-case name used in messages.
+    pub fn name(self) -> &'static str {
+        match self {
+            Service::Api => "api",
+            Service::Imap => "imap",
+            Service::Imaps => "imaps",
+            Service::Pop3 => "pop3",
+            Service::Pop3s => "pop3s",
+            Service::Lmtp => "lmtp",
+            Service::Smtp => "smtp",
+        }
+    }
+
+    pub fn default_port(self) -> u16 {
+        match self {
+            Service::Api => 8080,
+            Service::Imap => 1143,
+            Service::Imaps => 1993,
+            Service::Pop3 => 1110,
+            Service::Pop3s => 1995,
+            Service::Lmtp => 2424,
+            Service::Smtp => 2525,
+        }
+    }
+
+    /// `SEALPOST_<SERVICE>_LISTEN`.
+    pub fn env_var(self) -> String {
+        format!("SEALPOST_{}_LISTEN", self.name().to_ascii_uppercase())
+    }
+
+    fn index(self) -> usize {
+        self as usize
+    }
+}
+
+impl fmt::Display for Service {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// Parses a listen address `host:port`: an IP literal (`127.0.0.1:8080`, `[::1]:8080`) or a
+/// host name that resolves locally (`localhost:8080`).
+pub fn parse_listen(s: &str) -> Result<SocketAddr, String> {
+    let s = s.trim();
+    if let Ok(addr) = s.parse::<SocketAddr>() {
+        return Ok(addr);
+    }
+    let Some((host, port)) = s.rsplit_once(':') else {
+        return Err(format!("{s:?} is not host:port"));
+    };
+    if host.is_empty() {
+        return Err(format!(
+            "{s:?} has no host (use 127.0.0.1:{port} or 0.0.0.0:{port})"
+        ));
+    }
+    let port: u16 = port
+        .parse()
+        .map_err(|_| format!("{s:?} has an invalid port {port:?}"))?;
+    if host.eq_ignore_ascii_case("localhost") {
+        return Ok(SocketAddr::new(IpAddr::V4(Ipv4Addr::LOCALHOST), port));
+    }
+    match (host, port).to_socket_addrs() {
+        Ok(mut addrs) => addrs
+            .next()
+            .ok_or_else(|| format!("{host:?} resolves to no address")),
+        Err(_) => Err(format!("{s:?} is not a valid listen address (host:port)")),
+    }
+}
+
+// ---- the file, as written ----
+
+/// Deserializes a listen address from its string form.
+#[derive(Debug, Clone, Copy)]
+struct ListenAddr(SocketAddr);
+
+impl<'de> Deserialize<'de> for ListenAddr {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let s = String::deserialize(d)?;
+        parse_listen(&s)
+            .map(ListenAddr)
+            .map_err(serde::de::Error::custom)
+    }
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FileConfig {
+    api: Option<FileApi>,
+    imap: Option<FileListener>,
+    imaps: Option<FileListener>,
+    pop3: Option<FileListener>,
+    pop3s: Option<FileListener>,
+    lmtp: Option<FileListener>,
+    smtp: Option<FileListener>,
+    storage: Option<FileStorage>,
+    users: Option<FileUsers>,
+    limits: Option<FileLimits>,
+    log: Option<FileLog>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+struct FileApi {
+    listen: Option<ListenAddr>,
+    #[serde(alias = "access_token")]
+    access_token: Option<String>,
+    #[serde(alias = "max_body")]
+    max_body: Option<u64>,
+    #[serde(alias = "allow_insecure")]
+    allow_insecure: Option<bool>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FileListener {
+    listen: Option<ListenAddr>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FileStorage {
+    database: Option<String>,
+    blobs: Option<PathBuf>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+struct FileUsers {
+    #[serde(alias = "default_quota")]
+    default_quota: Option<i64>,
+    #[serde(alias = "default_recipients")]
+    default_recipients: Option<i64>,
+    #[serde(alias = "default_forwards")]
+    default_forwards: Option<i64>,
+    domain: Option<String>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+struct FileLimits {
+    #[serde(alias = "max_message_size")]
+    max_message_size: Option<u64>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FileLog {
+    level: Option<String>,
+}
+
+// ---- the resolved configuration ----
+
+/// Overrides given on the command line; they win over everything else.
+#[derive(Debug, Clone, Default)]
+pub struct CliOverrides {
+    pub data_dir: Option<PathBuf>,
+    pub api_listen: Option<SocketAddr>,
+}
+
+/// The resolved configuration.
+#[derive(Debug, Clone)]
+pub struct Config {
+    pub data_dir: PathBuf,
+    listen: [SocketAddr; 7],
+    /// `[api] accessToken`; `None` (or empty) means no token is required.
+    pub access_token: Option<String>,
+    /// `[api] maxBody`; `None` means derived from the message size limit.
+    pub max_body: Option<u64>,
+    /// `[api] allowInsecure`: allow a non-loopback API listener without an access token.
+    pub allow_insecure: bool,
+    /// `[storage] database`: `sqlite://...` or `postgres://...`; `None` = SQLite in the data dir.
+    pub database_url: Option<String>,
+    /// `[storage] blobs`; `None` = `<data_dir>/blobs`.
+    pub blob_dir: Option<PathBuf>,
+    pub default_quota: i64,
+    pub default_recipients: i64,
+    pub default_forwards: i64,
+    pub domain: String,
+    pub max_message_size: u64,
+    /// `[log] level`: a tracing filter such as `info` or `sealpost_core=debug,info`.
+    pub log_level: String,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        let core = CoreConfig::default();
+        Config {
+            data_dir: PathBuf::from("data"),
+            listen: Service::ALL
+                .map(|s| SocketAddr::new(IpAddr::V4(Ipv4Addr::LOCALHOST), s.default_port())),
+            access_token: None,
+            max_body: None,
+            allow_insecure: false,
+            database_url: None,
+            blob_dir: None,
+            default_quota: core.default_quota,
+            default_recipients: core.default_recipients,
+            default_forwards: core.default_forwards,
+            domain: core.domain,
+            max_message_size: core.max_message_size,
+            log_level: "info".into(),
+        }
+    }
+}
+
+impl Config {
+    /// Loads defaults, then the file at `path` (if any), then the environment read through
+    /// `env`, then `cli`; and validates the result.
+    pub fn load(
+        path: Option<&Path>,
+        env: impl Fn(&str) -> Option<String>,
+        cli: &CliOverrides,
+    ) -> Result<Config, ConfigError> {
+        let mut config = Config::default();
+        if let Some(path) = path {
+            let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+                path: path.to_owned(),
+                source,
+            })?;
+            config.apply_file_text(path, &text)?;
+        }
+        config.apply_env(env)?;
+        config.apply_cli(cli);
+        config.validate()?;
+        Ok(config)
+    }
+
+    /// Loads from the process environment.
+    pub fn load_from_process(
+        path: Option<&Path>,
+        cli: &CliOverrides,
+    ) -> Result<Config, ConfigError> {
+        Config::load(path, |k| std::env::var(k).ok(), cli)
+    }
+
+    pub fn listen(&self, service: Service) -> SocketAddr {
+        self.listen[service.index()]
+    }
+
+    fn apply_file_text(&mut self, path: &Path, text: &str) -> Result<(), ConfigError> {
+        let file: FileConfig = toml::from_str(text).map_err(|e| ConfigError::Parse {
+            path: path.to_owned(),
+            message: e.to_string().trim_end().to_owned(),
+        })?;
+        if let Some(api) = file.api {
+            if let Some(l) = api.listen {
+                self.listen[Service::Api.index()] = l.0;
+            }
+            if let Some(t) = api.access_token {
+                self.access_token = Some(t);
+            }
+            if let Some(b) = api.max_body {
+                self.max_body = Some(b);
+            }
+            if let Some(a) = api.allow_insecure {
+                self.allow_insecure = a;
+            }
+        }
+        let listeners = [
+            (Service::Imap, file.imap),
+            (Service::Imaps, file.imaps),
+            (Service::Pop3, file.pop3),
+            (Service::Pop3s, file.pop3s),
+            (Service::Lmtp, file.lmtp),
+            (Service::Smtp, file.smtp),
+        ];
+        for (service, section) in listeners {
+            if let Some(l) = section.and_then(|s| s.listen) {
+                self.listen[service.index()] = l.0;
+            }
+        }
+        if let Some(storage) = file.storage {
+            if storage.database.is_some() {
+                self.database_url = storage.database;
+            }
+            if storage.blobs.is_some() {
+                self.blob_dir = storage.blobs;
+            }
+        }
+        if let Some(users) = file.users {
+            self.default_quota = users.default_quota.unwrap_or(self.default_quota);
+            self.default_recipients = users.default_recipients.unwrap_or(self.default_recipients);
+            self.default_forwards = users.default_forwards.unwrap_or(self.default_forwards);
+            if let Some(d) = users.domain {
+                self.domain = d;
+            }
+        }
+        if let Some(m) = file.limits.and_then(|l| l.max_message_size) {
+            self.max_message_size = m;
+        }
+        if let Some(level) = file.log.and_then(|l| l.level) {
+            self.log_level = level;
+        }
+        Ok(())
+    }
+
+    fn apply_env(&mut self, env: impl Fn(&str) -> Option<String>) -> Result<(), ConfigError> {
+        // An empty variable counts as unset, as shells make it easy to export one by accident.
+        let get = |key: &str| env(key).filter(|v| !v.trim().is_empty());
+        for service in Service::ALL {
+            let key = service.env_var();
+            if let Some(v) = get(&key) {
+                self.listen[service.index()] =
+                    parse_listen(&v).map_err(|m| ConfigError::value(key, m))?;
+            }
+        }
+        if let Some(v) = get("SEALPOST_DATABASE_URL") {
+            self.database_url = Some(v);
+        }
+        if let Some(v) = get("SEALPOST_BLOB_DIR") {
+            self.blob_dir = Some(PathBuf::from(v));
+        }
+        if let Some(v) = get("SEALPOST_ACCESS_TOKEN") {
+            self.access_token = Some(v);
+        }
+        if let Some(v) = get("SEALPOST_DEFAULT_QUOTA") {
+            self.default_quota = parse_int("SEALPOST_DEFAULT_QUOTA", &v)?;
+        }
+        if let Some(v) = get("SEALPOST_DOMAIN") {
+            self.domain = v;
+        }
+        if let Some(v) = get("SEALPOST_MAX_MESSAGE_SIZE") {
+            self.max_message_size = parse_int("SEALPOST_MAX_MESSAGE_SIZE", &v)?;
+        }
+        if let Some(v) = get("SEALPOST_LOG") {
+            self.log_level = v;
+        }
+        Ok(())
+    }
+
+    fn apply_cli(&mut self, cli: &CliOverrides) {
+        if let Some(d) = &cli.data_dir {
+            self.data_dir = d.clone();
+        }
+        if let Some(l) = cli.api_listen {
+            self.listen[Service::Api.index()] = l;
+        }
+    }
+
+    fn validate(&mut self) -> Result<(), ConfigError> {
+        if self
+            .access_token
+            .as_deref()
+            .is_some_and(|t| t.trim().is_empty())
+        {
+            self.access_token = None;
+        }
+        if let Some(url) = &self.database_url {
+            let known = ["sqlite:", "postgres://", "postgresql://"];
+            if !known.iter().any(|p| url.starts_with(p)) {
+                return Err(ConfigError::value(
+                    "storage.database",
+                    format!(
+                        "unsupported database URL {:?} (use sqlite://PATH or postgres://...)",
+                        redact_url(url)
+                    ),
+                ));
+            }
+        }
+        if self.default_quota < 0 {
+            return Err(ConfigError::value(
+                "users.defaultQuota",
+                "must not be negative",
+            ));
+        }
+        if self.default_recipients < 0 {
+            return Err(ConfigError::value(
+                "users.defaultRecipients",
+                "must not be negative",
+            ));
+        }
+        if self.default_forwards < 0 {
+            return Err(ConfigError::value(
+                "users.defaultForwards",
+                "must not be negative",
+            ));
+        }
+        if self.max_message_size == 0 {
+            return Err(ConfigError::value(
+                "limits.maxMessageSize",
+                "must be at least 1",
+            ));
+        }
+        if self.max_body == Some(0) {
+            return Err(ConfigError::value("api.maxBody", "must be at least 1"));
+        }
+        let domain = self.domain.trim();
+        if domain.is_empty() || domain.contains(|c: char| c.is_whitespace() || c == '@' || c == '/')
+        {
+            return Err(ConfigError::value(
+                "users.domain",
+                format!("{:?} is not a domain name", self.domain),
+            ));
+        }
+        tracing_subscriber::EnvFilter::try_new(&self.log_level)
+            .map_err(|e| ConfigError::value("log.level", format!("{:?}: {e}", self.log_level)))?;
+        for (i, a) in Service::ALL.iter().enumerate() {
+            for b in &Service::ALL[i + 1..] {
+                if self.listen(*a) == self.listen(*b) && self.listen(*a).port() != 0 {
+                    return Err(ConfigError::value(
+                        format!("{b}.listen"),
+                        format!("{} is also the {a} listen address", self.listen(*b)),
+                    ));
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// The rule for an API without an access token: loopback only, unless the operator
+    /// explicitly allows otherwise with `[api] allowInsecure = true`.
+    pub fn check_api_exposure(&self) -> Result<(), ConfigError> {
+        let listen = self.listen(Service::Api);
+        if self.access_token.is_none() && !listen.ip().is_loopback() && !self.allow_insecure {
+            return Err(ConfigError::value(
+                "api.listen",
+                format!(
+                    "refusing to serve the API on non-loopback address {listen} without an access token; \
+                     set [api] accessToken (or SEALPOST_ACCESS_TOKEN), or [api] allowInsecure = true"
+                ),
+            ));
+        }
+        Ok(())
+    }
+
+    /// Largest accepted HTTP body: `[api] maxBody`, or the message size limit with room for
+    /// ordinary JSON requests when the message limit is tiny.
+    pub fn effective_max_body(&self) -> usize {
+        let bytes = self
+            .max_body
+            .unwrap_or_else(|| self.max_message_size.max(1 << 20));
+        usize::try_from(bytes).unwrap_or(usize::MAX)
+    }
+
+    pub fn core_config(&self) -> CoreConfig {
+        CoreConfig {
+            data_dir: self.data_dir.clone(),
+            database_url: self.database_url.clone(),
+            blob_dir: self.blob_dir.clone(),
+            default_quota: self.default_quota,
+            default_recipients: self.default_recipients,
+            default_forwards: self.default_forwards,
+            domain: self.domain.trim().to_owned(),
+            max_message_size: self.max_message_size,
+        }
+    }
+
+    pub fn api_settings(&self) -> ApiSettings {
+        ApiSettings {
+            access_token: self.access_token.clone(),
+            max_body: self.effective_max_body(),
+        }
+    }
+}
+
+/// Parses a non-negative integer from an environment variable.
+fn parse_int<T: std::str::FromStr>(key: &str, value: &str) -> Result<T, ConfigError> {
+    value.trim().parse().map_err(|_| {
+        ConfigError::value(
+            key,
+            format!("{value:?} is not a non-negative integer (bytes)"),
+        )
+    })
+}
+
+/// A database URL with any password replaced, fit for messages and logs.
+pub fn redact_url(url: &str) -> String {
+    let Some((scheme, rest)) = url.split_once("://") else {
+        return url.to_owned();
+    };
+    let (authority, tail) = match rest.find('/') {
+        Some(i) => rest.split_at(i),
+        None => (rest, ""),
+    };
+    match authority.rsplit_once('@') {
+        Some((userinfo, host)) if userinfo.contains(':') => {
+            let user = userinfo.split(':').next().unwrap_or("");
+            format!("{scheme}://{user}:***@{host}{tail}")
+        }
+        _ => url.to_owned(),
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,105 @@
+//! `sealpost serve` and `sealpost migrate`: open the store, then (for `serve`) run the HTTP
+//! API until SIGTERM or SIGINT, finishing requests in flight before exiting.
+
+use crate::Failure;
+use crate::config::{Config, Service, redact_url};
+use sealpost_core::Core;
+use std::time::Duration;
+
+/// How long requests in flight get to finish after a shutdown signal.
+const SHUTDOWN_GRACE: Duration = Duration::from_secs(10);
+
+/// Creates the data directory and opens (and migrates) the store.
+pub async fn open_core(config: &Config) -> Result<Core, Failure> {
+    std::fs::create_dir_all(&config.data_dir).map_err(|e| {
+        Failure::Run(format!(
+            "cannot create data directory {}: {e}",
+            config.data_dir.display()
+        ))
+    })?;
+    let database = match &config.database_url {
+        Some(url) => redact_url(url),
+        None => format!("sqlite in {}", config.data_dir.display()),
+    };
+    tracing::info!(%database, data_dir = %config.data_dir.display(), "opening store");
+    Core::open(config.core_config())
+        .await
+        .map_err(|e| Failure::Run(format!("cannot open the store ({database}): {e}")))
+}
+
+pub async fn migrate(config: Config) -> Result<(), Failure> {
+    let _core = open_core(&config).await?;
+    eprintln!("sealpost: store is up to date");
+    Ok(())
+}
+
+pub async fn run(config: Config) -> Result<(), Failure> {
+    config.check_api_exposure()?;
+    for service in Service::ALL.into_iter().filter(|s| *s != Service::Api) {
+        tracing::debug!(%service, listen = %config.listen(service), "listener reserved, not started yet");
+    }
+    let core = open_core(&config).await?;
+    let settings = config.api_settings();
+    let app = sealpost_api::router(core, settings);
+
+    let addr = config.listen(Service::Api);
+    let listener = tokio::net::TcpListener::bind(addr)
+        .await
+        .map_err(|e| Failure::Run(format!("cannot listen on {addr} for the api: {e}")))?;
+    let local = listener
+        .local_addr()
+        .map_err(|e| Failure::Run(e.to_string()))?;
+    tracing::info!(listen = %local, token = config.access_token.is_some(), "api listening");
+    eprintln!("sealpost: api listening on {local}");
+
+    let (stop_tx, mut stop_rx) = tokio::sync::watch::channel(false);
+    let server = axum::serve(listener, app).with_graceful_shutdown(async move {
+        let _ = stop_rx.wait_for(|stop| *stop).await;
+    });
+    let mut server = tokio::spawn(async move { server.await });
+
+    tokio::select! {
+        result = &mut server => {
+            return match result {
+                Ok(Ok(())) => Ok(()),
+                Ok(Err(e)) => Err(Failure::Run(format!("api server failed: {e}"))),
+                Err(e) => Err(Failure::Run(format!("api server task failed: {e}"))),
+            };
+        }
+        signal = shutdown_signal() => {
+            tracing::info!(signal, "shutting down");
+        }
+    }
+    let _ = stop_tx.send(true);
+    match tokio::time::timeout(SHUTDOWN_GRACE, server).await {
+        Ok(_) => tracing::info!("stopped"),
+        Err(_) => tracing::warn!("requests still running after {SHUTDOWN_GRACE:?}; exiting anyway"),
+    }
+    Ok(())
+}
+
+/// Resolves on SIGTERM or SIGINT with the signal's name.
+async fn shutdown_signal() -> &'static str {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        match (
+            signal(SignalKind::terminate()),
+            signal(SignalKind::interrupt()),
+        ) {
+            (Ok(mut term), Ok(mut int)) => tokio::select! {
+                _ = term.recv() => "SIGTERM",
+                _ = int.recv() => "SIGINT",
+            },
+            _ => {
+                let _ = tokio::signal::ctrl_c().await;
+                "SIGINT"
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = tokio::signal::ctrl_c().await;
+        "ctrl-c"
+    }
+}

@@ -1,0 +1,70 @@
+"""Fixtures for the black-box tests: a real `sealpost serve` per storage engine.
+
+Engines: "sqlite" always; "postgres" when SEALPOST_TEST_DATABASE_URL is set (each server
+instance then gets a database of its own, created here and dropped at teardown).
+
+- `server`: one server per test module and engine, shared by that module's tests (each test
+  makes its own users, so tests do not see each other's data).
+- `api`: an HTTP client for `server`.
+- `instances`: a factory for installations of the test's own (custom environment, restarts,
+  CLI runs); everything it made is stopped and dropped after the test.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from harness import BIN, ENGINES, Api, Instances
+from helpers import User, create_user as _create_user
+
+
+def pytest_report_header(config):
+    return [f"sealpost binary: {BIN}", f"storage engines: {', '.join(ENGINES)}"]
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _binary_exists():
+    if not BIN.is_file():
+        pytest.exit(f"sealpost binary not found at {BIN}: build it first (cargo build) or set SEALPOST_BIN", 2)
+
+
+@pytest.fixture(scope="module", params=ENGINES)
+def engine(request) -> str:
+    return request.param
+
+
+@pytest.fixture
+def instances(tmp_path_factory, engine):
+    made = Instances(tmp_path_factory, engine)
+    yield made
+    made.cleanup()
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory, engine):
+    made = Instances(tmp_path_factory, engine)
+    srv = made.start(env={"SEALPOST_DEFAULT_QUOTA": "5368709120"})
+    yield srv
+    alive = srv.alive()
+    made.cleanup()
+    assert alive, f"the server died during the tests:\n{srv.log()[-4000:]}"
+
+
+@pytest.fixture
+def api(server) -> Api:
+    return server.api()
+
+
+@pytest.fixture
+def create_user(api):
+    """`create_user(**fields)`: POST /users with a fresh username, returns a `User`."""
+
+    def make(**fields) -> User:
+        return _create_user(api, **fields)
+
+    return make
+
+
+@pytest.fixture
+def user(create_user) -> User:
+    return create_user()

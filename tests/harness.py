@@ -1,0 +1,302 @@
+"""Runs the real `sealpost` binary for black-box tests.
+
+An `Instance` is one installation: a data directory and, for PostgreSQL, a fresh database. It can
+run CLI commands against that installation and start `sealpost serve` on a free loopback port.
+Nothing here builds the binary: `SEALPOST_BIN` names it (default `target/debug/sealpost`).
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+import shutil
+import signal
+import socket
+import subprocess
+import time
+import urllib.parse
+from pathlib import Path
+
+import requests
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def _resolve_bin() -> Path:
+    raw = os.environ.get("SEALPOST_BIN", "target/debug/sealpost")
+    path = Path(raw)
+    return path if path.is_absolute() else ROOT / path
+
+
+BIN = _resolve_bin()
+PG_URL = os.environ.get("SEALPOST_TEST_DATABASE_URL") or None
+ENGINES = ["sqlite"] + (["postgres"] if PG_URL else [])
+
+# Generous bounds that only guard against hanging forever; no test asserts a duration.
+START_TIMEOUT = 90.0
+STOP_TIMEOUT = 10.0
+CLI_TIMEOUT = 120.0
+
+
+def clean_env(extra: dict[str, str] | None = None) -> dict[str, str]:
+    """The test process's environment without any SEALPOST_* variable, plus `extra`."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("SEALPOST_")}
+    env.setdefault("RUST_BACKTRACE", "1")
+    env.update(extra or {})
+    return env
+
+
+def free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def port_open(port: int, host: str = "127.0.0.1") -> bool:
+    try:
+        with socket.create_connection((host, port), timeout=0.5):
+            return True
+    except OSError:
+        return False
+
+
+# ---- PostgreSQL databases ----
+
+
+class PgDatabase:
+    """A database created for one instance on the server of SEALPOST_TEST_DATABASE_URL."""
+
+    def __init__(self, admin_url: str):
+        self.admin_url = admin_url
+        self.name = "sealpost_t_" + secrets.token_hex(6)
+        parts = urllib.parse.urlsplit(admin_url)
+        self.url = urllib.parse.urlunsplit(parts._replace(path="/" + self.name))
+        self._sql(f'CREATE DATABASE "{self.name}"')
+
+    def _sql(self, statement: str) -> None:
+        if shutil.which("psql"):
+            subprocess.run(
+                ["psql", self.admin_url, "-v", "ON_ERROR_STOP=1", "-qAtc", statement],
+                check=True,
+                capture_output=True,
+                timeout=CLI_TIMEOUT,
+                env=clean_env(),
+            )
+            return
+        import psycopg  # type: ignore[import-not-found]
+
+        with psycopg.connect(self.admin_url, autocommit=True) as conn:
+            conn.execute(statement)
+
+    def drop(self) -> None:
+        self._sql(f'DROP DATABASE IF EXISTS "{self.name}" WITH (FORCE)')
+
+
+# ---- the server ----
+
+
+class Server:
+    """A running `sealpost serve`, stopped with SIGTERM (then SIGKILL after 10 s)."""
+
+    def __init__(self, proc: subprocess.Popen, port: int, log_path: Path, log_file):
+        self.proc = proc
+        self.port = port
+        self.base_url = f"http://127.0.0.1:{port}"
+        self.log_path = log_path
+        self._log_file = log_file
+
+    def api(self, token: str | None = None, token_in: str = "header") -> "Api":
+        return Api(self.base_url, token=token, token_in=token_in)
+
+    def alive(self) -> bool:
+        return self.proc.poll() is None
+
+    def log(self) -> str:
+        try:
+            return self.log_path.read_text(errors="replace")
+        except OSError:
+            return ""
+
+    def stop(self) -> int:
+        """SIGTERM, wait up to 10 s, then SIGKILL. Returns the exit status."""
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                self.proc.wait(timeout=STOP_TIMEOUT)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        self._log_file.close()
+        return self.proc.returncode
+
+    def kill(self) -> None:
+        """SIGKILL: no chance to flush or clean up."""
+        if self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait()
+        self._log_file.close()
+
+
+class Instance:
+    """One installation of Sealpost: a data directory and (for PostgreSQL) its own database."""
+
+    def __init__(self, base_dir: Path, engine: str, env: dict[str, str] | None = None):
+        self.engine = engine
+        self.dir = base_dir
+        self.dir.mkdir(parents=True, exist_ok=True)
+        self.data_dir = self.dir / "data"
+        self.db: PgDatabase | None = None
+        self.env: dict[str, str] = {"SEALPOST_DOMAIN": "example.test", "SEALPOST_LOG": "info"}
+        if engine == "postgres":
+            assert PG_URL, "postgres engine needs SEALPOST_TEST_DATABASE_URL"
+            self.db = PgDatabase(PG_URL)
+            self.env["SEALPOST_DATABASE_URL"] = self.db.url
+        self.env.update(env or {})
+        self.servers: list[Server] = []
+        self._n = 0
+
+    def command(self, *args: str) -> list[str]:
+        return [str(BIN), "--data-dir", str(self.data_dir), *args]
+
+    def run(
+        self,
+        *args: str,
+        input: str | None = None,
+        env: dict[str, str] | None = None,
+        timeout: float = CLI_TIMEOUT,
+    ) -> subprocess.CompletedProcess:
+        """Runs a CLI command against this installation; never raises on a non-zero exit."""
+        return subprocess.run(
+            self.command(*args),
+            input=input if input is not None else "",
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+            env=clean_env({**self.env, **(env or {})}),
+        )
+
+    def start(
+        self,
+        env: dict[str, str] | None = None,
+        config: str | None = None,
+        listen_host: str = "127.0.0.1",
+        port: int | None = None,
+    ) -> Server:
+        """Starts `sealpost serve` and waits until it accepts connections.
+
+        By default the API listens on a free port set with SEALPOST_API_LISTEN. With `port`
+        given, nothing is set: the caller's config or environment must choose that port.
+        """
+        last_log = ""
+        fixed_port = port
+        for _attempt in range(3):
+            self._n += 1
+            port = fixed_port or free_port()
+            listen = {} if fixed_port else {"SEALPOST_API_LISTEN": f"{listen_host}:{port}"}
+            full_env = {**self.env, **listen, **(env or {})}
+            args = ["serve"]
+            cmd = self.command(*args)
+            if config is not None:
+                config_path = self.dir / f"config-{self._n}.toml"
+                config_path.write_text(config)
+                cmd = [str(BIN), "--config", str(config_path), "--data-dir", str(self.data_dir), *args]
+            log_path = self.dir / f"server-{self._n}.log"
+            log_file = open(log_path, "wb")
+            proc = subprocess.Popen(
+                cmd,
+                stdin=subprocess.DEVNULL,
+                stdout=log_file,
+                stderr=subprocess.STDOUT,
+                env=clean_env(full_env),
+            )
+            server = Server(proc, port, log_path, log_file)
+            deadline = time.monotonic() + START_TIMEOUT
+            while time.monotonic() < deadline:
+                if proc.poll() is not None:
+                    break
+                if port_open(port):
+                    self.servers.append(server)
+                    return server
+                time.sleep(0.05)
+            server.kill()
+            last_log = server.log()
+            if fixed_port or "in use" not in last_log.lower():
+                break
+        raise RuntimeError(f"sealpost serve did not start (binary {BIN}):\n{last_log[-4000:]}")
+
+    def cleanup(self) -> None:
+        for server in self.servers:
+            server.stop()
+        if self.db is not None:
+            self.db.drop()
+            self.db = None
+
+
+# ---- the HTTP client ----
+
+
+class Api:
+    """A thin requests wrapper: get/post/put/delete(path, ...) return `requests.Response`."""
+
+    def __init__(self, base_url: str, token: str | None = None, token_in: str = "header"):
+        self.base_url = base_url
+        self.session = requests.Session()
+        self.token = token
+        self.token_in = token_in
+
+    def request(self, method: str, path: str, **kwargs) -> requests.Response:
+        kwargs.setdefault("timeout", 120)
+        if self.token is not None:
+            if self.token_in == "header":
+                headers = dict(kwargs.pop("headers", None) or {})
+                headers.setdefault("X-Access-Token", self.token)
+                kwargs["headers"] = headers
+            else:
+                params = dict(kwargs.pop("params", None) or {})
+                params.setdefault("accessToken", self.token)
+                kwargs["params"] = params
+        return self.session.request(method, self.base_url + path, **kwargs)
+
+    def get(self, path: str, **kwargs) -> requests.Response:
+        return self.request("GET", path, **kwargs)
+
+    def post(self, path: str, json=None, **kwargs) -> requests.Response:
+        if json is not None:
+            kwargs["json"] = json
+        return self.request("POST", path, **kwargs)
+
+    def put(self, path: str, json=None, **kwargs) -> requests.Response:
+        if json is not None:
+            kwargs["json"] = json
+        return self.request("PUT", path, **kwargs)
+
+    def delete(self, path: str, **kwargs) -> requests.Response:
+        return self.request("DELETE", path, **kwargs)
+
+
+class Instances:
+    """Makes installations for one test (or module) and cleans all of them up afterwards."""
+
+    def __init__(self, tmp_path_factory, engine: str):
+        self._tmp = tmp_path_factory
+        self.engine = engine
+        self._made: list[Instance] = []
+
+    def new(self, env: dict[str, str] | None = None) -> Instance:
+        instance = Instance(self._tmp.mktemp(f"sealpost-{self.engine}"), self.engine, env)
+        self._made.append(instance)
+        return instance
+
+    def start(self, env: dict[str, str] | None = None, config: str | None = None) -> Server:
+        """A fresh installation with a server running on it."""
+        return self.new(env).start(config=config)
+
+    def cleanup(self) -> None:
+        errors = []
+        for instance in self._made:
+            try:
+                instance.cleanup()
+            except Exception as e:  # keep cleaning the others
+                errors.append(e)
+        if errors:
+            raise errors[0]
