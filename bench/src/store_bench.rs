@@ -152,6 +152,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let mut rng = StdRng::seed_from_u64(42);
     let msgs: Vec<Vec<u8>> = (0..args.messages).map(|i| message(&mut rng, i)).collect();
     let bytes: usize = msgs.iter().map(Vec::len).sum();
+    println!("generated {} messages; loading", msgs.len());
     let queue = Arc::new(std::sync::Mutex::new(msgs));
     let start = Instant::now();
     let mut tasks = Vec::new();

@@ -87,7 +87,7 @@ impl Core {
         if !self.store.blob_referenced(&hash).await? {
             self.store
                 .blobs
-                .write(&hash, raw.clone())
+                .write(&hash, raw.clone(), false)
                 .await
                 .map_err(|e| Error::Internal(format!("blob write failed: {e}")))?;
             blob_written = true;
@@ -232,10 +232,22 @@ impl Core {
             .get_message(user, mailbox, uid)
             .await?
             .ok_or_else(message_not_found)?;
-        Ok(MessageDetails {
-            record,
-            parsed: parsed(&json)?,
-        })
+        let mut parsed = parsed(&json)?;
+        // Text and HTML bodies are not kept in the stored index (they would double its size
+        // and the write cost of every delivery); they are re-derived from the blob here.
+        let raw = self
+            .store
+            .blobs
+            .read(&record.blob)
+            .await
+            .map_err(|e| Error::Internal(format!("blob {} unreadable: {e}", record.blob)))?;
+        let full = tokio::task::spawn_blocking(move || sealpost_mime::parse_message(&raw))
+            .await
+            .map_err(|e| Error::Internal(e.to_string()))?
+            .map_err(|e| Error::Internal(format!("stored message unparseable: {e}")))?;
+        parsed.text = full.text;
+        parsed.html = full.html;
+        Ok(MessageDetails { record, parsed })
     }
 
     /// The raw RFC 5322 source, byte for byte as stored.

@@ -132,9 +132,13 @@ pub struct ParsedMessage {
     pub headers: Vec<(String, String)>,
     /// Plain text body (from text/plain parts, or derived from HTML), LF line endings,
     /// at most 1 MiB.
+    /// Not serialised (it would double the stored index): re-derived from the blob when needed.
+    #[serde(skip)]
     pub text: String,
     /// HTML bodies, one per HTML part (or text converted to HTML), each at most 1 MiB and
     /// 4 MiB together.
+    /// Not serialised, like `text`.
+    #[serde(skip)]
     pub html: Vec<String>,
     /// First ~128 characters of visible text, whitespace collapsed.
     pub intro: String,
@@ -144,5 +148,7 @@ pub struct ParsedMessage {
     /// Subject with `Re:`/`Fwd:`/`[list]` prefixes removed, lower-cased: the threading key.
     pub thread_subject: String,
     /// Text for the full-text index: subject, addresses, body text; at most 256 KiB.
+    /// Not serialised: it goes to the full-text index, not into the stored JSON index.
+    #[serde(skip)]
     pub search_text: String,
 }

@@ -6,7 +6,6 @@ use crate::mailboxes::journal;
 use crate::model::*;
 use crate::rows::{self, Cols, MESSAGE_COLS};
 use crate::{Error, Result, Store};
-use sqlx::Acquire;
 use std::sync::Arc;
 
 /// A message ready to be stored: raw bytes already hashed and parsed by the caller.
@@ -16,7 +15,7 @@ pub struct NewMessage {
     pub mailbox: ObjectId,
     pub raw: Arc<Vec<u8>>,
     pub blob: String,
-    /// True when the caller already wrote the blob file durably.
+    /// True when the caller wrote the blob file (not yet synced: the batch syncs it).
     pub blob_written: bool,
     /// JSON of the parsed index (stored once per blob).
     pub parsed_json: String,
@@ -124,7 +123,7 @@ fn seek_sql(
 }
 
 /// PostgreSQL text cannot hold NUL; message-derived strings lose it on both engines alike.
-fn text(s: &str) -> std::borrow::Cow<'_, str> {
+pub(crate) fn text(s: &str) -> std::borrow::Cow<'_, str> {
     if s.contains('\0') {
         s.replace('\0', "").into()
     } else {
@@ -132,7 +131,7 @@ fn text(s: &str) -> std::borrow::Cow<'_, str> {
     }
 }
 
-fn keywords_text(k: &[String]) -> String {
+pub(crate) fn keywords_text(k: &[String]) -> String {
     k.join(" ")
 }
 
@@ -157,206 +156,6 @@ impl Store {
         })
     }
 
-    /// Stores a batch of messages in one transaction (one commit, one fsync), each under its
-    /// own savepoint so that one refusal does not affect the others.
-    pub async fn insert_messages(
-        &self,
-        batch: &[NewMessage],
-    ) -> Result<Vec<Result<Inserted, InsertError>>> {
-        let mut out = Vec::with_capacity(batch.len());
-        write_tx!(self, tx => {
-            for m in batch {
-                let mut sp = (&mut *tx).begin().await?;
-                let r: Result<Inserted, InsertError> = async {
-                    let size = m.raw.len() as i64;
-                    let quota = sqlx::query(
-                        "UPDATE users SET storage_used = storage_used + $2 WHERE id = $1 \
-                         AND (quota_allowed <= 0 OR storage_used + $2 <= quota_allowed) RETURNING storage_used",
-                    )
-                    .bind(m.user.as_str())
-                    .bind(size)
-                    .fetch_optional(&mut *sp)
-                    .await?;
-                    if quota.is_none() {
-                        let exists = sqlx::query("SELECT id FROM users WHERE id = $1").bind(m.user.as_str()).fetch_optional(&mut *sp).await?;
-                        return Err(if exists.is_some() { InsertError::OverQuota } else { InsertError::NoUser });
-                    }
-                    let row = sqlx::query(
-                        "UPDATE mailboxes SET uid_next = uid_next + 1, modseq = modseq + 1 WHERE id = $1 AND user_id = $2 \
-                         RETURNING uid_next, modseq",
-                    )
-                    .bind(m.mailbox.as_str())
-                    .bind(m.user.as_str())
-                    .fetch_optional(&mut *sp)
-                    .await?
-                    .ok_or(InsertError::NoMailbox)?;
-                    let uid = row.i64("uid_next")? - 1;
-                    let modseq = row.i64("modseq")?;
-                    let refcount = sqlx::query(
-                        "INSERT INTO blobs (hash, size, refcount, parsed, created) VALUES ($1, $2, 1, $3, $4) \
-                         ON CONFLICT (hash) DO UPDATE SET refcount = blobs.refcount + 1 RETURNING refcount",
-                    )
-                    .bind(&m.blob)
-                    .bind(size)
-                    .bind(text(&m.parsed_json))
-                    .bind(crate::now_ms())
-                    .fetch_one(&mut *sp)
-                    .await?
-                    .i64("refcount")?;
-                    // A blob that was unreferenced may have been collected after the caller
-                    // checked: make sure its file exists before committing a reference to it.
-                    if refcount == 1 && !m.blob_written && !self.blobs.exists(&m.blob) {
-                        self.blobs.write(&m.blob, m.raw.clone()).await.map_err(Error::Io)?;
-                    }
-                    let thread = self.resolve_thread(&mut sp, m).await?;
-                    let rowid = sqlx::query(
-                        "INSERT INTO messages (user_id, mailbox_id, uid, modseq, thread_id, blob, size, idate, hdate, subject, \
-                         from_name, from_address, message_id, intro, has_attachments, seen, answered, flagged, deleted, draft, \
-                         keywords, expires) VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15,$16,$17,$18,$19,$20,$21,$22) \
-                         RETURNING id",
-                    )
-                    .bind(m.user.as_str())
-                    .bind(m.mailbox.as_str())
-                    .bind(uid)
-                    .bind(modseq)
-                    .bind(&thread)
-                    .bind(&m.blob)
-                    .bind(size)
-                    .bind(m.idate)
-                    .bind(m.hdate)
-                    .bind(text(&m.subject))
-                    .bind(text(&m.from_name))
-                    .bind(text(&m.from_address))
-                    .bind(text(&m.message_id))
-                    .bind(text(&m.intro))
-                    .bind(m.has_attachments)
-                    .bind(m.flags.seen)
-                    .bind(m.flags.answered)
-                    .bind(m.flags.flagged)
-                    .bind(m.flags.deleted)
-                    .bind(m.flags.draft)
-                    .bind(keywords_text(&m.flags.keywords))
-                    .bind(m.expires)
-                    .fetch_one(&mut *sp)
-                    .await?
-                    .i64("id")?;
-                    by_engine!(self,
-                        sqlite => {
-                            sqlx::query("INSERT INTO messages_fts (rowid, owner, body) VALUES ($1, $2, $3)")
-                                .bind(rowid)
-                                .bind(format!("u{}", m.user))
-                                .bind(text(&m.search_text))
-                                .execute(&mut *sp)
-                                .await?;
-                        },
-                        postgres => {
-                            sqlx::query("INSERT INTO messages_fts (message, user_id, body) VALUES ($1, $2, to_tsvector('simple', $3))")
-                                .bind(rowid)
-                                .bind(m.user.as_str())
-                                .bind(text(&m.search_text))
-                                .execute(&mut *sp)
-                                .await?;
-                        }
-                    );
-                    journal!(sp, m.user.as_str(), m.mailbox.as_str(), "EXISTS", Some(uid), Some(modseq), None::<String>);
-                    Ok(Inserted { mailbox: m.mailbox.clone(), uid, modseq, size })
-                }
-                .await;
-                match r {
-                    Ok(ins) => {
-                        sp.commit().await?;
-                        out.push(Ok(ins));
-                    }
-                    Err(e) => {
-                        sp.rollback().await?;
-                        out.push(Err(e));
-                    }
-                }
-            }
-        });
-        Ok(out)
-    }
-
-    /// Finds the thread of a new message: a referenced Message-ID's thread, else a recent
-    /// thread with the same normalised subject, else a new thread. Records the ids.
-    async fn resolve_thread<'c, DB>(
-        &self,
-        conn: &mut sqlx::Transaction<'c, DB>,
-        m: &NewMessage,
-    ) -> Result<String, InsertError>
-    where
-        DB: sqlx::Database,
-        for<'e> &'e mut DB::Connection: sqlx::Executor<'e, Database = DB>,
-        for<'q> <DB as sqlx::Database>::Arguments<'q>: sqlx::IntoArguments<'q, DB>,
-        for<'q> &'q str: sqlx::Encode<'q, DB> + sqlx::Type<DB>,
-        for<'q> i64: sqlx::Encode<'q, DB> + sqlx::Type<DB>,
-        for<'r> String: sqlx::Decode<'r, DB> + sqlx::Type<DB>,
-        for<'a> &'a str: sqlx::ColumnIndex<DB::Row>,
-    {
-        use sqlx::Row;
-        let user = m.user.as_str();
-        let now = crate::now_ms();
-        let mut thread: Option<String> = None;
-        for r in m.references.iter().rev().take(50) {
-            let row = sqlx::query(
-                "SELECT thread_id FROM thread_refs WHERE user_id = $1 AND message_id = $2",
-            )
-            .bind(user)
-            .bind(text(r).as_ref())
-            .fetch_optional(&mut **conn)
-            .await?;
-            if let Some(row) = row {
-                thread = Some(row.try_get::<String, _>("thread_id")?);
-                break;
-            }
-        }
-        if thread.is_none() && !m.thread_subject.is_empty() && !m.references.is_empty() {
-            let row = sqlx::query("SELECT id FROM threads WHERE user_id = $1 AND subject = $2 AND updated > $3 ORDER BY updated DESC LIMIT 1")
-                .bind(user)
-                .bind(text(&m.thread_subject).as_ref())
-                .bind(now - 30 * 24 * 3600 * 1000)
-                .fetch_optional(&mut **conn)
-                .await?;
-            if let Some(row) = row {
-                thread = Some(row.try_get::<String, _>("id")?);
-            }
-        }
-        let thread = match thread {
-            Some(t) => {
-                sqlx::query("UPDATE threads SET updated = $2 WHERE id = $1")
-                    .bind(t.as_str())
-                    .bind(now)
-                    .execute(&mut **conn)
-                    .await?;
-                t
-            }
-            None => {
-                let t = ObjectId::new().to_string();
-                sqlx::query(
-                    "INSERT INTO threads (id, user_id, subject, updated) VALUES ($1, $2, $3, $4)",
-                )
-                .bind(t.as_str())
-                .bind(user)
-                .bind(m.thread_subject.as_str())
-                .bind(now)
-                .execute(&mut **conn)
-                .await?;
-                t
-            }
-        };
-        let own = (!m.message_id.is_empty()).then_some(&m.message_id);
-        for id in own.into_iter().chain(m.references.iter().take(50)) {
-            let id = text(id);
-            sqlx::query("INSERT INTO thread_refs (user_id, message_id, thread_id) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING")
-                .bind(user)
-                .bind(id.as_ref())
-                .bind(thread.as_str())
-                .execute(&mut **conn)
-                .await?;
-        }
-        Ok(thread)
-    }
-
     /// Messages of one mailbox by UID.
     pub async fn list_messages(
         &self,
@@ -374,9 +173,10 @@ impl Store {
                 .unwrap_or_default()
         );
         read!(self, db => {
-            let total = sqlx::query("SELECT COUNT(*) AS n FROM messages WHERE mailbox_id = $1 AND user_id = $2")
+            // The caller has checked that the mailbox is the user's; counting by mailbox alone
+            // is answered from the (mailbox_id, seen) index without touching rows.
+            let total = sqlx::query("SELECT COUNT(*) AS n FROM messages WHERE mailbox_id = $1")
                 .bind(mailbox.as_str())
-                .bind(user.as_str())
                 .fetch_one(db)
                 .await?
                 .i64("n")?;

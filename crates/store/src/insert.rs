@@ -1,0 +1,364 @@
+//! Batched insertion of new messages: the store side of group commit.
+//!
+//! A batch is stored with a handful of set-based statements rather than a dozen per message:
+//! refusals (unknown user or mailbox, over quota) are decided in memory from one read, then
+//! one UPDATE per user (quota) and per mailbox (UIDs, modseq), and multi-row INSERTs for
+//! blobs, threads, messages, full-text rows and journal rows. All in one transaction, after
+//! one sync of the blob files the batch wrote.
+
+use crate::db::{by_engine, write_tx};
+use crate::messages::{InsertError, Inserted, NewMessage, keywords_text, text};
+use crate::model::ObjectId;
+use crate::rows::{Cols, corrupt};
+use crate::{Result, Store};
+use std::collections::{HashMap, HashSet};
+
+/// Rows per multi-row INSERT (22 parameters per message row stays far below both engines'
+/// parameter limits).
+const CHUNK: usize = 100;
+/// Referenced Message-IDs considered per message.
+const MAX_REFS: usize = 50;
+
+/// "($1,$2,$3),($4,$5,$6)..." for `rows` rows of `cols` parameters.
+fn values(rows: usize, cols: usize) -> String {
+    let mut s = String::with_capacity(rows * cols * 5);
+    for r in 0..rows {
+        if r > 0 {
+            s.push(',');
+        }
+        s.push('(');
+        for c in 0..cols {
+            if c > 0 {
+                s.push(',');
+            }
+            s.push('$');
+            s.push_str(&(r * cols + c + 1).to_string());
+        }
+        s.push(')');
+    }
+    s
+}
+
+/// "$first,$first+1,..." for `n` parameters.
+fn list(first: usize, n: usize) -> String {
+    (first..first + n)
+        .map(|i| format!("${i}"))
+        .collect::<Vec<_>>()
+        .join(",")
+}
+
+/// What the batch will write for one accepted message.
+struct Plan {
+    index: usize,
+    uid: i64,
+    modseq: i64,
+    thread: String,
+}
+
+impl Store {
+    /// Stores a batch of messages in one transaction. Each message gets its own result: a
+    /// refusal of one does not affect the others; a storage failure fails the batch.
+    pub async fn insert_messages(
+        &self,
+        batch: &[NewMessage],
+    ) -> Result<Vec<Result<Inserted, InsertError>>> {
+        // The blobs of this batch reach stable storage before any row that references them.
+        if batch.iter().any(|m| m.blob_written) {
+            self.blobs.sync().await?;
+        }
+        let now = crate::now_ms();
+        let mut results: Vec<Option<Result<Inserted, InsertError>>> =
+            (0..batch.len()).map(|_| None).collect();
+        let users: Vec<&str> = unique(batch.iter().map(|m| m.user.as_str()));
+        let mailboxes: Vec<&str> = unique(batch.iter().map(|m| m.mailbox.as_str()));
+        let lock = by_engine!(self, sqlite => "", postgres => " ORDER BY id FOR UPDATE");
+
+        write_tx!(self, tx => {
+            // 1. Users (locked on PostgreSQL) and mailboxes.
+            let mut quota: HashMap<String, (i64, i64)> = HashMap::new();
+            for chunk in users.chunks(CHUNK) {
+                let sql = format!("SELECT id, quota_allowed, storage_used FROM users WHERE id IN ({}){lock}", list(1, chunk.len()));
+                let mut q = sqlx::query(&sql);
+                for u in chunk {
+                    q = q.bind(*u);
+                }
+                for r in q.fetch_all(&mut *tx).await? {
+                    quota.insert(r.string("id")?, (r.i64("quota_allowed")?, r.i64("storage_used")?));
+                }
+            }
+            let mut owner: HashMap<String, String> = HashMap::new();
+            for chunk in mailboxes.chunks(CHUNK) {
+                let sql = format!("SELECT id, user_id FROM mailboxes WHERE id IN ({})", list(1, chunk.len()));
+                let mut q = sqlx::query(&sql);
+                for m in chunk {
+                    q = q.bind(*m);
+                }
+                for r in q.fetch_all(&mut *tx).await? {
+                    owner.insert(r.string("id")?, r.string("user_id")?);
+                }
+            }
+
+            // 2. Decide, in order, which messages are accepted.
+            let mut accepted: Vec<usize> = Vec::with_capacity(batch.len());
+            let mut added: HashMap<&str, i64> = HashMap::new();
+            let mut per_mailbox: HashMap<&str, i64> = HashMap::new();
+            for (i, m) in batch.iter().enumerate() {
+                let size = m.raw.len() as i64;
+                let refusal = match quota.get_mut(m.user.as_str()) {
+                    None => Some(InsertError::NoUser),
+                    Some(_) if owner.get(m.mailbox.as_str()).map(String::as_str) != Some(m.user.as_str()) => Some(InsertError::NoMailbox),
+                    Some((allowed, used)) if *allowed > 0 && *used + size > *allowed => Some(InsertError::OverQuota),
+                    Some((_, used)) => {
+                        *used += size;
+                        None
+                    }
+                };
+                match refusal {
+                    Some(e) => results[i] = Some(Err(e)),
+                    None => {
+                        *added.entry(m.user.as_str()).or_default() += size;
+                        *per_mailbox.entry(m.mailbox.as_str()).or_default() += 1;
+                        accepted.push(i);
+                    }
+                }
+            }
+
+            if !accepted.is_empty() {
+                // 3. Quota, then UIDs and modseq per mailbox.
+                for (user, size) in &added {
+                    sqlx::query("UPDATE users SET storage_used = storage_used + $2 WHERE id = $1")
+                        .bind(*user)
+                        .bind(*size)
+                        .execute(&mut *tx)
+                        .await?;
+                }
+                let mut next: HashMap<&str, (i64, i64)> = HashMap::new();
+                for (mailbox, n) in &per_mailbox {
+                    let r = sqlx::query("UPDATE mailboxes SET uid_next = uid_next + $2, modseq = modseq + 1 WHERE id = $1 RETURNING uid_next, modseq")
+                        .bind(*mailbox)
+                        .bind(*n)
+                        .fetch_one(&mut *tx)
+                        .await?;
+                    next.insert(*mailbox, (r.i64("uid_next")? - n, r.i64("modseq")?));
+                }
+
+                // 4. Blobs: one row per distinct hash, reference counts added.
+                let mut blob_refs: Vec<(&str, i64, usize)> = Vec::new();
+                for &i in &accepted {
+                    let m = &batch[i];
+                    match blob_refs.iter_mut().find(|(h, _, _)| *h == m.blob) {
+                        Some(entry) => entry.1 += 1,
+                        None => blob_refs.push((m.blob.as_str(), 1, i)),
+                    }
+                }
+                for chunk in blob_refs.chunks(CHUNK) {
+                    let sql = format!(
+                        "INSERT INTO blobs (hash, size, refcount, parsed, created) VALUES {} \
+                         ON CONFLICT (hash) DO UPDATE SET refcount = blobs.refcount + excluded.refcount RETURNING hash, refcount",
+                        values(chunk.len(), 5)
+                    );
+                    let mut q = sqlx::query(&sql);
+                    for (hash, n, i) in chunk {
+                        let m = &batch[*i];
+                        q = q.bind(*hash).bind(m.raw.len() as i64).bind(*n).bind(text(&m.parsed_json)).bind(now);
+                    }
+                    for r in q.fetch_all(&mut *tx).await? {
+                        let hash = r.string("hash")?;
+                        let refcount = r.i64("refcount")?;
+                        let Some((_, n, _)) = chunk.iter().find(|(h, _, _)| *h == hash) else { continue };
+                        // Newly referenced: the file may have been collected after the caller
+                        // checked, or never written by this batch. Make sure it is there.
+                        let written = batch.iter().any(|m| m.blob == hash && m.blob_written);
+                        if refcount == *n && !written && !self.blobs.exists(&hash) {
+                            let m = batch.iter().find(|m| m.blob == hash).ok_or_else(|| corrupt("blob without message"))?;
+                            self.blobs.write(&hash, m.raw.clone(), true).await?;
+                        }
+                    }
+                }
+
+                // 5. Threads: a referenced Message-ID's thread (stored, or earlier in this
+                // batch), else a recent thread with the same subject when the message is a
+                // reply, else a new thread.
+                let mut known: HashMap<(&str, String), String> = HashMap::new();
+                for user in &users {
+                    let ids: Vec<String> = unique(
+                        accepted.iter().map(|&i| &batch[i]).filter(|m| m.user.as_str() == *user).flat_map(|m| m.references.iter().take(MAX_REFS).map(|r| text(r).into_owned())),
+                    );
+                    for chunk in ids.chunks(CHUNK) {
+                        let sql = format!("SELECT message_id, thread_id FROM thread_refs WHERE user_id = $1 AND message_id IN ({})", list(2, chunk.len()));
+                        let mut q = sqlx::query(&sql).bind(*user);
+                        for id in chunk {
+                            q = q.bind(id.as_str());
+                        }
+                        for r in q.fetch_all(&mut *tx).await? {
+                            known.insert((*user, r.string("message_id")?), r.string("thread_id")?);
+                        }
+                    }
+                }
+                let mut plans = Vec::with_capacity(accepted.len());
+                let mut new_threads: Vec<(String, &str, String)> = Vec::new();
+                let mut touched: HashSet<String> = HashSet::new();
+                let mut new_refs: Vec<(&str, String, String)> = Vec::new();
+                let mut seen_refs: HashSet<(&str, String)> = HashSet::new();
+                for &i in &accepted {
+                    let m = &batch[i];
+                    let user = m.user.as_str();
+                    let refs: Vec<String> = m.references.iter().take(MAX_REFS).map(|r| text(r).into_owned()).collect();
+                    let mut thread = refs.iter().rev().find_map(|r| known.get(&(user, r.clone())).cloned());
+                    let subject = text(&m.thread_subject).into_owned();
+                    if thread.is_none() && !subject.is_empty() && !refs.is_empty() {
+                        thread = new_threads.iter().rev().find(|(_, u, s)| *u == user && *s == subject).map(|(t, _, _)| t.clone());
+                        if thread.is_none() {
+                            let row = sqlx::query("SELECT id FROM threads WHERE user_id = $1 AND subject = $2 AND updated > $3 ORDER BY updated DESC LIMIT 1")
+                                .bind(user)
+                                .bind(subject.as_str())
+                                .bind(now - 30 * 24 * 3600 * 1000)
+                                .fetch_optional(&mut *tx)
+                                .await?;
+                            thread = row.map(|r| r.string("id")).transpose()?;
+                        }
+                    }
+                    let thread = match thread {
+                        Some(t) => {
+                            touched.insert(t.clone());
+                            t
+                        }
+                        None => {
+                            let t = ObjectId::new().to_string();
+                            new_threads.push((t.clone(), user, subject));
+                            t
+                        }
+                    };
+                    let own = text(&m.message_id).into_owned();
+                    for id in (!own.is_empty()).then_some(own).into_iter().chain(refs) {
+                        if seen_refs.insert((user, id.clone())) && !known.contains_key(&(user, id.clone())) {
+                            new_refs.push((user, id.clone(), thread.clone()));
+                        }
+                        known.entry((user, id)).or_insert_with(|| thread.clone());
+                    }
+                    let (first, modseq) = next.get_mut(m.mailbox.as_str()).ok_or_else(|| corrupt("mailbox vanished"))?;
+                    plans.push(Plan { index: i, uid: *first, modseq: *modseq, thread });
+                    *first += 1;
+                }
+                for chunk in new_threads.chunks(CHUNK) {
+                    let sql = format!("INSERT INTO threads (id, user_id, subject, updated) VALUES {}", values(chunk.len(), 4));
+                    let mut q = sqlx::query(&sql);
+                    for (t, u, s) in chunk {
+                        q = q.bind(t.as_str()).bind(*u).bind(s.as_str()).bind(now);
+                    }
+                    q.execute(&mut *tx).await?;
+                }
+                let touched: Vec<String> = touched.into_iter().collect();
+                for chunk in touched.chunks(CHUNK) {
+                    let sql = format!("UPDATE threads SET updated = $1 WHERE id IN ({})", list(2, chunk.len()));
+                    let mut q = sqlx::query(&sql).bind(now);
+                    for t in chunk {
+                        q = q.bind(t.as_str());
+                    }
+                    q.execute(&mut *tx).await?;
+                }
+                for chunk in new_refs.chunks(CHUNK) {
+                    let sql = format!("INSERT INTO thread_refs (user_id, message_id, thread_id) VALUES {} ON CONFLICT DO NOTHING", values(chunk.len(), 3));
+                    let mut q = sqlx::query(&sql);
+                    for (u, id, t) in chunk {
+                        q = q.bind(*u).bind(id.as_str()).bind(t.as_str());
+                    }
+                    q.execute(&mut *tx).await?;
+                }
+
+                // 6. Messages, their full-text rows and journal rows.
+                for chunk in plans.chunks(CHUNK) {
+                    let sql = format!(
+                        "INSERT INTO messages (user_id, mailbox_id, uid, modseq, thread_id, blob, size, idate, hdate, subject, \
+                         from_name, from_address, message_id, intro, has_attachments, seen, answered, flagged, deleted, draft, \
+                         keywords, expires) VALUES {} RETURNING id, mailbox_id, uid",
+                        values(chunk.len(), 22)
+                    );
+                    let mut q = sqlx::query(&sql);
+                    for p in chunk {
+                        let m = &batch[p.index];
+                        q = q
+                            .bind(m.user.as_str())
+                            .bind(m.mailbox.as_str())
+                            .bind(p.uid)
+                            .bind(p.modseq)
+                            .bind(p.thread.as_str())
+                            .bind(m.blob.as_str())
+                            .bind(m.raw.len() as i64)
+                            .bind(m.idate)
+                            .bind(m.hdate)
+                            .bind(text(&m.subject))
+                            .bind(text(&m.from_name))
+                            .bind(text(&m.from_address))
+                            .bind(text(&m.message_id))
+                            .bind(text(&m.intro))
+                            .bind(m.has_attachments)
+                            .bind(m.flags.seen)
+                            .bind(m.flags.answered)
+                            .bind(m.flags.flagged)
+                            .bind(m.flags.deleted)
+                            .bind(m.flags.draft)
+                            .bind(keywords_text(&m.flags.keywords))
+                            .bind(m.expires);
+                    }
+                    let mut rowids: HashMap<(String, i64), i64> = HashMap::new();
+                    for r in q.fetch_all(&mut *tx).await? {
+                        rowids.insert((r.string("mailbox_id")?, r.i64("uid")?), r.i64("id")?);
+                    }
+                    let mut fts = Vec::with_capacity(chunk.len());
+                    for p in chunk {
+                        let m = &batch[p.index];
+                        let rowid = *rowids.get(&(m.mailbox.to_string(), p.uid)).ok_or_else(|| corrupt("inserted row not returned"))?;
+                        fts.push((rowid, m));
+                    }
+                    let fts_sql = by_engine!(self,
+                        sqlite => format!("INSERT INTO messages_fts (rowid, owner, body) VALUES {}", values(fts.len(), 3)),
+                        postgres => {
+                            let rows: Vec<String> = (0..fts.len()).map(|r| format!("(${}, ${}, to_tsvector('simple', ${}))", r * 3 + 1, r * 3 + 2, r * 3 + 3)).collect();
+                            format!("INSERT INTO messages_fts (message, user_id, body) VALUES {}", rows.join(","))
+                        }
+                    );
+                    let mut q = sqlx::query(&fts_sql);
+                    for (rowid, m) in &fts {
+                        let owner = by_engine!(self, sqlite => format!("u{}", m.user), postgres => m.user.to_string());
+                        q = q.bind(*rowid).bind(owner).bind(text(&m.search_text));
+                    }
+                    q.execute(&mut *tx).await?;
+                    let sql = format!("INSERT INTO journal (user_id, mailbox_id, command, uid, modseq, data, created) VALUES {}", values(chunk.len(), 7));
+                    let mut q = sqlx::query(&sql);
+                    for p in chunk {
+                        let m = &batch[p.index];
+                        q = q.bind(m.user.as_str()).bind(m.mailbox.as_str()).bind("EXISTS").bind(p.uid).bind(p.modseq).bind(None::<String>).bind(now);
+                    }
+                    q.execute(&mut *tx).await?;
+                    for p in chunk {
+                        let m = &batch[p.index];
+                        results[p.index] = Some(Ok(Inserted { mailbox: m.mailbox.clone(), uid: p.uid, modseq: p.modseq, size: m.raw.len() as i64 }));
+                    }
+                }
+            }
+        });
+        results
+            .into_iter()
+            .map(|r| r.ok_or_else(|| corrupt("message left undecided")))
+            .collect()
+    }
+}
+
+/// Distinct values in first-seen order.
+fn unique<T: Eq + std::hash::Hash + Clone, I: Iterator<Item = T>>(it: I) -> Vec<T> {
+    let mut seen = HashSet::new();
+    it.filter(|v| seen.insert(v.clone())).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn placeholders() {
+        assert_eq!(values(2, 3), "($1,$2,$3),($4,$5,$6)");
+        assert_eq!(list(2, 3), "$2,$3,$4");
+        assert_eq!(unique([1, 2, 1, 3].into_iter()), vec![1, 2, 3]);
+    }
+}
