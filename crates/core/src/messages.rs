@@ -73,25 +73,26 @@ impl Core {
             return Err(Error::OverQuota);
         }
         let raw = Arc::new(raw);
-        let parse_input = raw.clone();
-        let (hash, index) = tokio::task::spawn_blocking(move || {
-            let hash = blobs::hash(&parse_input);
-            sealpost_mime::parse_message(&parse_input).map(|p| (hash, p))
+        // One blocking call hashes, parses, encodes the index and writes the blob file if it
+        // is not there yet (not synced: the writer syncs each batch before committing it,
+        // and rewrites durably any newly referenced blob this batch did not write).
+        let (input, blobs) = (raw.clone(), self.store.blobs.clone());
+        let (hash, index, parsed_json, blob_written) = tokio::task::spawn_blocking(move || {
+            let hash = blobs::hash(&input);
+            let index = sealpost_mime::parse_message(&input).map_err(|e| {
+                Error::validation(format!("Message can not be parsed: {e}"), "message")
+            })?;
+            let json = serde_json::to_string(&index).map_err(|e| Error::Internal(e.to_string()))?;
+            let written = !blobs.exists(&hash);
+            if written {
+                blobs
+                    .write_blocking(&hash, &input, false)
+                    .map_err(|e| Error::Internal(format!("blob write failed: {e}")))?;
+            }
+            Ok::<_, Error>((hash, index, json, written))
         })
         .await
-        .map_err(|e| Error::Internal(e.to_string()))?
-        .map_err(|e| Error::validation(format!("Message can not be parsed: {e}"), "message"))?;
-        let parsed_json =
-            serde_json::to_string(&index).map_err(|e| Error::Internal(e.to_string()))?;
-        let mut blob_written = false;
-        if !self.store.blob_referenced(&hash).await? {
-            self.store
-                .blobs
-                .write(&hash, raw.clone(), false)
-                .await
-                .map_err(|e| Error::Internal(format!("blob write failed: {e}")))?;
-            blob_written = true;
-        }
+        .map_err(|e| Error::Internal(e.to_string()))??;
         let idate = options.date.unwrap_or_else(sealpost_store::now_ms);
         let mut references = index.references.clone();
         for r in &index.in_reply_to {

@@ -58,12 +58,16 @@ struct Plan {
 impl Store {
     /// Stores a batch of messages in one transaction. Each message gets its own result: a
     /// refusal of one does not affect the others; a storage failure fails the batch.
+    ///
+    /// `blobs_synced` tells that the caller already made the batch's blob files durable
+    /// ([`crate::blobs::BlobStore::sync`] after they were written); otherwise this does it.
     pub async fn insert_messages(
         &self,
         batch: &[NewMessage],
+        blobs_synced: bool,
     ) -> Result<Vec<Result<Inserted, InsertError>>> {
         // The blobs of this batch reach stable storage before any row that references them.
-        if batch.iter().any(|m| m.blob_written) {
+        if !blobs_synced && batch.iter().any(|m| m.blob_written) {
             self.blobs.sync().await?;
         }
         let now = crate::now_ms();
@@ -166,10 +170,11 @@ impl Store {
                         let hash = r.string("hash")?;
                         let refcount = r.i64("refcount")?;
                         let Some((_, n, _)) = chunk.iter().find(|(h, _, _)| *h == hash) else { continue };
-                        // Newly referenced: the file may have been collected after the caller
-                        // checked, or never written by this batch. Make sure it is there.
+                        // Newly referenced but not written (and synced) by this batch: the file
+                        // found by the caller may be a leftover torn by a crash, or collected
+                        // since. Write it again, durably.
                         let written = batch.iter().any(|m| m.blob == hash && m.blob_written);
-                        if refcount == *n && !written && !self.blobs.exists(&hash) {
+                        if refcount == *n && !written {
                             let m = batch.iter().find(|m| m.blob == hash).ok_or_else(|| corrupt("blob without message"))?;
                             self.blobs.write(&hash, m.raw.clone(), true).await?;
                         }
