@@ -148,20 +148,29 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         args.concurrency
     );
 
-    // Pre-generate so that generation is not measured.
-    let mut rng = StdRng::seed_from_u64(42);
-    let msgs: Vec<Vec<u8>> = (0..args.messages).map(|i| message(&mut rng, i)).collect();
-    let bytes: usize = msgs.iter().map(Vec::len).sum();
-    println!("generated {} messages; loading", msgs.len());
-    let queue = Arc::new(std::sync::Mutex::new(msgs));
+    // Messages are generated on the fly (deterministically from their index) so that RSS
+    // reflects the store, not the input; generation is cheap next to storing.
+    let next = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let bytes = Arc::new(std::sync::atomic::AtomicUsize::new(0));
     let start = Instant::now();
     let mut tasks = Vec::new();
     for _ in 0..args.concurrency {
-        let (core, user, inbox, queue) = (core.clone(), user.clone(), inbox.clone(), queue.clone());
+        let (core, user, inbox, next, bytes) = (
+            core.clone(),
+            user.clone(),
+            inbox.clone(),
+            next.clone(),
+            bytes.clone(),
+        );
+        let total = args.messages;
         tasks.push(tokio::spawn(async move {
             loop {
-                let next = queue.lock().map(|mut q| q.pop()).unwrap_or(None);
-                let Some(raw) = next else { break };
+                let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                if i >= total {
+                    break;
+                }
+                let raw = message(&mut StdRng::seed_from_u64(i as u64), i);
+                bytes.fetch_add(raw.len(), std::sync::atomic::Ordering::Relaxed);
                 if let Err(e) = core
                     .upload_message(&user, &inbox, raw, UploadOptions::default())
                     .await
@@ -174,6 +183,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     for t in tasks {
         t.await?;
     }
+    let bytes = bytes.load(std::sync::atomic::Ordering::Relaxed);
     let secs = start.elapsed().as_secs_f64();
     println!(
         "ingest: {:.0} msgs/s ({:.1} MB/s, {} messages, {:.1} MB in {:.1} s)",
