@@ -45,10 +45,17 @@ fn slice(raw: &[u8], start: u64, end: u64) -> &[u8] {
 
 fn parse(raw: &[u8]) -> ParsedMessage {
     let parsed = parse_message(raw).expect("parses");
-    // The index is stored as JSON: it must survive the round trip.
+    // The index is stored as JSON: it must survive the round trip, except the bodies
+    // (text, html, search text), which are deliberately not stored in it.
     let json = serde_json::to_string(&parsed).expect("serialises");
     let back: ParsedMessage = serde_json::from_str(&json).expect("deserialises");
-    assert_eq!(back, parsed);
+    let expected = ParsedMessage {
+        text: String::new(),
+        html: Vec::new(),
+        search_text: String::new(),
+        ..parsed.clone()
+    };
+    assert_eq!(back, expected);
     parsed
 }
 
