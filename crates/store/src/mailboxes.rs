@@ -62,19 +62,18 @@ impl Store {
         })
     }
 
-    /// Counters of every mailbox of the user that has messages.
+    /// Counters of the user's mailboxes (or of one), kept by triggers (schema 0002).
     pub async fn mailbox_counters(
         &self,
         user: &ObjectId,
         mailbox: Option<&ObjectId>,
     ) -> Result<Vec<(ObjectId, Counters)>> {
         let sql = format!(
-            "SELECT mailbox_id, COUNT(*) AS total, CAST(COALESCE(SUM(CASE WHEN seen THEN 0 ELSE 1 END), 0) AS BIGINT) AS unseen, \
-             CAST(COALESCE(SUM(size), 0) AS BIGINT) AS size FROM messages WHERE {} GROUP BY mailbox_id",
+            "SELECT id, total, unseen, size FROM mailboxes WHERE user_id = $1{}",
             if mailbox.is_some() {
-                "user_id = $1 AND mailbox_id = $2"
+                " AND id = $2"
             } else {
-                "user_id = $1"
+                ""
             }
         );
         read!(self, db => {
@@ -85,7 +84,12 @@ impl Store {
             q.fetch_all(db)
                 .await?
                 .iter()
-                .map(|r| Ok((rows::id(r, "mailbox_id")?, Counters { total: r.i64("total")?, unseen: r.i64("unseen")?, size: r.i64("size")? })))
+                .map(|r| {
+                    Ok((
+                        rows::id(r, "id")?,
+                        Counters { total: r.i64("total")?, unseen: r.i64("unseen")?, size: r.i64("size")? },
+                    ))
+                })
                 .collect()
         })
     }

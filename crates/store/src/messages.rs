@@ -99,6 +99,9 @@ impl UidSet {
     }
 }
 
+/// Search totals are exact up to this many matches (see `search_account`).
+pub const SEARCH_TOTAL_CAP: i64 = 10_000;
+
 /// Ordering of listings.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Direction {
@@ -173,13 +176,14 @@ impl Store {
                 .unwrap_or_default()
         );
         read!(self, db => {
-            // The caller has checked that the mailbox is the user's; counting by mailbox alone
-            // is answered from the (mailbox_id, seen) index without touching rows.
-            let total = sqlx::query("SELECT COUNT(*) AS n FROM messages WHERE mailbox_id = $1")
+            // Kept by triggers (schema 0002): no row is counted.
+            let total = sqlx::query("SELECT total FROM mailboxes WHERE id = $1")
                 .bind(mailbox.as_str())
-                .fetch_one(db)
+                .fetch_optional(db)
                 .await?
-                .i64("n")?;
+                .map(|r| r.i64("total"))
+                .transpose()?
+                .unwrap_or(0);
             let mut q = sqlx::query(&sql).bind(user.as_str()).bind(mailbox.as_str());
             if let Some((_, k)) = cond {
                 q = q.bind(k);
@@ -200,6 +204,9 @@ impl Store {
         seek: &Seek<i64>,
         limit: i64,
     ) -> Result<(i64, Vec<(i64, MessageRecord)>)> {
+        if let Some(q) = query {
+            return self.search_account(user, q, dir, seek, limit).await;
+        }
         let mut conds = vec![
             "m.user_id = $1".to_string(),
             "m.mailbox_id NOT IN (SELECT id FROM mailboxes WHERE user_id = $1 AND special_use IN ('\\Trash', '\\Junk'))".to_string(),
@@ -250,6 +257,85 @@ impl Store {
                 .iter()
                 .map(|r| Ok((r.i64("rowid")?, rows::message(r)?)))
                 .collect::<Result<Vec<_>>>()?;
+            Ok((total, list))
+        })
+    }
+
+    /// Full-text search over the user's messages outside Trash and Junk, by row id.
+    ///
+    /// Matching ids are read from the full-text index a window at a time, in scan order from
+    /// the keyset position (FTS5 walks its doclists in rowid order; PostgreSQL can scan the key
+    /// backwards), then the visible messages among them by primary key; another window is read
+    /// only while exclusions leave the page short. A page costs about its size however many
+    /// messages match. The total is exact up to [`SEARCH_TOTAL_CAP`] matches
+    /// and reported as that cap beyond: counting every match of a common word in a large
+    /// mailbox would cost more than the page itself.
+    async fn search_account(
+        &self,
+        user: &ObjectId,
+        query: &str,
+        dir: Direction,
+        seek: &Seek<i64>,
+        limit: i64,
+    ) -> Result<(i64, Vec<(i64, MessageRecord)>)> {
+        let (key, text) = by_engine!(self,
+            sqlite => ("rowid", format!("owner:\"u{}\" AND ({})", user, fts5_query(query))),
+            postgres => ("message", query.to_string())
+        );
+        let matches = by_engine!(self,
+            sqlite => "SELECT rowid AS id FROM messages_fts WHERE messages_fts MATCH $2",
+            postgres => "SELECT message AS id FROM messages_fts WHERE user_id = $1 AND body @@ plainto_tsquery('simple', $2)"
+        );
+        let visible = "m.user_id = $1 AND m.mailbox_id NOT IN \
+            (SELECT id FROM mailboxes WHERE user_id = $1 AND special_use IN ('\\Trash', '\\Junk'))";
+        // CROSS JOIN: the (bounded) match list drives the join on both engines.
+        let count_sql = format!(
+            "SELECT COUNT(*) AS n FROM ({matches} LIMIT {SEARCH_TOTAL_CAP}) f CROSS JOIN messages m WHERE m.id = f.id AND {visible}"
+        );
+        let (cond, order) = seek_sql(dir, seek, key, 3);
+        let op = if order == "DESC" { "<" } else { ">" };
+        let mut position = cond.map(|(_, k)| k);
+        let mut window: i64 = limit.clamp(32, 1000);
+        read!(self, db => {
+            let total = sqlx::query(&count_sql)
+                .bind(user.as_str())
+                .bind(text.as_str())
+                .fetch_one(db)
+                .await?
+                .i64("n")?;
+            let mut list: Vec<(i64, MessageRecord)> = Vec::new();
+            loop {
+                // A window of matching ids, in scan order, from the position reached so far.
+                let ids_sql = format!(
+                    "{matches}{} ORDER BY {key} {order} LIMIT {window}",
+                    if position.is_some() { format!(" AND {key} {op} $3") } else { String::new() }
+                );
+                let mut q = sqlx::query(&ids_sql).bind(user.as_str()).bind(text.as_str());
+                if let Some(p) = position {
+                    q = q.bind(p);
+                }
+                let ids: Vec<i64> = q.fetch_all(db).await?.iter().map(|r| r.i64("id")).collect::<Result<_>>()?;
+                let Some(&last) = ids.last() else { break };
+                // The visible messages among them, by primary key.
+                let sql = format!(
+                    "SELECT {MESSAGE_COLS} FROM messages m WHERE m.id IN ({}) AND {visible} ORDER BY m.id {order}",
+                    (0..ids.len()).map(|i| format!("${}", i + 2)).collect::<Vec<_>>().join(",")
+                );
+                let mut q = sqlx::query(&sql).bind(user.as_str());
+                for id in &ids {
+                    q = q.bind(*id);
+                }
+                for r in q.fetch_all(db).await? {
+                    if (list.len() as i64) < limit {
+                        list.push((r.i64("rowid")?, rows::message(&r)?));
+                    }
+                }
+                if list.len() as i64 >= limit || (ids.len() as i64) < window {
+                    break;
+                }
+                position = Some(last);
+                window = (window * 4).min(1000);
+            }
             Ok((total, list))
         })
     }
@@ -410,9 +496,21 @@ impl Store {
         mailbox: &ObjectId,
         set: &UidSet,
     ) -> Result<Vec<i64>> {
+        self.delete_matching(user, mailbox, set, false).await
+    }
+
+    /// Deletes the selected messages (only those flagged `\Deleted` when `only_deleted`).
+    pub(crate) async fn delete_matching(
+        &self,
+        user: &ObjectId,
+        mailbox: &ObjectId,
+        set: &UidSet,
+        only_deleted: bool,
+    ) -> Result<Vec<i64>> {
         let (cond, uids) = set.condition(3);
+        let deleted_cond = if only_deleted { " AND m.deleted" } else { "" };
         let select = format!(
-            "SELECT m.id AS rowid, m.uid, m.blob, m.size FROM messages m WHERE m.user_id = $1 AND m.mailbox_id = $2 AND {cond} ORDER BY m.uid"
+            "SELECT m.id AS rowid, m.uid, m.blob, m.size FROM messages m WHERE m.user_id = $1 AND m.mailbox_id = $2 AND {cond}{deleted_cond} ORDER BY m.uid"
         );
         let deleted = write_tx!(self, tx => {
             let mut q = sqlx::query(&select).bind(user.as_str()).bind(mailbox.as_str());

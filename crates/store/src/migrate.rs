@@ -4,11 +4,18 @@ use crate::Result;
 use crate::db::Engine;
 
 /// (version, SQLite script, PostgreSQL script)
-const MIGRATIONS: &[(i64, &str, &str)] = &[(
-    1,
-    include_str!("schema/sqlite_0001.sql"),
-    include_str!("schema/postgres_0001.sql"),
-)];
+const MIGRATIONS: &[(i64, &str, &str)] = &[
+    (
+        1,
+        include_str!("schema/sqlite_0001.sql"),
+        include_str!("schema/postgres_0001.sql"),
+    ),
+    (
+        2,
+        include_str!("schema/sqlite_0002.sql"),
+        include_str!("schema/postgres_0002.sql"),
+    ),
+];
 
 pub async fn run(db: &Engine) -> Result<()> {
     const CREATE: &str = "CREATE TABLE IF NOT EXISTS schema_migrations (version BIGINT PRIMARY KEY, applied BIGINT NOT NULL)";
