@@ -98,9 +98,10 @@ class PgDatabase:
 class Server:
     """A running `sealpost serve`, stopped with SIGTERM (then SIGKILL after 10 s)."""
 
-    def __init__(self, proc: subprocess.Popen, port: int, log_path: Path, log_file):
+    def __init__(self, proc: subprocess.Popen, port: int, log_path: Path, log_file, imap_port: int | None = None):
         self.proc = proc
         self.port = port
+        self.imap_port = imap_port
         self.base_url = f"http://127.0.0.1:{port}"
         self.log_path = log_path
         self._log_file = log_file
@@ -186,6 +187,8 @@ class Instance:
 
         By default the API listens on a free port set with SEALPOST_API_LISTEN. With `port`
         given, nothing is set: the caller's config or environment must choose that port.
+        IMAP always gets a free loopback port (SEALPOST_IMAP_LISTEN, `Server.imap_port`) unless
+        `env` sets SEALPOST_IMAP_LISTEN itself, so that servers never compete for 1143.
         """
         last_log = ""
         fixed_port = port
@@ -193,7 +196,11 @@ class Instance:
             self._n += 1
             port = fixed_port or free_port()
             listen = {} if fixed_port else {"SEALPOST_API_LISTEN": f"{listen_host}:{port}"}
+            imap_port = free_port()
+            listen["SEALPOST_IMAP_LISTEN"] = f"127.0.0.1:{imap_port}"
             full_env = {**self.env, **listen, **(env or {})}
+            if full_env["SEALPOST_IMAP_LISTEN"] != listen["SEALPOST_IMAP_LISTEN"]:
+                imap_port = None
             args = ["serve"]
             cmd = self.command(*args)
             if config is not None:
@@ -209,7 +216,7 @@ class Instance:
                 stderr=subprocess.STDOUT,
                 env=clean_env(full_env),
             )
-            server = Server(proc, port, log_path, log_file)
+            server = Server(proc, port, log_path, log_file, imap_port)
             deadline = time.monotonic() + START_TIMEOUT
             while time.monotonic() < deadline:
                 if proc.poll() is not None:

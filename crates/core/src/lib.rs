@@ -5,6 +5,7 @@
 //! `sealpost_store`, never to a protocol.
 
 mod error;
+mod imap_support;
 mod mailbox_names;
 mod mailboxes;
 mod messages;
@@ -19,6 +20,7 @@ pub mod password;
 
 pub use config::CoreConfig;
 pub use error::{Error, Result};
+pub use imap_support::*;
 pub use page::{Cursor, Page, PageRequest};
 pub use sealpost_mime as mime;
 pub use sealpost_store::model::*;

@@ -191,6 +191,7 @@ impl Core {
         if !self.store.delete_mailbox(user, id).await? {
             return Err(mailbox_not_found());
         }
+        self.notify_change(user);
         self.gc.notify_one();
         Ok(())
     }

@@ -33,7 +33,7 @@ fn parsed(json: &str) -> Result<ParsedMessage> {
 }
 
 /// Keywords: IMAP atoms without a backslash, at most 64 of at most 128 bytes.
-fn check_keywords(k: &[String]) -> Result<()> {
+pub(crate) fn check_keywords(k: &[String]) -> Result<()> {
     if k.len() > 64 {
         return Err(Error::validation("Too many keywords", "flags"));
     }
@@ -348,6 +348,7 @@ impl Core {
             result.moved = moved;
             result.destination = Some(dest.clone());
         }
+        self.notify_change(user);
         Ok(result)
     }
 
@@ -369,6 +370,7 @@ impl Core {
                 .ok_or_else(mailbox_not_found)?;
             return Err(message_not_found());
         }
+        self.notify_change(user);
         self.gc.notify_one();
         Ok(())
     }

@@ -57,13 +57,15 @@ impl Core {
         )
         .await
         .map_err(|e| Error::Internal(format!("cannot open storage: {e}")))?;
-        let writer = crate::writer::Writer::start(store.clone());
+        let (changes, _) = tokio::sync::broadcast::channel(1024);
+        let writer = crate::writer::Writer::start(store.clone(), changes.clone());
         let gc = Arc::new(tokio::sync::Notify::new());
         let core = Core {
             store,
             config: Arc::new(config),
             writer,
             gc,
+            changes,
         };
         core.spawn_blob_collector();
         Ok(core)

@@ -28,7 +28,10 @@ fn failed(why: String) -> InsertError {
 }
 
 impl Writer {
-    pub(crate) fn start(store: Store) -> Writer {
+    pub(crate) fn start(
+        store: Store,
+        changes: tokio::sync::broadcast::Sender<sealpost_store::model::ObjectId>,
+    ) -> Writer {
         let (tx, mut rx) = mpsc::channel::<(NewMessage, Reply)>(QUEUE);
         let (synced_tx, mut synced_rx) = mpsc::channel::<Batch>(1);
 
@@ -65,6 +68,18 @@ impl Writer {
                 let (messages, replies): (Vec<_>, Vec<_>) = batch.into_iter().unzip();
                 match store.insert_messages(&messages, true).await {
                     Ok(results) => {
+                        let mut users: Vec<&sealpost_store::model::ObjectId> = messages
+                            .iter()
+                            .zip(&results)
+                            .filter(|(_, r)| r.is_ok())
+                            .map(|(m, _)| &m.user)
+                            .collect();
+                        users.sort();
+                        users.dedup();
+                        for user in users {
+                            // No receiver is not an error: nobody is waiting.
+                            let _ = changes.send(user.clone());
+                        }
                         for (reply, r) in replies.into_iter().zip(results) {
                             let _ = reply.send(r);
                         }

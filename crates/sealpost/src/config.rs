@@ -37,7 +37,7 @@ impl ConfigError {
     }
 }
 
-/// A network service with a listener. Only [`Service::Api`] is started today; the others
+/// A network service with a listener. [`Service::Api`] and [`Service::Imap`] are started; the others
 /// are reserved so that their configuration keys already parse and validate.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Service {

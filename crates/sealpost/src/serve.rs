@@ -1,5 +1,5 @@
 //! `sealpost serve` and `sealpost migrate`: open the store, then (for `serve`) run the HTTP
-//! API until SIGTERM or SIGINT, finishing requests in flight before exiting.
+//! API and IMAP until SIGTERM or SIGINT, finishing requests in flight before exiting.
 
 use crate::Failure;
 use crate::config::{Config, Service, redact_url};
@@ -35,10 +35,34 @@ pub async fn migrate(config: Config) -> Result<(), Failure> {
 
 pub async fn run(config: Config) -> Result<(), Failure> {
     config.check_api_exposure()?;
-    for service in Service::ALL.into_iter().filter(|s| *s != Service::Api) {
+    for service in Service::ALL
+        .into_iter()
+        .filter(|s| !matches!(s, Service::Api | Service::Imap))
+    {
         tracing::debug!(%service, listen = %config.listen(service), "listener reserved, not started yet");
     }
     let core = open_core(&config).await?;
+
+    // IMAP (plain text; STARTTLS and IMAPS are not served yet).
+    let imap_addr = config.listen(Service::Imap);
+    let imap_listener = tokio::net::TcpListener::bind(imap_addr)
+        .await
+        .map_err(|e| Failure::Run(format!("cannot listen on {imap_addr} for imap: {e}")))?;
+    let imap_local = imap_listener
+        .local_addr()
+        .map_err(|e| Failure::Run(e.to_string()))?;
+    tracing::info!(listen = %imap_local, "imap listening");
+    eprintln!("sealpost: imap listening on {imap_local}");
+    let imap_config = sealpost_imap::ImapConfig {
+        max_literal_size: config.core_config().max_message_size,
+        ..sealpost_imap::ImapConfig::default()
+    };
+    let imap = tokio::spawn(sealpost_imap::serve(
+        imap_listener,
+        core.clone(),
+        imap_config,
+    ));
+
     let settings = config.api_settings();
     let app = sealpost_api::router(core, settings);
 
@@ -70,6 +94,7 @@ pub async fn run(config: Config) -> Result<(), Failure> {
             tracing::info!(signal, "shutting down");
         }
     }
+    imap.abort();
     let _ = stop_tx.send(true);
     match tokio::time::timeout(SHUTDOWN_GRACE, server).await {
         Ok(_) => tracing::info!("stopped"),

@@ -17,6 +17,7 @@ mod insert;
 pub mod mailboxes;
 mod messages;
 mod users;
+pub mod view;
 
 pub use db::{Engine, Seek};
 pub use messages::{Direction, FlagChange, InsertError, Inserted, NewMessage, UidSet, fts5_query};

@@ -1,0 +1,237 @@
+//! What mailbox sessions (IMAP now, POP3 later) need beyond the REST operations: the
+//! compact view of a mailbox, records and parsed indexes for a set of UIDs, the change
+//! journal and its wake-up channel, flag stores, copies, moves and expunges.
+//!
+//! Changes are announced on a broadcast channel (user id) after they are committed; a
+//! session woken by it (or by its own poll, which covers other nodes and missed wake-ups)
+//! reads the journal from the last id it saw. Nothing is lost when a wake-up is missed.
+
+use crate::mailboxes::mailbox_not_found;
+use crate::messages::check_keywords;
+use crate::{Core, Error, Result};
+use sealpost_mime::ParsedMessage;
+use sealpost_store::UidSet;
+use sealpost_store::model::*;
+use sealpost_store::view::CopyOutcome;
+pub use sealpost_store::view::{FlagOp, FlagsChanged, JournalEntry, ViewRow};
+use tokio::sync::broadcast;
+
+/// UIDs per transaction for copies and moves (a copy re-reads each message for the
+/// full-text index, so chunks bound the memory held at once).
+const COPY_CHUNK: usize = 100;
+const MOVE_CHUNK: usize = 500;
+
+/// A message as a FETCH needs it: the record, and the parsed index when asked for.
+#[derive(Debug, Clone)]
+pub struct FetchedMessage {
+    pub record: MessageRecord,
+    pub parsed: Option<ParsedMessage>,
+}
+
+impl Core {
+    /// A receiver of change notifications: the id of a user whose mailboxes changed.
+    pub fn subscribe_changes(&self) -> broadcast::Receiver<ObjectId> {
+        self.changes.subscribe()
+    }
+
+    pub(crate) fn notify_change(&self, user: &ObjectId) {
+        // An error only means that nobody is listening.
+        let _ = self.changes.send(user.clone());
+    }
+
+    /// Every message of a mailbox (UID, flags, modseq, size, internal date), by UID.
+    pub async fn mailbox_view(&self, user: &ObjectId, mailbox: &ObjectId) -> Result<Vec<ViewRow>> {
+        Ok(self.store.mailbox_view(user, mailbox).await?)
+    }
+
+    /// The records of `uids` (missing ones left out), with the parsed index when `parsed`.
+    pub async fn fetch_messages(
+        &self,
+        user: &ObjectId,
+        mailbox: &ObjectId,
+        uids: &[i64],
+        parsed: bool,
+    ) -> Result<Vec<FetchedMessage>> {
+        let rows = self
+            .store
+            .fetch_records(user, mailbox, uids, parsed)
+            .await?;
+        rows.into_iter()
+            .map(|(record, json)| {
+                let parsed = json
+                    .map(|j| {
+                        serde_json::from_str::<ParsedMessage>(&j).map_err(|e| {
+                            Error::Internal(format!("stored message index is unreadable: {e}"))
+                        })
+                    })
+                    .transpose()?;
+                Ok(FetchedMessage { record, parsed })
+            })
+            .collect()
+    }
+
+    /// The raw bytes of a stored message.
+    pub async fn message_bytes(&self, record: &MessageRecord) -> Result<Vec<u8>> {
+        self.store
+            .blobs
+            .read(&record.blob)
+            .await
+            .map_err(|e| Error::Internal(format!("blob {} unreadable: {e}", record.blob)))
+    }
+
+    /// The id of the user's newest journal row (0 when none).
+    pub async fn journal_head(&self, user: &ObjectId) -> Result<i64> {
+        Ok(self.store.journal_head(user).await?)
+    }
+
+    /// The user's journal rows after `after`, oldest first, at most `limit`.
+    pub async fn journal_since(
+        &self,
+        user: &ObjectId,
+        after: i64,
+        limit: i64,
+    ) -> Result<Vec<JournalEntry>> {
+        Ok(self.store.journal_since(user, after, limit).await?)
+    }
+
+    /// Sets, adds or removes flags on messages; returns the messages that changed.
+    pub async fn store_flags(
+        &self,
+        user: &ObjectId,
+        mailbox: &ObjectId,
+        uids: &[i64],
+        op: FlagOp,
+        flags: &Flags,
+    ) -> Result<Vec<FlagsChanged>> {
+        check_keywords(&flags.keywords)?;
+        let changed = self
+            .store
+            .store_flags(user, mailbox, uids, op, flags)
+            .await?;
+        if !changed.is_empty() {
+            self.notify_change(user);
+        }
+        Ok(changed)
+    }
+
+    /// Copies messages to `dest`; returns (source uid, new uid) pairs. Each chunk of
+    /// messages is one transaction (quota checked per chunk).
+    pub async fn copy_messages(
+        &self,
+        user: &ObjectId,
+        src: &ObjectId,
+        dest: &ObjectId,
+        uids: &[i64],
+    ) -> Result<Vec<(i64, i64)>> {
+        self.store
+            .get_mailbox(user, dest)
+            .await?
+            .ok_or_else(mailbox_not_found)?;
+        let mut pairs = Vec::with_capacity(uids.len());
+        for chunk in uids.chunks(COPY_CHUNK) {
+            // The full-text index cannot be read back (SQLite's is contentless): the text is
+            // derived again from each blob.
+            let records = self.store.fetch_records(user, src, chunk, false).await?;
+            let mut items = Vec::with_capacity(records.len());
+            for (record, _) in records {
+                let raw = self.message_bytes(&record).await?;
+                let text = tokio::task::spawn_blocking(move || {
+                    sealpost_mime::parse_message(&raw)
+                        .map(|p| p.search_text)
+                        .unwrap_or_default()
+                })
+                .await
+                .map_err(|e| Error::Internal(e.to_string()))?;
+                items.push((record.uid, text));
+            }
+            match self.store.copy_messages(user, src, dest, &items).await? {
+                CopyOutcome::Copied(p) => pairs.extend(p),
+                CopyOutcome::NoMailbox => return Err(mailbox_not_found()),
+                CopyOutcome::OverQuota => {
+                    if !pairs.is_empty() {
+                        self.notify_change(user);
+                    }
+                    return Err(Error::OverQuota);
+                }
+            }
+        }
+        if !pairs.is_empty() {
+            self.notify_change(user);
+        }
+        Ok(pairs)
+    }
+
+    /// Moves messages to `dest`; returns (source uid, new uid) pairs.
+    pub async fn move_messages(
+        &self,
+        user: &ObjectId,
+        src: &ObjectId,
+        dest: &ObjectId,
+        uids: &[i64],
+    ) -> Result<Vec<(i64, i64)>> {
+        let mut pairs = Vec::with_capacity(uids.len());
+        for chunk in uids.chunks(MOVE_CHUNK) {
+            let moved = self
+                .store
+                .move_messages(user, src, dest, &UidSet::List(chunk.to_vec()))
+                .await?
+                .ok_or_else(mailbox_not_found)?;
+            pairs.extend(moved);
+        }
+        if !pairs.is_empty() {
+            self.notify_change(user);
+        }
+        Ok(pairs)
+    }
+
+    /// Deletes the messages flagged `\Deleted`: all of the mailbox, or only those of `uids`.
+    /// Returns the deleted UIDs.
+    pub async fn expunge(
+        &self,
+        user: &ObjectId,
+        mailbox: &ObjectId,
+        uids: Option<&[i64]>,
+    ) -> Result<Vec<i64>> {
+        let mut deleted = Vec::new();
+        match uids {
+            None => deleted = self.store.expunge_deleted(user, mailbox, None).await?,
+            Some(uids) => {
+                for chunk in uids.chunks(MOVE_CHUNK) {
+                    let set = UidSet::List(chunk.to_vec());
+                    deleted.extend(
+                        self.store
+                            .expunge_deleted(user, mailbox, Some(&set))
+                            .await?,
+                    );
+                }
+            }
+        }
+        if !deleted.is_empty() {
+            self.notify_change(user);
+            self.gc.notify_one();
+        }
+        Ok(deleted)
+    }
+
+    /// UIDs of the mailbox's messages whose indexed text has every word of `query`.
+    /// A query without any word matches every message.
+    pub async fn search_text(
+        &self,
+        user: &ObjectId,
+        mailbox: &ObjectId,
+        query: &str,
+    ) -> Result<Option<Vec<i64>>> {
+        let words: String = query
+            .split_whitespace()
+            .filter(|w| w.chars().any(char::is_alphanumeric))
+            .take(32)
+            .collect::<Vec<_>>()
+            .join(" ");
+        if words.is_empty() {
+            return Ok(None);
+        }
+        Ok(Some(
+            self.store.search_text_uids(user, mailbox, &words).await?,
+        ))
+    }
+}

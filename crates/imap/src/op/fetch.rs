@@ -1,0 +1,336 @@
+//! FETCH and UID FETCH: flags, dates, sizes, ENVELOPE, BODY/BODYSTRUCTURE and body
+//! sections sliced from the raw message with the offsets of the stored MIME tree. A body
+//! item without `.PEEK` sets `\Seen` (in a read-write mailbox) before the data is sent.
+
+use crate::convert::{body_structure, envelope, header_fields, internal_date};
+use crate::error::Result;
+use crate::session::Session;
+use crate::state::flag_list;
+use sealpost_core::mime::Part;
+use sealpost_core::{FetchedMessage, FlagOp, Flags};
+use sealpost_imap_proto::{
+    Data, FetchAttribute, FetchCommand, FetchItem, Section, SectionText, StatusResponse,
+};
+use std::collections::{HashMap, HashSet};
+
+/// Messages loaded from the store at once.
+const CHUNK: usize = 50;
+
+/// What FETCH needs of one message besides its record.
+struct Target {
+    seq: u32,
+    uid: u32,
+    flags: Flags,
+    size: i64,
+    idate: i64,
+    modseq: i64,
+}
+
+/// The bytes of a body section (`BODY[section]`), before any partial range.
+pub(crate) fn section_data(raw: &[u8], root: &Part, section: Option<&Section>) -> Vec<u8> {
+    let Some(section) = section else {
+        return raw.to_vec();
+    };
+    // The message whose HEADER/TEXT is asked for: the whole message, or the one enclosed in
+    // a message/rfc822 part.
+    let message = if section.part.is_empty() {
+        Some(root)
+    } else {
+        let Some(part) = root.find_section(&section.part) else {
+            return Vec::new();
+        };
+        match &section.text {
+            None => return part.body(raw).to_vec(),
+            Some(SectionText::Mime) => return part.header(raw).to_vec(),
+            Some(_) => part.message.as_deref().map(|(_, inner)| inner),
+        }
+    };
+    let Some(message) = message else {
+        return Vec::new();
+    };
+    match &section.text {
+        None => raw.to_vec(),
+        Some(SectionText::Header) => message.header(raw).to_vec(),
+        Some(SectionText::HeaderFields(names)) => header_fields(message.header(raw), names, true),
+        Some(SectionText::HeaderFieldsNot(names)) => {
+            header_fields(message.header(raw), names, false)
+        }
+        Some(SectionText::Text) => message.body(raw).to_vec(),
+        // MIME of the whole message is not a valid section.
+        Some(SectionText::Mime) => Vec::new(),
+    }
+}
+
+/// `<origin.count>` applied to section data.
+fn partial(data: Vec<u8>, range: Option<(u32, u32)>) -> (Vec<u8>, Option<u32>) {
+    match range {
+        None => (data, None),
+        Some((origin, count)) => {
+            let start = usize::try_from(origin)
+                .unwrap_or(usize::MAX)
+                .min(data.len());
+            let end = start
+                .saturating_add(usize::try_from(count).unwrap_or(usize::MAX))
+                .min(data.len());
+            (
+                data.get(start..end).unwrap_or_default().to_vec(),
+                Some(origin),
+            )
+        }
+    }
+}
+
+fn needs_parsed(a: &FetchAttribute) -> bool {
+    match a {
+        FetchAttribute::Envelope
+        | FetchAttribute::BodyStructure
+        | FetchAttribute::Body
+        | FetchAttribute::Rfc822Header
+        | FetchAttribute::Rfc822Text => true,
+        FetchAttribute::BodySection { section, .. } => section.is_some(),
+        _ => false,
+    }
+}
+
+fn needs_raw(a: &FetchAttribute) -> bool {
+    matches!(
+        a,
+        FetchAttribute::BodySection { .. }
+            | FetchAttribute::Rfc822
+            | FetchAttribute::Rfc822Header
+            | FetchAttribute::Rfc822Text
+    )
+}
+
+fn sets_seen(a: &FetchAttribute) -> bool {
+    matches!(
+        a,
+        FetchAttribute::BodySection { peek: false, .. }
+            | FetchAttribute::Rfc822
+            | FetchAttribute::Rfc822Text
+    )
+}
+
+fn item(
+    attr: &FetchAttribute,
+    target: &Target,
+    fetched: Option<&FetchedMessage>,
+    raw: Option<&[u8]>,
+) -> Option<FetchItem> {
+    let parsed = fetched.and_then(|f| f.parsed.as_ref());
+    let root = parsed.map(|p| &p.body);
+    let raw_or_empty = raw.unwrap_or_default();
+    Some(match attr {
+        FetchAttribute::Flags => FetchItem::Flags(flag_list(&target.flags)),
+        FetchAttribute::Uid => FetchItem::Uid(target.uid),
+        FetchAttribute::InternalDate => FetchItem::InternalDate(internal_date(target.idate)?),
+        FetchAttribute::Rfc822Size => FetchItem::Rfc822Size(u64::try_from(target.size).ok()?),
+        FetchAttribute::ModSeq => FetchItem::ModSeq(u64::try_from(target.modseq).ok()?),
+        FetchAttribute::Envelope => FetchItem::Envelope(Box::new(envelope(&parsed?.envelope))),
+        FetchAttribute::BodyStructure => FetchItem::BodyStructure(Box::new(body_structure(root?))),
+        FetchAttribute::Body => FetchItem::Body(Box::new(body_structure(root?))),
+        FetchAttribute::BodySection {
+            section,
+            partial: range,
+            ..
+        } => {
+            let data = match root {
+                Some(root) => section_data(raw_or_empty, root, section.as_ref()),
+                None => raw_or_empty.to_vec(),
+            };
+            let (data, origin) = partial(data, *range);
+            FetchItem::BodySection {
+                section: section.clone(),
+                origin,
+                data: Some(data),
+            }
+        }
+        FetchAttribute::Rfc822 => FetchItem::Rfc822(Some(raw_or_empty.to_vec())),
+        FetchAttribute::Rfc822Header => {
+            FetchItem::Rfc822Header(Some(root?.header(raw_or_empty).to_vec()))
+        }
+        FetchAttribute::Rfc822Text => {
+            FetchItem::Rfc822Text(Some(root?.body(raw_or_empty).to_vec()))
+        }
+        // BINARY is not advertised.
+        FetchAttribute::Binary { .. } | FetchAttribute::BinarySize { .. } => return None,
+    })
+}
+
+impl Session {
+    pub(crate) async fn op_fetch(
+        &mut self,
+        tag: &str,
+        cmd: FetchCommand,
+    ) -> Result<StatusResponse> {
+        if cmd.sequence_set.uses_saved_result() || cmd.changed_since.is_some() {
+            return Ok(StatusResponse::bad(tag, "Not supported"));
+        }
+        if cmd.attributes.iter().any(|a| {
+            matches!(
+                a,
+                FetchAttribute::Binary { .. } | FetchAttribute::BinarySize { .. }
+            )
+        }) {
+            return Ok(StatusResponse::bad(tag, "BINARY is not supported"));
+        }
+        let user = self.user_id()?;
+        let Some(selected) = self.selected.as_ref() else {
+            return Ok(StatusResponse::bad(tag, "No mailbox selected"));
+        };
+        let mailbox = selected.id.clone();
+        let read_only = selected.read_only;
+        let mut targets: Vec<Target> = selected
+            .resolve(&cmd.sequence_set, cmd.uid)
+            .into_iter()
+            .filter_map(|i| {
+                let m = selected.messages.get(i)?;
+                (!m.expunged).then(|| Target {
+                    seq: u32::try_from(i + 1).unwrap_or(u32::MAX),
+                    uid: m.uid,
+                    flags: m.flags.clone(),
+                    size: m.size,
+                    idate: m.idate,
+                    modseq: m.modseq,
+                })
+            })
+            .collect();
+
+        let mut attributes = cmd.attributes;
+        if cmd.uid && !attributes.contains(&FetchAttribute::Uid) {
+            attributes.insert(0, FetchAttribute::Uid);
+        }
+        let want_parsed = attributes.iter().any(needs_parsed);
+        let want_raw = attributes.iter().any(needs_raw);
+
+        // \Seen is set first, so that FLAGS in this response already shows it.
+        let mut newly_seen = HashSet::new();
+        if !read_only && attributes.iter().any(sets_seen) {
+            let unseen: Vec<i64> = targets
+                .iter()
+                .filter(|t| !t.flags.seen)
+                .map(|t| i64::from(t.uid))
+                .collect();
+            if !unseen.is_empty() {
+                let seen = Flags {
+                    seen: true,
+                    ..Flags::default()
+                };
+                let changed = self
+                    .core
+                    .store_flags(&user, &mailbox, &unseen, FlagOp::Add, &seen)
+                    .await?;
+                for c in changed {
+                    let Ok(uid) = u32::try_from(c.uid) else {
+                        continue;
+                    };
+                    newly_seen.insert(uid);
+                    if let Some(t) = targets.iter_mut().find(|t| t.uid == uid) {
+                        t.flags = c.flags.clone();
+                        t.modseq = c.modseq;
+                    }
+                    if let Some(selected) = self.selected.as_mut()
+                        && let Some(i) = selected.index_of(uid)
+                        && let Some(m) = selected.messages.get_mut(i)
+                    {
+                        m.flags = c.flags;
+                        m.modseq = c.modseq;
+                    }
+                }
+            }
+        }
+        let flags_asked = attributes.contains(&FetchAttribute::Flags);
+
+        for chunk in targets.chunks(CHUNK) {
+            let records: HashMap<u32, FetchedMessage> = if want_parsed || want_raw {
+                let uids: Vec<i64> = chunk.iter().map(|t| i64::from(t.uid)).collect();
+                self.core
+                    .fetch_messages(&user, &mailbox, &uids, want_parsed)
+                    .await?
+                    .into_iter()
+                    .filter_map(|f| Some((u32::try_from(f.record.uid).ok()?, f)))
+                    .collect()
+            } else {
+                HashMap::new()
+            };
+            for target in chunk {
+                let fetched = records.get(&target.uid);
+                if (want_parsed || want_raw) && fetched.is_none() {
+                    // Expunged in the meantime: nothing to show.
+                    continue;
+                }
+                let raw = match (want_raw, fetched) {
+                    (true, Some(f)) => Some(self.core.message_bytes(&f.record).await?),
+                    _ => None,
+                };
+                let mut items: Vec<FetchItem> = attributes
+                    .iter()
+                    .filter_map(|a| item(a, target, fetched, raw.as_deref()))
+                    .collect();
+                if newly_seen.contains(&target.uid) && !flags_asked {
+                    items.push(FetchItem::Flags(flag_list(&target.flags)));
+                }
+                self.push(Data::Fetch {
+                    seq: target.seq,
+                    items,
+                });
+                self.flush_if_full().await?;
+            }
+        }
+        Ok(StatusResponse::ok(tag, "FETCH completed"))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn partial_ranges() {
+        assert_eq!(
+            partial(b"0123456789".to_vec(), Some((2, 3))),
+            (b"234".to_vec(), Some(2))
+        );
+        assert_eq!(
+            partial(b"0123".to_vec(), Some((2, 10))),
+            (b"23".to_vec(), Some(2))
+        );
+        assert_eq!(
+            partial(b"0123".to_vec(), Some((9, 1))),
+            (Vec::new(), Some(9))
+        );
+        assert_eq!(partial(b"0123".to_vec(), None), (b"0123".to_vec(), None));
+    }
+
+    #[test]
+    fn sections_of_a_multipart() {
+        let raw = b"Subject: x\r\nContent-Type: multipart/mixed; boundary=b\r\n\r\n--b\r\nContent-Type: text/plain\r\n\r\none\r\n--b\r\nContent-Type: text/html\r\n\r\n<p>two</p>\r\n--b--\r\n";
+        let parsed = sealpost_core::mime::parse_message(raw).unwrap();
+        let root = &parsed.body;
+        let sec = |part: Vec<u32>, text| Section { part, text };
+        assert_eq!(
+            section_data(raw, root, Some(&sec(vec![1], None))),
+            b"one".to_vec()
+        );
+        assert_eq!(
+            section_data(raw, root, Some(&sec(vec![2], None))),
+            b"<p>two</p>".to_vec()
+        );
+        assert_eq!(
+            section_data(raw, root, Some(&sec(vec![1], Some(SectionText::Mime)))),
+            b"Content-Type: text/plain\r\n\r\n".to_vec()
+        );
+        assert_eq!(
+            section_data(
+                raw,
+                root,
+                Some(&sec(
+                    vec![],
+                    Some(SectionText::HeaderFields(vec!["subject".into()]))
+                ))
+            ),
+            b"Subject: x\r\n\r\n".to_vec()
+        );
+        assert!(section_data(raw, root, Some(&sec(vec![3], None))).is_empty());
+    }
+}

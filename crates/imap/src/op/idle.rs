@@ -1,0 +1,73 @@
+//! IDLE (RFC 2177): wait for DONE, sending the selected mailbox's changes as they happen.
+//! A change notification from core wakes the session at once; a poll every second covers
+//! changes made by other nodes and missed notifications. Both only lead to a journal read.
+
+use crate::error::{Error, Result};
+use crate::session::Session;
+use sealpost_imap_proto::{ParseError, Response, StatusResponse, parse_idle_done};
+use std::time::Duration;
+use tokio::io::AsyncReadExt;
+use tokio::sync::broadcast::error::RecvError;
+
+const POLL: Duration = Duration::from_secs(1);
+/// Longest line accepted while idling (DONE is four bytes).
+const MAX_IDLE_LINE: usize = 1024;
+
+impl Session {
+    async fn idle_refresh(&mut self) -> Result<()> {
+        match self.refresh(true).await {
+            Ok(()) => {}
+            Err(Error::Core(e)) => tracing::warn!(error = %e, "imap: refresh during IDLE failed"),
+            Err(e) => return Err(e),
+        }
+        self.flush().await
+    }
+
+    pub(crate) async fn op_idle(&mut self, tag: &str) -> Result<StatusResponse> {
+        self.push(Response::Continuation("idling".into()));
+        self.flush().await?;
+        let user = self.user_id()?;
+        let deadline = tokio::time::Instant::now() + self.config.idle_timeout;
+        let mut poll = tokio::time::interval(POLL);
+        poll.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        let mut chunk = [0u8; 512];
+        loop {
+            if self.buf.contains(&b'\n') || self.buf.len() > MAX_IDLE_LINE {
+                match parse_idle_done(&self.buf) {
+                    Ok(used) => {
+                        self.buf.drain(..used);
+                        return Ok(StatusResponse::ok(tag, "IDLE terminated"));
+                    }
+                    Err(ParseError::Incomplete) => {}
+                    Err(_) => {
+                        let skip = self
+                            .buf
+                            .iter()
+                            .position(|&b| b == b'\n')
+                            .map(|p| p + 1)
+                            .unwrap_or(self.buf.len());
+                        self.buf.drain(..skip);
+                        return Ok(StatusResponse::bad(tag, "Expected DONE"));
+                    }
+                }
+            }
+            tokio::select! {
+                read = self.stream.read(&mut chunk) => {
+                    let n = read?;
+                    if n == 0 {
+                        return Err(Error::Closed);
+                    }
+                    self.buf.extend_from_slice(chunk.get(..n).unwrap_or_default());
+                }
+                change = self.changes.recv() => match change {
+                    Ok(changed) if changed == user => self.idle_refresh().await?,
+                    Ok(_) => {}
+                    Err(RecvError::Lagged(_)) => self.idle_refresh().await?,
+                    Err(RecvError::Closed) => tokio::time::sleep(POLL).await,
+                },
+                _ = poll.tick() => self.idle_refresh().await?,
+                _ = tokio::time::sleep_until(deadline) => return Err(Error::Timeout),
+            }
+        }
+    }
+}

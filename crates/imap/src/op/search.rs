@@ -1,0 +1,325 @@
+//! SEARCH and UID SEARCH: flags, sequence and UID sets, dates, sizes and OR/NOT/AND are
+//! answered from the session's snapshot; header keys (FROM, TO, SUBJECT, HEADER...) from the
+//! stored message index; BODY and TEXT from the full-text index (all words must occur).
+
+use crate::error::Result;
+use crate::session::Session;
+use crate::state::Entry;
+use sealpost_core::FetchedMessage;
+use sealpost_imap_proto::{
+    Code, Data, Date, SearchCommand, SearchKey, SequenceSet, StatusResponse,
+};
+use std::collections::{HashMap, HashSet};
+
+/// Messages whose index is loaded at once when header keys are searched.
+const CHUNK: usize = 200;
+const DAY_MS: i64 = 86_400_000;
+
+/// What the criteria need beyond the snapshot.
+#[derive(Default)]
+struct Needs {
+    records: bool,
+    parsed: bool,
+    texts: Vec<String>,
+}
+
+fn walk(key: &SearchKey, needs: &mut Needs) {
+    use SearchKey as K;
+    match key {
+        K::Bcc(_) | K::Cc(_) | K::From(_) | K::To(_) | K::Subject(_) | K::Header(..) => {
+            needs.records = true;
+            needs.parsed = true;
+        }
+        K::Text(t) => {
+            needs.records = true;
+            needs.parsed = true;
+            needs.texts.push(t.clone());
+        }
+        K::Body(t) => needs.texts.push(t.clone()),
+        K::SentBefore(_) | K::SentOn(_) | K::SentSince(_) => needs.records = true,
+        K::Not(k) => walk(k, needs),
+        K::Or(a, b) => {
+            walk(a, needs);
+            walk(b, needs);
+        }
+        K::And(list) => list.iter().for_each(|k| walk(k, needs)),
+        _ => {}
+    }
+}
+
+fn contains_ci(haystack: &str, needle: &str) -> bool {
+    needle.is_empty() || haystack.to_lowercase().contains(&needle.to_lowercase())
+}
+
+/// One message as the evaluation sees it.
+struct Candidate<'a> {
+    seq: u32,
+    entry: &'a Entry,
+    fetched: Option<&'a FetchedMessage>,
+}
+
+struct Context<'a> {
+    /// Each sequence set of the criteria as merged, sorted ranges with `*` resolved, keyed
+    /// by the set's address (so that a long set costs a binary search per message).
+    sets: HashMap<usize, Vec<(u32, u32)>>,
+    now: i64,
+    /// Full-text results per query: `None` matches every message.
+    texts: &'a HashMap<String, Option<HashSet<u32>>>,
+}
+
+fn header_matches(c: &Candidate<'_>, name: &str, value: &str) -> bool {
+    let Some(parsed) = c.fetched.and_then(|f| f.parsed.as_ref()) else {
+        return false;
+    };
+    parsed
+        .headers
+        .iter()
+        .any(|(n, v)| n.eq_ignore_ascii_case(name) && contains_ci(v, value))
+}
+
+fn now_ms() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
+        .unwrap_or(0)
+}
+
+fn day(ms: i64) -> i64 {
+    ms.div_euclid(DAY_MS)
+}
+
+fn date_day(d: &Date) -> i64 {
+    d.days_since_epoch()
+}
+
+fn text_matches(ctx: &Context<'_>, query: &str, uid: u32) -> bool {
+    match ctx.texts.get(query) {
+        Some(Some(set)) => set.contains(&uid),
+        Some(None) => true,
+        None => false,
+    }
+}
+
+fn eval(key: &SearchKey, c: &Candidate<'_>, ctx: &Context<'_>) -> bool {
+    use SearchKey as K;
+    let f = &c.entry.flags;
+    let sent_day = || c.fetched.map(|m| day(m.record.hdate));
+    match key {
+        K::All => true,
+        K::Answered => f.answered,
+        K::Unanswered => !f.answered,
+        K::Deleted => f.deleted,
+        K::Undeleted => !f.deleted,
+        K::Draft => f.draft,
+        K::Undraft => !f.draft,
+        K::Flagged => f.flagged,
+        K::Unflagged => !f.flagged,
+        K::Seen => f.seen,
+        K::Unseen => !f.seen,
+        K::Keyword(k) => f.keywords.iter().any(|w| w.eq_ignore_ascii_case(k)),
+        K::Unkeyword(k) => !f.keywords.iter().any(|w| w.eq_ignore_ascii_case(k)),
+        // No message is \Recent in Sealpost.
+        K::New | K::Recent => false,
+        K::Old => true,
+        K::Larger(n) => u64::try_from(c.entry.size).is_ok_and(|s| s > *n),
+        K::Smaller(n) => u64::try_from(c.entry.size).is_ok_and(|s| s < *n),
+        K::Before(d) => day(c.entry.idate) < date_day(d),
+        K::On(d) => day(c.entry.idate) == date_day(d),
+        K::Since(d) => day(c.entry.idate) >= date_day(d),
+        K::SentBefore(d) => sent_day().is_some_and(|s| s < date_day(d)),
+        K::SentOn(d) => sent_day().is_some_and(|s| s == date_day(d)),
+        K::SentSince(d) => sent_day().is_some_and(|s| s >= date_day(d)),
+        K::Older(secs) => ctx.now - c.entry.idate >= i64::from(*secs) * 1000,
+        K::Younger(secs) => ctx.now - c.entry.idate <= i64::from(*secs) * 1000,
+        K::From(v) => header_matches(c, "from", v),
+        K::To(v) => header_matches(c, "to", v),
+        K::Cc(v) => header_matches(c, "cc", v),
+        K::Bcc(v) => header_matches(c, "bcc", v),
+        K::Subject(v) => {
+            c.fetched
+                .and_then(|m| m.parsed.as_ref())
+                .is_some_and(|p| contains_ci(&p.subject, v))
+                || header_matches(c, "subject", v)
+        }
+        K::Header(name, v) => header_matches(c, name, v),
+        K::Body(t) => text_matches(ctx, t, c.entry.uid),
+        K::Text(t) => {
+            text_matches(ctx, t, c.entry.uid)
+                || c.fetched
+                    .and_then(|m| m.parsed.as_ref())
+                    .is_some_and(|p| p.headers.iter().any(|(_, v)| contains_ci(v, t)))
+        }
+        K::Uid(set) => in_set(ctx, set, c.entry.uid),
+        K::SequenceSet(set) => in_set(ctx, set, c.seq),
+        K::ModSeq { modseq, .. } => u64::try_from(c.entry.modseq).is_ok_and(|m| m >= *modseq),
+        K::Not(k) => !eval(k, c, ctx),
+        K::Or(a, b) => eval(a, c, ctx) || eval(b, c, ctx),
+        K::And(list) => list.iter().all(|k| eval(k, c, ctx)),
+    }
+}
+
+fn in_set(ctx: &Context<'_>, set: &SequenceSet, n: u32) -> bool {
+    let Some(ranges) = ctx.sets.get(&std::ptr::from_ref(set).addr()) else {
+        return false;
+    };
+    let i = ranges.partition_point(|(_, hi)| *hi < n);
+    ranges.get(i).is_some_and(|(lo, _)| *lo <= n)
+}
+
+/// Sorted, merged ranges of a set.
+fn merged(set: &SequenceSet, largest: u32) -> Vec<(u32, u32)> {
+    let mut ranges: Vec<(u32, u32)> = set.ranges(largest).collect();
+    ranges.sort_unstable();
+    let mut out: Vec<(u32, u32)> = Vec::with_capacity(ranges.len());
+    for (lo, hi) in ranges {
+        match out.last_mut() {
+            Some(last) if lo <= last.1.saturating_add(1) => last.1 = last.1.max(hi),
+            _ => out.push((lo, hi)),
+        }
+    }
+    out
+}
+
+fn collect_sets(
+    key: &SearchKey,
+    largest_seq: u32,
+    largest_uid: u32,
+    out: &mut HashMap<usize, Vec<(u32, u32)>>,
+) {
+    match key {
+        SearchKey::Uid(set) => {
+            out.insert(std::ptr::from_ref(set).addr(), merged(set, largest_uid));
+        }
+        SearchKey::SequenceSet(set) => {
+            out.insert(std::ptr::from_ref(set).addr(), merged(set, largest_seq));
+        }
+        SearchKey::Not(k) => collect_sets(k, largest_seq, largest_uid, out),
+        SearchKey::Or(a, b) => {
+            collect_sets(a, largest_seq, largest_uid, out);
+            collect_sets(b, largest_seq, largest_uid, out);
+        }
+        SearchKey::And(list) => {
+            for k in list {
+                collect_sets(k, largest_seq, largest_uid, out);
+            }
+        }
+        _ => {}
+    }
+}
+
+fn uses_saved_result(key: &SearchKey) -> bool {
+    match key {
+        SearchKey::Uid(set) | SearchKey::SequenceSet(set) => set.uses_saved_result(),
+        SearchKey::Not(k) => uses_saved_result(k),
+        SearchKey::Or(a, b) => uses_saved_result(a) || uses_saved_result(b),
+        SearchKey::And(list) => list.iter().any(uses_saved_result),
+        _ => false,
+    }
+}
+
+impl Session {
+    pub(crate) async fn op_search(
+        &mut self,
+        tag: &str,
+        cmd: SearchCommand,
+    ) -> Result<StatusResponse> {
+        if cmd.returns.is_some() || uses_saved_result(&cmd.criteria) {
+            return Ok(StatusResponse::bad(
+                tag,
+                "ESEARCH and SEARCHRES are not supported",
+            ));
+        }
+        if let Some(charset) = &cmd.charset
+            && charset != "UTF-8"
+            && charset != "US-ASCII"
+        {
+            return Ok(StatusResponse::no(tag, "Unsupported charset")
+                .with_code(Code::BadCharset(vec!["UTF-8".into(), "US-ASCII".into()])));
+        }
+        let user = self.user_id()?;
+        let Some(selected) = self.selected.as_ref() else {
+            return Ok(StatusResponse::bad(tag, "No mailbox selected"));
+        };
+        let mailbox = selected.id.clone();
+        let mut needs = Needs::default();
+        walk(&cmd.criteria, &mut needs);
+        let mut texts = HashMap::new();
+        for query in needs.texts {
+            if texts.contains_key(&query) {
+                continue;
+            }
+            let found = self.core.search_text(&user, &mailbox, &query).await?;
+            let set = found.map(|uids| {
+                uids.into_iter()
+                    .filter_map(|u| u32::try_from(u).ok())
+                    .collect::<HashSet<u32>>()
+            });
+            texts.insert(query, set);
+        }
+        let Some(selected) = self.selected.as_ref() else {
+            return Ok(StatusResponse::bad(tag, "No mailbox selected"));
+        };
+        let mut sets = HashMap::new();
+        collect_sets(
+            &cmd.criteria,
+            selected.exists(),
+            selected.messages.last().map(|m| m.uid).unwrap_or(0),
+            &mut sets,
+        );
+        let ctx = Context {
+            sets,
+            now: now_ms(),
+            texts: &texts,
+        };
+        let live: Vec<(u32, &Entry)> = selected
+            .messages
+            .iter()
+            .enumerate()
+            .filter(|(_, m)| !m.expunged)
+            .map(|(i, m)| (u32::try_from(i + 1).unwrap_or(u32::MAX), m))
+            .collect();
+        let mut ids = Vec::new();
+        for chunk in live.chunks(CHUNK) {
+            let fetched: HashMap<u32, FetchedMessage> = if needs.records {
+                let uids: Vec<i64> = chunk.iter().map(|(_, m)| i64::from(m.uid)).collect();
+                self.core
+                    .fetch_messages(&user, &mailbox, &uids, needs.parsed)
+                    .await?
+                    .into_iter()
+                    .filter_map(|f| Some((u32::try_from(f.record.uid).ok()?, f)))
+                    .collect()
+            } else {
+                HashMap::new()
+            };
+            for (seq, entry) in chunk {
+                let candidate = Candidate {
+                    seq: *seq,
+                    entry,
+                    fetched: fetched.get(&entry.uid),
+                };
+                if eval(&cmd.criteria, &candidate, &ctx) {
+                    ids.push(if cmd.uid { entry.uid } else { *seq });
+                }
+            }
+        }
+        self.push(Data::Search { ids, modseq: None });
+        Ok(StatusResponse::ok(tag, "SEARCH completed"))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use sealpost_imap_proto::{SeqBound, Sequence};
+
+    #[test]
+    fn merges_ranges() {
+        let set = SequenceSet(vec![
+            Sequence::Range(SeqBound::Value(5), SeqBound::Value(7)),
+            Sequence::Range(SeqBound::Value(1), SeqBound::Value(2)),
+            Sequence::Range(SeqBound::Value(3), SeqBound::Value(3)),
+            Sequence::Range(SeqBound::Value(9), SeqBound::Largest),
+        ]);
+        assert_eq!(merged(&set, 20), vec![(1, 3), (5, 7), (9, 20)]);
+    }
+}

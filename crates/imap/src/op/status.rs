@@ -1,0 +1,51 @@
+//! STATUS: counters of a mailbox without selecting it.
+
+use crate::error::Result;
+use crate::session::Session;
+use sealpost_imap_proto::{Code, Data, MailboxName, StatusItem, StatusResponse, StatusValue};
+
+impl Session {
+    pub(crate) async fn op_status(
+        &mut self,
+        tag: &str,
+        name: &MailboxName,
+        items: &[StatusItem],
+    ) -> Result<StatusResponse> {
+        let user = self.user_id()?;
+        let Some(mailbox) = self.find_mailbox(name).await? else {
+            return Ok(
+                StatusResponse::no(tag, "Mailbox does not exist").with_code(Code::NonExistent)
+            );
+        };
+        let info = self.core.get_mailbox(&user, &mailbox.id).await?;
+        let deleted = if items.contains(&StatusItem::Deleted) {
+            let view = self.core.mailbox_view(&user, &mailbox.id).await?;
+            view.iter().filter(|m| m.flags.deleted).count() as u64
+        } else {
+            0
+        };
+        let n = |v: Option<i64>| u64::try_from(v.unwrap_or(0)).unwrap_or(0);
+        let values = items
+            .iter()
+            .map(|&item| StatusValue {
+                item,
+                value: match item {
+                    StatusItem::Messages => n(info.total),
+                    StatusItem::Recent => 0,
+                    StatusItem::UidNext => n(Some(info.mailbox.uid_next)),
+                    StatusItem::UidValidity => n(Some(info.mailbox.uid_validity)),
+                    StatusItem::Unseen => n(info.unseen),
+                    StatusItem::Deleted => deleted,
+                    StatusItem::Size => n(info.size),
+                    StatusItem::HighestModSeq => n(Some(info.mailbox.modseq)),
+                    StatusItem::AppendLimit => self.config.max_literal_size,
+                },
+            })
+            .collect();
+        self.push(Data::Status {
+            mailbox: name.clone(),
+            items: values,
+        });
+        Ok(StatusResponse::ok(tag, "STATUS completed"))
+    }
+}

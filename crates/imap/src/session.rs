@@ -1,0 +1,479 @@
+//! One IMAP connection: the read loop (bounded buffer, literals and continuations, BAD and
+//! skipping, limits, timeouts), the state checks and the dispatch to `op/<command>.rs`, and
+//! the untagged updates sent at command boundaries.
+
+use crate::error::{Error, Result};
+use crate::state::Selected;
+use crate::{ImapConfig, op};
+use sealpost_core::{Core, ObjectId};
+use sealpost_imap_proto::{
+    Command, CommandBody, EncodeOptions, Limits, ParseError, Response, Status, StatusResponse,
+    command_len, parse_command,
+};
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpStream;
+use tokio::sync::broadcast;
+
+/// Bytes read from the socket at once.
+const READ_CHUNK: usize = 16 * 1024;
+/// Output is written out once this much is buffered (large FETCH responses).
+pub(crate) const FLUSH_AT: usize = 256 * 1024;
+/// How long a client may take to accept a response.
+const WRITE_TIMEOUT: Duration = Duration::from_secs(300);
+/// Journal rows read at once; more means "many changes": the whole view is reloaded.
+const JOURNAL_BATCH: i64 = 1000;
+/// Before login: the longest command line and literal (LOGIN/AUTHENTICATE need little).
+const PREAUTH_LINE: usize = 8 * 1024;
+const PREAUTH_LITERAL: u64 = 4 * 1024;
+/// Commands accepted before login.
+const MAX_PREAUTH_COMMANDS: u32 = 50;
+
+/// What is advertised: only what works.
+pub(crate) const CAPABILITIES: &[&str] = &[
+    "IMAP4rev1",
+    "LITERAL+",
+    "SASL-IR",
+    "AUTH=PLAIN",
+    "ID",
+    "ENABLE",
+    "IDLE",
+    "NAMESPACE",
+    "UIDPLUS",
+    "MOVE",
+    "UNSELECT",
+    "CHILDREN",
+    "SPECIAL-USE",
+];
+
+pub(crate) fn capabilities() -> Vec<String> {
+    CAPABILITIES.iter().map(|c| c.to_string()).collect()
+}
+
+/// The logged-in user.
+#[derive(Debug, Clone)]
+pub(crate) struct User {
+    pub id: ObjectId,
+}
+
+pub(crate) struct Session {
+    pub stream: TcpStream,
+    pub core: Core,
+    pub config: Arc<ImapConfig>,
+    /// Received bytes not consumed yet (at most one command plus its literals).
+    pub buf: Vec<u8>,
+    /// Responses not written yet.
+    out: Vec<u8>,
+    pub user: Option<User>,
+    pub selected: Option<Selected>,
+    /// The last journal row of the user this session has taken into account.
+    pub journal_id: i64,
+    pub changes: broadcast::Receiver<ObjectId>,
+    pub logout: bool,
+    /// Failed LOGIN/AUTHENTICATE attempts on this connection.
+    pub auth_failures: u32,
+    bad_commands: u32,
+    /// Commands run before login (bounded, so that an unauthenticated client cannot stay
+    /// forever by sending NOOPs).
+    preauth_commands: u32,
+    /// Drop input up to the next LF (rest of an overlong line).
+    discard_line: bool,
+}
+
+/// Runs one connection to its end.
+pub(crate) async fn run(stream: TcpStream, core: Core, config: Arc<ImapConfig>) -> Result<()> {
+    let _ = stream.set_nodelay(true);
+    let changes = core.subscribe_changes();
+    let mut session = Session {
+        stream,
+        core,
+        config,
+        buf: Vec::new(),
+        out: Vec::new(),
+        user: None,
+        selected: None,
+        journal_id: 0,
+        changes,
+        logout: false,
+        auth_failures: 0,
+        bad_commands: 0,
+        preauth_commands: 0,
+        discard_line: false,
+    };
+    session.push(
+        StatusResponse::untagged(Status::Ok, "Sealpost IMAP ready")
+            .with_code(sealpost_imap_proto::Code::Capability(capabilities())),
+    );
+    session.flush().await?;
+    let result = session.serve().await;
+    if let Err(Error::Timeout) = &result {
+        session.push(StatusResponse::untagged(
+            Status::Bye,
+            "Autologout; idle for too long",
+        ));
+        let _ = session.flush().await;
+    }
+    let _ = session.stream.shutdown().await;
+    result
+}
+
+/// The first literal announcement over `limit` in `buf`: `Some(true)` when synchronising.
+fn oversized_literal(buf: &[u8], limit: u64) -> Option<bool> {
+    for line in buf.split(|&b| b == b'\n') {
+        let line = line.strip_suffix(b"\r").unwrap_or(line);
+        let Some(body) = line.strip_suffix(b"}") else {
+            continue;
+        };
+        let (body, sync) = match body.last() {
+            Some(b'+' | b'-') => (body.get(..body.len() - 1).unwrap_or_default(), false),
+            _ => (body, true),
+        };
+        let digits = body.iter().rev().take_while(|b| b.is_ascii_digit()).count();
+        let Some(open) = body.len().checked_sub(digits + 1) else {
+            continue;
+        };
+        if digits == 0 || body.get(open) != Some(&b'{') {
+            continue;
+        }
+        let size = body
+            .get(open + 1..)
+            .unwrap_or_default()
+            .iter()
+            .fold(0u64, |n, d| {
+                n.saturating_mul(10).saturating_add(u64::from(d - b'0'))
+            });
+        if size > limit {
+            return Some(sync);
+        }
+    }
+    None
+}
+
+impl Session {
+    /// Parser limits for the current state: tiny before login.
+    pub fn limits(&self) -> Limits {
+        let mut limits = Limits::default();
+        if self.user.is_some() {
+            limits.max_line_length = self.config.max_line_length;
+            limits.max_literal_size = self.config.max_literal_size;
+            limits.max_non_sync_literal_size = self.config.max_literal_size;
+            limits.max_command_literal_bytes = self.config.max_literal_size.saturating_mul(4);
+        } else {
+            limits.max_line_length = PREAUTH_LINE;
+            limits.max_literal_size = PREAUTH_LITERAL;
+            limits.max_non_sync_literal_size = PREAUTH_LITERAL;
+            limits.max_command_literal_bytes = PREAUTH_LITERAL * 2;
+        }
+        limits
+    }
+
+    fn idle_timeout(&self) -> Duration {
+        if self.user.is_some() {
+            self.config.idle_timeout
+        } else {
+            self.config.login_timeout
+        }
+    }
+
+    /// Queues a response.
+    pub fn push(&mut self, response: impl Into<Response>) {
+        response
+            .into()
+            .encode_into(&mut self.out, EncodeOptions::default());
+    }
+
+    /// Queues bytes as they are (the empty SASL challenge `+ `, which has no typed form).
+    pub fn push_raw(&mut self, bytes: &[u8]) {
+        self.out.extend_from_slice(bytes);
+    }
+
+    /// Writes the queued responses.
+    pub async fn flush(&mut self) -> Result<()> {
+        if self.out.is_empty() {
+            return Ok(());
+        }
+        let out = std::mem::take(&mut self.out);
+        match tokio::time::timeout(WRITE_TIMEOUT, self.stream.write_all(&out)).await {
+            Ok(r) => r?,
+            Err(_) => return Err(Error::Timeout),
+        }
+        self.out = out;
+        self.out.clear();
+        if self.out.capacity() > 4 * FLUSH_AT {
+            self.out.shrink_to(FLUSH_AT);
+        }
+        Ok(())
+    }
+
+    /// Flushes when much output is queued (during long responses).
+    pub async fn flush_if_full(&mut self) -> Result<()> {
+        if self.out.len() >= FLUSH_AT {
+            self.flush().await?;
+        }
+        Ok(())
+    }
+
+    /// Reads once from the socket into the buffer; returns whether a LF arrived.
+    pub async fn read_more(&mut self) -> Result<bool> {
+        let mut chunk = [0u8; READ_CHUNK];
+        let n = match tokio::time::timeout(self.idle_timeout(), self.stream.read(&mut chunk)).await
+        {
+            Ok(r) => r?,
+            Err(_) => return Err(Error::Timeout),
+        };
+        let data = chunk.get(..n).unwrap_or_default();
+        if n == 0 {
+            return Err(Error::Closed);
+        }
+        self.buf.extend_from_slice(data);
+        Ok(data.contains(&b'\n'))
+    }
+
+    async fn serve(&mut self) -> Result<()> {
+        // Parse when a LF arrived, or when a line's worth arrived without one (so that an
+        // endless line is refused rather than buffered).
+        let mut parse_at = 0usize;
+        let mut ready = false;
+        loop {
+            if ready || self.buf.len() >= parse_at {
+                self.process().await?;
+                if self.logout {
+                    return Ok(());
+                }
+                parse_at = self.buf.len() + self.limits().max_line_length;
+            }
+            ready = self.read_more().await?;
+        }
+    }
+
+    /// Handles every complete command in the buffer.
+    async fn process(&mut self) -> Result<()> {
+        loop {
+            if self.discard_line {
+                match self.buf.iter().position(|&b| b == b'\n') {
+                    Some(lf) => {
+                        self.buf.drain(..=lf);
+                        self.discard_line = false;
+                    }
+                    None => {
+                        self.buf.clear();
+                        return Ok(());
+                    }
+                }
+            }
+            if self.buf.is_empty() {
+                return Ok(());
+            }
+            let limits = self.limits();
+            match parse_command(&self.buf, &limits) {
+                Ok((command, used)) => {
+                    self.buf.drain(..used);
+                    self.execute(command).await?;
+                    self.flush().await?;
+                    if self.logout {
+                        return Ok(());
+                    }
+                }
+                Err(ParseError::Incomplete) => return Ok(()),
+                Err(ParseError::NeedsContinuation { .. }) => {
+                    self.push(Response::Continuation("Ready for literal data".into()));
+                    self.flush().await?;
+                    return Ok(());
+                }
+                Err(e) => {
+                    if let Some(response) = e.response() {
+                        self.push(response);
+                    }
+                    match &e {
+                        ParseError::LiteralTooLarge { limit, .. } => {
+                            // A synchronising literal is not sent by the client after a NO;
+                            // a non-synchronising one is already on its way: close.
+                            if oversized_literal(&self.buf, *limit) != Some(true) {
+                                self.push(StatusResponse::untagged(
+                                    Status::Bye,
+                                    "Literal too large",
+                                ));
+                                self.flush().await?;
+                                return Err(Error::Protocol("non-synchronising literal too large"));
+                            }
+                            self.buf.clear();
+                        }
+                        ParseError::LineTooLong { .. } => {
+                            self.buf.clear();
+                            self.discard_line = true;
+                        }
+                        _ => {
+                            let skip = command_len(&self.buf, &limits)
+                                .or_else(|| {
+                                    self.buf.iter().position(|&b| b == b'\n').map(|p| p + 1)
+                                })
+                                .unwrap_or(self.buf.len());
+                            self.buf.drain(..skip.min(self.buf.len()));
+                        }
+                    }
+                    self.count_bad();
+                    self.flush().await?;
+                    if self.logout {
+                        return Ok(());
+                    }
+                }
+            }
+        }
+    }
+
+    /// Counts a command answered BAD; too many in a row end the session.
+    fn count_bad(&mut self) {
+        self.bad_commands += 1;
+        if self.bad_commands >= self.config.max_bad_commands {
+            self.push(StatusResponse::untagged(
+                Status::Bye,
+                "Too many bad commands",
+            ));
+            self.logout = true;
+        }
+    }
+
+    /// Runs one command: state check, the operation, untagged updates, the tagged answer.
+    async fn execute(&mut self, command: Command) -> Result<()> {
+        let Command { tag, body } = command;
+        let needs = Needs::of(&body);
+        let allowed = match needs {
+            Needs::Any => true,
+            Needs::NotAuthenticated => self.user.is_none(),
+            Needs::Authenticated => self.user.is_some(),
+            Needs::Selected => self.selected.is_some(),
+        };
+        if !allowed {
+            let text = match needs {
+                Needs::NotAuthenticated => "Already authenticated",
+                Needs::Authenticated => "Log in first",
+                _ => "No mailbox selected",
+            };
+            self.push(StatusResponse::bad(tag, text));
+            // Commands refused for the state count as bad ones: a client cannot stay
+            // connected by repeating them.
+            self.count_bad();
+            return Ok(());
+        }
+        self.bad_commands = 0;
+        if self.user.is_none() {
+            self.preauth_commands += 1;
+            if self.preauth_commands > MAX_PREAUTH_COMMANDS {
+                self.push(StatusResponse::untagged(
+                    Status::Bye,
+                    "Too many commands without logging in",
+                ));
+                self.push(StatusResponse::no(tag, "Log in first"));
+                self.logout = true;
+                return Ok(());
+            }
+        }
+        // No EXPUNGE while answering FETCH, STORE or SEARCH by sequence number.
+        let allow_expunge = !matches!(
+            &body,
+            CommandBody::Fetch(c) if !c.uid
+        ) && !matches!(&body, CommandBody::Store(c) if !c.uid)
+            && !matches!(&body, CommandBody::Search(c) if !c.uid);
+        let result = op::dispatch(self, &tag, body).await;
+        let response = match result {
+            Ok(response) => response,
+            Err(Error::Core(e)) => op::core_error(&tag, &e),
+            Err(e) => return Err(e),
+        };
+        if !self.logout
+            && let Err(e) = self.refresh(allow_expunge).await
+        {
+            match e {
+                Error::Core(e) => tracing::warn!(error = %e, "imap: mailbox refresh failed"),
+                other => return Err(other),
+            }
+        }
+        self.push(response);
+        Ok(())
+    }
+
+    /// Sends what changed in the selected mailbox since the last look at the journal.
+    pub async fn refresh(&mut self, allow_expunge: bool) -> Result<()> {
+        let (Some(user), Some(selected)) = (&self.user, &self.selected) else {
+            return Ok(());
+        };
+        let (user, mailbox) = (user.id.clone(), selected.id.clone());
+        let rows = self
+            .core
+            .journal_since(&user, self.journal_id, JOURNAL_BATCH)
+            .await?;
+        let many = rows.len() as i64 >= JOURNAL_BATCH;
+        let relevant = many || rows.iter().any(|r| r.mailbox.as_ref() == Some(&mailbox));
+        if let Some(last) = rows.last() {
+            self.journal_id = last.id;
+        }
+        if many {
+            self.journal_id = self.core.journal_head(&user).await?;
+        }
+        let updates = if relevant {
+            let view = self.core.mailbox_view(&user, &mailbox).await?;
+            match self.selected.as_mut() {
+                Some(selected) => selected.reconcile(view, allow_expunge),
+                None => Vec::new(),
+            }
+        } else if allow_expunge {
+            self.selected
+                .as_mut()
+                .map(Selected::take_expunges)
+                .unwrap_or_default()
+        } else {
+            Vec::new()
+        };
+        for data in updates {
+            self.push(data);
+        }
+        Ok(())
+    }
+}
+
+/// The state a command requires.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Needs {
+    Any,
+    NotAuthenticated,
+    Authenticated,
+    Selected,
+}
+
+impl Needs {
+    fn of(body: &CommandBody) -> Needs {
+        use CommandBody as C;
+        match body {
+            C::Capability | C::Noop | C::Logout | C::Id(_) => Needs::Any,
+            C::Login { .. } | C::Authenticate { .. } | C::StartTls => Needs::NotAuthenticated,
+            C::Check
+            | C::Close
+            | C::Unselect
+            | C::Expunge { .. }
+            | C::Search(_)
+            | C::Fetch(_)
+            | C::Store(_)
+            | C::Copy(_)
+            | C::Move(_)
+            | C::Sort(_)
+            | C::Thread(_) => Needs::Selected,
+            _ => Needs::Authenticated,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn finds_oversized_literals() {
+        assert_eq!(oversized_literal(b"a APPEND x {99999}\r\n", 10), Some(true));
+        assert_eq!(
+            oversized_literal(b"a APPEND x {99999+}\r\nabc", 10),
+            Some(false)
+        );
+        assert_eq!(oversized_literal(b"a LOGIN {3}\r\n", 10), None);
+    }
+}

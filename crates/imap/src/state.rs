@@ -1,0 +1,263 @@
+//! The selected mailbox as one session knows it: messages in sequence-number order (UIDs
+//! ascending) with their flags, the mapping between sequence numbers and UIDs, and the
+//! reconciliation with the stored state that turns other sessions' changes into untagged
+//! FETCH, EXPUNGE and EXISTS responses.
+//!
+//! Expunges are delivered only where RFC 3501 §7.4.1 allows them: a message expunged
+//! elsewhere stays in the snapshot, marked `expunged`, keeping its sequence number, until the
+//! session reaches a point where `EXPUNGE` may be sent (not during FETCH, STORE or SEARCH by
+//! sequence number).
+
+use sealpost_core::{Flags, ObjectId, ViewRow};
+use sealpost_imap_proto::{Data, FetchItem, Flag, SequenceSet};
+
+/// One message of the snapshot.
+#[derive(Debug, Clone)]
+pub(crate) struct Entry {
+    pub uid: u32,
+    pub flags: Flags,
+    pub modseq: i64,
+    pub size: i64,
+    pub idate: i64,
+    /// Gone from the store; its EXPUNGE is still to be sent.
+    pub expunged: bool,
+}
+
+/// The selected mailbox.
+#[derive(Debug, Clone)]
+pub(crate) struct Selected {
+    pub id: ObjectId,
+    pub read_only: bool,
+    /// Sequence number `n` is `messages[n - 1]`; UIDs ascending.
+    pub messages: Vec<Entry>,
+}
+
+fn uid32(uid: i64) -> Option<u32> {
+    u32::try_from(uid).ok()
+}
+
+fn entry(row: ViewRow) -> Option<Entry> {
+    Some(Entry {
+        uid: uid32(row.uid)?,
+        flags: row.flags,
+        modseq: row.modseq,
+        size: row.size,
+        idate: row.idate,
+        expunged: false,
+    })
+}
+
+/// Flags as IMAP lists them.
+pub(crate) fn flag_list(f: &Flags) -> Vec<Flag> {
+    let mut out = Vec::with_capacity(5 + f.keywords.len());
+    for (set, flag) in [
+        (f.answered, Flag::Answered),
+        (f.flagged, Flag::Flagged),
+        (f.deleted, Flag::Deleted),
+        (f.seen, Flag::Seen),
+        (f.draft, Flag::Draft),
+    ] {
+        if set {
+            out.push(flag);
+        }
+    }
+    out.extend(f.keywords.iter().map(|k| Flag::Keyword(k.clone())));
+    out
+}
+
+impl Selected {
+    pub fn new(id: ObjectId, read_only: bool, view: Vec<ViewRow>) -> Self {
+        Selected {
+            id,
+            read_only,
+            messages: view.into_iter().filter_map(entry).collect(),
+        }
+    }
+
+    /// Number of messages (`EXISTS`), pending expunges included.
+    pub fn exists(&self) -> u32 {
+        u32::try_from(self.messages.len()).unwrap_or(u32::MAX)
+    }
+
+    fn max_uid(&self) -> u32 {
+        self.messages.last().map(|m| m.uid).unwrap_or(0)
+    }
+
+    /// Index of the message with `uid`.
+    pub fn index_of(&self, uid: u32) -> Option<usize> {
+        self.messages.binary_search_by_key(&uid, |m| m.uid).ok()
+    }
+
+    /// Indexes (sequence number − 1) named by a set of sequence numbers or UIDs, ascending
+    /// and without duplicates. Numbers that name no message are left out. Overlapping ranges
+    /// are merged first, so the work is bounded by the mailbox size, not by the ranges.
+    pub fn resolve(&self, set: &SequenceSet, uid: bool) -> Vec<usize> {
+        let len = self.messages.len();
+        let mut spans: Vec<(usize, usize)> = if uid {
+            set.ranges(self.max_uid())
+                .map(|(lo, hi)| {
+                    let start = self.messages.partition_point(|m| m.uid < lo);
+                    let end = self.messages.partition_point(|m| m.uid <= hi);
+                    (start, end.max(start))
+                })
+                .collect()
+        } else {
+            set.ranges(self.exists())
+                .map(|(lo, hi)| {
+                    let lo = usize::try_from(lo).unwrap_or(usize::MAX).max(1);
+                    let hi = usize::try_from(hi).unwrap_or(usize::MAX).min(len);
+                    (lo - 1, hi.max(lo - 1))
+                })
+                .collect()
+        };
+        spans.sort_unstable();
+        let mut out = Vec::new();
+        let mut covered = 0usize;
+        for (start, end) in spans {
+            let start = start.max(covered);
+            if start < end {
+                out.extend(start..end);
+                covered = end;
+            }
+        }
+        out
+    }
+
+    /// The first unseen message's sequence number.
+    pub fn first_unseen(&self) -> Option<u32> {
+        let i = self.messages.iter().position(|m| !m.flags.seen)?;
+        u32::try_from(i + 1).ok()
+    }
+
+    /// Brings the snapshot up to date with `view` (the stored state, by UID) and returns
+    /// the untagged responses that tell the client: FETCH for flag changes, then EXPUNGE
+    /// (only when `allow_expunge`; highest sequence number first), then EXISTS.
+    pub fn reconcile(&mut self, view: Vec<ViewRow>, allow_expunge: bool) -> Vec<Data> {
+        let mut out = Vec::new();
+        let max_known = self.max_uid();
+        let mut rows = view.into_iter().filter_map(entry).peekable();
+        for (i, m) in self.messages.iter_mut().enumerate() {
+            while rows.next_if(|r| r.uid < m.uid).is_some() {}
+            match rows.next_if(|r| r.uid == m.uid) {
+                Some(r) => {
+                    if !m.expunged && r.flags != m.flags {
+                        m.flags = r.flags.clone();
+                        m.modseq = r.modseq;
+                        out.push(Data::Fetch {
+                            seq: u32::try_from(i + 1).unwrap_or(u32::MAX),
+                            items: vec![
+                                FetchItem::Uid(m.uid),
+                                FetchItem::Flags(flag_list(&m.flags)),
+                            ],
+                        });
+                    }
+                }
+                None => m.expunged = true,
+            }
+        }
+        if allow_expunge {
+            out.extend(self.take_expunges());
+        }
+        let before = self.messages.len();
+        self.messages
+            .extend(rows.filter(|r| r.uid > max_known && !r.expunged));
+        if self.messages.len() != before {
+            out.push(Data::Exists(self.exists()));
+        }
+        out
+    }
+
+    /// Removes the expunged messages and returns their EXPUNGE responses, highest sequence
+    /// number first (so that each number is valid when the client reads it).
+    pub fn take_expunges(&mut self) -> Vec<Data> {
+        let mut out = Vec::new();
+        for i in (0..self.messages.len()).rev() {
+            if self.messages.get(i).is_some_and(|m| m.expunged) {
+                self.messages.remove(i);
+                out.push(Data::Expunge(u32::try_from(i + 1).unwrap_or(u32::MAX)));
+            }
+        }
+        out
+    }
+
+    /// Marks messages expunged by this session (they are removed at the next allowed point).
+    pub fn mark_expunged(&mut self, uids: &[i64]) {
+        for uid in uids.iter().filter_map(|u| uid32(*u)) {
+            if let Some(i) = self.index_of(uid)
+                && let Some(m) = self.messages.get_mut(i)
+            {
+                m.expunged = true;
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use sealpost_imap_proto::{SeqBound, Sequence};
+
+    fn row(uid: i64, seen: bool) -> ViewRow {
+        ViewRow {
+            uid,
+            modseq: 1,
+            flags: Flags {
+                seen,
+                ..Flags::default()
+            },
+            size: 10,
+            idate: 0,
+        }
+    }
+
+    fn selected(uids: &[i64]) -> Selected {
+        Selected::new(
+            ObjectId::new(),
+            false,
+            uids.iter().map(|u| row(*u, false)).collect(),
+        )
+    }
+
+    #[test]
+    fn resolves_sequence_numbers_and_uids() {
+        let s = selected(&[3, 5, 9]);
+        let all = SequenceSet(vec![Sequence::Range(SeqBound::Value(1), SeqBound::Largest)]);
+        assert_eq!(s.resolve(&all, false), vec![0, 1, 2]);
+        assert_eq!(s.resolve(&all, true), vec![0, 1, 2]);
+        assert_eq!(s.resolve(&SequenceSet::range(4, 9), true), vec![1, 2]);
+        assert_eq!(
+            s.resolve(&SequenceSet::single(7), false),
+            Vec::<usize>::new()
+        );
+        // "10:*" with largest UID 9 still names the last message (RFC 3501 6.4.8).
+        let tail = SequenceSet(vec![Sequence::Range(
+            SeqBound::Value(10),
+            SeqBound::Largest,
+        )]);
+        assert_eq!(s.resolve(&tail, true), vec![2]);
+    }
+
+    #[test]
+    fn reconcile_orders_fetch_expunge_exists() {
+        let mut s = selected(&[3, 5, 9]);
+        let out = s.reconcile(vec![row(3, true), row(9, false), row(12, false)], false);
+        assert_eq!(
+            out,
+            vec![
+                Data::Fetch {
+                    seq: 1,
+                    items: vec![FetchItem::Uid(3), FetchItem::Flags(vec![Flag::Seen])]
+                },
+                Data::Exists(4)
+            ]
+        );
+        // UID 5 is kept (expunge not allowed) until an allowed point.
+        assert_eq!(s.messages.len(), 4);
+        let out = s.reconcile(vec![row(3, true), row(9, false), row(12, false)], true);
+        assert_eq!(out, vec![Data::Expunge(2)]);
+        assert_eq!(
+            s.messages.iter().map(|m| m.uid).collect::<Vec<_>>(),
+            vec![3, 9, 12]
+        );
+    }
+}

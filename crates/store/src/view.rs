@@ -1,0 +1,479 @@
+//! What a mailbox session (IMAP, later POP3) reads and changes: the compact view of a
+//! mailbox (UID, flags, modseq, size, internal date) ordered by UID, records for a set of
+//! UIDs, journal rows since a known id, flag stores, copies and expunges.
+//!
+//! Every write bumps the mailbox modseq and writes journal rows in the same transaction,
+//! like the rest of the store.
+
+use crate::db::{by_engine, read, write_tx};
+use crate::mailboxes::journal;
+use crate::messages::{fts5_query, keywords_text};
+use crate::model::*;
+use crate::rows::{self, Cols, MESSAGE_COLS};
+use crate::{Result, Store, UidSet};
+
+/// UIDs bound per statement (far below both engines' parameter limits).
+const CHUNK: usize = 500;
+
+/// One message of a mailbox as a session keeps it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ViewRow {
+    pub uid: i64,
+    pub modseq: i64,
+    pub flags: Flags,
+    pub size: i64,
+    pub idate: Millis,
+}
+
+/// One journal row.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct JournalEntry {
+    pub id: i64,
+    pub mailbox: Option<ObjectId>,
+    /// "EXISTS", "EXPUNGE", "FETCH", "CREATE", "RENAME", "DELETE".
+    pub command: String,
+    pub uid: Option<i64>,
+    pub modseq: Option<i64>,
+}
+
+/// How a flag store changes the flags of each message.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FlagOp {
+    Replace,
+    Add,
+    Remove,
+}
+
+/// A message whose flags a store changed: its new flags and modseq.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FlagsChanged {
+    pub uid: i64,
+    pub flags: Flags,
+    pub modseq: i64,
+}
+
+/// Result of [`Store::copy_messages`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum CopyOutcome {
+    /// (source uid, new uid) pairs in source UID order.
+    Copied(Vec<(i64, i64)>),
+    NoMailbox,
+    OverQuota,
+}
+
+fn placeholders(first: usize, n: usize) -> String {
+    (first..first + n)
+        .map(|i| format!("${i}"))
+        .collect::<Vec<_>>()
+        .join(",")
+}
+
+fn apply(op: FlagOp, current: &Flags, given: &Flags) -> Flags {
+    match op {
+        FlagOp::Replace => given.clone(),
+        FlagOp::Add => {
+            let mut f = current.clone();
+            f.seen |= given.seen;
+            f.answered |= given.answered;
+            f.flagged |= given.flagged;
+            f.deleted |= given.deleted;
+            f.draft |= given.draft;
+            for k in &given.keywords {
+                if !f.keywords.contains(k) {
+                    f.keywords.push(k.clone());
+                }
+            }
+            f
+        }
+        FlagOp::Remove => {
+            let mut f = current.clone();
+            f.seen &= !given.seen;
+            f.answered &= !given.answered;
+            f.flagged &= !given.flagged;
+            f.deleted &= !given.deleted;
+            f.draft &= !given.draft;
+            f.keywords.retain(|k| !given.keywords.contains(k));
+            f
+        }
+    }
+}
+
+fn view_row(r: &impl Cols) -> Result<ViewRow> {
+    let keywords = r.string("keywords")?;
+    Ok(ViewRow {
+        uid: r.i64("uid")?,
+        modseq: r.i64("modseq")?,
+        size: r.i64("size")?,
+        idate: r.i64("idate")?,
+        flags: Flags {
+            seen: r.boolean("seen")?,
+            answered: r.boolean("answered")?,
+            flagged: r.boolean("flagged")?,
+            deleted: r.boolean("deleted")?,
+            draft: r.boolean("draft")?,
+            keywords: keywords
+                .split(' ')
+                .filter(|k| !k.is_empty())
+                .map(str::to_string)
+                .collect(),
+        },
+    })
+}
+
+const VIEW_COLS: &str =
+    "uid, modseq, size, idate, seen, answered, flagged, deleted, draft, keywords";
+
+impl Store {
+    /// Every message of a mailbox, ordered by UID.
+    pub async fn mailbox_view(&self, user: &ObjectId, mailbox: &ObjectId) -> Result<Vec<ViewRow>> {
+        let sql = format!(
+            "SELECT {VIEW_COLS} FROM messages WHERE mailbox_id = $1 AND user_id = $2 ORDER BY uid"
+        );
+        read!(self, db => {
+            sqlx::query(&sql)
+                .bind(mailbox.as_str())
+                .bind(user.as_str())
+                .fetch_all(db)
+                .await?
+                .iter()
+                .map(view_row)
+                .collect()
+        })
+    }
+
+    /// Records (and, with `parsed`, the JSON of their parsed index) of the given UIDs,
+    /// ordered by UID; UIDs that do not exist are left out.
+    pub async fn fetch_records(
+        &self,
+        user: &ObjectId,
+        mailbox: &ObjectId,
+        uids: &[i64],
+        parsed: bool,
+    ) -> Result<Vec<(MessageRecord, Option<String>)>> {
+        let mut out = Vec::with_capacity(uids.len());
+        for chunk in uids.chunks(CHUNK) {
+            let sql = if parsed {
+                format!(
+                    "SELECT {MESSAGE_COLS}, b.parsed FROM messages m JOIN blobs b ON b.hash = m.blob \
+                     WHERE m.user_id = $1 AND m.mailbox_id = $2 AND m.uid IN ({}) ORDER BY m.uid",
+                    placeholders(3, chunk.len())
+                )
+            } else {
+                format!(
+                    "SELECT {MESSAGE_COLS} FROM messages m WHERE m.user_id = $1 AND m.mailbox_id = $2 \
+                     AND m.uid IN ({}) ORDER BY m.uid",
+                    placeholders(3, chunk.len())
+                )
+            };
+            let rows: Vec<(MessageRecord, Option<String>)> = read!(self, db => {
+                let mut q = sqlx::query(&sql).bind(user.as_str()).bind(mailbox.as_str());
+                for u in chunk {
+                    q = q.bind(*u);
+                }
+                q.fetch_all(db)
+                    .await?
+                    .iter()
+                    .map(|r| {
+                        let json = if parsed { Some(r.string("parsed")?) } else { None };
+                        Ok((rows::message(r)?, json))
+                    })
+                    .collect::<Result<Vec<_>>>()?
+            });
+            out.extend(rows);
+        }
+        Ok(out)
+    }
+
+    /// The id of the user's newest journal row (0 when there is none).
+    pub async fn journal_head(&self, user: &ObjectId) -> Result<i64> {
+        read!(self, db => {
+            sqlx::query("SELECT CAST(COALESCE(MAX(id), 0) AS BIGINT) AS n FROM journal WHERE user_id = $1")
+                .bind(user.as_str())
+                .fetch_one(db)
+                .await?
+                .i64("n")
+        })
+    }
+
+    /// The user's journal rows after `after`, oldest first, at most `limit`.
+    pub async fn journal_since(
+        &self,
+        user: &ObjectId,
+        after: i64,
+        limit: i64,
+    ) -> Result<Vec<JournalEntry>> {
+        let sql = format!(
+            "SELECT id, mailbox_id, command, uid, modseq FROM journal WHERE user_id = $1 AND id > $2 ORDER BY id LIMIT {}",
+            limit.max(1)
+        );
+        read!(self, db => {
+            sqlx::query(&sql)
+                .bind(user.as_str())
+                .bind(after)
+                .fetch_all(db)
+                .await?
+                .iter()
+                .map(|r| {
+                    Ok(JournalEntry {
+                        id: r.i64("id")?,
+                        mailbox: r.opt_string("mailbox_id")?.map(ObjectId::from_stored),
+                        command: r.string("command")?,
+                        uid: r.opt_i64("uid")?,
+                        modseq: r.opt_i64("modseq")?,
+                    })
+                })
+                .collect()
+        })
+    }
+
+    /// UIDs of the mailbox's messages whose full-text index matches every word of `query`.
+    pub async fn search_text_uids(
+        &self,
+        user: &ObjectId,
+        mailbox: &ObjectId,
+        query: &str,
+    ) -> Result<Vec<i64>> {
+        let (sql, bind) = by_engine!(self,
+            sqlite => (
+                "SELECT m.uid FROM messages m WHERE m.mailbox_id = $1 AND m.user_id = $2 AND m.id IN \
+                 (SELECT rowid FROM messages_fts WHERE messages_fts MATCH $3) ORDER BY m.uid",
+                format!("owner:\"u{}\" AND ({})", user, fts5_query(query)),
+            ),
+            postgres => (
+                "SELECT m.uid FROM messages m WHERE m.mailbox_id = $1 AND m.user_id = $2 AND m.id IN \
+                 (SELECT message FROM messages_fts WHERE user_id = $2 AND body @@ plainto_tsquery('simple', $3)) ORDER BY m.uid",
+                query.to_string(),
+            )
+        );
+        read!(self, db => {
+            sqlx::query(sql)
+                .bind(mailbox.as_str())
+                .bind(user.as_str())
+                .bind(bind.as_str())
+                .fetch_all(db)
+                .await?
+                .iter()
+                .map(|r| r.i64("uid"))
+                .collect()
+        })
+    }
+
+    /// Changes the flags of the given messages; returns those whose flags changed.
+    pub async fn store_flags(
+        &self,
+        user: &ObjectId,
+        mailbox: &ObjectId,
+        uids: &[i64],
+        op: FlagOp,
+        flags: &Flags,
+    ) -> Result<Vec<FlagsChanged>> {
+        let changed = write_tx!(self, tx => {
+            let mut changed = Vec::new();
+            let mut modseq = None;
+            for chunk in uids.chunks(CHUNK) {
+                let sql = format!(
+                    "SELECT {VIEW_COLS} FROM messages WHERE mailbox_id = $1 AND user_id = $2 AND uid IN ({}) ORDER BY uid",
+                    placeholders(3, chunk.len())
+                );
+                let mut q = sqlx::query(&sql).bind(mailbox.as_str()).bind(user.as_str());
+                for u in chunk {
+                    q = q.bind(*u);
+                }
+                let current = q.fetch_all(&mut *tx).await?.iter().map(view_row).collect::<Result<Vec<_>>>()?;
+                for m in current {
+                    let f = apply(op, &m.flags, flags);
+                    if f == m.flags {
+                        continue;
+                    }
+                    let ms = match modseq {
+                        Some(ms) => ms,
+                        None => {
+                            let ms = sqlx::query("UPDATE mailboxes SET modseq = modseq + 1 WHERE id = $1 RETURNING modseq")
+                                .bind(mailbox.as_str())
+                                .fetch_one(&mut *tx)
+                                .await?
+                                .i64("modseq")?;
+                            modseq = Some(ms);
+                            ms
+                        }
+                    };
+                    sqlx::query("UPDATE messages SET seen = $3, answered = $4, flagged = $5, deleted = $6, draft = $7, keywords = $8, modseq = $9 WHERE mailbox_id = $1 AND uid = $2")
+                        .bind(mailbox.as_str())
+                        .bind(m.uid)
+                        .bind(f.seen)
+                        .bind(f.answered)
+                        .bind(f.flagged)
+                        .bind(f.deleted)
+                        .bind(f.draft)
+                        .bind(keywords_text(&f.keywords))
+                        .bind(ms)
+                        .execute(&mut *tx)
+                        .await?;
+                    let data = serde_json::to_string(&f).map_err(|e| rows::corrupt(e.to_string()))?;
+                    journal!(tx, user.as_str(), mailbox.as_str(), "FETCH", Some(m.uid), Some(ms), Some(data));
+                    changed.push(FlagsChanged { uid: m.uid, flags: f, modseq: ms });
+                }
+            }
+            changed
+        });
+        Ok(changed)
+    }
+
+    /// Copies messages (uid and the text for the full-text index of each) to `dest`: new
+    /// UIDs there, blob references and quota usage added, journal EXISTS rows.
+    pub async fn copy_messages(
+        &self,
+        user: &ObjectId,
+        src: &ObjectId,
+        dest: &ObjectId,
+        items: &[(i64, String)],
+    ) -> Result<CopyOutcome> {
+        let lock = by_engine!(self, sqlite => "", postgres => " FOR UPDATE");
+        let outcome = write_tx!(self, tx => {
+            let dest_ok = sqlx::query("SELECT id FROM mailboxes WHERE id = $1 AND user_id = $2")
+                .bind(dest.as_str())
+                .bind(user.as_str())
+                .fetch_optional(&mut *tx)
+                .await?
+                .is_some();
+            let user_row = sqlx::query(&format!("SELECT quota_allowed, storage_used FROM users WHERE id = $1{lock}"))
+                .bind(user.as_str())
+                .fetch_optional(&mut *tx)
+                .await?;
+            match (dest_ok, user_row) {
+                (true, Some(user_row)) => {
+                    // The source rows that still exist, in UID order.
+                    let mut found: Vec<(i64, i64, String)> = Vec::new();
+                    for chunk in items.chunks(CHUNK) {
+                        let sql = format!(
+                            "SELECT uid, size, blob FROM messages WHERE mailbox_id = $1 AND user_id = $2 AND uid IN ({}) ORDER BY uid",
+                            placeholders(3, chunk.len())
+                        );
+                        let mut q = sqlx::query(&sql).bind(src.as_str()).bind(user.as_str());
+                        for (u, _) in chunk {
+                            q = q.bind(*u);
+                        }
+                        for r in q.fetch_all(&mut *tx).await? {
+                            found.push((r.i64("uid")?, r.i64("size")?, r.string("blob")?));
+                        }
+                    }
+                    found.sort_by_key(|(u, _, _)| *u);
+                    let total: i64 = found.iter().map(|(_, s, _)| *s).sum();
+                    let allowed = user_row.i64("quota_allowed")?;
+                    let used = user_row.i64("storage_used")?;
+                    if allowed > 0 && used + total > allowed {
+                        CopyOutcome::OverQuota
+                    } else if found.is_empty() {
+                        CopyOutcome::Copied(Vec::new())
+                    } else {
+                        sqlx::query("UPDATE users SET storage_used = storage_used + $2 WHERE id = $1")
+                            .bind(user.as_str())
+                            .bind(total)
+                            .execute(&mut *tx)
+                            .await?;
+                        let n = found.len() as i64;
+                        let row = sqlx::query("UPDATE mailboxes SET uid_next = uid_next + $2, modseq = modseq + 1 WHERE id = $1 RETURNING uid_next, modseq")
+                            .bind(dest.as_str())
+                            .bind(n)
+                            .fetch_one(&mut *tx)
+                            .await?;
+                        let first = row.i64("uid_next")? - n;
+                        let modseq = row.i64("modseq")?;
+                        let mut pairs = Vec::with_capacity(found.len());
+                        for (i, (old, _, blob)) in found.iter().enumerate() {
+                            let new = first + i as i64;
+                            let rowid = sqlx::query(
+                                "INSERT INTO messages (user_id, mailbox_id, uid, modseq, thread_id, blob, size, idate, hdate, subject, \
+                                 from_name, from_address, message_id, intro, has_attachments, seen, answered, flagged, deleted, draft, \
+                                 keywords, expires) SELECT user_id, $3, $4, $5, thread_id, blob, size, idate, hdate, subject, \
+                                 from_name, from_address, message_id, intro, has_attachments, seen, answered, flagged, deleted, draft, \
+                                 keywords, expires FROM messages WHERE mailbox_id = $1 AND uid = $2 RETURNING id",
+                            )
+                            .bind(src.as_str())
+                            .bind(*old)
+                            .bind(dest.as_str())
+                            .bind(new)
+                            .bind(modseq)
+                            .fetch_one(&mut *tx)
+                            .await?
+                            .i64("id")?;
+                            sqlx::query("UPDATE blobs SET refcount = refcount + 1 WHERE hash = $1")
+                                .bind(blob.as_str())
+                                .execute(&mut *tx)
+                                .await?;
+                            let search_text = items
+                                .iter()
+                                .find(|(u, _)| u == old)
+                                .map(|(_, t)| crate::messages::text(t).into_owned())
+                                .unwrap_or_default();
+                            by_engine!(self,
+                                sqlite => {
+                                    sqlx::query("INSERT INTO messages_fts (rowid, owner, body) VALUES ($1, $2, $3)")
+                                        .bind(rowid)
+                                        .bind(format!("u{user}"))
+                                        .bind(search_text)
+                                        .execute(&mut *tx)
+                                        .await?;
+                                },
+                                postgres => {
+                                    sqlx::query("INSERT INTO messages_fts (message, user_id, body) VALUES ($1, $2, to_tsvector('simple', $3))")
+                                        .bind(rowid)
+                                        .bind(user.as_str())
+                                        .bind(search_text)
+                                        .execute(&mut *tx)
+                                        .await?;
+                                }
+                            );
+                            journal!(tx, user.as_str(), dest.as_str(), "EXISTS", Some(new), Some(modseq), None::<String>);
+                            pairs.push((*old, new));
+                        }
+                        CopyOutcome::Copied(pairs)
+                    }
+                }
+                _ => CopyOutcome::NoMailbox,
+            }
+        });
+        Ok(outcome)
+    }
+
+    /// Deletes the messages flagged `\Deleted` (all of the mailbox, or only those in `set`),
+    /// releasing blobs and quota; returns the deleted UIDs.
+    pub async fn expunge_deleted(
+        &self,
+        user: &ObjectId,
+        mailbox: &ObjectId,
+        set: Option<&UidSet>,
+    ) -> Result<Vec<i64>> {
+        let all = UidSet::Range(1, i64::from(u32::MAX));
+        self.delete_matching(user, mailbox, set.unwrap_or(&all), true)
+            .await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn flag_ops() {
+        let cur = Flags {
+            seen: true,
+            keywords: vec!["a".into()],
+            ..Flags::default()
+        };
+        let given = Flags {
+            flagged: true,
+            seen: true,
+            keywords: vec!["b".into()],
+            ..Flags::default()
+        };
+        let added = apply(FlagOp::Add, &cur, &given);
+        assert!(added.seen && added.flagged);
+        assert_eq!(added.keywords, vec!["a".to_string(), "b".to_string()]);
+        let removed = apply(FlagOp::Remove, &added, &given);
+        assert!(!removed.seen && !removed.flagged);
+        assert_eq!(removed.keywords, vec!["a".to_string()]);
+        assert_eq!(apply(FlagOp::Replace, &cur, &given), given);
+        assert_eq!(placeholders(3, 2), "$3,$4");
+    }
+}
