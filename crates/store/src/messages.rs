@@ -168,23 +168,30 @@ impl Store {
         seek: &Seek<i64>,
         limit: i64,
     ) -> Result<(i64, Vec<MessageRecord>)> {
-        let (cond, order) = seek_sql(dir, seek, "m.uid", 3);
+        // Only the mailbox in the message query: the (mailbox_id, uid) index then serves the
+        // filter and the order whatever the planner's statistics say (PostgreSQL without a
+        // recent ANALYZE otherwise picks a bitmap scan and a sort of the whole mailbox).
+        // Ownership is checked on the mailbox row below.
+        let (cond, order) = seek_sql(dir, seek, "m.uid", 2);
         let sql = format!(
-            "SELECT {MESSAGE_COLS} FROM messages m WHERE m.user_id = $1 AND m.mailbox_id = $2{} ORDER BY m.uid {order} LIMIT {limit}",
+            "SELECT {MESSAGE_COLS} FROM messages m WHERE m.mailbox_id = $1{} ORDER BY m.uid {order} LIMIT {limit}",
             cond.as_ref()
                 .map(|(c, _)| format!(" AND {c}"))
                 .unwrap_or_default()
         );
         read!(self, db => {
             // Kept by triggers (schema 0002): no row is counted.
-            let total = sqlx::query("SELECT total FROM mailboxes WHERE id = $1")
+            let total = sqlx::query("SELECT total FROM mailboxes WHERE id = $1 AND user_id = $2")
                 .bind(mailbox.as_str())
+                .bind(user.as_str())
                 .fetch_optional(db)
                 .await?
                 .map(|r| r.i64("total"))
-                .transpose()?
-                .unwrap_or(0);
-            let mut q = sqlx::query(&sql).bind(user.as_str()).bind(mailbox.as_str());
+                .transpose()?;
+            let Some(total) = total else {
+                return Ok((0, Vec::new()));
+            };
+            let mut q = sqlx::query(&sql).bind(mailbox.as_str());
             if let Some((_, k)) = cond {
                 q = q.bind(k);
             }
