@@ -83,12 +83,9 @@ impl Core {
                 Error::validation(format!("Message can not be parsed: {e}"), "message")
             })?;
             let json = serde_json::to_string(&index).map_err(|e| Error::Internal(e.to_string()))?;
-            let written = !blobs.exists(&hash);
-            if written {
-                blobs
-                    .write_blocking(&hash, &input, false)
-                    .map_err(|e| Error::Internal(format!("blob write failed: {e}")))?;
-            }
+            let written = blobs
+                .write_blocking(&hash, &input, false)
+                .map_err(|e| Error::Internal(format!("blob write failed: {e}")))?;
             Ok::<_, Error>((hash, index, json, written))
         })
         .await

@@ -1,11 +1,11 @@
 //! The content-addressed store of raw messages on the filesystem.
 //!
-//! A blob is named by the SHA-256 of its bytes and never changes. It is written to a temporary
-//! file, fsynced, renamed into `<dir>/<first two hex>/<hash>` and the directory fsynced, so a
-//! blob visible under its name is always complete. Which blobs are referenced is recorded in
-//! the database (`blobs.refcount`); the database is authoritative.
+//! A blob is named by the SHA-256 of its bytes and never changes; it lives at
+//! `<dir>/<first two hex>/<hash>`. Which blobs are referenced is recorded in the database
+//! (`blobs.refcount`); the database is authoritative: a blob file is trusted only once a
+//! committed row references it.
 //!
-//! Durability is batched: deliveries write and rename their blobs without fsync
+//! Durability is batched: deliveries create their blobs under their final name without fsync
 //! ([`BlobStore::write`]), and the group-commit writer calls [`BlobStore::sync`] (one `syncfs`
 //! of the blob filesystem) before it commits the rows that reference them. A blob file left
 //! torn by a crash is never referenced: an unreferenced blob is always written again.
@@ -27,7 +27,10 @@ pub fn hash(bytes: &[u8]) -> String {
 
 impl BlobStore {
     pub fn open(root: &Path) -> io::Result<BlobStore> {
-        fs::create_dir_all(root.join("tmp"))?;
+        // The 256 fan-out directories exist from the start: writes never mkdir.
+        for i in 0..=255u8 {
+            fs::create_dir_all(root.join(format!("{i:02x}")))?;
+        }
         Ok(BlobStore {
             root: root.to_path_buf(),
         })
@@ -44,33 +47,46 @@ impl BlobStore {
         self.path(hash).map(|p| p.is_file()).unwrap_or(false)
     }
 
-    /// Writes `bytes` under `hash` (blocking: call from a blocking thread). With `durable`
-    /// the file and its directory are fsynced; without, the caller must [`Self::sync`] before
-    /// committing a reference to the blob.
-    pub fn write_blocking(&self, hash: &str, bytes: &[u8], durable: bool) -> io::Result<()> {
+    /// Writes `bytes` under `hash` (blocking: call from a blocking thread); false when a file
+    /// of that name already exists (nothing is written then).
+    ///
+    /// Without `durable` the file is created under its final name (`O_EXCL`), unsynced: the
+    /// caller must [`Self::sync`] before committing a reference to it, and a file that a crash
+    /// left torn is never referenced, because the store rewrites durably every newly
+    /// referenced blob that its batch did not write itself. With `durable` the bytes go to a
+    /// temporary file that is fsynced and renamed over the name (replacing a torn file
+    /// atomically), then the directory is fsynced.
+    pub fn write_blocking(&self, hash: &str, bytes: &[u8], durable: bool) -> io::Result<bool> {
         let dest = self.path(hash)?;
+        if !durable {
+            let mut f = match fs::OpenOptions::new()
+                .write(true)
+                .create_new(true)
+                .open(&dest)
+            {
+                Ok(f) => f,
+                Err(e) if e.kind() == io::ErrorKind::AlreadyExists => return Ok(false),
+                Err(e) => return Err(e),
+            };
+            if let Err(e) = f.write_all(bytes) {
+                let _ = fs::remove_file(&dest);
+                return Err(e);
+            }
+            return Ok(true);
+        }
         let dir = dest.parent().unwrap_or(&self.root).to_path_buf();
-        fs::create_dir_all(&dir)?;
-        let tmp = self
-            .root
-            .join("tmp")
-            .join(format!("{hash}.{:016x}", rand::random::<u64>()));
+        let tmp = dir.join(format!(".{hash}.{:016x}.tmp", rand::random::<u64>()));
         let result = (|| {
             let mut f = File::create(&tmp)?;
             f.write_all(bytes)?;
-            if durable {
-                f.sync_all()?;
-            }
+            f.sync_all()?;
             fs::rename(&tmp, &dest)?;
-            if durable {
-                File::open(&dir)?.sync_all()?;
-            }
-            Ok(())
+            File::open(&dir)?.sync_all()
         })();
         if result.is_err() {
             let _ = fs::remove_file(&tmp);
         }
-        result
+        result.map(|()| true)
     }
 
     pub async fn write(
@@ -78,7 +94,7 @@ impl BlobStore {
         hash: &str,
         bytes: std::sync::Arc<Vec<u8>>,
         durable: bool,
-    ) -> io::Result<()> {
+    ) -> io::Result<bool> {
         let this = self.clone();
         let hash = hash.to_string();
         tokio::task::spawn_blocking(move || this.write_blocking(&hash, &bytes, durable))
