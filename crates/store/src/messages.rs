@@ -5,6 +5,7 @@ use crate::db::{Seek, by_engine, read, write_tx};
 use crate::mailboxes::journal;
 use crate::model::*;
 use crate::rows::{self, Cols, MESSAGE_COLS};
+use crate::view::FlagsChanged;
 use crate::{Error, Result, Store};
 use std::sync::Arc;
 
@@ -364,7 +365,8 @@ impl Store {
         })
     }
 
-    /// Changes flags/expiry of the selected messages; returns the UIDs that changed.
+    /// Changes flags/expiry of the selected messages (REST): `change` sets what it names.
+    /// Returns the UIDs whose flags or expiry changed.
     pub async fn update_flags(
         &self,
         user: &ObjectId,
@@ -372,60 +374,101 @@ impl Store {
         set: &UidSet,
         change: &FlagChange,
     ) -> Result<Vec<i64>> {
-        let (cond, uids) = set.condition(3);
-        let select = format!(
-            "SELECT {MESSAGE_COLS} FROM messages m WHERE m.user_id = $1 AND m.mailbox_id = $2 AND {cond} ORDER BY m.uid"
-        );
+        let changed = self
+            .change_messages(user, mailbox, set, |current, expires| {
+                let mut f = current.clone();
+                if let Some(v) = change.seen {
+                    f.seen = v;
+                }
+                if let Some(v) = change.answered {
+                    f.answered = v;
+                }
+                if let Some(v) = change.flagged {
+                    f.flagged = v;
+                }
+                if let Some(v) = change.deleted {
+                    f.deleted = v;
+                }
+                if let Some(v) = change.draft {
+                    f.draft = v;
+                }
+                if let Some(k) = &change.keywords {
+                    f.keywords = k.clone();
+                }
+                (f, change.expires.unwrap_or(expires))
+            })
+            .await?;
+        Ok(changed.into_iter().map(|c| c.uid).collect())
+    }
+
+    /// The one place where message flags and expiry change, for every protocol: `change`
+    /// maps each selected message's (flags, expiry) to the new ones. Messages it leaves as
+    /// they were are not touched; the others get one new mailbox modseq (one bump per call,
+    /// as CONDSTORE allows), and a journal FETCH row when their flags changed.
+    pub async fn change_messages<F>(
+        &self,
+        user: &ObjectId,
+        mailbox: &ObjectId,
+        set: &UidSet,
+        change: F,
+    ) -> Result<Vec<FlagsChanged>>
+    where
+        F: Fn(&Flags, Option<Millis>) -> (Flags, Option<Millis>),
+    {
+        // UID lists are read in chunks (an IMAP `UID STORE 1:*` may name a whole mailbox).
+        let sets: Vec<UidSet> = match set {
+            UidSet::Range(..) => vec![set.clone()],
+            UidSet::List(l) => l.chunks(500).map(|c| UidSet::List(c.to_vec())).collect(),
+        };
         let changed = write_tx!(self, tx => {
-            let mut q = sqlx::query(&select).bind(user.as_str()).bind(mailbox.as_str());
-            for u in &uids {
-                q = q.bind(*u);
-            }
-            let current = q.fetch_all(&mut *tx).await?.iter().map(rows::message).collect::<Result<Vec<_>>>()?;
             let mut changed = Vec::new();
             let mut modseq = None;
-            for m in current {
-                let mut f = m.flags.clone();
-                if let Some(v) = change.seen { f.seen = v; }
-                if let Some(v) = change.answered { f.answered = v; }
-                if let Some(v) = change.flagged { f.flagged = v; }
-                if let Some(v) = change.deleted { f.deleted = v; }
-                if let Some(v) = change.draft { f.draft = v; }
-                if let Some(k) = &change.keywords { f.keywords = k.clone(); }
-                let expires = change.expires.unwrap_or(m.expires);
-                if f == m.flags && expires == m.expires {
-                    continue;
+            for set in &sets {
+                let (cond, uids) = set.condition(3);
+                let select = format!(
+                    "SELECT {MESSAGE_COLS} FROM messages m WHERE m.user_id = $1 AND m.mailbox_id = $2 AND {cond} ORDER BY m.uid"
+                );
+                let mut q = sqlx::query(&select).bind(user.as_str()).bind(mailbox.as_str());
+                for u in &uids {
+                    q = q.bind(*u);
                 }
-                let ms = match modseq {
-                    Some(ms) => ms,
-                    None => {
-                        let ms = sqlx::query("UPDATE mailboxes SET modseq = modseq + 1 WHERE id = $1 RETURNING modseq")
-                            .bind(mailbox.as_str())
-                            .fetch_one(&mut *tx)
-                            .await?
-                            .i64("modseq")?;
-                        modseq = Some(ms);
-                        ms
+                let current = q.fetch_all(&mut *tx).await?.iter().map(rows::message).collect::<Result<Vec<_>>>()?;
+                for m in current {
+                    let (f, expires) = change(&m.flags, m.expires);
+                    if f == m.flags && expires == m.expires {
+                        continue;
                     }
-                };
-                sqlx::query("UPDATE messages SET seen = $3, answered = $4, flagged = $5, deleted = $6, draft = $7, keywords = $8, expires = $9, modseq = $10 WHERE mailbox_id = $1 AND uid = $2")
-                    .bind(mailbox.as_str())
-                    .bind(m.uid)
-                    .bind(f.seen)
-                    .bind(f.answered)
-                    .bind(f.flagged)
-                    .bind(f.deleted)
-                    .bind(f.draft)
-                    .bind(keywords_text(&f.keywords))
-                    .bind(expires)
-                    .bind(ms)
-                    .execute(&mut *tx)
-                    .await?;
-                if f != m.flags {
-                    let data = serde_json::to_string(&f).map_err(|e| rows::corrupt(e.to_string()))?;
-                    journal!(tx, user.as_str(), mailbox.as_str(), "FETCH", Some(m.uid), Some(ms), Some(data));
+                    let ms = match modseq {
+                        Some(ms) => ms,
+                        None => {
+                            let ms = sqlx::query("UPDATE mailboxes SET modseq = modseq + 1 WHERE id = $1 RETURNING modseq")
+                                .bind(mailbox.as_str())
+                                .fetch_one(&mut *tx)
+                                .await?
+                                .i64("modseq")?;
+                            modseq = Some(ms);
+                            ms
+                        }
+                    };
+                    sqlx::query("UPDATE messages SET seen = $3, answered = $4, flagged = $5, deleted = $6, draft = $7, keywords = $8, expires = $9, modseq = $10 WHERE mailbox_id = $1 AND uid = $2")
+                        .bind(mailbox.as_str())
+                        .bind(m.uid)
+                        .bind(f.seen)
+                        .bind(f.answered)
+                        .bind(f.flagged)
+                        .bind(f.deleted)
+                        .bind(f.draft)
+                        .bind(keywords_text(&f.keywords))
+                        .bind(expires)
+                        .bind(ms)
+                        .execute(&mut *tx)
+                        .await?;
+                    if f != m.flags {
+                        let data = serde_json::to_string(&f).map_err(|e| rows::corrupt(e.to_string()))?;
+                        journal!(tx, user.as_str(), mailbox.as_str(), "FETCH", Some(m.uid), Some(ms), Some(data));
+                    }
+                    changed.push(FlagsChanged { uid: m.uid, flags: f, modseq: ms });
                 }
-                changed.push(m.uid);
             }
             changed
         });

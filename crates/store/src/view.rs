@@ -7,7 +7,7 @@
 
 use crate::db::{by_engine, read, write_tx};
 use crate::mailboxes::journal;
-use crate::messages::{fts5_query, keywords_text};
+use crate::messages::fts5_query;
 use crate::model::*;
 use crate::rows::{self, Cols, MESSAGE_COLS};
 use crate::{Result, Store, UidSet};
@@ -258,7 +258,8 @@ impl Store {
         })
     }
 
-    /// Changes the flags of the given messages; returns those whose flags changed.
+    /// Changes the flags of the given messages (IMAP STORE); returns those whose flags
+    /// changed. The rule itself is [`Store::change_messages`], shared with the REST API.
     pub async fn store_flags(
         &self,
         user: &ObjectId,
@@ -267,56 +268,13 @@ impl Store {
         op: FlagOp,
         flags: &Flags,
     ) -> Result<Vec<FlagsChanged>> {
-        let changed = write_tx!(self, tx => {
-            let mut changed = Vec::new();
-            let mut modseq = None;
-            for chunk in uids.chunks(CHUNK) {
-                let sql = format!(
-                    "SELECT {VIEW_COLS} FROM messages WHERE mailbox_id = $1 AND user_id = $2 AND uid IN ({}) ORDER BY uid",
-                    placeholders(3, chunk.len())
-                );
-                let mut q = sqlx::query(&sql).bind(mailbox.as_str()).bind(user.as_str());
-                for u in chunk {
-                    q = q.bind(*u);
-                }
-                let current = q.fetch_all(&mut *tx).await?.iter().map(view_row).collect::<Result<Vec<_>>>()?;
-                for m in current {
-                    let f = apply(op, &m.flags, flags);
-                    if f == m.flags {
-                        continue;
-                    }
-                    let ms = match modseq {
-                        Some(ms) => ms,
-                        None => {
-                            let ms = sqlx::query("UPDATE mailboxes SET modseq = modseq + 1 WHERE id = $1 RETURNING modseq")
-                                .bind(mailbox.as_str())
-                                .fetch_one(&mut *tx)
-                                .await?
-                                .i64("modseq")?;
-                            modseq = Some(ms);
-                            ms
-                        }
-                    };
-                    sqlx::query("UPDATE messages SET seen = $3, answered = $4, flagged = $5, deleted = $6, draft = $7, keywords = $8, modseq = $9 WHERE mailbox_id = $1 AND uid = $2")
-                        .bind(mailbox.as_str())
-                        .bind(m.uid)
-                        .bind(f.seen)
-                        .bind(f.answered)
-                        .bind(f.flagged)
-                        .bind(f.deleted)
-                        .bind(f.draft)
-                        .bind(keywords_text(&f.keywords))
-                        .bind(ms)
-                        .execute(&mut *tx)
-                        .await?;
-                    let data = serde_json::to_string(&f).map_err(|e| rows::corrupt(e.to_string()))?;
-                    journal!(tx, user.as_str(), mailbox.as_str(), "FETCH", Some(m.uid), Some(ms), Some(data));
-                    changed.push(FlagsChanged { uid: m.uid, flags: f, modseq: ms });
-                }
-            }
-            changed
-        });
-        Ok(changed)
+        self.change_messages(
+            user,
+            mailbox,
+            &UidSet::List(uids.to_vec()),
+            |current, expires| (apply(op, current, flags), expires),
+        )
+        .await
     }
 
     /// Copies messages (uid and the text for the full-text index of each) to `dest`: new
