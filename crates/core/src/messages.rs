@@ -91,13 +91,15 @@ impl Core {
         .await
         .map_err(|e| Error::Internal(e.to_string()))??;
         let idate = options.date.unwrap_or_else(sealpost_store::now_ms);
-        let mut references = index.references.clone();
-        for r in &index.in_reply_to {
-            if !references.contains(r) {
-                references.push(r.clone());
+        // The index has been encoded: its fields are moved into the row, not copied.
+        let has_attachments = !index.attachments.is_empty();
+        let mut references = index.references;
+        for r in index.in_reply_to {
+            if !references.contains(&r) {
+                references.push(r);
             }
         }
-        let from = index.from.clone().unwrap_or_default();
+        let from = index.from.unwrap_or_default();
         let new = NewMessage {
             user: user.clone(),
             mailbox: mailbox.clone(),
@@ -107,17 +109,17 @@ impl Core {
             parsed_json,
             idate,
             hdate: index.date.unwrap_or(idate),
-            subject: index.subject.clone(),
+            subject: index.subject,
             from_name: from.name,
             from_address: from.address,
-            message_id: index.message_id.clone().unwrap_or_default(),
+            message_id: index.message_id.unwrap_or_default(),
             references,
-            thread_subject: index.thread_subject.clone(),
-            intro: index.intro.clone(),
-            has_attachments: !index.attachments.is_empty(),
+            thread_subject: index.thread_subject,
+            intro: index.intro,
+            has_attachments,
             flags: options.flags,
             expires: None,
-            search_text: index.search_text.clone(),
+            search_text: index.search_text,
         };
         match self.writer.insert(new).await {
             Ok(ins) => Ok(Stored {
@@ -274,20 +276,24 @@ impl Core {
         uid: i64,
         attachment: &str,
     ) -> Result<AttachmentData> {
-        let details = self.get_message(user, mailbox, uid).await?;
-        let att = details
-            .parsed
+        // The stored index lists the attachments: the blob is read (and parsed) once, to
+        // decode the one asked for.
+        let (record, json) = self
+            .store
+            .get_message(user, mailbox, uid)
+            .await?
+            .ok_or_else(message_not_found)?;
+        let att = parsed(&json)?
             .attachments
-            .iter()
+            .into_iter()
             .find(|a| a.id == attachment)
-            .cloned()
             .ok_or_else(|| Error::not_found("This attachment does not exist"))?;
         let raw = self
             .store
             .blobs
-            .read(&details.record.blob)
+            .read(&record.blob)
             .await
-            .map_err(|e| Error::Internal(e.to_string()))?;
+            .map_err(|e| Error::Internal(format!("blob {} unreadable: {e}", record.blob)))?;
         let a = att.clone();
         let content =
             tokio::task::spawn_blocking(move || sealpost_mime::attachment_content(&raw, &a))

@@ -81,21 +81,14 @@ impl Core {
     }
 
     fn spawn_blob_collector(&self) {
-        let store = self.store.clone();
-        let gc = self.gc.clone();
+        // Only the store and the wake-up: holding a whole `Core` would keep the writer open.
+        let (store, gc) = (self.store.clone(), self.gc.clone());
         tokio::spawn(async move {
             loop {
                 let _ =
                     tokio::time::timeout(std::time::Duration::from_secs(60), gc.notified()).await;
-                loop {
-                    match store.collect_blobs(500).await {
-                        Ok(500) => continue,
-                        Ok(_) => break,
-                        Err(e) => {
-                            tracing::warn!(error = %e, "blob collection failed");
-                            break;
-                        }
-                    }
+                if let Err(e) = collect_unreferenced(&store).await {
+                    tracing::warn!(error = %e, "blob collection failed");
                 }
             }
         });
@@ -103,14 +96,7 @@ impl Core {
 
     /// Removes unreferenced blobs now (also runs in the background every minute).
     pub async fn collect_garbage(&self) -> Result<usize> {
-        let mut total = 0;
-        loop {
-            let n = self.store.collect_blobs(500).await?;
-            total += n;
-            if n < 500 {
-                return Ok(total);
-            }
-        }
+        Ok(collect_unreferenced(&self.store).await?)
     }
 
     pub async fn list_users(
@@ -399,7 +385,7 @@ impl Core {
             }
             Some(q) => Some(format!(
                 "%{}%",
-                like_escape(&validate::normalize_address(q))
+                sealpost_store::like_escape(&validate::normalize_address(q))
             )),
             None => None,
         };
@@ -468,13 +454,14 @@ impl Core {
     }
 }
 
-fn like_escape(s: &str) -> String {
-    let mut p = String::with_capacity(s.len());
-    for c in s.chars() {
-        if matches!(c, '%' | '_' | '\\') {
-            p.push('\\');
+/// Removes every unreferenced blob, in batches of 500.
+async fn collect_unreferenced(store: &Store) -> sealpost_store::Result<usize> {
+    let mut total = 0;
+    loop {
+        let n = store.collect_blobs(500).await?;
+        total += n;
+        if n < 500 {
+            return Ok(total);
         }
-        p.push(c);
     }
-    p
 }

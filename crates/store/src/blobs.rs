@@ -43,10 +43,6 @@ impl BlobStore {
         Ok(self.root.join(&hash[..2]).join(hash))
     }
 
-    pub fn exists(&self, hash: &str) -> bool {
-        self.path(hash).map(|p| p.is_file()).unwrap_or(false)
-    }
-
     /// Writes `bytes` under `hash` (blocking: call from a blocking thread); false when a file
     /// of that name already exists (nothing is written then).
     ///

@@ -20,6 +20,7 @@ mod users;
 pub mod view;
 
 pub use db::{Engine, Seek};
+pub use mailboxes::like_escape;
 pub use messages::{Direction, FlagChange, InsertError, Inserted, NewMessage, UidSet, fts5_query};
 pub use users::{NewUserRow, UserFilter, UserPatch, mailbox_retention};
 

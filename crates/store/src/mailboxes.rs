@@ -296,7 +296,8 @@ fn uid_validity() -> i64 {
     (crate::now_ms() / 1000).clamp(1, u32::MAX as i64)
 }
 
-pub(crate) fn like_escape(s: &str) -> String {
+/// Escapes `%`, `_` and the backslash for a LIKE pattern whose ESCAPE character is the backslash.
+pub fn like_escape(s: &str) -> String {
     let mut p = String::with_capacity(s.len());
     for c in s.chars() {
         if matches!(c, '%' | '_' | '\\') {

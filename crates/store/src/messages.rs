@@ -149,17 +149,6 @@ pub fn fts5_query(q: &str) -> String {
 }
 
 impl Store {
-    /// Whether a blob is already stored and referenced (so its file need not be written).
-    pub async fn blob_referenced(&self, hash: &str) -> Result<bool> {
-        read!(self, db => {
-            Ok(sqlx::query("SELECT refcount FROM blobs WHERE hash = $1 AND refcount > 0")
-                .bind(hash)
-                .fetch_optional(db)
-                .await?
-                .is_some())
-        })
-    }
-
     /// Messages of one mailbox by UID.
     pub async fn list_messages(
         &self,
@@ -610,9 +599,11 @@ impl Store {
             let rows = sqlx::query(&format!("DELETE FROM blobs WHERE hash IN (SELECT hash FROM blobs WHERE refcount <= 0 LIMIT {max}) RETURNING hash"))
                 .fetch_all(&mut *tx)
                 .await?;
-            for r in &rows {
-                self.blobs.remove_blocking(&r.string("hash")?)?;
-            }
+            let hashes = rows.iter().map(|r| r.string("hash")).collect::<Result<Vec<_>>>()?;
+            let blobs = self.blobs.clone();
+            tokio::task::spawn_blocking(move || hashes.iter().try_for_each(|h| blobs.remove_blocking(h)))
+                .await
+                .map_err(std::io::Error::other)??;
             rows.len()
         });
         Ok(n)

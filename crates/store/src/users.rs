@@ -45,15 +45,7 @@ pub struct UserFilter {
 }
 
 fn like_pattern(q: &str) -> String {
-    let mut p = String::from("%");
-    for c in q.chars() {
-        if matches!(c, '%' | '_' | '\\') {
-            p.push('\\');
-        }
-        p.push(c);
-    }
-    p.push('%');
-    p
+    format!("%{}%", crate::mailboxes::like_escape(q))
 }
 
 impl Store {
