@@ -443,6 +443,27 @@ def test_search(api, connect, user):
     assert typ == "NO" and b"BADCHARSET" in data[0]
 
 
+def test_search_caps_distinct_text_keys(api, raw, user):
+    mid = inbox(api, user.id)
+    a = upload_ok(api, user.id, mid, make_message(subject="Cap", body="kiwi"))
+    r = raw()
+    assert r.command(b"c1", f'LOGIN {user.username} "{user.password}"'.encode())[-1].startswith(b"c1 OK")
+    assert r.command(b"c2", b"SELECT INBOX")[-1].startswith(b"c2 OK")
+    # 32 distinct BODY/TEXT keys are searched.
+    keys = b" ".join([b"BODY kiwi"] + [b"NOT TEXT absentword%d" % i for i in range(31)])
+    lines = r.command(b"c3", b"UID SEARCH " + keys)
+    assert lines[-1].startswith(b"c3 OK")
+    assert [int(x) for x in lines[0].split()[2:]] == [a]
+    # Repeating a key does not count again.
+    lines = r.command(b"c4", b"UID SEARCH " + b" ".join([b"BODY kiwi"] * 40))
+    assert lines[-1].startswith(b"c4 OK")
+    assert [int(x) for x in lines[0].split()[2:]] == [a]
+    # One more distinct key is refused, and the session goes on.
+    lines = r.command(b"c5", b"UID SEARCH " + keys + b" TEXT absentword99")
+    assert len(lines) == 1 and lines[0].startswith(b"c5 BAD")
+    assert r.command(b"c6", b"NOOP")[-1].startswith(b"c6 OK")
+
+
 # ---- APPEND, COPY, MOVE, EXPUNGE ----
 
 

@@ -7,7 +7,7 @@
 //! reads the journal from the last id it saw. Nothing is lost when a wake-up is missed.
 
 use crate::mailboxes::mailbox_not_found;
-use crate::messages::check_keywords;
+use crate::messages::{self, check_keywords};
 use crate::{Core, Error, Result};
 use sealpost_mime::ParsedMessage;
 use sealpost_store::UidSet;
@@ -39,6 +39,27 @@ impl Core {
         let _ = self.changes.send(user.clone());
     }
 
+    /// A mailbox already looked up, with its counters (IMAP STATUS, REST get): one read.
+    pub async fn mailbox_status(
+        &self,
+        user: &ObjectId,
+        mailbox: MailboxRecord,
+    ) -> Result<crate::MailboxInfo> {
+        let c = self
+            .store
+            .mailbox_counters(user, Some(&mailbox.id))
+            .await?
+            .first()
+            .map(|(_, c)| *c)
+            .unwrap_or_default();
+        Ok(crate::MailboxInfo {
+            mailbox,
+            total: Some(c.total),
+            unseen: Some(c.unseen),
+            size: Some(c.size),
+        })
+    }
+
     /// Every message of a mailbox (UID, flags, modseq, size, internal date), by UID.
     pub async fn mailbox_view(&self, user: &ObjectId, mailbox: &ObjectId) -> Result<Vec<ViewRow>> {
         Ok(self.store.mailbox_view(user, mailbox).await?)
@@ -58,13 +79,7 @@ impl Core {
             .await?;
         rows.into_iter()
             .map(|(record, json)| {
-                let parsed = json
-                    .map(|j| {
-                        serde_json::from_str::<ParsedMessage>(&j).map_err(|e| {
-                            Error::Internal(format!("stored message index is unreadable: {e}"))
-                        })
-                    })
-                    .transpose()?;
+                let parsed = json.map(|j| messages::parsed(&j)).transpose()?;
                 Ok(FetchedMessage { record, parsed })
             })
             .collect()
@@ -72,11 +87,16 @@ impl Core {
 
     /// The raw bytes of a stored message.
     pub async fn message_bytes(&self, record: &MessageRecord) -> Result<Vec<u8>> {
+        self.read_blob(&record.blob).await
+    }
+
+    /// The bytes of a stored blob (a message source), by hash.
+    pub(crate) async fn read_blob(&self, hash: &str) -> Result<Vec<u8>> {
         self.store
             .blobs
-            .read(&record.blob)
+            .read(hash)
             .await
-            .map_err(|e| Error::Internal(format!("blob {} unreadable: {e}", record.blob)))
+            .map_err(|e| Error::Internal(format!("blob {hash} unreadable: {e}")))
     }
 
     /// The id of the user's newest journal row (0 when none).

@@ -34,6 +34,10 @@ pub enum ParseError {
         size: u64,
         /// The limit that was exceeded.
         limit: u64,
+        /// Whether the offending literal is synchronising (`{n}`): the client then waits
+        /// for `+ ` and sends nothing after a refusal. A non-synchronising one (`{n+}`,
+        /// `{n-}`) is already on its way.
+        sync: bool,
     },
     /// The command text (literal data excluded) is longer than
     /// [`Limits::max_line_length`](crate::Limits::max_line_length).
@@ -111,7 +115,8 @@ mod tests {
             encode(ParseError::LiteralTooLarge {
                 tag: Some("a2".into()),
                 size: 9,
-                limit: 1
+                limit: 1,
+                sync: true
             }),
             Some(b"a2 NO [TOOBIG] Literal too large\r\n".to_vec())
         );

@@ -118,38 +118,6 @@ pub(crate) async fn run(stream: TcpStream, core: Core, config: Arc<ImapConfig>) 
     result
 }
 
-/// The first literal announcement over `limit` in `buf`: `Some(true)` when synchronising.
-fn oversized_literal(buf: &[u8], limit: u64) -> Option<bool> {
-    for line in buf.split(|&b| b == b'\n') {
-        let line = line.strip_suffix(b"\r").unwrap_or(line);
-        let Some(body) = line.strip_suffix(b"}") else {
-            continue;
-        };
-        let (body, sync) = match body.last() {
-            Some(b'+' | b'-') => (body.get(..body.len() - 1).unwrap_or_default(), false),
-            _ => (body, true),
-        };
-        let digits = body.iter().rev().take_while(|b| b.is_ascii_digit()).count();
-        let Some(open) = body.len().checked_sub(digits + 1) else {
-            continue;
-        };
-        if digits == 0 || body.get(open) != Some(&b'{') {
-            continue;
-        }
-        let size = body
-            .get(open + 1..)
-            .unwrap_or_default()
-            .iter()
-            .fold(0u64, |n, d| {
-                n.saturating_mul(10).saturating_add(u64::from(d - b'0'))
-            });
-        if size > limit {
-            return Some(sync);
-        }
-    }
-    None
-}
-
 impl Session {
     /// Parser limits for the current state: tiny before login.
     pub fn limits(&self) -> Limits {
@@ -181,11 +149,6 @@ impl Session {
         response
             .into()
             .encode_into(&mut self.out, EncodeOptions::default());
-    }
-
-    /// Queues bytes as they are (the empty SASL challenge `+ `, which has no typed form).
-    pub fn push_raw(&mut self, bytes: &[u8]) {
-        self.out.extend_from_slice(bytes);
     }
 
     /// Writes the queued responses.
@@ -286,10 +249,10 @@ impl Session {
                         self.push(response);
                     }
                     match &e {
-                        ParseError::LiteralTooLarge { limit, .. } => {
+                        ParseError::LiteralTooLarge { sync, .. } => {
                             // A synchronising literal is not sent by the client after a NO;
                             // a non-synchronising one is already on its way: close.
-                            if oversized_literal(&self.buf, *limit) != Some(true) {
+                            if !*sync {
                                 self.push(StatusResponse::untagged(
                                     Status::Bye,
                                     "Literal too large",
@@ -460,20 +423,5 @@ impl Needs {
             | C::Thread(_) => Needs::Selected,
             _ => Needs::Authenticated,
         }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn finds_oversized_literals() {
-        assert_eq!(oversized_literal(b"a APPEND x {99999}\r\n", 10), Some(true));
-        assert_eq!(
-            oversized_literal(b"a APPEND x {99999+}\r\nabc", 10),
-            Some(false)
-        );
-        assert_eq!(oversized_literal(b"a LOGIN {3}\r\n", 10), None);
     }
 }

@@ -170,12 +170,16 @@ impl Selected {
     /// Removes the expunged messages and returns their EXPUNGE responses, highest sequence
     /// number first (so that each number is valid when the client reads it).
     pub fn take_expunges(&mut self) -> Vec<Data> {
-        let mut out = Vec::new();
-        for i in (0..self.messages.len()).rev() {
-            if self.messages.get(i).is_some_and(|m| m.expunged) {
-                self.messages.remove(i);
-                out.push(Data::Expunge(u32::try_from(i + 1).unwrap_or(u32::MAX)));
-            }
+        let out: Vec<Data> = self
+            .messages
+            .iter()
+            .enumerate()
+            .rev()
+            .filter(|(_, m)| m.expunged)
+            .map(|(i, _)| Data::Expunge(u32::try_from(i + 1).unwrap_or(u32::MAX)))
+            .collect();
+        if !out.is_empty() {
+            self.messages.retain(|m| !m.expunged);
         }
         out
     }

@@ -40,7 +40,7 @@ fn values(rows: usize, cols: usize) -> String {
 }
 
 /// "$first,$first+1,..." for `n` parameters.
-fn list(first: usize, n: usize) -> String {
+pub(crate) fn list(first: usize, n: usize) -> String {
     (first..first + n)
         .map(|i| format!("${i}"))
         .collect::<Vec<_>>()

@@ -107,8 +107,24 @@ pub(crate) const MESSAGE_COLS: &str = "m.id AS rowid, m.mailbox_id, m.uid, m.mod
     m.idate, m.hdate, m.subject, m.from_name, m.from_address, m.message_id, m.intro, m.has_attachments, m.seen, \
     m.answered, m.flagged, m.deleted, m.draft, m.keywords, m.expires";
 
-pub(crate) fn message(r: &impl Cols) -> Result<MessageRecord> {
+/// The system flags and the space-separated keywords of a message row.
+pub(crate) fn flags(r: &impl Cols) -> Result<Flags> {
     let keywords = r.string("keywords")?;
+    Ok(Flags {
+        seen: r.boolean("seen")?,
+        answered: r.boolean("answered")?,
+        flagged: r.boolean("flagged")?,
+        deleted: r.boolean("deleted")?,
+        draft: r.boolean("draft")?,
+        keywords: keywords
+            .split(' ')
+            .filter(|k| !k.is_empty())
+            .map(str::to_string)
+            .collect(),
+    })
+}
+
+pub(crate) fn message(r: &impl Cols) -> Result<MessageRecord> {
     Ok(MessageRecord {
         mailbox: id(r, "mailbox_id")?,
         uid: r.i64("uid")?,
@@ -124,18 +140,7 @@ pub(crate) fn message(r: &impl Cols) -> Result<MessageRecord> {
         message_id: r.string("message_id")?,
         intro: r.string("intro")?,
         has_attachments: r.boolean("has_attachments")?,
-        flags: Flags {
-            seen: r.boolean("seen")?,
-            answered: r.boolean("answered")?,
-            flagged: r.boolean("flagged")?,
-            deleted: r.boolean("deleted")?,
-            draft: r.boolean("draft")?,
-            keywords: keywords
-                .split(' ')
-                .filter(|k| !k.is_empty())
-                .map(str::to_string)
-                .collect(),
-        },
+        flags: flags(r)?,
         expires: r.opt_i64("expires")?,
     })
 }

@@ -6,6 +6,7 @@
 //! like the rest of the store.
 
 use crate::db::{by_engine, read, write_tx};
+use crate::insert::list;
 use crate::mailboxes::journal;
 use crate::messages::fts5_query;
 use crate::model::*;
@@ -61,13 +62,6 @@ pub enum CopyOutcome {
     OverQuota,
 }
 
-fn placeholders(first: usize, n: usize) -> String {
-    (first..first + n)
-        .map(|i| format!("${i}"))
-        .collect::<Vec<_>>()
-        .join(",")
-}
-
 fn apply(op: FlagOp, current: &Flags, given: &Flags) -> Flags {
     match op {
         FlagOp::Replace => given.clone(),
@@ -99,24 +93,12 @@ fn apply(op: FlagOp, current: &Flags, given: &Flags) -> Flags {
 }
 
 fn view_row(r: &impl Cols) -> Result<ViewRow> {
-    let keywords = r.string("keywords")?;
     Ok(ViewRow {
         uid: r.i64("uid")?,
         modseq: r.i64("modseq")?,
         size: r.i64("size")?,
         idate: r.i64("idate")?,
-        flags: Flags {
-            seen: r.boolean("seen")?,
-            answered: r.boolean("answered")?,
-            flagged: r.boolean("flagged")?,
-            deleted: r.boolean("deleted")?,
-            draft: r.boolean("draft")?,
-            keywords: keywords
-                .split(' ')
-                .filter(|k| !k.is_empty())
-                .map(str::to_string)
-                .collect(),
-        },
+        flags: rows::flags(r)?,
     })
 }
 
@@ -156,13 +138,13 @@ impl Store {
                 format!(
                     "SELECT {MESSAGE_COLS}, b.parsed FROM messages m JOIN blobs b ON b.hash = m.blob \
                      WHERE m.user_id = $1 AND m.mailbox_id = $2 AND m.uid IN ({}) ORDER BY m.uid",
-                    placeholders(3, chunk.len())
+                    list(3, chunk.len())
                 )
             } else {
                 format!(
                     "SELECT {MESSAGE_COLS} FROM messages m WHERE m.user_id = $1 AND m.mailbox_id = $2 \
                      AND m.uid IN ({}) ORDER BY m.uid",
-                    placeholders(3, chunk.len())
+                    list(3, chunk.len())
                 )
             };
             let rows: Vec<(MessageRecord, Option<String>)> = read!(self, db => {
@@ -305,7 +287,7 @@ impl Store {
                     for chunk in items.chunks(CHUNK) {
                         let sql = format!(
                             "SELECT uid, size, blob FROM messages WHERE mailbox_id = $1 AND user_id = $2 AND uid IN ({}) ORDER BY uid",
-                            placeholders(3, chunk.len())
+                            list(3, chunk.len())
                         );
                         let mut q = sqlx::query(&sql).bind(src.as_str()).bind(user.as_str());
                         for (u, _) in chunk {
@@ -432,6 +414,6 @@ mod tests {
         assert!(!removed.seen && !removed.flagged);
         assert_eq!(removed.keywords, vec!["a".to_string()]);
         assert_eq!(apply(FlagOp::Replace, &cur, &given), given);
-        assert_eq!(placeholders(3, 2), "$3,$4");
+        assert_eq!(list(3, 2), "$3,$4");
     }
 }

@@ -174,6 +174,7 @@ fn frame(input: &[u8], limits: &Limits) -> Result<Frame, ParseError> {
             tag: leading_tag(input),
             size,
             limit,
+            sync,
         };
         if size > limits.max_literal_size {
             return Err(too_large(limits.max_literal_size));
@@ -570,7 +571,8 @@ mod tests {
             Err(ParseError::LiteralTooLarge {
                 tag: Some("a".into()),
                 size: u64::MAX,
-                limit: 1000
+                limit: 1000,
+                sync: true
             })
         );
         assert_eq!(
@@ -578,7 +580,8 @@ mod tests {
             Err(ParseError::LiteralTooLarge {
                 tag: Some("a".into()),
                 size: 4294967296,
-                limit: 1000
+                limit: 1000,
+                sync: false
             })
         );
         let multi = format!(
@@ -590,7 +593,19 @@ mod tests {
             Err(ParseError::LiteralTooLarge {
                 tag: Some("a".into()),
                 size: 800,
-                limit: 1500
+                limit: 1500,
+                sync: false
+            })
+        );
+        // A synchronising literal over the per-command total only (each one fits).
+        let sync_multi = format!("a APPEND INBOX {{800+}}\r\n{} {{800}}\r\n", "x".repeat(800));
+        assert_eq!(
+            parse_command(sync_multi.as_bytes(), &l),
+            Err(ParseError::LiteralTooLarge {
+                tag: Some("a".into()),
+                size: 800,
+                limit: 1500,
+                sync: true
             })
         );
         // LITERAL-: non-synchronising literals above 4096 bytes are refused.
@@ -603,6 +618,7 @@ mod tests {
             Err(ParseError::LiteralTooLarge {
                 size: 4097,
                 limit: 4096,
+                sync: false,
                 ..
             })
         ));

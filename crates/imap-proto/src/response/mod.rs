@@ -68,8 +68,11 @@ pub enum Response {
     Status(StatusResponse),
     /// Untagged data (`* ...`).
     Data(Data),
-    /// Continuation request: `+ text` (or `+ base64` during AUTHENTICATE).
+    /// Continuation request: `+ text` (empty text becomes `+ Ready`).
     Continuation(String),
+    /// SASL challenge during AUTHENTICATE: `+ ` and the base64 of the bytes (an empty
+    /// challenge is `+ ` alone).
+    SaslChallenge(Vec<u8>),
 }
 
 impl StatusResponse {
@@ -160,6 +163,16 @@ impl Response {
                 } else {
                     w.text(text);
                 }
+                w.raw(b"\r\n");
+            }
+            Response::SaslChallenge(bytes) => {
+                use base64::Engine;
+                w.raw(b"+ ");
+                w.raw(
+                    base64::engine::general_purpose::STANDARD
+                        .encode(bytes)
+                        .as_bytes(),
+                );
                 w.raw(b"\r\n");
             }
         }
@@ -260,6 +273,11 @@ mod tests {
         }
         assert_eq!(encode(Response::Continuation(String::new())), "+ Ready\r\n");
         assert_eq!(encode(Response::Continuation("AAAA".into())), "+ AAAA\r\n");
+        assert_eq!(encode(Response::SaslChallenge(Vec::new())), "+ \r\n");
+        assert_eq!(
+            encode(Response::SaslChallenge(b"\0alice".to_vec())),
+            "+ AGFsaWNl\r\n"
+        );
     }
 
     #[test]

@@ -5,7 +5,9 @@ use crate::error::Result;
 use crate::session::{Session, User, capabilities};
 use base64::Engine;
 use sealpost_core::Scope;
-use sealpost_imap_proto::{Code, ParseError, SaslResponse, StatusResponse, parse_sasl_response};
+use sealpost_imap_proto::{
+    Code, ParseError, Response, SaslResponse, StatusResponse, parse_sasl_response,
+};
 
 /// `authzid NUL authcid NUL password`; the authorization identity, when given, must be the
 /// authentication identity (no proxy login).
@@ -36,7 +38,7 @@ impl Session {
         let data = match initial_response {
             Some(data) => data,
             None => {
-                self.push_raw(b"+ \r\n");
+                self.push(Response::SaslChallenge(Vec::new()));
                 self.flush().await?;
                 let limits = self.limits();
                 loop {

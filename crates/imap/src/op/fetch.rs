@@ -11,6 +11,7 @@ use sealpost_core::{FetchedMessage, FlagOp, Flags};
 use sealpost_imap_proto::{
     Data, FetchAttribute, FetchCommand, FetchItem, Section, SectionText, StatusResponse,
 };
+use std::borrow::Cow;
 use std::collections::{HashMap, HashSet};
 
 /// Messages loaded from the store at once.
@@ -26,10 +27,15 @@ struct Target {
     modseq: i64,
 }
 
-/// The bytes of a body section (`BODY[section]`), before any partial range.
-pub(crate) fn section_data(raw: &[u8], root: &Part, section: Option<&Section>) -> Vec<u8> {
+/// The bytes of a body section (`BODY[section]`), before any partial range: borrowed from
+/// `raw` except for HEADER.FIELDS, which is built.
+pub(crate) fn section_data<'a>(
+    raw: &'a [u8],
+    root: &Part,
+    section: Option<&Section>,
+) -> Cow<'a, [u8]> {
     let Some(section) = section else {
-        return raw.to_vec();
+        return Cow::Borrowed(raw);
     };
     // The message whose HEADER/TEXT is asked for: the whole message, or the one enclosed in
     // a message/rfc822 part.
@@ -37,32 +43,34 @@ pub(crate) fn section_data(raw: &[u8], root: &Part, section: Option<&Section>) -
         Some(root)
     } else {
         let Some(part) = root.find_section(&section.part) else {
-            return Vec::new();
+            return Cow::Borrowed(&[]);
         };
         match &section.text {
-            None => return part.body(raw).to_vec(),
-            Some(SectionText::Mime) => return part.header(raw).to_vec(),
+            None => return Cow::Borrowed(part.body(raw)),
+            Some(SectionText::Mime) => return Cow::Borrowed(part.header(raw)),
             Some(_) => part.message.as_deref().map(|(_, inner)| inner),
         }
     };
     let Some(message) = message else {
-        return Vec::new();
+        return Cow::Borrowed(&[]);
     };
     match &section.text {
-        None => raw.to_vec(),
-        Some(SectionText::Header) => message.header(raw).to_vec(),
-        Some(SectionText::HeaderFields(names)) => header_fields(message.header(raw), names, true),
-        Some(SectionText::HeaderFieldsNot(names)) => {
-            header_fields(message.header(raw), names, false)
+        None => Cow::Borrowed(raw),
+        Some(SectionText::Header) => Cow::Borrowed(message.header(raw)),
+        Some(SectionText::HeaderFields(names)) => {
+            Cow::Owned(header_fields(message.header(raw), names, true))
         }
-        Some(SectionText::Text) => message.body(raw).to_vec(),
+        Some(SectionText::HeaderFieldsNot(names)) => {
+            Cow::Owned(header_fields(message.header(raw), names, false))
+        }
+        Some(SectionText::Text) => Cow::Borrowed(message.body(raw)),
         // MIME of the whole message is not a valid section.
-        Some(SectionText::Mime) => Vec::new(),
+        Some(SectionText::Mime) => Cow::Borrowed(&[]),
     }
 }
 
-/// `<origin.count>` applied to section data.
-fn partial(data: Vec<u8>, range: Option<(u32, u32)>) -> (Vec<u8>, Option<u32>) {
+/// `<origin.count>` applied to section data: the slice to send and the origin to echo.
+fn partial(data: &[u8], range: Option<(u32, u32)>) -> (&[u8], Option<u32>) {
     match range {
         None => (data, None),
         Some((origin, count)) => {
@@ -72,10 +80,7 @@ fn partial(data: Vec<u8>, range: Option<(u32, u32)>) -> (Vec<u8>, Option<u32>) {
             let end = start
                 .saturating_add(usize::try_from(count).unwrap_or(usize::MAX))
                 .min(data.len());
-            (
-                data.get(start..end).unwrap_or_default().to_vec(),
-                Some(origin),
-            )
+            (data.get(start..end).unwrap_or_default(), Some(origin))
         }
     }
 }
@@ -136,13 +141,13 @@ fn item(
         } => {
             let data = match root {
                 Some(root) => section_data(raw_or_empty, root, section.as_ref()),
-                None => raw_or_empty.to_vec(),
+                None => Cow::Borrowed(raw_or_empty),
             };
-            let (data, origin) = partial(data, *range);
+            let (data, origin) = partial(&data, *range);
             FetchItem::BodySection {
                 section: section.clone(),
                 origin,
-                data: Some(data),
+                data: Some(data.to_vec()),
             }
         }
         FetchAttribute::Rfc822 => FetchItem::Rfc822(Some(raw_or_empty.to_vec())),
@@ -225,7 +230,10 @@ impl Session {
                         continue;
                     };
                     newly_seen.insert(uid);
-                    if let Some(t) = targets.iter_mut().find(|t| t.uid == uid) {
+                    // Targets are sorted by UID.
+                    if let Ok(i) = targets.binary_search_by_key(&uid, |t| t.uid)
+                        && let Some(t) = targets.get_mut(i)
+                    {
                         t.flags = c.flags.clone();
                         t.modseq = c.modseq;
                     }
@@ -287,19 +295,10 @@ mod tests {
 
     #[test]
     fn partial_ranges() {
-        assert_eq!(
-            partial(b"0123456789".to_vec(), Some((2, 3))),
-            (b"234".to_vec(), Some(2))
-        );
-        assert_eq!(
-            partial(b"0123".to_vec(), Some((2, 10))),
-            (b"23".to_vec(), Some(2))
-        );
-        assert_eq!(
-            partial(b"0123".to_vec(), Some((9, 1))),
-            (Vec::new(), Some(9))
-        );
-        assert_eq!(partial(b"0123".to_vec(), None), (b"0123".to_vec(), None));
+        assert_eq!(partial(b"0123456789", Some((2, 3))), (&b"234"[..], Some(2)));
+        assert_eq!(partial(b"0123", Some((2, 10))), (&b"23"[..], Some(2)));
+        assert_eq!(partial(b"0123", Some((9, 1))), (&b""[..], Some(9)));
+        assert_eq!(partial(b"0123", None), (&b"0123"[..], None));
     }
 
     #[test]

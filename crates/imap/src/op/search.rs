@@ -14,6 +14,8 @@ use std::collections::{HashMap, HashSet};
 /// Messages whose index is loaded at once when header keys are searched.
 const CHUNK: usize = 200;
 const DAY_MS: i64 = 86_400_000;
+/// Distinct BODY/TEXT keys per SEARCH (each is one full-text query): more is BAD.
+const MAX_TEXT_KEYS: usize = 32;
 
 /// What the criteria need beyond the snapshot.
 #[derive(Default)]
@@ -243,6 +245,14 @@ impl Session {
         let mailbox = selected.id.clone();
         let mut needs = Needs::default();
         walk(&cmd.criteria, &mut needs);
+        // Each distinct BODY/TEXT key is one full-text query.
+        let distinct: HashSet<&str> = needs.texts.iter().map(String::as_str).collect();
+        if distinct.len() > MAX_TEXT_KEYS {
+            return Ok(StatusResponse::bad(
+                tag,
+                format!("Too many BODY/TEXT search keys (at most {MAX_TEXT_KEYS})"),
+            ));
+        }
         let mut texts = HashMap::new();
         for query in needs.texts {
             if texts.contains_key(&query) {

@@ -17,9 +17,10 @@ impl Session {
                 StatusResponse::no(tag, "Mailbox does not exist").with_code(Code::NonExistent)
             );
         };
-        let info = self.core.get_mailbox(&user, &mailbox.id).await?;
+        let id = mailbox.id.clone();
+        let info = self.core.mailbox_status(&user, mailbox).await?;
         let deleted = if items.contains(&StatusItem::Deleted) {
-            let view = self.core.mailbox_view(&user, &mailbox.id).await?;
+            let view = self.core.mailbox_view(&user, &id).await?;
             view.iter().filter(|m| m.flags.deleted).count() as u64
         } else {
             0
