@@ -21,7 +21,7 @@ pub mod password;
 pub use config::CoreConfig;
 pub use error::{Error, Result};
 pub use imap_support::*;
-pub use page::{Cursor, Page, PageRequest};
+pub use page::{Cursor, MAX_PAGE_LIMIT, Page, PageRequest};
 pub use sealpost_mime as mime;
 pub use sealpost_store::model::*;
 pub use service::*;

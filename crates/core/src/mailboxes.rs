@@ -48,25 +48,17 @@ impl Core {
             .collect())
     }
 
-    pub async fn get_mailbox(&self, user: &ObjectId, id: &ObjectId) -> Result<MailboxInfo> {
-        let mailbox = self
-            .store
+    /// One mailbox's stored record, without counters.
+    pub async fn mailbox_record(&self, user: &ObjectId, id: &ObjectId) -> Result<MailboxRecord> {
+        self.store
             .get_mailbox(user, id)
             .await?
-            .ok_or_else(mailbox_not_found)?;
-        let c = self
-            .store
-            .mailbox_counters(user, Some(id))
-            .await?
-            .first()
-            .map(|(_, c)| *c)
-            .unwrap_or_default();
-        Ok(MailboxInfo {
-            mailbox,
-            total: Some(c.total),
-            unseen: Some(c.unseen),
-            size: Some(c.size),
-        })
+            .ok_or_else(mailbox_not_found)
+    }
+
+    pub async fn get_mailbox(&self, user: &ObjectId, id: &ObjectId) -> Result<MailboxInfo> {
+        let mailbox = self.mailbox_record(user, id).await?;
+        self.mailbox_status(user, mailbox).await
     }
 
     /// Finds a mailbox by path (`INBOX` case-insensitive).

@@ -11,9 +11,12 @@ pub enum Cursor {
     Previous(String),
 }
 
+/// Most results one page may hold.
+pub const MAX_PAGE_LIMIT: u32 = 250;
+
 #[derive(Debug, Clone)]
 pub struct PageRequest {
-    /// 1..=250, validated at the edge.
+    /// 1..=MAX_PAGE_LIMIT, validated at the edge.
     pub limit: u32,
     pub cursor: Cursor,
 }
@@ -73,7 +76,7 @@ impl PageRequest {
     }
 
     pub(crate) fn fetch_limit(&self) -> i64 {
-        i64::from(self.limit.clamp(1, 250)) + 1
+        i64::from(self.limit.clamp(1, MAX_PAGE_LIMIT)) + 1
     }
 
     /// Builds the page from rows fetched with `fetch_limit()` in the seek's direction.
@@ -83,7 +86,7 @@ impl PageRequest {
         mut rows: Vec<T>,
         key: impl Fn(&T) -> K,
     ) -> Page<T> {
-        let limit = self.limit.clamp(1, 250) as usize;
+        let limit = self.limit.clamp(1, MAX_PAGE_LIMIT) as usize;
         let more = rows.len() > limit;
         rows.truncate(limit);
         let (next, prev) = match &self.cursor {

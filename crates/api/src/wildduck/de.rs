@@ -30,8 +30,18 @@ pub fn parse_int(s: &str) -> Option<i64> {
 }
 
 /// A point in time: Unix milliseconds, ISO 8601 / RFC 3339 (a missing zone means UTC), a bare
-/// `YYYY-MM-DD`, or an RFC 2822 date as in a `Date:` header.
+/// `YYYY-MM-DD`, or an RFC 2822 date as in a `Date:` header. A value chrono cannot represent
+/// (it would later render as 1970) is refused.
 pub fn parse_date(s: &str) -> Option<Millis> {
+    parse_any_date(s).and_then(in_date_range)
+}
+
+/// `ms` when it is a representable point in time.
+pub fn in_date_range(ms: Millis) -> Option<Millis> {
+    DateTime::from_timestamp_millis(ms).map(|_| ms)
+}
+
+fn parse_any_date(s: &str) -> Option<Millis> {
     let s = s.trim();
     if let Some(n) = parse_int(s) {
         return Some(n);
@@ -204,6 +214,7 @@ pub fn opt_expires<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Option<Mill
         Value::Null | Value::Bool(false) => Ok(Some(None)),
         Value::Number(n) => n
             .as_i64()
+            .and_then(in_date_range)
             .map(|n| Some(Some(n)))
             .ok_or_else(|| D::Error::custom("must be a valid date")),
         Value::String(s) if parse_bool(&s) == Some(false) => Ok(Some(None)),
@@ -374,6 +385,8 @@ mod tests {
         assert_eq!(parse_date("2017-07-17"), Some(1_500_249_600_000));
         assert_eq!(parse_date("1500290103841"), Some(1_500_290_103_841));
         assert_eq!(parse_date("yesterday"), None);
+        assert_eq!(parse_date("999999999999999999"), None);
+        assert_eq!(parse_date("-999999999999999999"), None);
     }
 
     #[test]

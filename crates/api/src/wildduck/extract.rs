@@ -2,7 +2,7 @@
 //! (with a size limit) and path parameters (24-hex ids, UIDs, UID sets, attachment ids).
 
 use super::error::{ApiError, ApiResult};
-use axum::body::{Body, Bytes, HttpBody};
+use axum::body::{Body, HttpBody};
 use axum::extract::rejection::{JsonRejection, QueryRejection};
 use axum::extract::{FromRequest, FromRequestParts, RawPathParams, Request};
 use axum::http::{HeaderMap, header, request::Parts};
@@ -159,7 +159,7 @@ pub fn body_kind(headers: &HeaderMap) -> BodyKind {
 }
 
 /// Reads a whole body, refusing (413) once it grows past `limit` bytes.
-pub async fn read_body(mut body: Body, limit: usize) -> ApiResult<Bytes> {
+pub async fn read_body(mut body: Body, limit: usize) -> ApiResult<Vec<u8>> {
     let too_large = || {
         ApiError::too_large(format!(
             "Request body is larger than the allowed {limit} bytes"
@@ -179,7 +179,7 @@ pub async fn read_body(mut body: Body, limit: usize) -> ApiResult<Bytes> {
             buf.extend_from_slice(&data);
         }
     }
-    Ok(Bytes::from(buf))
+    Ok(buf)
 }
 
 // ---- path ----
@@ -344,7 +344,7 @@ mod tests {
 
     #[tokio::test]
     async fn body_limit_is_enforced() {
-        assert_eq!(read_body(Body::from("hello"), 5).await.unwrap(), "hello");
+        assert_eq!(read_body(Body::from("hello"), 5).await.unwrap(), b"hello");
         let e = read_body(Body::from("hello!"), 5).await.unwrap_err();
         assert_eq!(e.status.as_u16(), 413);
         assert_eq!(e.code, "TooLarge");

@@ -525,19 +525,7 @@ async fn list_messages(
         .core
         .list_messages(&user, &mailbox, order, &paging.request)
         .await?;
-    let special_use = s
-        .core
-        .list_mailboxes(&user, false)
-        .await?
-        .into_iter()
-        .find(|m| m.mailbox.id == mailbox)
-        .ok_or_else(|| {
-            ApiError::from(sealpost_core::Error::not_found(
-                "This mailbox does not exist",
-            ))
-        })?
-        .mailbox
-        .special_use;
+    let special_use = s.core.mailbox_record(&user, &mailbox).await?.special_use;
     let (previous_cursor, next_cursor) = cursors(&page);
     Ok(Json(MessageList {
         success: true,
@@ -589,6 +577,7 @@ async fn upload_message(
     let body = read_body(req.into_body(), s.max_body).await?;
     let (raw, options) = if kind == BodyKind::Json {
         let json: UploadJson = parse_json(&body)?;
+        drop(body);
         let options = upload_options(q, Some(&json))?;
         let raw = json
             .raw
@@ -596,11 +585,8 @@ async fn upload_message(
             .ok_or_else(|| ApiError::invalid("raw", "\"raw\" is required"))?;
         (raw.into_bytes(), options)
     } else {
-        (body.to_vec(), upload_options(q, None)?)
+        (body, upload_options(q, None)?)
     };
-    if raw.iter().all(u8::is_ascii_whitespace) {
-        return Err(ApiError::invalid("raw", "The message is empty"));
-    }
     let stored = s.core.upload_message(&user, &mailbox, raw, options).await?;
     Ok(Json(UploadResponse {
         success: true,
@@ -662,17 +648,15 @@ async fn update_messages(
 ) -> ApiResult<Json<UpdateMessagesResponse>> {
     let (user, mailbox, selector) = (path.id("user")?, path.id("mailbox")?, path.uids("message")?);
     let update = body.into_update()?;
-    let moving = update.move_to.is_some();
     let result = s
         .core
         .update_messages(&user, &mailbox, &selector, update)
         .await?;
-    let destination = result.destination.filter(|_| moving);
     Ok(Json(UpdateMessagesResponse {
         success: true,
         updated: result.updated,
-        id: destination.as_ref().map(|_| result.moved.clone()),
-        mailbox: destination.map(|d| d.to_string()),
+        id: result.destination.is_some().then_some(result.moved),
+        mailbox: result.destination.map(|d| d.to_string()),
     }))
 }
 
@@ -826,12 +810,6 @@ async fn search_messages(
     let paging = p.paging()?;
     let query = de::query_str(&q.query)
         .ok_or_else(|| ApiError::invalid("query", "\"query\" is required"))?;
-    if query.chars().count() > 255 {
-        return Err(ApiError::invalid(
-            "query",
-            "\"query\" length must be less than or equal to 255 characters long",
-        ));
-    }
     let page = s
         .core
         .search_messages(&user, query, &paging.request)

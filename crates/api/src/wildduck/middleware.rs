@@ -3,7 +3,7 @@
 //! handler panic with a 500 instead of a dropped connection.
 
 use super::error::{ApiError, INPUT_VALIDATION};
-use super::extract::read_body;
+use super::extract::{BodyKind, body_kind, read_body};
 use axum::extract::Request;
 use axum::http::uri::{PathAndQuery, Uri};
 use axum::http::{StatusCode, header};
@@ -70,32 +70,21 @@ fn default_message(status: StatusCode) -> String {
     }
 }
 
-fn is_json(res: &Response) -> bool {
-    res.headers()
-        .get(header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| {
-            v.split(';')
-                .next()
-                .unwrap_or("")
-                .trim()
-                .eq_ignore_ascii_case("application/json")
-        })
-}
-
 /// Middleware: any error response that is not already JSON (axum's empty 404/405, a plain text
 /// rejection) gets our `{"error", "code"}` body; its status and other headers (`Allow`) stay.
 pub async fn json_errors(req: Request, next: Next) -> Response {
     let res = next.run(req).await;
     let status = res.status();
-    if !(status.is_client_error() || status.is_server_error()) || is_json(&res) {
+    if !(status.is_client_error() || status.is_server_error())
+        || body_kind(res.headers()) == BodyKind::Json
+    {
         return res;
     }
     let (mut parts, body) = res.into_parts();
     let text = read_body(body, 1024)
         .await
         .ok()
-        .and_then(|b| String::from_utf8(b.to_vec()).ok())
+        .and_then(|b| String::from_utf8(b).ok())
         .unwrap_or_default();
     let text = text.trim();
     let message = if text.is_empty() || status == StatusCode::INTERNAL_SERVER_ERROR {

@@ -5,7 +5,7 @@ use super::AppState;
 use axum::Extension;
 use axum::http::header;
 use axum::response::IntoResponse;
-use std::sync::Arc;
+use bytes::Bytes;
 use utoipa::openapi::OpenApi as Document;
 use utoipa::openapi::security::{ApiKey, ApiKeyValue, SecurityRequirement, SecurityScheme};
 use utoipa::{Modify, OpenApi};
@@ -72,12 +72,12 @@ pub fn routes() -> OpenApiRouter<AppState> {
 
 /// The finished document, serialised once.
 #[derive(Clone)]
-pub struct Serialized(Arc<str>);
+pub struct Serialized(Bytes);
 
 /// Makes the finished document available to [`openapi_json`].
 pub fn document_layer(doc: &Document) -> Extension<Serialized> {
     let json = serde_json::to_string(doc).unwrap_or_else(|_| "{}".to_string());
-    Extension(Serialized(Arc::from(json)))
+    Extension(Serialized(Bytes::from(json)))
 }
 
 /// The OpenAPI 3 document of this API.
@@ -88,10 +88,7 @@ pub fn document_layer(doc: &Document) -> Extension<Serialized> {
     responses((status = 200, description = "OpenAPI 3 document", body = serde_json::Value, content_type = "application/json"))
 )]
 async fn openapi_json(Extension(doc): Extension<Serialized>) -> impl IntoResponse {
-    (
-        [(header::CONTENT_TYPE, "application/json")],
-        doc.0.to_string(),
-    )
+    ([(header::CONTENT_TYPE, "application/json")], doc.0.clone())
 }
 
 #[cfg(test)]

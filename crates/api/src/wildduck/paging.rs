@@ -1,15 +1,14 @@
 //! Paging and ordering parameters of list endpoints: `limit` (1..=250, default 20), `page`
 //! (echoed back), the opaque `next`/`previous` cursors, and `order`.
 
-use super::de::parse_int;
+use super::de::{parse_int, query_str};
 use super::error::{ApiError, ApiResult};
 use super::shape::CursorOrFalse;
-use sealpost_core::{Cursor, Order, Page, PageRequest};
+use sealpost_core::{Cursor, MAX_PAGE_LIMIT, Order, Page, PageRequest};
 use serde::Deserialize;
 use utoipa::IntoParams;
 
 pub const DEFAULT_LIMIT: u32 = 20;
-pub const MAX_LIMIT: u32 = 250;
 /// Longest cursor accepted back from a client.
 const MAX_CURSOR: usize = 1024;
 
@@ -38,21 +37,21 @@ pub struct Paging {
 
 impl PageArgs {
     pub fn paging(&self) -> ApiResult<Paging> {
-        let limit = match present(&self.limit) {
+        let limit = match query_str(&self.limit) {
             None => DEFAULT_LIMIT,
             Some(v) => {
                 let n = parse_int(v)
                     .ok_or_else(|| ApiError::invalid("limit", "\"limit\" must be a number"))?;
-                if n < 1 || n > MAX_LIMIT as i64 {
+                if n < 1 || n > MAX_PAGE_LIMIT as i64 {
                     return Err(ApiError::invalid(
                         "limit",
-                        format!("\"limit\" must be between 1 and {MAX_LIMIT}"),
+                        format!("\"limit\" must be between 1 and {MAX_PAGE_LIMIT}"),
                     ));
                 }
                 n as u32
             }
         };
-        let page = match present(&self.page) {
+        let page = match query_str(&self.page) {
             None => 1,
             Some(v) => {
                 let n = parse_int(v)
@@ -66,9 +65,9 @@ impl PageArgs {
                 n as u32
             }
         };
-        let cursor = if let Some(next) = present(&self.next) {
+        let cursor = if let Some(next) = query_str(&self.next) {
             Cursor::Next(cursor("next", next)?)
-        } else if let Some(previous) = present(&self.previous) {
+        } else if let Some(previous) = query_str(&self.previous) {
             Cursor::Previous(cursor("previous", previous)?)
         } else {
             Cursor::First
@@ -78,10 +77,6 @@ impl PageArgs {
             page,
         })
     }
-}
-
-fn present(v: &Option<String>) -> Option<&str> {
-    v.as_deref().map(str::trim).filter(|s| !s.is_empty())
 }
 
 fn cursor(field: &str, value: &str) -> ApiResult<String> {
@@ -106,7 +101,10 @@ pub struct OrderArg {
 
 impl OrderArg {
     pub fn order(&self) -> ApiResult<Order> {
-        match present(&self.order).map(str::to_ascii_lowercase).as_deref() {
+        match query_str(&self.order)
+            .map(str::to_ascii_lowercase)
+            .as_deref()
+        {
             None | Some("desc") => Ok(Order::Desc),
             Some("asc") => Ok(Order::Asc),
             Some(_) => Err(ApiError::invalid(

@@ -31,6 +31,15 @@ pub struct QuotaInfo {
     pub used: i64,
 }
 
+impl From<&UserRecord> for QuotaInfo {
+    fn from(u: &UserRecord) -> Self {
+        QuotaInfo {
+            allowed: u.quota_allowed,
+            used: u.storage_used,
+        }
+    }
+}
+
 /// A 24 h rate limit (recipients, forwards). Counters are kept by the MTA, so `used` is 0.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct RateLimit {
@@ -71,6 +80,7 @@ pub struct UserListItem {
 
 impl From<UserRecord> for UserListItem {
     fn from(u: UserRecord) -> Self {
+        let quota = QuotaInfo::from(&u);
         UserListItem {
             id: u.id.to_string(),
             username: u.username,
@@ -79,10 +89,7 @@ impl From<UserRecord> for UserListItem {
             tags: u.tags,
             encrypt_messages: u.encrypt_messages,
             encrypt_forwarded: u.encrypt_forwarded,
-            quota: QuotaInfo {
-                allowed: u.quota_allowed,
-                used: u.storage_used,
-            },
+            quota,
             has_password_set: u.has_password,
             activated: u.activated,
             disabled: u.disabled,
@@ -135,6 +142,7 @@ pub struct UserInfo {
 
 impl From<UserRecord> for UserInfo {
     fn from(u: UserRecord) -> Self {
+        let quota = QuotaInfo::from(&u);
         UserInfo {
             success: true,
             id: u.id.to_string(),
@@ -149,10 +157,7 @@ impl From<UserRecord> for UserInfo {
             pub_key: u.pub_key,
             key_info: false,
             limits: UserLimits {
-                quota: QuotaInfo {
-                    allowed: u.quota_allowed,
-                    used: u.storage_used,
-                },
+                quota,
                 recipients: RateLimit {
                     allowed: u.recipients,
                     used: 0,
