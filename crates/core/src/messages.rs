@@ -27,7 +27,7 @@ fn uid_set(s: &UidSelector) -> UidSet {
     }
 }
 
-fn parsed(json: &str) -> Result<ParsedMessage> {
+pub(crate) fn parsed(json: &str) -> Result<ParsedMessage> {
     serde_json::from_str(json)
         .map_err(|e| Error::Internal(format!("stored message index is unreadable: {e}")))
 }
@@ -64,7 +64,7 @@ impl Core {
                 self.config.max_message_size
             )));
         }
-        if raw.is_empty() {
+        if raw.iter().all(u8::is_ascii_whitespace) {
             return Err(Error::validation("Message is empty", "message"));
         }
         check_keywords(&options.flags.keywords)?;
@@ -235,18 +235,18 @@ impl Core {
         let mut parsed = parsed(&json)?;
         // Text and HTML bodies are not kept in the stored index (they would double its size
         // and the write cost of every delivery); they are re-derived from the blob here.
-        let raw = self
-            .store
-            .blobs
-            .read(&record.blob)
-            .await
-            .map_err(|e| Error::Internal(format!("blob {} unreadable: {e}", record.blob)))?;
-        let full = tokio::task::spawn_blocking(move || sealpost_mime::parse_message(&raw))
-            .await
-            .map_err(|e| Error::Internal(e.to_string()))?
-            .map_err(|e| Error::Internal(format!("stored message unparseable: {e}")))?;
-        parsed.text = full.text;
-        parsed.html = full.html;
+        let raw = self.read_blob(&record.blob).await?;
+        // The stored structure is lent to the blocking task and handed back: no re-parse.
+        let body = std::mem::take(&mut parsed.body);
+        let (text, html, body) = tokio::task::spawn_blocking(move || {
+            let (text, html) = sealpost_mime::message_bodies(&raw, &body);
+            (text, html, body)
+        })
+        .await
+        .map_err(|e| Error::Internal(e.to_string()))?;
+        parsed.body = body;
+        parsed.text = text;
+        parsed.html = html;
         Ok(MessageDetails { record, parsed })
     }
 
@@ -262,11 +262,7 @@ impl Core {
             .get_message(user, mailbox, uid)
             .await?
             .ok_or_else(message_not_found)?;
-        self.store
-            .blobs
-            .read(&record.blob)
-            .await
-            .map_err(|e| Error::Internal(format!("blob {} unreadable: {e}", record.blob)))
+        self.read_blob(&record.blob).await
     }
 
     pub async fn get_attachment(
@@ -288,12 +284,7 @@ impl Core {
             .into_iter()
             .find(|a| a.id == attachment)
             .ok_or_else(|| Error::not_found("This attachment does not exist"))?;
-        let raw = self
-            .store
-            .blobs
-            .read(&record.blob)
-            .await
-            .map_err(|e| Error::Internal(format!("blob {} unreadable: {e}", record.blob)))?;
+        let raw = self.read_blob(&record.blob).await?;
         let a = att.clone();
         let content =
             tokio::task::spawn_blocking(move || sealpost_mime::attachment_content(&raw, &a))

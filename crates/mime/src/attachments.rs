@@ -55,7 +55,7 @@ pub fn attachment_content(raw: &[u8], attachment: &Attachment) -> Result<Vec<u8>
     if raw.is_empty() {
         return Err(not_found());
     }
-    let (_, root) = parse_structure(raw);
+    let (_, root, _) = parse_structure(raw);
     let part = root
         .find_section_str(&attachment.part)
         .filter(|part| !part.is_multipart())

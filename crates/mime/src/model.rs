@@ -137,7 +137,8 @@ pub struct ParsedMessage {
     pub text: String,
     /// HTML bodies, one per HTML part (or text converted to HTML), each at most 1 MiB and
     /// 4 MiB together.
-    /// Not serialised, like `text`.
+    /// Not serialised, like `text`, and left empty by [`crate::parse_message`] (indexing does
+    /// not need it): [`crate::message_bodies`] derives it from the blob when needed.
     #[serde(skip)]
     pub html: Vec<String>,
     /// First ~128 characters of visible text, whitespace collapsed.

@@ -9,8 +9,8 @@ use crate::bodies::Bodies;
 use crate::headers::Headers;
 use crate::structure::parse_structure;
 use crate::subject::normalize_subject;
-use crate::text::{bodies_text, intro, search_text, truncate};
-use crate::{Error, ParsedMessage};
+use crate::text::{body_html, body_text, intro, search_text, truncate};
+use crate::{Error, ParsedMessage, Part};
 
 /// At most this many header fields are indexed.
 const MAX_INDEXED_HEADERS: usize = 200;
@@ -21,13 +21,15 @@ const MAX_IDS: usize = 500;
 
 /// Parses and indexes one message. Never panics; broken MIME is indexed as well as it can
 /// be. Only empty input is an error.
+///
+/// `html` is left empty (it is not needed to index a message); [`message_bodies`] derives the
+/// text and HTML bodies from the raw message and its stored [`ParsedMessage::body`].
 pub fn parse_message(raw: &[u8]) -> Result<ParsedMessage, Error> {
     if raw.is_empty() {
         return Err(Error::Empty);
     }
-    let (envelope, body) = parse_structure(raw);
+    let (envelope, body, headers) = parse_structure(raw);
     let header_block = body.header(raw);
-    let headers = Headers::parse(header_block);
 
     let subject = headers
         .value("subject")
@@ -52,10 +54,9 @@ pub fn parse_message(raw: &[u8]) -> Result<ParsedMessage, Error> {
         .filter(|d| d.is_valid())
         .and_then(|d| d.to_timestamp().checked_mul(1000));
 
-    let (text, html, attachments) = {
+    let (text, attachments) = {
         let bodies = Bodies::of(&body);
-        let (text, html) = bodies_text(raw, &bodies);
-        (text, html, attachments(raw, &bodies))
+        (body_text(raw, &bodies), attachments(raw, &bodies))
     };
 
     let correspondents: Vec<_> = from.iter().chain(to.iter()).chain(cc.iter()).collect();
@@ -81,9 +82,17 @@ pub fn parse_message(raw: &[u8]) -> Result<ParsedMessage, Error> {
         references,
         date,
         text,
-        html,
+        html: Vec::new(),
         attachments,
     })
+}
+
+/// The plain text body and the HTML bodies of the message `raw` whose root part (as indexed
+/// by [`parse_message`], [`ParsedMessage::body`]) is `root`, bounded as documented on
+/// [`ParsedMessage::text`] and [`ParsedMessage::html`]. Does not walk the raw structure again.
+pub fn message_bodies(raw: &[u8], root: &Part) -> (String, Vec<String>) {
+    let bodies = Bodies::of(root);
+    (body_text(raw, &bodies), body_html(raw, &bodies))
 }
 
 /// A header value as text.
@@ -118,11 +127,8 @@ fn header_index(block: &[u8]) -> Vec<(String, String)> {
         .iter()
         .take(MAX_INDEXED_HEADERS)
         .map(|field| {
-            let mut value = match field.value() {
-                HeaderValue::Text(_) | HeaderValue::TextList(_) => header_text(field.value()),
-                HeaderValue::Empty => String::new(),
-                _ => headers.raw_value(field),
-            };
+            // Every field is parsed as unstructured text: a text value or empty.
+            let mut value = header_text(field.value());
             truncate(&mut value, MAX_HEADER_VALUE);
             (field.name().to_ascii_lowercase(), value)
         })

@@ -23,8 +23,8 @@ pub(crate) const MAX_PARTS: usize = 10_000;
 /// At most this many Content-Type or Content-Disposition parameters are kept per part.
 const MAX_PARAMS: usize = 100;
 
-/// The envelope and body structure of the message in `raw`.
-pub(crate) fn parse_structure(raw: &[u8]) -> (Envelope, Part) {
+/// The envelope and body structure of the message in `raw`, and its parsed top-level header.
+pub(crate) fn parse_structure(raw: &[u8]) -> (Envelope, Part, Headers<'_>) {
     let mut walker = Walker { raw, parts: 0 };
     walker.message(0, raw.len(), 1)
 }
@@ -50,8 +50,9 @@ impl<'a> Walker<'a> {
         (body_start, Headers::parse(block))
     }
 
-    /// A whole message (the top level or an enclosed message/rfc822) in `raw[start..end]`.
-    fn message(&mut self, start: usize, end: usize, depth: usize) -> (Envelope, Part) {
+    /// A whole message (the top level or an enclosed message/rfc822) in `raw[start..end]`,
+    /// with its parsed header.
+    fn message(&mut self, start: usize, end: usize, depth: usize) -> (Envelope, Part, Headers<'a>) {
         let (body_start, headers) = self.header(start, end);
         let envelope = envelope(&headers);
         let part = self.build(
@@ -62,7 +63,7 @@ impl<'a> Walker<'a> {
             depth,
             DefaultType::TextPlain,
         );
-        (envelope, part)
+        (envelope, part, headers)
     }
 
     /// A body part of a multipart in `raw[start..end]`.
@@ -99,8 +100,8 @@ impl<'a> Walker<'a> {
             && matches!(part.encoding.as_str(), "7BIT" | "8BIT" | "BINARY")
             && can_nest
         {
-            let enclosed = self.message(body_start, body_end, depth + 1);
-            part.message = Some(Box::new(enclosed));
+            let (envelope, enclosed, _) = self.message(body_start, body_end, depth + 1);
+            part.message = Some(Box::new((envelope, enclosed)));
         }
 
         if matches!(part.content_type.as_str(), "text" | "message") {

@@ -47,9 +47,9 @@ fn decoded(raw: &[u8], part: &Part) -> String {
     text
 }
 
-/// The plain text body (text parts joined; HTML parts stripped of tags) and the HTML bodies
-/// (HTML parts; text parts escaped into paragraphs).
-pub(crate) fn bodies_text(raw: &[u8], bodies: &Bodies<'_>) -> (String, Vec<String>) {
+/// The plain text body: text parts joined, HTML parts stripped of tags, LF line endings, at
+/// most [`MAX_TEXT`] bytes.
+pub(crate) fn body_text(raw: &[u8], bodies: &Bodies<'_>) -> String {
     let mut text = String::new();
     for &index in &bodies.text {
         if text.len() >= MAX_TEXT {
@@ -73,7 +73,12 @@ pub(crate) fn bodies_text(raw: &[u8], bodies: &Bodies<'_>) -> (String, Vec<Strin
     }
     let mut text = text.replace("\r\n", "\n");
     truncate(&mut text, MAX_TEXT);
+    text
+}
 
+/// The HTML bodies: HTML parts, and text parts escaped into paragraphs; each at most
+/// [`MAX_TEXT`] bytes, [`MAX_HTML_TOTAL`] together.
+pub(crate) fn body_html(raw: &[u8], bodies: &Bodies<'_>) -> Vec<String> {
     let mut html = Vec::new();
     let mut html_total = 0usize;
     for &index in &bodies.html {
@@ -95,7 +100,7 @@ pub(crate) fn bodies_text(raw: &[u8], bodies: &Bodies<'_>) -> (String, Vec<Strin
         html_total += piece.len();
         html.push(piece);
     }
-    (text, html)
+    html
 }
 
 fn escape_html(text: &str, out: &mut String) {

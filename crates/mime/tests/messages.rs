@@ -1,8 +1,8 @@
 //! Whole messages through `parse_message` and `attachment_content`.
 
 use sealpost_mime::{
-    Addr, Attachment, EnvAddr, Error, ParsedMessage, Part, attachment_content, normalize_subject,
-    parse_message,
+    Addr, Attachment, EnvAddr, Error, ParsedMessage, Part, attachment_content, message_bodies,
+    normalize_subject, parse_message,
 };
 
 fn base64_wrapped(data: &[u8]) -> String {
@@ -56,7 +56,17 @@ fn parse(raw: &[u8]) -> ParsedMessage {
         ..parsed.clone()
     };
     assert_eq!(back, expected);
+    // HTML is not derived at indexing time.
+    assert!(parsed.html.is_empty());
     parsed
+}
+
+/// The HTML bodies as read back: derived from the raw message and the stored structure,
+/// with the same text as indexed.
+fn html(raw: &[u8], m: &ParsedMessage) -> Vec<String> {
+    let (text, html) = message_bodies(raw, &m.body);
+    assert_eq!(text, m.text);
+    html
 }
 
 const SIMPLE: &str = "Return-Path: <ann@example.com>\r\n\
@@ -130,7 +140,7 @@ fn simple_text_message() {
         "Hello Bob,\n\nsee you <there> at noon & bring   snacks."
     );
     assert_eq!(
-        m.html,
+        html(raw, &m),
         vec!["<p>Hello Bob,</p><p>see you &lt;there&gt; at noon &amp; bring   snacks.</p>"]
     );
     assert_eq!(
@@ -224,7 +234,7 @@ fn multipart_mixed_with_attachments() {
     assert_eq!(m.body.parts.len(), 3);
     assert_eq!(m.body.body_end, raw.len() as u64);
     assert_eq!(m.text, "Here are the files, café.");
-    assert_eq!(m.html, vec!["<p>Here are the files, café.</p>"]);
+    assert_eq!(html(&raw, &m), vec!["<p>Here are the files, café.</p>"]);
 
     // BODY[1] and BODY[1.MIME] by slicing.
     let part1 = m.body.find_section(&[1]).unwrap();
@@ -325,8 +335,9 @@ R0lGODlhAQABAAAAACw=\r\n\
     assert_eq!(m.body.parts.len(), 2);
     assert_eq!(m.body.parts[1].subtype, "related");
     assert_eq!(m.text, "Plain version");
-    assert_eq!(m.html.len(), 1);
-    assert!(m.html[0].starts_with("<html><body><p>HTML <b>version</b>"));
+    let bodies = html(raw, &m);
+    assert_eq!(bodies.len(), 1);
+    assert!(bodies[0].starts_with("<html><body><p>HTML <b>version</b>"));
     assert_eq!(m.attachments.len(), 1);
     let logo = &m.attachments[0];
     assert_eq!(logo.part, "2.2");
@@ -349,7 +360,7 @@ fn html_only_message_gets_text() {
     let raw = b"Subject: html\r\nContent-Type: text/html; charset=utf-8\r\n\r\n\
 <html><head><style>p{color:red}</style></head><body><p>Hello <i>there</i></p><p>World</p></body></html>\r\n";
     let m = parse(raw);
-    assert_eq!(m.html.len(), 1);
+    assert_eq!(html(raw, &m).len(), 1);
     assert!(m.text.contains("Hello there"));
     assert!(m.text.contains("World"));
     assert!(!m.text.contains("color"));
@@ -736,7 +747,7 @@ fn big_message_is_parsed_and_bounded() {
     assert_eq!(m.body.parts.len(), 2);
     assert!(m.text.len() <= 1024 * 1024);
     assert!(m.text.len() > 1000 * 1024);
-    assert!(m.html.iter().all(|h| h.len() <= 1024 * 1024));
+    assert!(html(&raw, &m).iter().all(|h| h.len() <= 1024 * 1024));
     assert!(m.search_text.len() <= 256 * 1024);
     assert!(m.intro.ends_with('…'));
     let text_part = &m.body.parts[0];

@@ -1,7 +1,7 @@
 //! Corrupted messages: truncations, byte flips and splices of valid messages must parse
 //! without panicking, with offsets that stay inside the input and nest properly.
 
-use sealpost_mime::{Part, attachment_content, parse_message};
+use sealpost_mime::{Part, attachment_content, message_bodies, parse_message};
 
 const SAMPLES: &[&[u8]] = &[
     b"From: \"A\" <a@example.com>\r\nTo: g: b@x.y, <c@z>;\r\nSubject: =?utf-8?B?w6k=?=\r\n\
@@ -59,6 +59,9 @@ fn check(raw: &[u8]) {
     for attachment in &m.attachments {
         attachment_content(raw, attachment).expect("listed attachments can be read");
     }
+    // Bodies as read back never panic either, and agree with the indexed text.
+    let (text, _html) = message_bodies(raw, &m.body);
+    assert_eq!(text, m.text);
 }
 
 #[test]

@@ -54,10 +54,10 @@ pub async fn run(config: Config) -> Result<(), Failure> {
     tracing::info!(listen = %imap_local, "imap listening");
     eprintln!("sealpost: imap listening on {imap_local}");
     let imap_config = sealpost_imap::ImapConfig {
-        max_literal_size: config.core_config().max_message_size,
+        max_literal_size: config.max_message_size,
         ..sealpost_imap::ImapConfig::default()
     };
-    let imap = tokio::spawn(sealpost_imap::serve(
+    let mut imap = tokio::spawn(sealpost_imap::serve(
         imap_listener,
         core.clone(),
         imap_config,
@@ -82,18 +82,31 @@ pub async fn run(config: Config) -> Result<(), Failure> {
     });
     let mut server = tokio::spawn(async move { server.await });
 
+    // Either listener stopping on its own is fatal: the process must not live on serving only
+    // one of its protocols.
     tokio::select! {
         result = &mut server => {
+            imap.abort();
             return match result {
                 Ok(Ok(())) => Ok(()),
                 Ok(Err(e)) => Err(Failure::Run(format!("api server failed: {e}"))),
                 Err(e) => Err(Failure::Run(format!("api server task failed: {e}"))),
             };
         }
+        result = &mut imap => {
+            // `sealpost_imap::serve` only returns if its accept loop ends, which it should not.
+            let _ = stop_tx.send(true);
+            let _ = tokio::time::timeout(SHUTDOWN_GRACE, server).await;
+            return Err(Failure::Run(match result {
+                Ok(()) => "imap server stopped unexpectedly".to_string(),
+                Err(e) => format!("imap server task failed: {e}"),
+            }));
+        }
         signal = shutdown_signal() => {
             tracing::info!(signal, "shutting down");
         }
     }
+    // The IMAP server has no graceful shutdown of its own: stop accepting IMAP connections.
     imap.abort();
     let _ = stop_tx.send(true);
     match tokio::time::timeout(SHUTDOWN_GRACE, server).await {

@@ -86,14 +86,15 @@ async fn list(core: &Core, args: UserListArgs) -> Result<(), Failure> {
 }
 
 async fn passwd(core: &Core, args: UserPasswdArgs) -> Result<(), Failure> {
-    let password = read_password(args.password.password, args.password.password_stdin)?
-        .ok_or_else(|| Failure::Config("a new password is required".into()))?;
+    // `RequiredPassword` is a required clap group: one of the two options is always given,
+    // so this is `Some`.
+    let password = read_password(args.password.password, args.password.password_stdin)?;
     let id = core
         .resolve_user(&args.username)
         .await?
         .ok_or_else(|| Failure::Run(format!("no such user: {}", args.username)))?;
     let update = UserUpdate {
-        password: Some(password),
+        password,
         ..UserUpdate::default()
     };
     core.update_user(&id, update).await?;
