@@ -4,6 +4,7 @@
 //! POP3 and LMTP all call [`Core`]. `core` talks to persistence only through
 //! `sealpost_store`, never to a protocol.
 
+mod condstore;
 mod error;
 mod imap_support;
 mod mailbox_names;
@@ -18,6 +19,7 @@ mod writer;
 pub mod config;
 pub mod password;
 
+pub use condstore::ConditionalStore;
 pub use config::CoreConfig;
 pub use error::{Error, Result};
 pub use imap_support::*;

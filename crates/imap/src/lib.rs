@@ -27,6 +27,7 @@
 mod convert;
 mod error;
 mod op;
+mod qresync;
 mod session;
 mod state;
 

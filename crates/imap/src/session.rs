@@ -45,6 +45,8 @@ pub(crate) const CAPABILITIES: &[&str] = &[
     "UNSELECT",
     "CHILDREN",
     "SPECIAL-USE",
+    "CONDSTORE",
+    "QRESYNC",
 ];
 
 pub(crate) fn capabilities() -> Vec<String> {
@@ -79,6 +81,10 @@ pub(crate) struct Session {
     preauth_commands: u32,
     /// Drop input up to the next LF (rest of an overlong line).
     discard_line: bool,
+    /// CONDSTORE was enabled (by ENABLE or implicitly, RFC 7162 3.1), for the connection.
+    pub condstore: bool,
+    /// QRESYNC was enabled (ENABLE QRESYNC), for the connection.
+    pub qresync: bool,
 }
 
 /// Runs one connection to its end.
@@ -100,6 +106,8 @@ pub(crate) async fn run(stream: TcpStream, core: Core, config: Arc<ImapConfig>) 
         bad_commands: 0,
         preauth_commands: 0,
         discard_line: false,
+        condstore: false,
+        qresync: false,
     };
     session.push(
         StatusResponse::untagged(Status::Ok, "Sealpost IMAP ready")
@@ -368,6 +376,12 @@ impl Session {
             .await?;
         let many = rows.len() as i64 >= JOURNAL_BATCH;
         let relevant = many || rows.iter().any(|r| r.mailbox.as_ref() == Some(&mailbox));
+        // The view reloaded below shows at least these changes: what HIGHESTMODSEQ may say.
+        let seen_modseq = rows
+            .iter()
+            .filter(|r| r.mailbox.as_ref() == Some(&mailbox))
+            .filter_map(|r| r.modseq)
+            .max();
         if let Some(last) = rows.last() {
             self.journal_id = last.id;
         }
@@ -377,7 +391,12 @@ impl Session {
         let updates = if relevant {
             let view = self.core.mailbox_view(&user, &mailbox).await?;
             match self.selected.as_mut() {
-                Some(selected) => selected.reconcile(view, allow_expunge),
+                Some(selected) => {
+                    if let Some(m) = seen_modseq {
+                        selected.highest_modseq = selected.highest_modseq.max(m);
+                    }
+                    selected.reconcile(view, allow_expunge)
+                }
                 None => Vec::new(),
             }
         } else if allow_expunge {

@@ -30,6 +30,13 @@ pub(crate) struct Selected {
     pub read_only: bool,
     /// Sequence number `n` is `messages[n - 1]`; UIDs ascending.
     pub messages: Vec<Entry>,
+    /// CONDSTORE is enabled: untagged FETCH responses carry MODSEQ (RFC 7162 3.1).
+    pub condstore: bool,
+    /// QRESYNC is enabled: expunges are sent as VANISHED, not EXPUNGE (RFC 7162 3.2.10).
+    pub qresync: bool,
+    /// The highest modseq of the mailbox that the client has been told about (or a lower
+    /// one): what HIGHESTMODSEQ reports after SELECT.
+    pub highest_modseq: i64,
 }
 
 fn uid32(uid: i64) -> Option<u32> {
@@ -71,6 +78,9 @@ impl Selected {
             id,
             read_only,
             messages: view.into_iter().filter_map(entry).collect(),
+            condstore: false,
+            qresync: false,
+            highest_modseq: 0,
         }
     }
 
@@ -143,13 +153,19 @@ impl Selected {
                     if !m.expunged && r.flags != m.flags {
                         m.flags = r.flags.clone();
                         m.modseq = r.modseq;
+                        let mut items =
+                            vec![FetchItem::Uid(m.uid), FetchItem::Flags(flag_list(&m.flags))];
+                        if self.condstore {
+                            items.push(FetchItem::ModSeq(u64::try_from(m.modseq).unwrap_or(0)));
+                        }
                         out.push(Data::Fetch {
                             seq: u32::try_from(i + 1).unwrap_or(u32::MAX),
-                            items: vec![
-                                FetchItem::Uid(m.uid),
-                                FetchItem::Flags(flag_list(&m.flags)),
-                            ],
+                            items,
                         });
+                    } else {
+                        // A change that IMAP does not show (REST expiry) still moves the
+                        // modseq that FETCH MODSEQ and CHANGEDSINCE use.
+                        m.modseq = r.modseq;
                     }
                 }
                 None => m.expunged = true,
@@ -169,7 +185,19 @@ impl Selected {
 
     /// Removes the expunged messages and returns their EXPUNGE responses, highest sequence
     /// number first (so that each number is valid when the client reads it).
+    /// With QRESYNC enabled, one `VANISHED` with their UIDs instead.
     pub fn take_expunges(&mut self) -> Vec<Data> {
+        if self.qresync {
+            let uids = self.messages.iter().filter(|m| m.expunged).map(|m| m.uid);
+            let Some(uids) = SequenceSet::from_ids(uids) else {
+                return Vec::new();
+            };
+            self.messages.retain(|m| !m.expunged);
+            return vec![Data::Vanished {
+                earlier: false,
+                uids,
+            }];
+        }
         let out: Vec<Data> = self
             .messages
             .iter()

@@ -13,6 +13,7 @@ pub mod model;
 mod rows;
 
 mod addresses;
+pub mod condstore;
 mod insert;
 pub mod mailboxes;
 mod messages;

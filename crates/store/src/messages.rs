@@ -404,13 +404,35 @@ impl Store {
     where
         F: Fn(&Flags, Option<Millis>) -> (Flags, Option<Millis>),
     {
+        let (changed, _) = self
+            .change_messages_unchanged_since(user, mailbox, set, None, change)
+            .await?;
+        Ok(changed)
+    }
+
+    /// [`Store::change_messages`] with the CONDSTORE `UNCHANGEDSINCE` test (RFC 7162
+    /// 3.1.3): a message whose modseq is above `unchanged_since` is left alone and its UID
+    /// returned in the second list. The test and the change are one transaction, so no
+    /// other writer can slip in between.
+    pub async fn change_messages_unchanged_since<F>(
+        &self,
+        user: &ObjectId,
+        mailbox: &ObjectId,
+        set: &UidSet,
+        unchanged_since: Option<i64>,
+        change: F,
+    ) -> Result<(Vec<FlagsChanged>, Vec<i64>)>
+    where
+        F: Fn(&Flags, Option<Millis>) -> (Flags, Option<Millis>),
+    {
         // UID lists are read in chunks (an IMAP `UID STORE 1:*` may name a whole mailbox).
         let sets: Vec<UidSet> = match set {
             UidSet::Range(..) => vec![set.clone()],
             UidSet::List(l) => l.chunks(500).map(|c| UidSet::List(c.to_vec())).collect(),
         };
-        let changed = write_tx!(self, tx => {
+        let outcome = write_tx!(self, tx => {
             let mut changed = Vec::new();
+            let mut modified = Vec::new();
             let mut modseq = None;
             for set in &sets {
                 let (cond, uids) = set.condition(3);
@@ -423,6 +445,10 @@ impl Store {
                 }
                 let current = q.fetch_all(&mut *tx).await?.iter().map(rows::message).collect::<Result<Vec<_>>>()?;
                 for m in current {
+                    if unchanged_since.is_some_and(|limit| m.modseq > limit) {
+                        modified.push(m.uid);
+                        continue;
+                    }
                     let (f, expires) = change(&m.flags, m.expires);
                     if f == m.flags && expires == m.expires {
                         continue;
@@ -459,9 +485,9 @@ impl Store {
                     changed.push(FlagsChanged { uid: m.uid, flags: f, modseq: ms });
                 }
             }
-            changed
+            (changed, modified)
         });
-        Ok(changed)
+        Ok(outcome)
     }
 
     /// Moves the selected messages to `dest` (new UIDs there); returns (old uid, new uid).

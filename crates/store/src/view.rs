@@ -62,7 +62,7 @@ pub enum CopyOutcome {
     OverQuota,
 }
 
-fn apply(op: FlagOp, current: &Flags, given: &Flags) -> Flags {
+pub(crate) fn apply(op: FlagOp, current: &Flags, given: &Flags) -> Flags {
     match op {
         FlagOp::Replace => given.clone(),
         FlagOp::Add => {

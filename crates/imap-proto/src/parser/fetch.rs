@@ -32,12 +32,15 @@ impl Parser<'_> {
         if self.eat(b' ') {
             self.expect(b'(', "expected FETCH modifiers")?;
             loop {
+                // RFC 4466: a modifier appears at most once. CHANGEDSINCE 0 is accepted
+                // (the grammar wants 1 or more, but clients send it to mean "everything").
                 match self.atom_upper()?.as_str() {
-                    "CHANGEDSINCE" => {
+                    "CHANGEDSINCE" if command.changed_since.is_none() => {
                         self.sp()?;
                         command.changed_since = Some(self.number64()?);
                     }
-                    "VANISHED" => command.vanished = true,
+                    "VANISHED" if !command.vanished => command.vanished = true,
+                    "CHANGEDSINCE" | "VANISHED" => return bad("FETCH modifier given twice"),
                     _ => return bad("unknown FETCH modifier"),
                 }
                 if self.eat(b')') {
@@ -287,6 +290,12 @@ mod tests {
             "a FETCH 1 (FLAGS\r\n",
             "a FETCH 1 FLAGS (VANISHED)\r\n",
             "a FETCH 1 FLAGS (CHANGEDSINCE 1 VANISHED)\r\n",
+            "a UID FETCH 1 FLAGS (CHANGEDSINCE 1 CHANGEDSINCE 2)\r\n",
+            "a UID FETCH 1 FLAGS (CHANGEDSINCE 1 VANISHED VANISHED)\r\n",
+            "a UID FETCH 1 FLAGS (CHANGEDSINCE)\r\n",
+            "a UID FETCH 1 FLAGS (CHANGEDSINCE x)\r\n",
+            "a UID FETCH 1 FLAGS ()\r\n",
+            "a UID FETCH 1 FLAGS (CHANGEDSINCE 9223372036854775808)\r\n",
         ] {
             assert!(matches!(error(bad), ParseError::Bad { .. }), "{bad}");
         }

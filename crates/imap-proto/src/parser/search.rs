@@ -167,6 +167,9 @@ impl Parser<'_> {
                 self.sp()?;
                 let entry = if self.peek() == Some(b'"') {
                     let name = self.string_utf8()?;
+                    if !is_entry_flag_name(&name) {
+                        return bad("invalid MODSEQ entry name (expected \"/flags/<flag>\")");
+                    }
                     self.sp()?;
                     let kind = self.atom()?.to_ascii_lowercase();
                     if !matches!(kind.as_str(), "priv" | "shared" | "all") {
@@ -203,6 +206,18 @@ impl Parser<'_> {
         self.sp()?;
         self.date()
     }
+}
+
+/// RFC 7162 `entry-flag-name`: `/flags/` and a flag (`\\Seen`, a keyword...), unescaped.
+fn is_entry_flag_name(name: &str) -> bool {
+    let Some(prefix) = name.get(..7) else {
+        return false;
+    };
+    let flag = name.get(7..).unwrap_or_default();
+    let atom = flag.strip_prefix('\\').unwrap_or(flag);
+    prefix.eq_ignore_ascii_case("/flags/")
+        && !atom.is_empty()
+        && atom.bytes().all(super::lexer::is_atom_char)
 }
 
 #[cfg(test)]
@@ -277,6 +292,34 @@ mod tests {
             "a SEARCH (SEEN\r\n",
             "a SEARCH RETURN (BOGUS) ALL\r\n",
             "a SEARCH LARGER 99999999999999999999999\r\n",
+        ] {
+            assert!(matches!(error(bad), ParseError::Bad { .. }), "{bad}");
+        }
+    }
+
+    #[test]
+    fn modseq_search_key() {
+        use SearchKey as K;
+        let CommandBody::Search(search) = body("a SEARCH MODSEQ \"/flags/$Junk\" priv 0\r\n")
+        else {
+            panic!()
+        };
+        assert_eq!(
+            search.criteria,
+            K::ModSeq {
+                entry: Some(("/flags/$Junk".into(), "priv".into())),
+                modseq: 0
+            }
+        );
+        for bad in [
+            "a SEARCH MODSEQ\r\n",
+            "a SEARCH MODSEQ -1\r\n",
+            "a SEARCH MODSEQ 9223372036854775808\r\n",
+            "a SEARCH MODSEQ \"/flags/\\\\Seen\" both 5\r\n",
+            "a SEARCH MODSEQ \"/flags/\" all 5\r\n",
+            "a SEARCH MODSEQ \"/shared/comment\" all 5\r\n",
+            "a SEARCH MODSEQ \"/flags/a b\" all 5\r\n",
+            "a SEARCH MODSEQ \"/flags/\\\\Seen\" all\r\n",
         ] {
             assert!(matches!(error(bad), ParseError::Bad { .. }), "{bad}");
         }

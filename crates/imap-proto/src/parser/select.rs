@@ -22,8 +22,8 @@ impl Parser<'_> {
         loop {
             let name = self.atom_upper()?;
             match name.as_str() {
-                "CONDSTORE" => command.condstore = true,
-                "QRESYNC" => {
+                "CONDSTORE" if !command.condstore => command.condstore = true,
+                "QRESYNC" if command.qresync.is_none() => {
                     self.sp()?;
                     command.qresync = Some(self.qresync()?);
                 }
@@ -106,5 +106,25 @@ mod tests {
         let (seqs, uids) = select.qresync.unwrap().seq_match.unwrap();
         assert_eq!(seqs.to_string(), "5000,7500,9000,9990:9999");
         assert_eq!(uids.0.len(), 6);
+        let CommandBody::Select(select) =
+            body("a SELECT INBOX (CONDSTORE QRESYNC (1 0 (1 2)))\r\n")
+        else {
+            panic!()
+        };
+        let q = select.qresync.unwrap();
+        assert!(select.condstore && q.known_uids.is_none());
+        assert_eq!(q.seq_match.unwrap().1.to_string(), "2");
+        for bad in [
+            "a SELECT INBOX (CONDSTORE CONDSTORE)\r\n",
+            "a SELECT INBOX (FOO)\r\n",
+            "a SELECT INBOX (QRESYNC)\r\n",
+            "a SELECT INBOX (QRESYNC ())\r\n",
+            "a SELECT INBOX (QRESYNC (0 5))\r\n",
+            "a SELECT INBOX (QRESYNC (1))\r\n",
+            "a SELECT INBOX (QRESYNC (1 5 1:* (1)))\r\n",
+            "a SELECT INBOX (QRESYNC (1 5) QRESYNC (1 5))\r\n",
+        ] {
+            assert!(matches!(error(bad), ParseError::Bad { .. }), "{bad}");
+        }
     }
 }

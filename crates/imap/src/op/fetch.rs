@@ -4,6 +4,7 @@
 
 use crate::convert::{body_structure, envelope, header_fields, internal_date};
 use crate::error::Result;
+use crate::qresync;
 use crate::session::Session;
 use crate::state::flag_list;
 use sealpost_core::mime::Part;
@@ -168,8 +169,14 @@ impl Session {
         tag: &str,
         cmd: FetchCommand,
     ) -> Result<StatusResponse> {
-        if cmd.sequence_set.uses_saved_result() || cmd.changed_since.is_some() {
+        if cmd.sequence_set.uses_saved_result() {
             return Ok(StatusResponse::bad(tag, "Not supported"));
+        }
+        if cmd.vanished && !self.qresync {
+            return Ok(StatusResponse::bad(
+                tag,
+                "VANISHED modifier without ENABLE QRESYNC",
+            ));
         }
         if cmd.attributes.iter().any(|a| {
             matches!(
@@ -179,18 +186,41 @@ impl Session {
         }) {
             return Ok(StatusResponse::bad(tag, "BINARY is not supported"));
         }
+        // CHANGEDSINCE and the MODSEQ item enable CONDSTORE (RFC 7162 3.1).
+        if cmd.changed_since.is_some() || cmd.attributes.contains(&FetchAttribute::ModSeq) {
+            self.enable_condstore();
+        }
         let user = self.user_id()?;
+        if let (Some(since), true) = (cmd.changed_since, cmd.vanished)
+            && let Some(selected) = self.selected.as_ref()
+        {
+            // `*` names the highest UID ever possible here: expunged UIDs above the
+            // highest one left are what the client asks about.
+            let ranges = qresync::merge(&cmd.sequence_set, u32::MAX);
+            if let Some(uids) =
+                qresync::vanished(&self.core, &user, selected, since, &ranges).await?
+            {
+                self.push(Data::Vanished {
+                    earlier: true,
+                    uids,
+                });
+            }
+        }
         let Some(selected) = self.selected.as_ref() else {
             return Ok(StatusResponse::bad(tag, "No mailbox selected"));
         };
         let mailbox = selected.id.clone();
         let read_only = selected.read_only;
+        let condstore = self.condstore;
+        let changed_since = cmd.changed_since;
         let mut targets: Vec<Target> = selected
             .resolve(&cmd.sequence_set, cmd.uid)
             .into_iter()
             .filter_map(|i| {
                 let m = selected.messages.get(i)?;
-                (!m.expunged).then(|| Target {
+                let changed = changed_since
+                    .is_none_or(|since| u64::try_from(m.modseq).is_ok_and(|ms| ms > since));
+                (!m.expunged && changed).then(|| Target {
                     seq: u32::try_from(i + 1).unwrap_or(u32::MAX),
                     uid: m.uid,
                     flags: m.flags.clone(),
@@ -204,6 +234,9 @@ impl Session {
         let mut attributes = cmd.attributes;
         if cmd.uid && !attributes.contains(&FetchAttribute::Uid) {
             attributes.insert(0, FetchAttribute::Uid);
+        }
+        if changed_since.is_some() && !attributes.contains(&FetchAttribute::ModSeq) {
+            attributes.push(FetchAttribute::ModSeq);
         }
         let want_parsed = attributes.iter().any(needs_parsed);
         let want_raw = attributes.iter().any(needs_raw);
@@ -275,8 +308,21 @@ impl Session {
                     .iter()
                     .filter_map(|a| item(a, target, fetched, raw.as_deref()))
                     .collect();
-                if newly_seen.contains(&target.uid) && !flags_asked {
-                    items.push(FetchItem::Flags(flag_list(&target.flags)));
+                if newly_seen.contains(&target.uid) {
+                    if !flags_asked {
+                        items.push(FetchItem::Flags(flag_list(&target.flags)));
+                    }
+                    // A flag change the client did not ask for: with CONDSTORE it comes
+                    // with UID and MODSEQ like any other (RFC 7162 3.1).
+                    if condstore {
+                        if !attributes.contains(&FetchAttribute::Uid) {
+                            items.push(FetchItem::Uid(target.uid));
+                        }
+                        if !attributes.contains(&FetchAttribute::ModSeq) {
+                            items
+                                .push(FetchItem::ModSeq(u64::try_from(target.modseq).unwrap_or(0)));
+                        }
+                    }
                 }
                 self.push(Data::Fetch {
                     seq: target.seq,

@@ -1,6 +1,8 @@
 //! SEARCH and UID SEARCH: flags, sequence and UID sets, dates, sizes and OR/NOT/AND are
 //! answered from the session's snapshot; header keys (FROM, TO, SUBJECT, HEADER...) from the
 //! stored message index; BODY and TEXT from the full-text index (all words must occur).
+//! MODSEQ (CONDSTORE) compares with the message modseq whatever entry is named: flags have
+//! no modseq of their own here, which RFC 7162 3.1.5 allows.
 
 use crate::error::Result;
 use crate::session::Session;
@@ -23,6 +25,8 @@ struct Needs {
     records: bool,
     parsed: bool,
     texts: Vec<String>,
+    /// A MODSEQ key: CONDSTORE is enabled and the answer carries `(MODSEQ n)`.
+    modseq: bool,
 }
 
 fn walk(key: &SearchKey, needs: &mut Needs) {
@@ -39,6 +43,7 @@ fn walk(key: &SearchKey, needs: &mut Needs) {
         }
         K::Body(t) => needs.texts.push(t.clone()),
         K::SentBefore(_) | K::SentOn(_) | K::SentSince(_) => needs.records = true,
+        K::ModSeq { .. } => needs.modseq = true,
         K::Not(k) => walk(k, needs),
         K::Or(a, b) => {
             walk(a, needs);
@@ -245,6 +250,9 @@ impl Session {
         let mailbox = selected.id.clone();
         let mut needs = Needs::default();
         walk(&cmd.criteria, &mut needs);
+        if needs.modseq {
+            self.enable_condstore();
+        }
         // Each distinct BODY/TEXT key is one full-text query.
         let distinct: HashSet<&str> = needs.texts.iter().map(String::as_str).collect();
         if distinct.len() > MAX_TEXT_KEYS {
@@ -289,6 +297,7 @@ impl Session {
             .map(|(i, m)| (u32::try_from(i + 1).unwrap_or(u32::MAX), m))
             .collect();
         let mut ids = Vec::new();
+        let mut highest: i64 = 0;
         for chunk in live.chunks(CHUNK) {
             let fetched: HashMap<u32, FetchedMessage> = if needs.records {
                 let uids: Vec<i64> = chunk.iter().map(|(_, m)| i64::from(m.uid)).collect();
@@ -309,10 +318,14 @@ impl Session {
                 };
                 if eval(&cmd.criteria, &candidate, &ctx) {
                     ids.push(if cmd.uid { entry.uid } else { *seq });
+                    highest = highest.max(entry.modseq);
                 }
             }
         }
-        self.push(Data::Search { ids, modseq: None });
+        // RFC 7162 3.1.5: with a MODSEQ key, the highest modseq of the messages found
+        // (nothing when none is found).
+        let modseq = (needs.modseq && !ids.is_empty()).then(|| u64::try_from(highest).unwrap_or(0));
+        self.push(Data::Search { ids, modseq });
         Ok(StatusResponse::ok(tag, "SEARCH completed"))
     }
 }

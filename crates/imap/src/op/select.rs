@@ -1,9 +1,15 @@
-//! SELECT and EXAMINE: open a mailbox read-write or read-only and send its state.
+//! SELECT and EXAMINE: open a mailbox read-write or read-only and send its state; with
+//! `(CONDSTORE)` enable CONDSTORE, with `(QRESYNC (...))` also send what changed since the
+//! client's last known modseq (RFC 7162 3.2.5).
 
 use crate::error::Result;
+use crate::qresync;
 use crate::session::Session;
-use crate::state::Selected;
-use sealpost_imap_proto::{Code, Data, Flag, MailboxName, Status, StatusResponse};
+use crate::state::{Selected, flag_list};
+use sealpost_core::ObjectId;
+use sealpost_imap_proto::{
+    Code, Data, FetchItem, Flag, QResync, SelectCommand, Status, StatusResponse,
+};
 
 /// The flags every mailbox supports; keywords can be created (`\*`).
 pub(crate) fn system_flags() -> Vec<Flag> {
@@ -20,11 +26,28 @@ impl Session {
     pub(crate) async fn op_select(
         &mut self,
         tag: &str,
-        name: &MailboxName,
+        cmd: SelectCommand,
         read_only: bool,
     ) -> Result<StatusResponse> {
-        // A failed SELECT leaves no mailbox selected (RFC 3501 6.3.1).
-        self.selected = None;
+        if cmd.qresync.is_some() && !self.qresync {
+            return Ok(StatusResponse::bad(
+                tag,
+                "QRESYNC parameter without ENABLE QRESYNC",
+            ));
+        }
+        // A failed SELECT leaves no mailbox selected (RFC 3501 6.3.1). CLOSED marks where
+        // the responses about the previous mailbox end (RFC 7162 3.2.11); clients that do
+        // not know it ignore it.
+        if self.selected.take().is_some() {
+            self.push(
+                StatusResponse::untagged(Status::Ok, "Previous mailbox closed")
+                    .with_code(Code::Closed),
+            );
+        }
+        if cmd.condstore || cmd.qresync.is_some() {
+            self.enable_condstore();
+        }
+        let name = &cmd.mailbox;
         let user = self.user_id()?;
         let Some(mailbox) = self.find_mailbox(name).await? else {
             return Ok(
@@ -35,7 +58,10 @@ impl Session {
         self.journal_id = self.core.journal_head(&user).await?;
         let view = self.core.mailbox_view(&user, &mailbox.id).await?;
         let uid_validity = u32::try_from(mailbox.uid_validity).unwrap_or(u32::MAX);
-        let selected = Selected::new(mailbox.id.clone(), read_only, view);
+        let mut selected = Selected::new(mailbox.id.clone(), read_only, view);
+        selected.condstore = self.condstore;
+        selected.qresync = self.qresync;
+        selected.highest_modseq = mailbox.modseq;
 
         let mut flags = system_flags();
         let mut keywords: Vec<String> = selected
@@ -82,11 +108,57 @@ impl Session {
                 u64::try_from(mailbox.modseq).unwrap_or(0),
             )),
         );
+        if let Some(q) = &cmd.qresync
+            && i64::from(q.uid_validity) == mailbox.uid_validity
+        {
+            self.resync(&user, &selected, q, uid_next).await?;
+        }
         self.selected = Some(selected);
         Ok(if read_only {
             StatusResponse::ok(tag, "EXAMINE completed").with_code(Code::ReadOnly)
         } else {
             StatusResponse::ok(tag, "SELECT completed").with_code(Code::ReadWrite)
         })
+    }
+}
+
+impl Session {
+    /// QRESYNC: the UIDs (of those the client knows) expunged since its modseq, then the
+    /// messages changed since then, with their flags and modseq. `seq-match-data` only helps
+    /// servers that forget expunged UIDs; the journal keeps them, so it is not needed.
+    async fn resync(
+        &mut self,
+        user: &ObjectId,
+        selected: &Selected,
+        q: &QResync,
+        uid_next: u32,
+    ) -> Result<()> {
+        let largest = uid_next.saturating_sub(1);
+        let known = match &q.known_uids {
+            Some(set) => qresync::merge(set, largest),
+            None if largest > 0 => vec![(1, largest)],
+            None => Vec::new(),
+        };
+        if let Some(uids) = qresync::vanished(&self.core, user, selected, q.modseq, &known).await? {
+            self.push(Data::Vanished {
+                earlier: true,
+                uids,
+            });
+        }
+        for (i, m) in selected.messages.iter().enumerate() {
+            let modseq = u64::try_from(m.modseq).unwrap_or(0);
+            if modseq > q.modseq && qresync::contains(&known, m.uid) {
+                self.push(Data::Fetch {
+                    seq: u32::try_from(i + 1).unwrap_or(u32::MAX),
+                    items: vec![
+                        FetchItem::Uid(m.uid),
+                        FetchItem::Flags(flag_list(&m.flags)),
+                        FetchItem::ModSeq(modseq),
+                    ],
+                });
+                self.flush_if_full().await?;
+            }
+        }
+        Ok(())
     }
 }

@@ -12,6 +12,9 @@ impl Session {
         items: &[StatusItem],
     ) -> Result<StatusResponse> {
         let user = self.user_id()?;
+        if items.contains(&StatusItem::HighestModSeq) {
+            self.enable_condstore();
+        }
         let Some(mailbox) = self.find_mailbox(name).await? else {
             return Ok(
                 StatusResponse::no(tag, "Mailbox does not exist").with_code(Code::NonExistent)
