@@ -312,8 +312,14 @@ def test_vanished_instead_of_expunge(api, session, user):
     q.command(b"q5", f"UID STORE {uids[2]},{uids[3]} +FLAGS.SILENT (\\Deleted)".encode())
     lines = q.command(b"q6", f"UID EXPUNGE {uids[3]}".encode())
     assert vanished(lines, earlier=False) == [uids[3]] and tagged(lines).startswith(b"q6 OK")
+    # The tagged OK tells the new HIGHESTMODSEQ (CONDSTORE is on with QRESYNC).
+    h6 = code_number([tagged(lines)], "HIGHESTMODSEQ")
     lines = q.command(b"q7", b"EXPUNGE")
     assert vanished(lines, earlier=False) == [uids[2]]
+    h7 = code_number([tagged(lines)], "HIGHESTMODSEQ")
+    assert h7 > h6
+    status = session().command(b"x1", b"STATUS INBOX (HIGHESTMODSEQ)")
+    assert untagged(status) == [f"* STATUS INBOX (HIGHESTMODSEQ {h7})".encode()]
 
     # A REST delete during IDLE.
     q.send(b"q8 IDLE\r\n")

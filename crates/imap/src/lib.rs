@@ -19,7 +19,12 @@
 //! the view (rather than applying journal rows one by one) is self-healing: a journal row
 //! read out of commit order can delay an update but not lose it.
 //!
-//! Not served yet (and so not advertised): STARTTLS/IMAPS, CONDSTORE/QRESYNC, ESEARCH,
+//! CONDSTORE and QRESYNC (RFC 7162) use the per-message modseq of the store and the
+//! journal's EXPUNGE rows (UID and modseq) for `VANISHED (EARLIER)`; `qresync.rs` computes
+//! the vanished UIDs, each command file its part (MODSEQ, CHANGEDSINCE, UNCHANGEDSINCE,
+//! SEARCH MODSEQ, SELECT/EXAMINE parameters, ENABLE).
+//!
+//! Not served yet (and so not advertised): STARTTLS/IMAPS, ESEARCH,
 //! SEARCHRES, SORT/THREAD, BINARY, MULTIAPPEND (accepted by the parser and stored, but not
 //! advertised), LIST-EXTENDED/LIST-STATUS, QUOTA, COMPRESS, UTF8=ACCEPT, IMAP4rev2,
 //! CREATE-SPECIAL-USE, RENAME of INBOX, per-user/per-IP connection limits.

@@ -1,6 +1,9 @@
 //! FETCH and UID FETCH: flags, dates, sizes, ENVELOPE, BODY/BODYSTRUCTURE and body
 //! sections sliced from the raw message with the offsets of the stored MIME tree. A body
 //! item without `.PEEK` sets `\Seen` (in a read-write mailbox) before the data is sent.
+//! CONDSTORE/QRESYNC: the MODSEQ item, `(CHANGEDSINCE n)` (only messages whose modseq is
+//! above `n`, MODSEQ added) and, for UID FETCH, `VANISHED` (a `VANISHED (EARLIER)` of the
+//! UIDs in the set expunged since `n`, before the FETCH responses).
 
 use crate::convert::{body_structure, envelope, header_fields, internal_date};
 use crate::error::Result;
