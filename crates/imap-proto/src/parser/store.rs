@@ -116,5 +116,19 @@ mod tests {
             error("a STORE 1 FLAG (\\Seen)\r\n"),
             ParseError::Bad { .. }
         ));
+        let CommandBody::Store(store) = body("a STORE 1 (UNCHANGEDSINCE 0) FLAGS ()\r\n") else {
+            panic!()
+        };
+        assert_eq!(store.unchanged_since, Some(0));
+        for bad in [
+            "a STORE 1 (UNCHANGEDSINCE) FLAGS ()\r\n",
+            "a STORE 1 (UNCHANGEDSINCE x) FLAGS ()\r\n",
+            "a STORE 1 (UNCHANGEDSINCE 1 FOO 2) FLAGS ()\r\n",
+            "a STORE 1 (FOO 1) FLAGS ()\r\n",
+            "a STORE 1 () FLAGS ()\r\n",
+            "a STORE 1 (UNCHANGEDSINCE 9223372036854775808) FLAGS ()\r\n",
+        ] {
+            assert!(matches!(error(bad), ParseError::Bad { .. }), "{bad}");
+        }
     }
 }
