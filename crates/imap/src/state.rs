@@ -292,4 +292,38 @@ mod tests {
             vec![3, 9, 12]
         );
     }
+
+    #[test]
+    fn condstore_and_qresync_updates() {
+        let mut s = selected(&[3, 5, 9]);
+        s.condstore = true;
+        s.qresync = true;
+        let mut changed = row(9, true);
+        changed.modseq = 7;
+        let out = s.reconcile(vec![row(3, false), changed], true);
+        assert_eq!(
+            out,
+            vec![
+                Data::Fetch {
+                    seq: 3,
+                    items: vec![
+                        FetchItem::Uid(9),
+                        FetchItem::Flags(vec![Flag::Seen]),
+                        FetchItem::ModSeq(7)
+                    ]
+                },
+                Data::Vanished {
+                    earlier: false,
+                    uids: SequenceSet::single(5)
+                }
+            ]
+        );
+        // A modseq change without a flag change is kept, silently.
+        let mut moved = row(3, false);
+        moved.modseq = 8;
+        let mut same = row(9, true);
+        same.modseq = 7;
+        assert!(s.reconcile(vec![moved, same], true).is_empty());
+        assert_eq!(s.messages.first().map(|m| m.modseq), Some(8));
+    }
 }

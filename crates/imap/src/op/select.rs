@@ -120,9 +120,7 @@ impl Session {
             StatusResponse::ok(tag, "SELECT completed").with_code(Code::ReadWrite)
         })
     }
-}
 
-impl Session {
     /// QRESYNC: the UIDs (of those the client knows) expunged since its modseq, then the
     /// messages changed since then, with their flags and modseq. `seq-match-data` only helps
     /// servers that forget expunged UIDs; the journal keeps them, so it is not needed.
