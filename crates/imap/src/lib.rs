@@ -29,6 +29,7 @@ mod error;
 mod op;
 mod session;
 mod state;
+mod subject;
 
 pub use error::Error;
 

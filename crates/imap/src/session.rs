@@ -45,6 +45,12 @@ pub(crate) const CAPABILITIES: &[&str] = &[
     "UNSELECT",
     "CHILDREN",
     "SPECIAL-USE",
+    "ESEARCH",
+    "SEARCHRES",
+    "SORT",
+    "SORT=DISPLAY",
+    "THREAD=ORDEREDSUBJECT",
+    "THREAD=REFERENCES",
 ];
 
 pub(crate) fn capabilities() -> Vec<String> {
@@ -79,6 +85,8 @@ pub(crate) struct Session {
     preauth_commands: u32,
     /// Drop input up to the next LF (rest of an overlong line).
     discard_line: bool,
+    /// IMAP4rev2 was ENABLEd: SEARCH answers with ESEARCH (RFC 9051 6.4.4), among others.
+    pub rev2: bool,
 }
 
 /// Runs one connection to its end.
@@ -100,6 +108,7 @@ pub(crate) async fn run(stream: TcpStream, core: Core, config: Arc<ImapConfig>) 
         bad_commands: 0,
         preauth_commands: 0,
         discard_line: false,
+        rev2: false,
     };
     session.push(
         StatusResponse::untagged(Status::Ok, "Sealpost IMAP ready")
@@ -337,7 +346,9 @@ impl Session {
             &body,
             CommandBody::Fetch(c) if !c.uid
         ) && !matches!(&body, CommandBody::Store(c) if !c.uid)
-            && !matches!(&body, CommandBody::Search(c) if !c.uid);
+            && !matches!(&body, CommandBody::Search(c) if !c.uid)
+            && !matches!(&body, CommandBody::Sort(c) if !c.uid)
+            && !matches!(&body, CommandBody::Thread(c) if !c.uid);
         let result = op::dispatch(self, &tag, body).await;
         let response = match result {
             Ok(response) => response,

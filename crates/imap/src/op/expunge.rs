@@ -20,9 +20,6 @@ impl Session {
         }
         let mailbox = selected.id.clone();
         let only: Option<Vec<i64>> = match &uids {
-            Some(set) if set.uses_saved_result() => {
-                return Ok(StatusResponse::bad(tag, "SEARCHRES is not supported"));
-            }
             Some(set) => Some(
                 selected
                     .resolve(set, true)

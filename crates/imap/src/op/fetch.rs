@@ -168,7 +168,7 @@ impl Session {
         tag: &str,
         cmd: FetchCommand,
     ) -> Result<StatusResponse> {
-        if cmd.sequence_set.uses_saved_result() || cmd.changed_since.is_some() {
+        if cmd.changed_since.is_some() {
             return Ok(StatusResponse::bad(tag, "Not supported"));
         }
         if cmd.attributes.iter().any(|a| {

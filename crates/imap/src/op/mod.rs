@@ -23,9 +23,11 @@ mod noop;
 mod rename;
 mod search;
 mod select;
+mod sort;
 mod status;
 mod store;
 mod subscribe;
+mod thread;
 
 use crate::error::Result;
 use crate::session::Session;
@@ -75,9 +77,9 @@ pub(crate) async fn dispatch(
         C::Unselect => session.op_close(tag, false).await,
         C::Append { mailbox, messages } => session.op_append(tag, &mailbox, messages).await,
         C::Idle => session.op_idle(tag).await,
+        C::Sort(sort) => session.op_sort(tag, sort).await,
+        C::Thread(thread) => session.op_thread(tag, thread).await,
         C::StartTls
-        | C::Sort(_)
-        | C::Thread(_)
         | C::GetQuota(_)
         | C::GetQuotaRoot(_)
         | C::Compress(_) => Ok(StatusResponse::bad(tag, "Command not supported")),

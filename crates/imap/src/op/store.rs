@@ -14,7 +14,7 @@ impl Session {
         tag: &str,
         cmd: StoreCommand,
     ) -> Result<StatusResponse> {
-        if cmd.sequence_set.uses_saved_result() || cmd.unchanged_since.is_some() {
+        if cmd.unchanged_since.is_some() {
             return Ok(StatusResponse::bad(tag, "Not supported"));
         }
         let Some(flags) = flags_from_wire(&cmd.flags) else {
