@@ -19,10 +19,16 @@
 //! the view (rather than applying journal rows one by one) is self-healing: a journal row
 //! read out of commit order can delay an update but not lose it.
 //!
-//! Not served yet (and so not advertised): STARTTLS/IMAPS, CONDSTORE/QRESYNC, ESEARCH,
-//! SEARCHRES, SORT/THREAD, BINARY, MULTIAPPEND (accepted by the parser and stored, but not
-//! advertised), LIST-EXTENDED/LIST-STATUS, QUOTA, COMPRESS, UTF8=ACCEPT, IMAP4rev2,
-//! CREATE-SPECIAL-USE, RENAME of INBOX, per-user/per-IP connection limits.
+//! SEARCH, SORT and THREAD share one evaluation of the search keys (`op/search.rs`); SORT and
+//! THREAD read their keys from the stored index through `Core::sort_fields`, and
+//! `subject.rs` holds the RFC 5256 base subject. ESEARCH, SEARCHRES (`$` kept by UID in
+//! `state::Selected`), SORT, SORT=DISPLAY, THREAD=ORDEREDSUBJECT and THREAD=REFERENCES are
+//! served; ESORT and CONTEXT=SEARCH/SORT are not.
+//!
+//! Not served yet (and so not advertised): STARTTLS/IMAPS, CONDSTORE/QRESYNC, BINARY,
+//! MULTIAPPEND (accepted by the parser and stored, but not advertised),
+//! LIST-EXTENDED/LIST-STATUS, QUOTA, COMPRESS, UTF8=ACCEPT, IMAP4rev2, CREATE-SPECIAL-USE,
+//! RENAME of INBOX, per-user/per-IP connection limits.
 
 mod convert;
 mod error;

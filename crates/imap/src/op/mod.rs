@@ -79,10 +79,9 @@ pub(crate) async fn dispatch(
         C::Idle => session.op_idle(tag).await,
         C::Sort(sort) => session.op_sort(tag, sort).await,
         C::Thread(thread) => session.op_thread(tag, thread).await,
-        C::StartTls
-        | C::GetQuota(_)
-        | C::GetQuotaRoot(_)
-        | C::Compress(_) => Ok(StatusResponse::bad(tag, "Command not supported")),
+        C::StartTls | C::GetQuota(_) | C::GetQuotaRoot(_) | C::Compress(_) => {
+            Ok(StatusResponse::bad(tag, "Command not supported"))
+        }
     }
 }
 

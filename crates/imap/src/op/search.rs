@@ -275,11 +275,7 @@ impl Session {
         result
     }
 
-    async fn search_and_answer(
-        &mut self,
-        tag: &str,
-        cmd: SearchCommand,
-    ) -> Result<StatusResponse> {
+    async fn search_and_answer(&mut self, tag: &str, cmd: SearchCommand) -> Result<StatusResponse> {
         if let Some(refused) = check_charset(tag, cmd.charset.as_deref()) {
             return Ok(refused);
         }
@@ -344,13 +340,16 @@ impl Session {
         let result = EsearchResult {
             tag: Some(tag.to_string()),
             uid: cmd.uid,
-            min: has(SearchReturn::Min).then(|| ids.first().copied()).flatten(),
-            max: has(SearchReturn::Max).then(|| ids.last().copied()).flatten(),
+            min: has(SearchReturn::Min)
+                .then(|| ids.first().copied())
+                .flatten(),
+            max: has(SearchReturn::Max)
+                .then(|| ids.last().copied())
+                .flatten(),
             all: has(SearchReturn::All)
                 .then(|| SequenceSet::from_ids(ids.iter().copied()))
                 .flatten(),
-            count: has(SearchReturn::Count)
-                .then(|| u32::try_from(ids.len()).unwrap_or(u32::MAX)),
+            count: has(SearchReturn::Count).then(|| u32::try_from(ids.len()).unwrap_or(u32::MAX)),
             modseq: None,
         };
         self.push(Data::Esearch(result));

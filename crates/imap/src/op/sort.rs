@@ -22,7 +22,10 @@ fn mailbox_part(addr: Option<&Addr>) -> String {
     let Some(a) = addr else {
         return String::new();
     };
-    let local = a.address.rsplit_once('@').map_or(a.address.as_str(), |(l, _)| l);
+    let local = a
+        .address
+        .rsplit_once('@')
+        .map_or(a.address.as_str(), |(l, _)| l);
     local.to_ascii_lowercase()
 }
 

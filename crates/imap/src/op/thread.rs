@@ -50,7 +50,10 @@ pub(crate) fn ordered_subject(messages: &[ThreadMessage]) -> Vec<Thread> {
     let mut groups: Vec<Vec<usize>> = Vec::new();
     for i in order_ {
         match groups.last_mut() {
-            Some(g) if g.first().is_some_and(|&f| messages[f].subject == messages[i].subject) => {
+            Some(g)
+                if g.first()
+                    .is_some_and(|&f| messages[f].subject == messages[i].subject) =>
+            {
                 g.push(i)
             }
             _ => groups.push(vec![i]),
@@ -137,8 +140,11 @@ impl Tree<'_> {
     /// The message a node shows: its own, or for a dummy that of its first child.
     fn shown(&self, n: usize) -> Option<usize> {
         let node = self.nodes.get(n)?;
-        node.message
-            .or_else(|| node.children.first().and_then(|&c| self.nodes.get(c)?.message))
+        node.message.or_else(|| {
+            node.children
+                .first()
+                .and_then(|&c| self.nodes.get(c)?.message)
+        })
     }
 
     fn cmp(&self, a: usize, b: usize) -> std::cmp::Ordering {
