@@ -256,6 +256,11 @@ def test_searchres(session):
     lines, done = s.command("SEARCH RETURN (SAVE) CHARSET KOI8-R FLAGGED")
     assert b"NO [BADCHARSET (UTF-8 US-ASCII)]" in done, done
     assert fetched_uids(s, "FETCH $ (UID)") == []
+    # So does one refused for its syntax.
+    s.ok("SEARCH RETURN (SAVE) ALL")
+    lines, done = s.command("SEARCH RETURN (SAVE) BEFORE 31-Feb-2024")
+    assert re.match(rb"t\d+ BAD", done), done
+    assert fetched_uids(s, "FETCH $ (UID)") == []
     # SELECT (and UNSELECT/CLOSE/EXAMINE) forget it.
     s.ok("SEARCH RETURN (SAVE) ALL")
     assert len(fetched_uids(s, "FETCH $ (UID)")) == 4

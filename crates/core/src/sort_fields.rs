@@ -42,20 +42,32 @@ struct Keys {
 
 impl Core {
     /// The sort/thread fields of `uids` in a mailbox (missing messages left out), by UID.
+    /// Without `index` only the message rows are read (subject, first From address, sent
+    /// date, Message-ID): To, Cc, In-Reply-To and References are then left empty.
     pub async fn sort_fields(
         &self,
         user: &ObjectId,
         mailbox: &ObjectId,
         uids: &[i64],
+        index: bool,
     ) -> Result<Vec<SortFields>> {
-        let rows = self.store.fetch_records(user, mailbox, uids, true).await?;
+        let rows = self.store.fetch_records(user, mailbox, uids, index).await?;
         rows.into_iter()
             .map(|(record, json)| {
                 let keys: Keys = match json {
                     Some(j) => serde_json::from_str(&j).map_err(|e| {
                         Error::Internal(format!("stored message index is unreadable: {e}"))
                     })?,
-                    None => Keys::default(),
+                    None => Keys {
+                        subject: record.subject,
+                        from: (!record.from_address.is_empty() || !record.from_name.is_empty())
+                            .then(|| Addr {
+                                name: record.from_name,
+                                address: record.from_address,
+                            }),
+                        message_id: (!record.message_id.is_empty()).then_some(record.message_id),
+                        ..Keys::default()
+                    },
                 };
                 Ok(SortFields {
                     uid: record.uid,

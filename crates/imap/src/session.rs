@@ -257,6 +257,11 @@ impl Session {
                     if let Some(response) = e.response() {
                         self.push(response);
                     }
+                    if op::line_saves_result(&self.buf)
+                        && let Some(selected) = self.selected.as_mut()
+                    {
+                        selected.saved.clear();
+                    }
                     match &e {
                         ParseError::LiteralTooLarge { sync, .. } => {
                             // A synchronising literal is not sent by the client after a NO;

@@ -29,6 +29,8 @@ mod store;
 mod subscribe;
 mod thread;
 
+pub(crate) use search::line_saves_result;
+
 use crate::error::Result;
 use crate::session::Session;
 use sealpost_core::{Error as CoreError, ObjectId};

@@ -242,6 +242,41 @@ fn collect_sets(key: &SearchKey, selected: &Selected, out: &mut HashMap<usize, V
     }
 }
 
+/// Whether a command line the parser refused is a `[UID] SEARCH RETURN (... SAVE ...)`:
+/// RFC 5182 2.1 empties `$` when such a SEARCH fails, syntax errors included.
+pub(crate) fn line_saves_result(line: &[u8]) -> bool {
+    let line = line.split(|&b| b == b'\n').next().unwrap_or_default();
+    let mut words = line
+        .split(|&b| b == b' ')
+        .filter(|w| !w.is_empty())
+        .skip(1)
+        .peekable();
+    words.next_if(|w| w.eq_ignore_ascii_case(b"UID"));
+    if !words
+        .next()
+        .is_some_and(|w| w.eq_ignore_ascii_case(b"SEARCH"))
+        || !words
+            .next()
+            .is_some_and(|w| w.eq_ignore_ascii_case(b"RETURN"))
+    {
+        return false;
+    }
+    for word in words {
+        let bare: Vec<u8> = word
+            .iter()
+            .copied()
+            .filter(|b| !matches!(b, b'(' | b')' | b'\r'))
+            .collect();
+        if bare.eq_ignore_ascii_case(b"SAVE") {
+            return true;
+        }
+        if word.contains(&b')') {
+            break;
+        }
+    }
+    false
+}
+
 /// The charsets SEARCH, SORT and THREAD accept: strings are UTF-8 on the wire, and US-ASCII
 /// is a subset of it. Anything else is `NO [BADCHARSET]` (RFC 3501 6.4.4).
 pub(crate) fn check_charset(tag: &str, charset: Option<&str>) -> Option<StatusResponse> {
@@ -451,5 +486,20 @@ mod tests {
         ]);
         assert_eq!(merged(&set, 20, &[]), vec![(1, 3), (5, 7), (9, 20)]);
         assert_eq!(merged(&set, 20, &[4, 30]), vec![(1, 7), (9, 20), (30, 30)]);
+    }
+
+    #[test]
+    fn recognises_failed_saving_searches() {
+        assert!(line_saves_result(b"a SEARCH RETURN (SAVE) FOO\r\n"));
+        assert!(line_saves_result(b"a uid search return (MIN save\r\n"));
+        assert!(line_saves_result(
+            b"a SEARCH RETURN (ALL SAVE) BEFORE 31-Feb-2024\r\n"
+        ));
+        assert!(!line_saves_result(
+            b"a SEARCH RETURN (ALL) SUBJECT SAVE\r\n"
+        ));
+        assert!(!line_saves_result(b"a SEARCH SUBJECT SAVE\r\n"));
+        assert!(!line_saves_result(b"a FETCH RETURN (SAVE)\r\n"));
+        assert!(!line_saves_result(b""));
     }
 }

@@ -54,8 +54,13 @@ struct Keys {
 }
 
 impl Session {
-    /// The stored sort fields of the messages at `indexes` of the snapshot, by UID.
-    pub(crate) async fn sort_fields(&self, indexes: &[usize]) -> Result<HashMap<u32, SortFields>> {
+    /// The stored sort fields of the messages at `indexes` of the snapshot, by UID; `index`
+    /// reads the stored message index too (for To, Cc and the threading headers).
+    pub(crate) async fn sort_fields(
+        &self,
+        indexes: &[usize],
+        index: bool,
+    ) -> Result<HashMap<u32, SortFields>> {
         let user = self.user_id()?;
         let Some(selected) = self.selected.as_ref() else {
             return Ok(HashMap::new());
@@ -66,7 +71,11 @@ impl Session {
             .collect();
         let mut out = HashMap::with_capacity(uids.len());
         for chunk in uids.chunks(FIELDS_CHUNK) {
-            for f in self.core.sort_fields(&user, &selected.id, chunk).await? {
+            for f in self
+                .core
+                .sort_fields(&user, &selected.id, chunk, index)
+                .await?
+            {
                 if let Ok(uid) = u32::try_from(f.uid) {
                     out.insert(uid, f);
                 }
@@ -83,12 +92,16 @@ impl Session {
             Ok(found) => found,
             Err(refused) => return Ok(refused),
         };
-        let needs_index = cmd
+        let needs_fields = cmd
             .criteria
             .iter()
             .any(|c| !matches!(c.key, SortKey::Arrival | SortKey::Size));
-        let fields = if needs_index {
-            self.sort_fields(&found).await?
+        let needs_json = cmd
+            .criteria
+            .iter()
+            .any(|c| matches!(c.key, SortKey::To | SortKey::Cc | SortKey::DisplayTo));
+        let fields = if needs_fields {
+            self.sort_fields(&found, needs_json).await?
         } else {
             HashMap::new()
         };

@@ -402,7 +402,7 @@ impl Session {
             Ok(found) => found,
             Err(refused) => return Ok(refused),
         };
-        let fields = self.sort_fields(&found).await?;
+        let fields = self.sort_fields(&found, true).await?;
         let Some(selected) = self.selected.as_ref() else {
             return Ok(StatusResponse::bad(tag, "No mailbox selected"));
         };
