@@ -61,7 +61,7 @@ impl Core {
                     None => Keys {
                         subject: record.subject,
                         from: (!record.from_address.is_empty() || !record.from_name.is_empty())
-                            .then(|| Addr {
+                            .then_some(Addr {
                                 name: record.from_name,
                                 address: record.from_address,
                             }),
