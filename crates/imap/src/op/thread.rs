@@ -10,8 +10,9 @@ use crate::subject::base_subject;
 use sealpost_imap_proto::{Data, StatusResponse, Thread, ThreadAlgorithm, ThreadCommand};
 use std::collections::HashMap;
 
-/// References of one message taken into account (the nearest ones).
-const MAX_REFERENCES: usize = 100;
+/// References of one message taken into account (the nearest ones): bounds the nodes made
+/// per message.
+const MAX_REFERENCES: usize = 32;
 /// Parent-chain steps of one loop check; a longer chain is treated as a loop (link refused).
 const MAX_ANCESTOR_WALK: usize = 10_000;
 
@@ -101,6 +102,11 @@ impl Tree<'_> {
 
     /// Whether `a` is `b` or one of its ancestors (or the chain is too long to tell).
     fn is_ancestor(&self, a: usize, b: usize) -> bool {
+        // The usual case, parents seen before their replies: a node without children is
+        // nobody's ancestor, and no walk is needed.
+        if a != b && self.nodes.get(a).is_some_and(|n| n.children.is_empty()) {
+            return false;
+        }
         let mut cur = Some(b);
         for _ in 0..MAX_ANCESTOR_WALK {
             match cur {
@@ -431,10 +437,14 @@ impl Session {
                 })
             })
             .collect();
-        let threads = match cmd.algorithm {
+        // Threading a large mailbox is CPU work: off the async runtime.
+        let algorithm = cmd.algorithm;
+        let threads = tokio::task::spawn_blocking(move || match algorithm {
             ThreadAlgorithm::OrderedSubject => ordered_subject(&messages),
             ThreadAlgorithm::References => references(&messages),
-        };
+        })
+        .await
+        .map_err(|e| sealpost_core::Error::Internal(format!("threading failed: {e}")))?;
         self.push(Data::Thread(threads));
         Ok(StatusResponse::ok(tag, "THREAD completed"))
     }
@@ -496,6 +506,30 @@ mod tests {
         assert_eq!(
             wire(references(&messages)),
             "* THREAD (5)(1 2 (4)(3))((6)(7)(8))\r\n"
+        );
+    }
+
+    #[test]
+    fn deep_chains_in_either_order() {
+        const N: u32 = 20_000;
+        // Replies after their parents: one chain 1 2 3 ... N.
+        let forward: Vec<ThreadMessage> = (1..=N)
+            .map(|i| {
+                let parent = format!("m{}", i - 1);
+                let refs: Vec<&str> = if i > 1 { vec![parent.as_str()] } else { vec![] };
+                msg(i, i64::from(i), "Chain", &format!("m{i}"), &refs)
+            })
+            .collect();
+        let expected: String = (1..=N).map(|i| i.to_string()).collect::<Vec<_>>().join(" ");
+        assert_eq!(
+            wire(references(&forward)),
+            format!("* THREAD ({expected})\r\n")
+        );
+        // Replies before their parents (mailbox order reversed): the same chain.
+        let backward: Vec<ThreadMessage> = forward.iter().rev().cloned().collect();
+        assert_eq!(
+            wire(references(&backward)),
+            format!("* THREAD ({expected})\r\n")
         );
     }
 
