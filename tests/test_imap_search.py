@@ -5,6 +5,7 @@ written down by hand in the assertions."""
 
 from __future__ import annotations
 
+import imaplib
 import re
 import socket
 
@@ -186,6 +187,24 @@ def test_thread(corpus):
     assert lines == [b"* THREAD (3 5)(1 4)(6)"]
     lines = s.ok("THREAD REFERENCES UTF-8 SUBJECT nothing-like-this")
     assert lines == [b"* THREAD"]
+
+
+def test_imaplib_sort_and_thread(server, user, corpus):
+    """Python's imaplib as a real client: its sort() and thread() parse our answers."""
+    client = imaplib.IMAP4("127.0.0.1", server.imap_port, timeout=TIMEOUT)
+    try:
+        client.login(user.username, user.password)
+        client.select("INBOX", readonly=True)
+        typ, data = client.sort("(REVERSE SIZE)", "UTF-8", "ALL")
+        assert typ == "OK" and data == [b"7 3 5 6 1 4 2"], data
+        typ, data = client.uid("SORT", "(DISPLAYFROM)", "UTF-8", "ALL")
+        assert typ == "OK" and data == [b"8 3 7 4 2 6 5"], data
+        typ, data = client.thread("REFERENCES", "UTF-8", "ALL")
+        assert typ == "OK" and data == [b"(3 5)(1 2 4)((6)(7))"], data
+        typ, data = client.search(None, "SUBJECT", "plan")
+        assert typ == "OK" and data == [b"1 2 4"], data
+    finally:
+        client.logout()
 
 
 def test_esearch(corpus):
