@@ -24,10 +24,16 @@
 //! the vanished UIDs, each command file its part (MODSEQ, CHANGEDSINCE, UNCHANGEDSINCE,
 //! SEARCH MODSEQ, SELECT/EXAMINE parameters, ENABLE).
 //!
-//! Not served yet (and so not advertised): STARTTLS/IMAPS, ESEARCH,
-//! SEARCHRES, SORT/THREAD, BINARY, MULTIAPPEND (accepted by the parser and stored, but not
-//! advertised), LIST-EXTENDED/LIST-STATUS, QUOTA, COMPRESS, UTF8=ACCEPT, IMAP4rev2,
-//! CREATE-SPECIAL-USE, RENAME of INBOX, per-user/per-IP connection limits.
+//! SEARCH, SORT and THREAD share one evaluation of the search keys (`op/search.rs`); SORT and
+//! THREAD read their keys from the stored index through `Core::sort_fields`, and
+//! `subject.rs` holds the RFC 5256 base subject. ESEARCH, SEARCHRES (`$` kept by UID in
+//! `state::Selected`), SORT, SORT=DISPLAY, THREAD=ORDEREDSUBJECT and THREAD=REFERENCES are
+//! served; ESORT and CONTEXT=SEARCH/SORT are not.
+//!
+//! Not served yet (and so not advertised): STARTTLS/IMAPS, BINARY, MULTIAPPEND (accepted by
+//! the parser and stored, but not advertised), LIST-EXTENDED/LIST-STATUS, QUOTA, COMPRESS,
+//! UTF8=ACCEPT, IMAP4rev2, CREATE-SPECIAL-USE, RENAME of INBOX, per-user/per-IP connection
+//! limits.
 
 mod convert;
 mod error;
@@ -35,6 +41,7 @@ mod op;
 mod qresync;
 mod session;
 mod state;
+mod subject;
 
 pub use error::Error;
 

@@ -47,6 +47,12 @@ pub(crate) const CAPABILITIES: &[&str] = &[
     "SPECIAL-USE",
     "CONDSTORE",
     "QRESYNC",
+    "ESEARCH",
+    "SEARCHRES",
+    "SORT",
+    "SORT=DISPLAY",
+    "THREAD=ORDEREDSUBJECT",
+    "THREAD=REFERENCES",
 ];
 
 pub(crate) fn capabilities() -> Vec<String> {
@@ -85,6 +91,8 @@ pub(crate) struct Session {
     pub condstore: bool,
     /// QRESYNC was enabled (ENABLE QRESYNC), for the connection.
     pub qresync: bool,
+    /// IMAP4rev2 was ENABLEd: SEARCH answers with ESEARCH (RFC 9051 6.4.4), among others.
+    pub rev2: bool,
 }
 
 /// Runs one connection to its end.
@@ -108,6 +116,7 @@ pub(crate) async fn run(stream: TcpStream, core: Core, config: Arc<ImapConfig>) 
         discard_line: false,
         condstore: false,
         qresync: false,
+        rev2: false,
     };
     session.push(
         StatusResponse::untagged(Status::Ok, "Sealpost IMAP ready")
@@ -256,6 +265,11 @@ impl Session {
                     if let Some(response) = e.response() {
                         self.push(response);
                     }
+                    if op::line_saves_result(&self.buf)
+                        && let Some(selected) = self.selected.as_mut()
+                    {
+                        selected.saved.clear();
+                    }
                     match &e {
                         ParseError::LiteralTooLarge { sync, .. } => {
                             // A synchronising literal is not sent by the client after a NO;
@@ -345,7 +359,9 @@ impl Session {
             &body,
             CommandBody::Fetch(c) if !c.uid
         ) && !matches!(&body, CommandBody::Store(c) if !c.uid)
-            && !matches!(&body, CommandBody::Search(c) if !c.uid);
+            && !matches!(&body, CommandBody::Search(c) if !c.uid)
+            && !matches!(&body, CommandBody::Sort(c) if !c.uid)
+            && !matches!(&body, CommandBody::Thread(c) if !c.uid);
         let result = op::dispatch(self, &tag, body).await;
         let response = match result {
             Ok(response) => response,

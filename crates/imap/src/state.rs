@@ -37,6 +37,10 @@ pub(crate) struct Selected {
     /// The highest modseq of the mailbox that the client has been told about (or a lower
     /// one): what HIGHESTMODSEQ reports after SELECT.
     pub highest_modseq: i64,
+    /// SEARCHRES (RFC 5182): the UIDs saved by the last `SEARCH RETURN (SAVE)`, ascending.
+    /// Kept as UIDs so that `$` still names the same messages after expunges; reset with
+    /// the selection (SELECT, EXAMINE, CLOSE, UNSELECT make a new `Selected` or none).
+    pub saved: Vec<u32>,
 }
 
 fn uid32(uid: i64) -> Option<u32> {
@@ -81,6 +85,7 @@ impl Selected {
             condstore: false,
             qresync: false,
             highest_modseq: 0,
+            saved: Vec::new(),
         }
     }
 
@@ -89,7 +94,7 @@ impl Selected {
         u32::try_from(self.messages.len()).unwrap_or(u32::MAX)
     }
 
-    fn max_uid(&self) -> u32 {
+    pub fn max_uid(&self) -> u32 {
         self.messages.last().map(|m| m.uid).unwrap_or(0)
     }
 
@@ -101,6 +106,8 @@ impl Selected {
     /// Indexes (sequence number − 1) named by a set of sequence numbers or UIDs, ascending
     /// and without duplicates. Numbers that name no message are left out. Overlapping ranges
     /// are merged first, so the work is bounded by the mailbox size, not by the ranges.
+    /// `$` stands for the saved search result (the same messages whether `uid` or not);
+    /// saved messages expunged since are left out.
     pub fn resolve(&self, set: &SequenceSet, uid: bool) -> Vec<usize> {
         let len = self.messages.len();
         let mut spans: Vec<(usize, usize)> = if uid {
@@ -120,6 +127,14 @@ impl Selected {
                 })
                 .collect()
         };
+        if set.uses_saved_result() {
+            spans.extend(
+                self.saved
+                    .iter()
+                    .filter_map(|&u| self.index_of(u))
+                    .map(|i| (i, i + 1)),
+            );
+        }
         spans.sort_unstable();
         let mut out = Vec::new();
         let mut covered = 0usize;
@@ -267,6 +282,26 @@ mod tests {
             SeqBound::Largest,
         )]);
         assert_eq!(s.resolve(&tail, true), vec![2]);
+    }
+
+    #[test]
+    fn resolves_saved_result_by_uid() {
+        let mut s = selected(&[3, 5, 9, 12]);
+        let dollar = SequenceSet(vec![Sequence::SavedResult]);
+        assert_eq!(s.resolve(&dollar, false), Vec::<usize>::new());
+        s.saved = vec![5, 12, 40];
+        assert_eq!(s.resolve(&dollar, false), vec![1, 3]);
+        assert_eq!(s.resolve(&dollar, true), vec![1, 3]);
+        // "$" mixed with ranges, overlaps merged.
+        let mixed = SequenceSet(vec![
+            Sequence::SavedResult,
+            Sequence::Range(SeqBound::Value(1), SeqBound::Value(2)),
+        ]);
+        assert_eq!(s.resolve(&mixed, false), vec![0, 1, 3]);
+        // After UID 5 is expunged, "$" names only UID 12 (now sequence number 3).
+        s.mark_expunged(&[5]);
+        s.take_expunges();
+        assert_eq!(s.resolve(&dollar, false), vec![2]);
     }
 
     #[test]

@@ -11,9 +11,6 @@ impl Session {
         cmd: CopyCommand,
         is_move: bool,
     ) -> Result<StatusResponse> {
-        if cmd.sequence_set.uses_saved_result() {
-            return Ok(StatusResponse::bad(tag, "SEARCHRES is not supported"));
-        }
         let user = self.user_id()?;
         let Some(selected) = self.selected.as_ref() else {
             return Ok(StatusResponse::bad(tag, "No mailbox selected"));

@@ -19,19 +19,13 @@ impl Session {
             return Ok(StatusResponse::no(tag, "Mailbox is read-only"));
         }
         let mailbox = selected.id.clone();
-        let only: Option<Vec<i64>> = match &uids {
-            Some(set) if set.uses_saved_result() => {
-                return Ok(StatusResponse::bad(tag, "SEARCHRES is not supported"));
-            }
-            Some(set) => Some(
-                selected
-                    .resolve(set, true)
-                    .into_iter()
-                    .filter_map(|i| selected.messages.get(i).map(|m| i64::from(m.uid)))
-                    .collect(),
-            ),
-            None => None,
-        };
+        let only: Option<Vec<i64>> = uids.as_ref().map(|set| {
+            selected
+                .resolve(set, true)
+                .into_iter()
+                .filter_map(|i| selected.messages.get(i).map(|m| i64::from(m.uid)))
+                .collect()
+        });
         if only.as_ref().is_some_and(Vec::is_empty) {
             return Ok(StatusResponse::ok(tag, "EXPUNGE completed"));
         }

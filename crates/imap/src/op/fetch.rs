@@ -172,9 +172,6 @@ impl Session {
         tag: &str,
         cmd: FetchCommand,
     ) -> Result<StatusResponse> {
-        if cmd.sequence_set.uses_saved_result() {
-            return Ok(StatusResponse::bad(tag, "Not supported"));
-        }
         if cmd.vanished && !self.qresync {
             return Ok(StatusResponse::bad(
                 tag,

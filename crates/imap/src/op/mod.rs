@@ -23,9 +23,13 @@ mod noop;
 mod rename;
 mod search;
 mod select;
+mod sort;
 mod status;
 mod store;
 mod subscribe;
+mod thread;
+
+pub(crate) use search::line_saves_result;
 
 use crate::error::Result;
 use crate::session::Session;
@@ -75,12 +79,11 @@ pub(crate) async fn dispatch(
         C::Unselect => session.op_close(tag, false).await,
         C::Append { mailbox, messages } => session.op_append(tag, &mailbox, messages).await,
         C::Idle => session.op_idle(tag).await,
-        C::StartTls
-        | C::Sort(_)
-        | C::Thread(_)
-        | C::GetQuota(_)
-        | C::GetQuotaRoot(_)
-        | C::Compress(_) => Ok(StatusResponse::bad(tag, "Command not supported")),
+        C::Sort(sort) => session.op_sort(tag, sort).await,
+        C::Thread(thread) => session.op_thread(tag, thread).await,
+        C::StartTls | C::GetQuota(_) | C::GetQuotaRoot(_) | C::Compress(_) => {
+            Ok(StatusResponse::bad(tag, "Command not supported"))
+        }
     }
 }
 

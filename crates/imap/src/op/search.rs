@@ -3,13 +3,18 @@
 //! stored message index; BODY and TEXT from the full-text index (all words must occur).
 //! MODSEQ (CONDSTORE) compares with the message modseq whatever entry is named: flags have
 //! no modseq of their own here, which RFC 7162 3.1.5 allows.
+//!
+//! Results are `* SEARCH`, or `* ESEARCH` (RFC 4731) when RETURN options are given or the
+//! client enabled IMAP4rev2; `RETURN (SAVE)` keeps the result as `$` (SEARCHRES, RFC 5182)
+//! by UID in the selected state. SORT and THREAD use [`Session::search_indexes`] too.
 
 use crate::error::Result;
 use crate::session::Session;
-use crate::state::Entry;
+use crate::state::{Entry, Selected};
 use sealpost_core::FetchedMessage;
 use sealpost_imap_proto::{
-    Code, Data, Date, SearchCommand, SearchKey, SequenceSet, StatusResponse,
+    Code, Data, Date, EsearchResult, SearchCommand, SearchKey, SearchReturn, SequenceSet, Status,
+    StatusResponse,
 };
 use std::collections::{HashMap, HashSet};
 
@@ -173,9 +178,10 @@ fn in_set(ctx: &Context<'_>, set: &SequenceSet, n: u32) -> bool {
     ranges.get(i).is_some_and(|(lo, _)| *lo <= n)
 }
 
-/// Sorted, merged ranges of a set.
-fn merged(set: &SequenceSet, largest: u32) -> Vec<(u32, u32)> {
+/// Sorted, merged ranges of a set, plus the single numbers `extra` (what `$` stands for).
+fn merged(set: &SequenceSet, largest: u32, extra: &[u32]) -> Vec<(u32, u32)> {
     let mut ranges: Vec<(u32, u32)> = set.ranges(largest).collect();
+    ranges.extend(extra.iter().map(|&n| (n, n)));
     ranges.sort_unstable();
     let mut out: Vec<(u32, u32)> = Vec::with_capacity(ranges.len());
     for (lo, hi) in ranges {
@@ -187,40 +193,104 @@ fn merged(set: &SequenceSet, largest: u32) -> Vec<(u32, u32)> {
     out
 }
 
-fn collect_sets(
-    key: &SearchKey,
-    largest_seq: u32,
-    largest_uid: u32,
-    out: &mut HashMap<usize, Vec<(u32, u32)>>,
-) {
+/// Each sequence set of the criteria as merged ranges. `$` adds the saved result: its UIDs
+/// for `UID $`, their current sequence numbers for a bare `$`.
+fn collect_sets(key: &SearchKey, selected: &Selected, out: &mut HashMap<usize, Vec<(u32, u32)>>) {
+    let saved = |uid: bool| -> Vec<u32> {
+        selected
+            .saved
+            .iter()
+            .filter_map(|&u| {
+                let i = selected.index_of(u)?;
+                if uid {
+                    Some(u)
+                } else {
+                    u32::try_from(i + 1).ok()
+                }
+            })
+            .collect()
+    };
     match key {
         SearchKey::Uid(set) => {
-            out.insert(std::ptr::from_ref(set).addr(), merged(set, largest_uid));
+            let extra = if set.uses_saved_result() {
+                saved(true)
+            } else {
+                Vec::new()
+            };
+            out.insert(
+                std::ptr::from_ref(set).addr(),
+                merged(set, selected.max_uid(), &extra),
+            );
         }
         SearchKey::SequenceSet(set) => {
-            out.insert(std::ptr::from_ref(set).addr(), merged(set, largest_seq));
+            let extra = if set.uses_saved_result() {
+                saved(false)
+            } else {
+                Vec::new()
+            };
+            out.insert(
+                std::ptr::from_ref(set).addr(),
+                merged(set, selected.exists(), &extra),
+            );
         }
-        SearchKey::Not(k) => collect_sets(k, largest_seq, largest_uid, out),
+        SearchKey::Not(k) => collect_sets(k, selected, out),
         SearchKey::Or(a, b) => {
-            collect_sets(a, largest_seq, largest_uid, out);
-            collect_sets(b, largest_seq, largest_uid, out);
+            collect_sets(a, selected, out);
+            collect_sets(b, selected, out);
         }
         SearchKey::And(list) => {
             for k in list {
-                collect_sets(k, largest_seq, largest_uid, out);
+                collect_sets(k, selected, out);
             }
         }
         _ => {}
     }
 }
 
-fn uses_saved_result(key: &SearchKey) -> bool {
-    match key {
-        SearchKey::Uid(set) | SearchKey::SequenceSet(set) => set.uses_saved_result(),
-        SearchKey::Not(k) => uses_saved_result(k),
-        SearchKey::Or(a, b) => uses_saved_result(a) || uses_saved_result(b),
-        SearchKey::And(list) => list.iter().any(uses_saved_result),
-        _ => false,
+/// Whether a command line the parser refused is a `[UID] SEARCH RETURN (... SAVE ...)`:
+/// RFC 5182 2.1 empties `$` when such a SEARCH fails, syntax errors included.
+pub(crate) fn line_saves_result(line: &[u8]) -> bool {
+    let line = line.split(|&b| b == b'\n').next().unwrap_or_default();
+    let mut words = line
+        .split(|&b| b == b' ')
+        .filter(|w| !w.is_empty())
+        .skip(1)
+        .peekable();
+    words.next_if(|w| w.eq_ignore_ascii_case(b"UID"));
+    if !words
+        .next()
+        .is_some_and(|w| w.eq_ignore_ascii_case(b"SEARCH"))
+        || !words
+            .next()
+            .is_some_and(|w| w.eq_ignore_ascii_case(b"RETURN"))
+    {
+        return false;
+    }
+    for word in words {
+        let bare: Vec<u8> = word
+            .iter()
+            .copied()
+            .filter(|b| !matches!(b, b'(' | b')' | b'\r'))
+            .collect();
+        if bare.eq_ignore_ascii_case(b"SAVE") {
+            return true;
+        }
+        if word.contains(&b')') {
+            break;
+        }
+    }
+    false
+}
+
+/// The charsets SEARCH, SORT and THREAD accept: strings are UTF-8 on the wire, and US-ASCII
+/// is a subset of it. Anything else is `NO [BADCHARSET]` (RFC 3501 6.4.4).
+pub(crate) fn check_charset(tag: &str, charset: Option<&str>) -> Option<StatusResponse> {
+    match charset {
+        None | Some("UTF-8" | "US-ASCII") => None,
+        Some(_) => Some(
+            StatusResponse::no(tag, "Unsupported charset")
+                .with_code(Code::BadCharset(vec!["UTF-8".into(), "US-ASCII".into()])),
+        ),
     }
 }
 
@@ -230,36 +300,140 @@ impl Session {
         tag: &str,
         cmd: SearchCommand,
     ) -> Result<StatusResponse> {
-        if cmd.returns.is_some() || uses_saved_result(&cmd.criteria) {
-            return Ok(StatusResponse::bad(
-                tag,
-                "ESEARCH and SEARCHRES are not supported",
-            ));
-        }
-        if let Some(charset) = &cmd.charset
-            && charset != "UTF-8"
-            && charset != "US-ASCII"
+        let save = cmd
+            .returns
+            .as_ref()
+            .is_some_and(|r| r.contains(&SearchReturn::Save));
+        let result = self.search_and_answer(tag, cmd).await;
+        // RFC 5182 2.1: a SEARCH with SAVE that fails leaves `$` empty.
+        if save
+            && !matches!(&result, Ok(r) if r.status == Status::Ok)
+            && let Some(selected) = self.selected.as_mut()
         {
-            return Ok(StatusResponse::no(tag, "Unsupported charset")
-                .with_code(Code::BadCharset(vec!["UTF-8".into(), "US-ASCII".into()])));
+            selected.saved.clear();
         }
+        result
+    }
+
+    async fn search_and_answer(&mut self, tag: &str, cmd: SearchCommand) -> Result<StatusResponse> {
+        if let Some(refused) = check_charset(tag, cmd.charset.as_deref()) {
+            return Ok(refused);
+        }
+        let found = match self.search_indexes(tag, &cmd.criteria).await? {
+            Ok(found) => found,
+            Err(refused) => return Ok(refused),
+        };
+        let rev2 = self.rev2;
+        let Some(selected) = self.selected.as_mut() else {
+            return Ok(StatusResponse::bad(tag, "No mailbox selected"));
+        };
+        // RFC 7162 3.1.5: with a MODSEQ key, the answer carries the highest modseq of the
+        // messages found (nothing when none is found).
+        let mut needs = Needs::default();
+        walk(&cmd.criteria, &mut needs);
+        let modseq = if needs.modseq {
+            found
+                .iter()
+                .filter_map(|&i| selected.messages.get(i).map(|m| m.modseq))
+                .max()
+                .map(|m| u64::try_from(m).unwrap_or(0))
+        } else {
+            None
+        };
+        let ids: Vec<u32> = found
+            .iter()
+            .map(|&i| {
+                if cmd.uid {
+                    selected.messages.get(i).map(|m| m.uid).unwrap_or(0)
+                } else {
+                    u32::try_from(i + 1).unwrap_or(u32::MAX)
+                }
+            })
+            .collect();
+        // Under IMAP4rev2 a plain SEARCH is answered as `RETURN (ALL)` (RFC 9051 6.4.4).
+        let returns = match cmd.returns {
+            Some(r) if r.is_empty() => vec![SearchReturn::All],
+            Some(r) => r,
+            None if rev2 => vec![SearchReturn::All],
+            None => {
+                self.push(Data::Search { ids, modseq });
+                return Ok(StatusResponse::ok(tag, "SEARCH completed"));
+            }
+        };
+        let has = |r: SearchReturn| returns.contains(&r);
+        if has(SearchReturn::Save) {
+            // RFC 5182 2.4: with MIN and/or MAX but neither ALL nor COUNT, only those
+            // messages are saved.
+            let only_ends = !has(SearchReturn::All)
+                && !has(SearchReturn::Count)
+                && (has(SearchReturn::Min) || has(SearchReturn::Max));
+            let chosen: Vec<usize> = if only_ends {
+                let mut ends = Vec::new();
+                if has(SearchReturn::Min) {
+                    ends.extend(found.first().copied());
+                }
+                if has(SearchReturn::Max) {
+                    ends.extend(found.last().copied());
+                }
+                ends
+            } else {
+                found.clone()
+            };
+            let mut saved: Vec<u32> = chosen
+                .into_iter()
+                .filter_map(|i| selected.messages.get(i).map(|m| m.uid))
+                .collect();
+            saved.dedup();
+            selected.saved = saved;
+            // SAVE alone: no ESEARCH response (RFC 5182 2.4).
+            if returns.iter().all(|r| *r == SearchReturn::Save) {
+                return Ok(StatusResponse::ok(tag, "SEARCH completed, result saved"));
+            }
+        }
+        let result = EsearchResult {
+            tag: Some(tag.to_string()),
+            uid: cmd.uid,
+            min: has(SearchReturn::Min)
+                .then(|| ids.first().copied())
+                .flatten(),
+            max: has(SearchReturn::Max)
+                .then(|| ids.last().copied())
+                .flatten(),
+            all: has(SearchReturn::All)
+                .then(|| SequenceSet::from_ids(ids.iter().copied()))
+                .flatten(),
+            count: has(SearchReturn::Count).then(|| u32::try_from(ids.len()).unwrap_or(u32::MAX)),
+            modseq,
+        };
+        self.push(Data::Esearch(result));
+        Ok(StatusResponse::ok(tag, "SEARCH completed"))
+    }
+
+    /// The indexes (sequence number − 1) of the live messages matching `criteria`,
+    /// ascending: the common part of SEARCH, SORT and THREAD. `Err` is the tagged answer
+    /// for criteria the server refuses.
+    pub(crate) async fn search_indexes(
+        &mut self,
+        tag: &str,
+        criteria: &SearchKey,
+    ) -> Result<std::result::Result<Vec<usize>, StatusResponse>> {
         let user = self.user_id()?;
         let Some(selected) = self.selected.as_ref() else {
-            return Ok(StatusResponse::bad(tag, "No mailbox selected"));
+            return Ok(Err(StatusResponse::bad(tag, "No mailbox selected")));
         };
         let mailbox = selected.id.clone();
         let mut needs = Needs::default();
-        walk(&cmd.criteria, &mut needs);
+        walk(criteria, &mut needs);
         if needs.modseq {
             self.enable_condstore();
         }
         // Each distinct BODY/TEXT key is one full-text query.
         let distinct: HashSet<&str> = needs.texts.iter().map(String::as_str).collect();
         if distinct.len() > MAX_TEXT_KEYS {
-            return Ok(StatusResponse::bad(
+            return Ok(Err(StatusResponse::bad(
                 tag,
                 format!("Too many BODY/TEXT search keys (at most {MAX_TEXT_KEYS})"),
-            ));
+            )));
         }
         let mut texts = HashMap::new();
         for query in needs.texts {
@@ -275,29 +449,22 @@ impl Session {
             texts.insert(query, set);
         }
         let Some(selected) = self.selected.as_ref() else {
-            return Ok(StatusResponse::bad(tag, "No mailbox selected"));
+            return Ok(Err(StatusResponse::bad(tag, "No mailbox selected")));
         };
         let mut sets = HashMap::new();
-        collect_sets(
-            &cmd.criteria,
-            selected.exists(),
-            selected.messages.last().map(|m| m.uid).unwrap_or(0),
-            &mut sets,
-        );
+        collect_sets(criteria, selected, &mut sets);
         let ctx = Context {
             sets,
             now: now_ms(),
             texts: &texts,
         };
-        let live: Vec<(u32, &Entry)> = selected
+        let live: Vec<(usize, &Entry)> = selected
             .messages
             .iter()
             .enumerate()
             .filter(|(_, m)| !m.expunged)
-            .map(|(i, m)| (u32::try_from(i + 1).unwrap_or(u32::MAX), m))
             .collect();
-        let mut ids = Vec::new();
-        let mut highest: i64 = 0;
+        let mut found = Vec::new();
         for chunk in live.chunks(CHUNK) {
             let fetched: HashMap<u32, FetchedMessage> = if needs.records {
                 let uids: Vec<i64> = chunk.iter().map(|(_, m)| i64::from(m.uid)).collect();
@@ -310,23 +477,18 @@ impl Session {
             } else {
                 HashMap::new()
             };
-            for (seq, entry) in chunk {
+            for (i, entry) in chunk {
                 let candidate = Candidate {
-                    seq: *seq,
+                    seq: u32::try_from(i + 1).unwrap_or(u32::MAX),
                     entry,
                     fetched: fetched.get(&entry.uid),
                 };
-                if eval(&cmd.criteria, &candidate, &ctx) {
-                    ids.push(if cmd.uid { entry.uid } else { *seq });
-                    highest = highest.max(entry.modseq);
+                if eval(criteria, &candidate, &ctx) {
+                    found.push(*i);
                 }
             }
         }
-        // RFC 7162 3.1.5: with a MODSEQ key, the highest modseq of the messages found
-        // (nothing when none is found).
-        let modseq = (needs.modseq && !ids.is_empty()).then(|| u64::try_from(highest).unwrap_or(0));
-        self.push(Data::Search { ids, modseq });
-        Ok(StatusResponse::ok(tag, "SEARCH completed"))
+        Ok(Ok(found))
     }
 }
 
@@ -343,6 +505,22 @@ mod tests {
             Sequence::Range(SeqBound::Value(3), SeqBound::Value(3)),
             Sequence::Range(SeqBound::Value(9), SeqBound::Largest),
         ]);
-        assert_eq!(merged(&set, 20), vec![(1, 3), (5, 7), (9, 20)]);
+        assert_eq!(merged(&set, 20, &[]), vec![(1, 3), (5, 7), (9, 20)]);
+        assert_eq!(merged(&set, 20, &[4, 30]), vec![(1, 7), (9, 20), (30, 30)]);
+    }
+
+    #[test]
+    fn recognises_failed_saving_searches() {
+        assert!(line_saves_result(b"a SEARCH RETURN (SAVE) FOO\r\n"));
+        assert!(line_saves_result(b"a uid search return (MIN save\r\n"));
+        assert!(line_saves_result(
+            b"a SEARCH RETURN (ALL SAVE) BEFORE 31-Feb-2024\r\n"
+        ));
+        assert!(!line_saves_result(
+            b"a SEARCH RETURN (ALL) SUBJECT SAVE\r\n"
+        ));
+        assert!(!line_saves_result(b"a SEARCH SUBJECT SAVE\r\n"));
+        assert!(!line_saves_result(b"a FETCH RETURN (SAVE)\r\n"));
+        assert!(!line_saves_result(b""));
     }
 }

@@ -18,9 +18,6 @@ impl Session {
         tag: &str,
         cmd: StoreCommand,
     ) -> Result<StatusResponse> {
-        if cmd.sequence_set.uses_saved_result() {
-            return Ok(StatusResponse::bad(tag, "Not supported"));
-        }
         let Some(flags) = flags_from_wire(&cmd.flags) else {
             return Ok(StatusResponse::bad(tag, "Unknown system flag"));
         };
