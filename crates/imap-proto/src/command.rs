@@ -124,6 +124,13 @@ pub enum CommandBody {
     GetQuota(String),
     /// `GETQUOTAROOT mailbox`
     GetQuotaRoot(MailboxName),
+    /// `SETQUOTA root (resource limit ...)` (names upper-cased)
+    SetQuota {
+        /// Quota root name.
+        root: String,
+        /// Resources and their new limits.
+        resources: Vec<(String, u64)>,
+    },
     /// `COMPRESS mechanism` (upper-cased, `DEFLATE`)
     Compress(String),
 }

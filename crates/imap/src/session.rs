@@ -45,10 +45,23 @@ pub(crate) const CAPABILITIES: &[&str] = &[
     "UNSELECT",
     "CHILDREN",
     "SPECIAL-USE",
+    "IMAP4rev2",
+    "LIST-EXTENDED",
+    "LIST-STATUS",
+    "STATUS=SIZE",
+    "QUOTA",
+    "QUOTA=RES-STORAGE",
+    "MULTIAPPEND",
+    "CREATE-SPECIAL-USE",
+    "BINARY",
+    "UTF8=ACCEPT",
 ];
 
-pub(crate) fn capabilities() -> Vec<String> {
-    CAPABILITIES.iter().map(|c| c.to_string()).collect()
+/// The advertised capabilities, with APPENDLIMIT (RFC 7889) set to the message size limit.
+pub(crate) fn capabilities(config: &ImapConfig) -> Vec<String> {
+    let mut caps: Vec<String> = CAPABILITIES.iter().map(|c| c.to_string()).collect();
+    caps.push(format!("APPENDLIMIT={}", config.max_literal_size));
+    caps
 }
 
 /// The logged-in user.
@@ -71,6 +84,10 @@ pub(crate) struct Session {
     pub journal_id: i64,
     pub changes: broadcast::Receiver<ObjectId>,
     pub logout: bool,
+    /// `ENABLE IMAP4rev2` was accepted: rev2 rules (no `\Recent`, LIST after SELECT, ...).
+    pub rev2: bool,
+    /// `ENABLE UTF8=ACCEPT` (or IMAP4rev2): mailbox names are UTF-8 both ways.
+    pub utf8_accept: bool,
     /// Failed LOGIN/AUTHENTICATE attempts on this connection.
     pub auth_failures: u32,
     bad_commands: u32,
@@ -96,6 +113,8 @@ pub(crate) async fn run(stream: TcpStream, core: Core, config: Arc<ImapConfig>) 
         journal_id: 0,
         changes,
         logout: false,
+        rev2: false,
+        utf8_accept: false,
         auth_failures: 0,
         bad_commands: 0,
         preauth_commands: 0,
@@ -103,7 +122,9 @@ pub(crate) async fn run(stream: TcpStream, core: Core, config: Arc<ImapConfig>) 
     };
     session.push(
         StatusResponse::untagged(Status::Ok, "Sealpost IMAP ready")
-            .with_code(sealpost_imap_proto::Code::Capability(capabilities())),
+            .with_code(sealpost_imap_proto::Code::Capability(capabilities(
+                &session.config,
+            ))),
     );
     session.flush().await?;
     let result = session.serve().await;
@@ -121,7 +142,10 @@ pub(crate) async fn run(stream: TcpStream, core: Core, config: Arc<ImapConfig>) 
 impl Session {
     /// Parser limits for the current state: tiny before login.
     pub fn limits(&self) -> Limits {
-        let mut limits = Limits::default();
+        let mut limits = Limits {
+            utf8_accept: self.utf8_accept,
+            ..Limits::default()
+        };
         if self.user.is_some() {
             limits.max_line_length = self.config.max_line_length;
             limits.max_literal_size = self.config.max_literal_size;
@@ -146,9 +170,10 @@ impl Session {
 
     /// Queues a response.
     pub fn push(&mut self, response: impl Into<Response>) {
-        response
-            .into()
-            .encode_into(&mut self.out, EncodeOptions::default());
+        let options = EncodeOptions {
+            utf8_accept: self.utf8_accept,
+        };
+        response.into().encode_into(&mut self.out, options);
     }
 
     /// Writes the queued responses.

@@ -1,13 +1,39 @@
-//! ENABLE (RFC 5161): none of the extensions that need enabling (CONDSTORE, QRESYNC,
-//! UTF8=ACCEPT) is served yet, so nothing is ever enabled; the answer says so.
+//! ENABLE (RFC 5161): switches on extensions that change the server's behaviour. Served:
+//! `UTF8=ACCEPT` (RFC 6855: mailbox names as UTF-8 both ways) and `IMAP4rev2` (RFC 9051,
+//! which implies UTF-8 mailbox names). Unknown names are ignored, as the RFC asks; the
+//! ENABLED response lists what this command newly enabled.
 
 use crate::error::Result;
 use crate::session::Session;
 use sealpost_imap_proto::{Data, StatusResponse};
 
 impl Session {
-    pub(crate) fn op_enable(&mut self, tag: &str, _requested: &[String]) -> Result<StatusResponse> {
-        self.push(Data::Enabled(Vec::new()));
+    pub(crate) fn op_enable(&mut self, tag: &str, requested: &[String]) -> Result<StatusResponse> {
+        // RFC 5161 3.1: only valid before a mailbox is selected (UTF-8 names must not change
+        // under a selected mailbox).
+        if self.selected.is_some() {
+            return Ok(StatusResponse::bad(
+                tag,
+                "ENABLE is only valid before a mailbox is selected",
+            ));
+        }
+        let mut enabled = Vec::new();
+        for name in requested {
+            match name.to_ascii_uppercase().as_str() {
+                "UTF8=ACCEPT" if !self.utf8_accept => {
+                    self.utf8_accept = true;
+                    enabled.push("UTF8=ACCEPT".to_string());
+                }
+                "IMAP4REV2" if !self.rev2 => {
+                    self.rev2 = true;
+                    // RFC 9051 6.3.1 / 5.1: IMAP4rev2 mailbox names are UTF-8.
+                    self.utf8_accept = true;
+                    enabled.push("IMAP4rev2".to_string());
+                }
+                _ => {}
+            }
+        }
+        self.push(Data::Enabled(enabled));
         Ok(StatusResponse::ok(tag, "ENABLE completed"))
     }
 }

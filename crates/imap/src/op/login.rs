@@ -22,7 +22,7 @@ impl Session {
                 self.user = Some(User { id: auth.id });
                 Ok(
                     StatusResponse::ok(tag, "Logged in")
-                        .with_code(Code::Capability(capabilities())),
+                        .with_code(Code::Capability(capabilities(&self.config))),
                 )
             }
             Err(sealpost_core::Error::AuthFailed) => Ok(self.auth_failure(tag).await),

@@ -20,6 +20,7 @@ mod login;
 mod logout;
 mod namespace;
 mod noop;
+mod quota;
 mod rename;
 mod search;
 mod select;
@@ -75,11 +76,12 @@ pub(crate) async fn dispatch(
         C::Unselect => session.op_close(tag, false).await,
         C::Append { mailbox, messages } => session.op_append(tag, &mailbox, messages).await,
         C::Idle => session.op_idle(tag).await,
+        C::GetQuota(root) => session.op_getquota(tag, &root).await,
+        C::GetQuotaRoot(mailbox) => session.op_getquotaroot(tag, &mailbox).await,
+        C::SetQuota { .. } => session.op_setquota(tag),
         C::StartTls
         | C::Sort(_)
         | C::Thread(_)
-        | C::GetQuota(_)
-        | C::GetQuotaRoot(_)
         | C::Compress(_) => Ok(StatusResponse::bad(tag, "Command not supported")),
     }
 }
