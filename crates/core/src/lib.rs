@@ -19,6 +19,7 @@ pub mod config;
 pub mod password;
 
 pub use config::CoreConfig;
+pub use mailboxes::SPECIAL_USES;
 pub use error::{Error, Result};
 pub use imap_support::*;
 pub use page::{Cursor, MAX_PAGE_LIMIT, Page, PageRequest};

@@ -236,6 +236,35 @@ impl Session {
         Ok(())
     }
 
+    /// The LIST response of one mailbox, by its exact path (IMAP4rev2 SELECT).
+    pub(crate) async fn list_one(&mut self, path: &str) -> Result<()> {
+        let user = self.user_id()?;
+        let mailboxes = self.core.list_mailboxes(&user, false).await?;
+        let with_children = ancestors(mailboxes.iter().map(|m| m.mailbox.path.as_str()));
+        let Some(info) = mailboxes.iter().find(|m| m.mailbox.path == path) else {
+            return Ok(());
+        };
+        let mut attributes = vec![if with_children.contains(path) {
+            ListAttribute::HasChildren
+        } else {
+            ListAttribute::HasNoChildren
+        }];
+        if info.mailbox.subscribed {
+            attributes.push(ListAttribute::Subscribed);
+        }
+        if let Some(attr) = info.mailbox.special_use.as_deref().and_then(special_use) {
+            attributes.push(attr);
+        }
+        self.push(Data::List(ListItem {
+            attributes,
+            delimiter: Some(DELIMITER),
+            mailbox: MailboxName::new(path),
+            child_info_subscribed: false,
+            old_name: None,
+        }));
+        Ok(())
+    }
+
     pub(crate) async fn op_list(&mut self, tag: &str, list: ListCommand) -> Result<StatusResponse> {
         let mut options = Options::default();
         for selection in &list.selection {

@@ -59,7 +59,10 @@ pub(crate) async fn dispatch(
         C::List(list) => session.op_list(tag, list).await,
         C::Lsub { reference, pattern } => session.op_lsub(tag, reference, pattern).await,
         C::Status { mailbox, items } => session.op_status(tag, &mailbox, &items).await,
-        C::Create { mailbox, .. } => session.op_create(tag, &mailbox).await,
+        C::Create {
+            mailbox,
+            special_use,
+        } => session.op_create(tag, &mailbox, &special_use).await,
         C::Delete(mailbox) => session.op_delete(tag, &mailbox).await,
         C::Rename { from, to } => session.op_rename(tag, &from, &to).await,
         C::Subscribe(mailbox) => session.op_subscribe(tag, &mailbox, true).await,
