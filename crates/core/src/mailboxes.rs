@@ -5,9 +5,17 @@ use crate::{Core, Error, Result, validate};
 use sealpost_store::mailbox_retention;
 use sealpost_store::model::*;
 
-/// The special uses a mailbox can have (RFC 6154 names; `\All` and `\Flagged` would be
-/// virtual mailboxes, which the store does not have).
-pub const SPECIAL_USES: [&str; 5] = ["\\Archive", "\\Drafts", "\\Junk", "\\Sent", "\\Trash"];
+/// The special uses a mailbox can have: RFC 6154's (`\All` and `\Flagged` would be
+/// virtual mailboxes, which the store does not have) and RFC 8457's `\Important`. Every
+/// user has the first five from the start; one mailbox holds each.
+pub const SPECIAL_USES: [&str; 6] = [
+    "\\Archive",
+    "\\Drafts",
+    "\\Junk",
+    "\\Sent",
+    "\\Trash",
+    "\\Important",
+];
 
 pub(crate) fn mailbox_not_found() -> Error {
     Error::not_found("This mailbox does not exist")

@@ -99,6 +99,7 @@ fn special_use(attr: &str) -> Option<ListAttribute> {
             "archive" => ListAttribute::Archive,
             "all" => ListAttribute::All,
             "flagged" => ListAttribute::Flagged,
+            "important" => ListAttribute::Other("Important".into()),
             _ => return None,
         },
     )
