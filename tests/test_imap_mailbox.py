@@ -446,3 +446,166 @@ def test_rename_inbox(api, raw, user):
     assert tagged(r.command(b"r3", b"RENAME Par Moved")).startswith(b"r3 OK")
     paths = [m["path"] for m in mailboxes(api, user.id)]
     assert "Moved/Kid" in paths and "Par/Kid" not in paths
+
+
+# ---------------------------------------------------------------------------------------
+# BINARY
+
+
+def attachment_message(payload: bytes, encoding: str = "base64") -> bytes:
+    if encoding == "base64":
+        b64 = base64.encodebytes(payload).replace(b"\n", b"\r\n")
+    else:
+        b64 = payload
+    return (
+        b"From: a@example.com\r\nTo: b@example.test\r\nSubject: binary\r\nMIME-Version: 1.0\r\n"
+        b"Content-Type: multipart/mixed; boundary=XX\r\n\r\n"
+        b"--XX\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Transfer-Encoding: quoted-printable\r\n\r\n"
+        b"caf=C3=A9 =\r\nau lait=0D=0A\r\n"
+        b"--XX\r\nContent-Type: application/octet-stream; name=blob.bin\r\n"
+        b"Content-Disposition: attachment; filename=blob.bin\r\n"
+        b"Content-Transfer-Encoding: " + encoding.encode() + b"\r\n\r\n" + b64 + b"\r\n--XX--\r\n"
+    )
+
+
+def fetch_literal(lines: list[bytes], item: bytes) -> tuple[bytes, bytes]:
+    """(literal marker, data) of `item` in a one-message FETCH answer."""
+    text = b"".join(lines)
+    m = re.search(re.escape(item) + rb" (~?)\{(\d+)\}\r\n", text)
+    assert m, (item, text[:300])
+    start = m.end()
+    return m.group(1), text[start : start + int(m.group(2))]
+
+
+def test_binary_fetch(api, raw, user):
+    payload = bytes(range(256)) * 40 + b"\x00end"
+    msg = attachment_message(payload)
+    uid = upload_ok(api, user.id, inbox(api, user.id), msg)
+    r = raw(user)
+    assert tagged(r.command(b"f0", b"SELECT INBOX")).startswith(b"f0 OK")
+    r.command(b"f0", b"STORE 1 -FLAGS.SILENT (\\Seen)")
+
+    # The attachment, decoded, byte for byte; a literal8 since it holds NUL.
+    lines = r.command(b"f1", b"UID FETCH %d (BINARY.PEEK[2] BINARY.SIZE[2] FLAGS)" % uid)
+    assert tagged(lines).startswith(b"f1 OK"), lines
+    marker, data = fetch_literal(lines, b"BINARY[2]")
+    assert marker == b"~" and data == payload
+    assert b"BINARY.SIZE[2] %d" % len(payload) in b"".join(lines)
+    assert b"\\Seen" not in b"".join(lines)
+
+    # Quoted-printable text part decoded.
+    lines = r.command(b"f2", b"UID FETCH %d (BINARY.PEEK[1] BINARY.SIZE[1])" % uid)
+    marker, data = fetch_literal(lines, b"BINARY[1]")
+    assert marker == b"" and data == "café au lait\r\n".encode()
+    assert b"BINARY.SIZE[1] %d" % len(data) in b"".join(lines)
+
+    # Partial: origin and count apply to the decoded data.
+    lines = r.command(b"f3", b"UID FETCH %d (BINARY.PEEK[2]<256.10>)" % uid)
+    _, data = fetch_literal(lines, b"BINARY[2]<256>")
+    assert data == payload[256:266]
+
+    # BINARY[] is the message as stored; BINARY without PEEK sets \Seen.
+    lines = r.command(b"f4", b"UID FETCH %d (BINARY[])" % uid)
+    _, data = fetch_literal(lines, b"BINARY[]")
+    assert data == msg
+    assert b"\\Seen" in b"".join(lines)
+    m = ok(api.get(f"/users/{user.id}/mailboxes/{inbox(api, user.id)}/messages/{uid}"))
+    assert m["seen"] is True
+
+    # A part that does not exist is empty.
+    lines = r.command(b"f5", b"UID FETCH %d (BINARY.PEEK[7])" % uid)
+    assert tagged(lines).startswith(b"f5 OK") and fetch_literal(lines, b"BINARY[7]")[1] == b""
+
+
+def test_binary_unknown_cte(api, raw, user):
+    uid = upload_ok(api, user.id, inbox(api, user.id), attachment_message(b"begin 644 x\r\n`\r\nend", "x-uuencode"))
+    r = raw(user)
+    assert tagged(r.command(b"u0", b"SELECT INBOX")).startswith(b"u0 OK")
+    line = tagged(r.command(b"u1", b"UID FETCH %d (BINARY.PEEK[2])" % uid))
+    assert line.startswith(b"u1 NO [UNKNOWN-CTE]"), line
+    line = tagged(r.command(b"u2", b"UID FETCH %d (BINARY.SIZE[2])" % uid))
+    assert line.startswith(b"u2 NO [UNKNOWN-CTE]"), line
+    # The known part of the same message still works; BODY[2] gives it encoded.
+    assert tagged(r.command(b"u3", b"UID FETCH %d (BINARY.PEEK[1])" % uid)).startswith(b"u3 OK")
+    lines = r.command(b"u4", b"UID FETCH %d (BODY.PEEK[2])" % uid)
+    assert fetch_literal(lines, b"BODY[2]")[1] == b"begin 644 x\r\n`\r\nend"
+    # Bad syntax.
+    assert tagged(r.command(b"u5", b"UID FETCH %d (BINARY[1.TEXT])" % uid)).startswith(b"u5 BAD")
+
+
+def test_append_literal8(api, raw, user):
+    r = raw(user)
+    msg = b"From: a@example.com\r\nSubject: nul\r\nContent-Type: application/octet-stream\r\nContent-Transfer-Encoding: binary\r\n\r\nab\x00cd\xff\r\n"
+    r.send(b"p1 APPEND INBOX ~{%d+}\r\n" % len(msg) + msg + b"\r\n")
+    line = tagged(r.until_tagged(b"p1"))
+    assert line.startswith(b"p1 OK [APPENDUID"), line
+    uid = int(re.search(rb"APPENDUID \d+ (\d+)", line).group(1))
+    box = inbox(api, user.id)
+    source = api.get(f"/users/{user.id}/mailboxes/{box}/messages/{uid}/message.eml")
+    assert source.status_code == 200 and source.content == msg
+    assert tagged(r.command(b"p2", b"SELECT INBOX")).startswith(b"p2 OK")
+    lines = r.command(b"p3", b"UID FETCH %d (BINARY.PEEK[1])" % uid)
+    marker, data = fetch_literal(lines, b"BINARY[1]")
+    assert marker == b"~" and data == b"ab\x00cd\xff\r\n"
+
+
+# ---------------------------------------------------------------------------------------
+# UTF8=ACCEPT, IMAP4rev2
+
+
+def test_utf8_accept(api, raw, user):
+    name = "Grüße/日本"
+    utf7 = b"Gr&APwA3w-e/&ZeVnLA-"
+    r = raw(user)
+    # Before ENABLE: modified UTF-7 both ways.
+    assert tagged(r.command(b"v1", b'CREATE "' + utf7 + b'"')).startswith(b"v1 OK")
+    assert name in [m["path"] for m in mailboxes(api, user.id)]
+    names = list_names(r.command(b"v2", b'LIST "" "Gr*"'))
+    assert utf7.decode() in names
+
+    lines = r.command(b"v3", b"ENABLE UTF8=ACCEPT")
+    assert untagged(lines, b"ENABLED") == [b"* ENABLED UTF8=ACCEPT\r\n"]
+    # Enabling again reports nothing new.
+    assert b"* ENABLED\r\n" in r.command(b"v4", b"ENABLE UTF8=ACCEPT")
+    names = list_names(r.command(b"v5", b'LIST "" "Gr*"'))
+    assert set(names) == {"Grüße", name}, names
+    # UTF-8 accepted raw in commands; "&" is no longer special.
+    lines = r.command(b"v6", 'STATUS "{}" (MESSAGES)'.format(name).encode())
+    assert tagged(lines).startswith(b"v6 OK") and untagged(lines, b"STATUS")[0].startswith(
+        f'* STATUS "{name}" '.encode()
+    )
+    assert tagged(r.command(b"v7", 'CREATE "Ä&B"'.encode())).startswith(b"v7 OK")
+    assert "Ä&B" in [m["path"] for m in mailboxes(api, user.id)]
+    # APPEND with the UTF8 data extension.
+    msg = "From: a@example.com\r\nSubject: Grüße\r\n\r\nHallo\r\n".encode()
+    r.send(b'v8 APPEND "' + name.encode() + b'" UTF8 (~{%d+}\r\n' % len(msg) + msg + b")\r\n")
+    assert tagged(r.until_tagged(b"v8")).startswith(b"v8 OK [APPENDUID")
+    assert rest_count(api, user, mailbox_by_path(api, user.id, name)["id"]) == 1
+    # ENABLE is refused once a mailbox is selected.
+    assert tagged(r.command(b"v9", b"SELECT INBOX")).startswith(b"v9 OK")
+    assert tagged(r.command(b"va", b"ENABLE IMAP4rev2")).startswith(b"va BAD")
+
+
+def test_imap4rev2(api, raw, user):
+    upload_ok(api, user.id, inbox(api, user.id), make_message())
+    old = raw(user)
+    lines = old.command(b"w0", b"SELECT INBOX")
+    assert b"* 0 RECENT\r\n" in lines and not untagged(lines, b"LIST")
+
+    r = raw(user)
+    lines = r.command(b"w1", b"ENABLE IMAP4rev2")
+    assert untagged(lines, b"ENABLED") == [b"* ENABLED IMAP4rev2\r\n"]
+    lines = r.command(b"w2", b"SELECT INBOX")
+    assert tagged(lines).startswith(b"w2 OK")
+    assert not [line for line in lines if b"RECENT" in line], lines
+    assert list_names(lines).keys() == {"INBOX"}
+    assert b"1 EXISTS" in b"".join(lines)
+    lines = r.command(b"w3", b"FETCH 1 (FLAGS)")
+    assert b"\\Recent" not in b"".join(lines)
+    lines = r.command(b"w4", b"STATUS INBOX (MESSAGES DELETED SIZE)")
+    st = status_map(untagged(lines, b"STATUS")[0])
+    assert st["MESSAGES"] == 1 and st["DELETED"] == 0 and st["SIZE"] > 0
+    # Mailbox names are UTF-8 under rev2.
+    r.command(b"w5", b"UNSELECT")
+    assert tagged(r.command(b"w6", 'CREATE "Ünïcode"'.encode())).startswith(b"w6 OK")
+    assert "Ünïcode" in list_names(r.command(b"w7", b'LIST "" "*"'))

@@ -1,7 +1,9 @@
 //! FETCH and UID FETCH: flags, dates, sizes, ENVELOPE, BODY/BODYSTRUCTURE and body
 //! sections sliced from the raw message with the offsets of the stored MIME tree. A body
 //! item without `.PEEK` sets `\Seen` (in a read-write mailbox) before the data is sent.
+//! BINARY items (decoded parts) are worked out in `binary.rs`.
 
+use super::binary::{binary_data, binary_size, unknown_cte};
 use crate::convert::{body_structure, envelope, header_fields, internal_date};
 use crate::error::Result;
 use crate::session::Session;
@@ -9,7 +11,7 @@ use crate::state::flag_list;
 use sealpost_core::mime::Part;
 use sealpost_core::{FetchedMessage, FlagOp, Flags};
 use sealpost_imap_proto::{
-    Data, FetchAttribute, FetchCommand, FetchItem, Section, SectionText, StatusResponse,
+    Code, Data, FetchAttribute, FetchCommand, FetchItem, Section, SectionText, StatusResponse,
 };
 use std::borrow::Cow;
 use std::collections::{HashMap, HashSet};
@@ -93,6 +95,9 @@ fn needs_parsed(a: &FetchAttribute) -> bool {
         | FetchAttribute::Rfc822Header
         | FetchAttribute::Rfc822Text => true,
         FetchAttribute::BodySection { section, .. } => section.is_some(),
+        FetchAttribute::Binary { section, .. } | FetchAttribute::BinarySize { section } => {
+            !section.is_empty()
+        }
         _ => false,
     }
 }
@@ -101,6 +106,8 @@ fn needs_raw(a: &FetchAttribute) -> bool {
     matches!(
         a,
         FetchAttribute::BodySection { .. }
+            | FetchAttribute::Binary { .. }
+            | FetchAttribute::BinarySize { .. }
             | FetchAttribute::Rfc822
             | FetchAttribute::Rfc822Header
             | FetchAttribute::Rfc822Text
@@ -111,6 +118,7 @@ fn sets_seen(a: &FetchAttribute) -> bool {
     matches!(
         a,
         FetchAttribute::BodySection { peek: false, .. }
+            | FetchAttribute::Binary { peek: false, .. }
             | FetchAttribute::Rfc822
             | FetchAttribute::Rfc822Text
     )
@@ -157,8 +165,29 @@ fn item(
         FetchAttribute::Rfc822Text => {
             FetchItem::Rfc822Text(Some(root?.body(raw_or_empty).to_vec()))
         }
-        // BINARY is not advertised.
-        FetchAttribute::Binary { .. } | FetchAttribute::BinarySize { .. } => return None,
+        FetchAttribute::Binary {
+            section,
+            partial: range,
+            ..
+        } => {
+            let data = match root {
+                Some(root) => binary_data(raw_or_empty, root, section),
+                None => Cow::Borrowed(raw_or_empty),
+            };
+            let (data, origin) = partial(&data, *range);
+            FetchItem::Binary {
+                section: section.clone(),
+                origin,
+                data: Some(data.to_vec()),
+            }
+        }
+        FetchAttribute::BinarySize { section } => FetchItem::BinarySize {
+            section: section.clone(),
+            size: match root {
+                Some(root) => binary_size(raw_or_empty, root, section),
+                None => raw_or_empty.len() as u64,
+            },
+        },
     })
 }
 
@@ -170,14 +199,6 @@ impl Session {
     ) -> Result<StatusResponse> {
         if cmd.sequence_set.uses_saved_result() || cmd.changed_since.is_some() {
             return Ok(StatusResponse::bad(tag, "Not supported"));
-        }
-        if cmd.attributes.iter().any(|a| {
-            matches!(
-                a,
-                FetchAttribute::Binary { .. } | FetchAttribute::BinarySize { .. }
-            )
-        }) {
-            return Ok(StatusResponse::bad(tag, "BINARY is not supported"));
         }
         let user = self.user_id()?;
         let Some(selected) = self.selected.as_ref() else {
@@ -266,6 +287,15 @@ impl Session {
                 if (want_parsed || want_raw) && fetched.is_none() {
                     // Expunged in the meantime: nothing to show.
                     continue;
+                }
+                if let Some(root) = fetched.and_then(|f| f.parsed.as_ref()).map(|p| &p.body)
+                    && unknown_cte(&attributes, root)
+                {
+                    return Ok(StatusResponse::no(
+                        tag,
+                        "Unknown Content-Transfer-Encoding: use BODY[]",
+                    )
+                    .with_code(Code::UnknownCte));
                 }
                 let raw = match (want_raw, fetched) {
                     (true, Some(f)) => Some(self.core.message_bytes(&f.record).await?),

@@ -5,6 +5,7 @@
 
 mod append;
 mod authenticate;
+mod binary;
 mod capability;
 mod close;
 mod copy;
