@@ -589,15 +589,18 @@ def test_utf8_accept(api, raw, user):
 def test_imap4rev2(api, raw, user):
     upload_ok(api, user.id, inbox(api, user.id), make_message())
     old = raw(user)
-    lines = old.command(b"w0", b"SELECT INBOX")
+    old.command(b"w0", b"SELECT INBOX")
+    old.command(b"w0", b"STORE 1 -FLAGS.SILENT (\\Seen)")
+    lines = old.command(b"w0", b"EXAMINE INBOX")
     assert b"* 0 RECENT\r\n" in lines and not untagged(lines, b"LIST")
+    assert [line for line in lines if b"[UNSEEN 1]" in line]
 
     r = raw(user)
     lines = r.command(b"w1", b"ENABLE IMAP4rev2")
     assert untagged(lines, b"ENABLED") == [b"* ENABLED IMAP4rev2\r\n"]
     lines = r.command(b"w2", b"SELECT INBOX")
     assert tagged(lines).startswith(b"w2 OK")
-    assert not [line for line in lines if b"RECENT" in line], lines
+    assert not [line for line in lines if b"RECENT" in line or b"[UNSEEN " in line], lines
     assert list_names(lines).keys() == {"INBOX"}
     assert b"1 EXISTS" in b"".join(lines)
     lines = r.command(b"w3", b"FETCH 1 (FLAGS)")

@@ -19,10 +19,14 @@
 //! the view (rather than applying journal rows one by one) is self-healing: a journal row
 //! read out of commit order can delay an update but not lose it.
 //!
+//! Mailbox-level extensions served: LIST-EXTENDED with LIST-STATUS and the SPECIAL-USE
+//! selection, STATUS=SIZE, QUOTA (one root per user, STORAGE only; SETQUOTA refused),
+//! APPENDLIMIT, MULTIAPPEND (all or nothing), CREATE-SPECIAL-USE, RENAME of INBOX, BINARY,
+//! UTF8=ACCEPT and IMAP4rev2 after ENABLE (no `\Recent`, LIST in SELECT, UTF-8 names).
+//!
 //! Not served yet (and so not advertised): STARTTLS/IMAPS, CONDSTORE/QRESYNC, ESEARCH,
-//! SEARCHRES, SORT/THREAD, BINARY, MULTIAPPEND (accepted by the parser and stored, but not
-//! advertised), LIST-EXTENDED/LIST-STATUS, QUOTA, COMPRESS, UTF8=ACCEPT, IMAP4rev2,
-//! CREATE-SPECIAL-USE, RENAME of INBOX, per-user/per-IP connection limits.
+//! SEARCHRES, SORT/THREAD, COMPRESS, the LIST `OLDNAME` item (names are never normalised,
+//! so it is never due), per-user/per-IP connection limits.
 
 mod convert;
 mod error;

@@ -55,7 +55,8 @@ impl Session {
         } else {
             self.push(Data::Recent(0));
         }
-        if let Some(unseen) = selected.first_unseen() {
+        // RFC 9051 dropped the UNSEEN response code from SELECT (appendix E).
+        if let Some(unseen) = selected.first_unseen().filter(|_| !self.rev2) {
             self.push(
                 StatusResponse::untagged(Status::Ok, "First unseen")
                     .with_code(Code::Unseen(unseen)),
