@@ -208,6 +208,13 @@ def test_list_extended_selection_and_return(api, raw, user):
     )
     assert b"\\Sent" in names["Sent Mail"] and b"\\Trash" in names["Trash"]
 
+    # RECURSIVEMATCH with SPECIAL-USE: no CHILDINFO value exists for it, so no parents.
+    create_mailbox(api, user.id, "Trash/Old")
+    lines = r.command(b"a9", b'LIST (SPECIAL-USE RECURSIVEMATCH) "" "%"')
+    assert tagged(lines).startswith(b"a9 OK")
+    assert set(list_names(lines)) == {m["path"] for m in mailboxes(api, user.id) if m["specialUse"]}
+    assert b"CHILDINFO" not in b"".join(lines)
+
     # REMOTE changes nothing (no remote mailboxes).
     assert list_names(r.command(b"a7", b'LIST (REMOTE) "" "*"')).keys() == list_names(
         r.command(b"a8", b'LIST "" "*"')

@@ -19,9 +19,9 @@ pub mod config;
 pub mod password;
 
 pub use config::CoreConfig;
-pub use mailboxes::SPECIAL_USES;
 pub use error::{Error, Result};
 pub use imap_support::*;
+pub use mailboxes::SPECIAL_USES;
 pub use page::{Cursor, MAX_PAGE_LIMIT, Page, PageRequest};
 pub use sealpost_mime as mime;
 pub use sealpost_store::model::*;

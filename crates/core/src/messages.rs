@@ -76,7 +76,9 @@ impl Core {
         options: UploadOptions,
     ) -> Result<Stored> {
         let owner = self.get_user(user).await?;
-        let new = self.prepare_message(&owner, 0, mailbox, raw, options).await?;
+        let new = self
+            .prepare_message(&owner, 0, mailbox, raw, options)
+            .await?;
         stored(self.writer.insert(new).await)
     }
 

@@ -121,10 +121,9 @@ pub(crate) async fn run(stream: TcpStream, core: Core, config: Arc<ImapConfig>) 
         discard_line: false,
     };
     session.push(
-        StatusResponse::untagged(Status::Ok, "Sealpost IMAP ready")
-            .with_code(sealpost_imap_proto::Code::Capability(capabilities(
-                &session.config,
-            ))),
+        StatusResponse::untagged(Status::Ok, "Sealpost IMAP ready").with_code(
+            sealpost_imap_proto::Code::Capability(capabilities(&session.config)),
+        ),
     );
     session.flush().await?;
     let result = session.serve().await;

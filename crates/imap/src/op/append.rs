@@ -40,9 +40,7 @@ impl Session {
                     .await?,
             ]
         } else {
-            self.core
-                .append_messages(&user, &mailbox.id, batch)
-                .await?
+            self.core.append_messages(&user, &mailbox.id, batch).await?
         };
         let uids = stored
             .iter()

@@ -78,7 +78,10 @@ mod tests {
         };
         assert!(!unknown_cte(&[binary(vec![1]), binary(vec![2])], root));
         assert!(unknown_cte(&[binary(vec![3])], root));
-        assert!(unknown_cte(&[FetchAttribute::BinarySize { section: vec![3] }], root));
+        assert!(unknown_cte(
+            &[FetchAttribute::BinarySize { section: vec![3] }],
+            root
+        ));
         assert!(!unknown_cte(&[binary(vec![])], root));
     }
 }

@@ -7,8 +7,8 @@ use crate::error::Result;
 use crate::session::Session;
 use sealpost_core::MailboxInfo;
 use sealpost_imap_proto::{
-    Data, ListAttribute, ListCommand, ListItem, ListReturn, ListSelection, MailboxName,
-    StatusItem, StatusResponse,
+    Data, ListAttribute, ListCommand, ListItem, ListReturn, ListSelection, MailboxName, StatusItem,
+    StatusResponse,
 };
 use std::collections::HashSet;
 
@@ -152,8 +152,10 @@ impl Session {
                 && (!options.special_use_only || m.mailbox.special_use.is_some())
         };
         let with_children = ancestors(mailboxes.iter().map(|m| m.mailbox.path.as_str()));
-        // Parents of a mailbox that meets the selection: listed with RECURSIVEMATCH.
-        let with_selected_children = if options.recursive {
+        // Parents of a mailbox that meets the selection: listed with RECURSIVEMATCH, and
+        // marked with CHILDINFO. Only SUBSCRIBED has a CHILDINFO value (RFC 5258 3.5;
+        // RFC 6154 defines none for SPECIAL-USE), so only it lists such parents.
+        let with_selected_children = if options.recursive && options.subscribed_only {
             ancestors(
                 mailboxes
                     .iter()
@@ -210,9 +212,7 @@ impl Session {
                     attributes,
                     delimiter: Some(DELIMITER),
                     mailbox: MailboxName::new(m.path.clone()),
-                    // CHILDINFO tells why a parent is listed (RFC 5258 3.5); only SUBSCRIBED
-                    // has a CHILDINFO value.
-                    child_info_subscribed: child_match && options.subscribed_only,
+                    child_info_subscribed: child_match,
                     old_name: None,
                 };
                 items.push((item, Some(info)));

@@ -83,10 +83,9 @@ pub(crate) async fn dispatch(
         C::GetQuota(root) => session.op_getquota(tag, &root).await,
         C::GetQuotaRoot(mailbox) => session.op_getquotaroot(tag, &mailbox).await,
         C::SetQuota { .. } => session.op_setquota(tag),
-        C::StartTls
-        | C::Sort(_)
-        | C::Thread(_)
-        | C::Compress(_) => Ok(StatusResponse::bad(tag, "Command not supported")),
+        C::StartTls | C::Sort(_) | C::Thread(_) | C::Compress(_) => {
+            Ok(StatusResponse::bad(tag, "Command not supported"))
+        }
     }
 }
 

@@ -66,9 +66,6 @@ impl Session {
     }
 
     pub(crate) fn op_setquota(&mut self, tag: &str) -> Result<StatusResponse> {
-        Ok(
-            StatusResponse::no(tag, "Quotas are set by the administrator")
-                .with_code(Code::NoPerm),
-        )
+        Ok(StatusResponse::no(tag, "Quotas are set by the administrator").with_code(Code::NoPerm))
     }
 }
