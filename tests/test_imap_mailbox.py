@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import base64
 import imaplib
-import os
 import re
 import socket
 
@@ -313,6 +312,22 @@ def test_quota(api, raw, create_user):
     assert f"STORAGE {(used + 1023) // 1024} {20 * 1024}".encode() in untagged(lines, b"QUOTA")[0]
 
 
+def test_quota_with_imaplib(api, create_user, server):
+    user = create_user(quota=3 * 1024 * 1024)
+    upload_ok(api, user.id, inbox(api, user.id), make_message(body="i" * 3000))
+    allowed, used = user_quota(api, user)
+    client = imaplib.IMAP4("127.0.0.1", server.imap_port, timeout=TIMEOUT)
+    try:
+        assert client.login(user.username, user.password)[0] == "OK"
+        typ, data = client.getquotaroot("INBOX")
+        assert typ == "OK"
+        assert data[0] == [b'INBOX ""'] and data[1] == [f'"" (STORAGE {(used + 1023) // 1024} {allowed // 1024})'.encode()]
+        typ, data = client.getquota('""')
+        assert typ == "OK" and data == [f'"" (STORAGE {(used + 1023) // 1024} 3072)'.encode()]
+    finally:
+        client.logout()
+
+
 def test_append_over_quota(api, raw, create_user):
     user = create_user(quota=4096)
     r = raw(user)
@@ -532,6 +547,13 @@ def test_binary_unknown_cte(api, raw, user):
     assert line.startswith(b"u1 NO [UNKNOWN-CTE]"), line
     line = tagged(r.command(b"u2", b"UID FETCH %d (BINARY.SIZE[2])" % uid))
     assert line.startswith(b"u2 NO [UNKNOWN-CTE]"), line
+    # Without PEEK: refused before \Seen is set.
+    r.command(b"u2", b"UID STORE %d -FLAGS.SILENT (\\Seen)" % uid)
+    lines = r.command(b"u2", b"UID FETCH %d (BINARY[2])" % uid)
+    assert tagged(lines).startswith(b"u2 NO [UNKNOWN-CTE]"), lines
+    assert b"\\Seen" not in b"".join(lines)
+    m = ok(api.get(f"/users/{user.id}/mailboxes/{inbox(api, user.id)}/messages/{uid}"))
+    assert m["seen"] is False
     # The known part of the same message still works; BODY[2] gives it encoded.
     assert tagged(r.command(b"u3", b"UID FETCH %d (BINARY.PEEK[1])" % uid)).startswith(b"u3 OK")
     lines = r.command(b"u4", b"UID FETCH %d (BODY.PEEK[2])" % uid)

@@ -3,8 +3,12 @@
 //! are decoded; 7bit, 8bit and binary are sent as stored; any other encoding makes the
 //! FETCH fail with `NO [UNKNOWN-CTE]`.
 
+use super::fetch::{CHUNK, Target};
+use crate::error::Result;
+use crate::session::Session;
+use sealpost_core::ObjectId;
 use sealpost_core::mime::{Part, decoded_len, transfer_decode};
-use sealpost_imap_proto::FetchAttribute;
+use sealpost_imap_proto::{Code, FetchAttribute, StatusResponse};
 use std::borrow::Cow;
 
 /// Encodings this server can undo (upper-case, as in [`Part::encoding`]).
@@ -33,6 +37,37 @@ pub(crate) fn unknown_cte(attributes: &[FetchAttribute], root: &Part) -> bool {
         !section.is_empty()
             && target(root, section).is_some_and(|p| !KNOWN.contains(&p.encoding.as_str()))
     })
+}
+
+/// The answer to a BINARY of a part in an unknown encoding (RFC 3516 4.3).
+pub(crate) fn unknown_cte_response(tag: &str) -> StatusResponse {
+    StatusResponse::no(tag, "Unknown Content-Transfer-Encoding: use BODY[]")
+        .with_code(Code::UnknownCte)
+}
+
+impl Session {
+    /// Whether a BINARY item of `attributes` names a part in an unknown encoding in one of
+    /// the `targets` (read ahead of a FETCH that would otherwise set `\Seen` first).
+    pub(crate) async fn binary_fails(
+        &self,
+        mailbox: &ObjectId,
+        targets: &[Target],
+        attributes: &[FetchAttribute],
+    ) -> Result<bool> {
+        let user = self.user_id()?;
+        for chunk in targets.chunks(CHUNK) {
+            let uids: Vec<i64> = chunk.iter().map(|t| i64::from(t.uid)).collect();
+            let fetched = self.core.fetch_messages(&user, mailbox, &uids, true).await?;
+            if fetched.iter().any(|f| {
+                f.parsed
+                    .as_ref()
+                    .is_some_and(|p| unknown_cte(attributes, &p.body))
+            }) {
+                return Ok(true);
+            }
+        }
+        Ok(false)
+    }
 }
 
 /// The decoded content of a section (empty when the part does not exist).

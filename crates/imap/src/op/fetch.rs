@@ -3,7 +3,7 @@
 //! item without `.PEEK` sets `\Seen` (in a read-write mailbox) before the data is sent.
 //! BINARY items (decoded parts) are worked out in `binary.rs`.
 
-use super::binary::{binary_data, binary_size, unknown_cte};
+use super::binary::{binary_data, binary_size, unknown_cte, unknown_cte_response};
 use crate::convert::{body_structure, envelope, header_fields, internal_date};
 use crate::error::Result;
 use crate::session::Session;
@@ -11,18 +11,18 @@ use crate::state::flag_list;
 use sealpost_core::mime::Part;
 use sealpost_core::{FetchedMessage, FlagOp, Flags};
 use sealpost_imap_proto::{
-    Code, Data, FetchAttribute, FetchCommand, FetchItem, Section, SectionText, StatusResponse,
+    Data, FetchAttribute, FetchCommand, FetchItem, Section, SectionText, StatusResponse,
 };
 use std::borrow::Cow;
 use std::collections::{HashMap, HashSet};
 
 /// Messages loaded from the store at once.
-const CHUNK: usize = 50;
+pub(crate) const CHUNK: usize = 50;
 
 /// What FETCH needs of one message besides its record.
-struct Target {
+pub(crate) struct Target {
     seq: u32,
-    uid: u32,
+    pub uid: u32,
     flags: Flags,
     size: i64,
     idate: i64,
@@ -229,6 +229,16 @@ impl Session {
         let want_parsed = attributes.iter().any(needs_parsed);
         let want_raw = attributes.iter().any(needs_raw);
 
+        // A BINARY that will fail must not set \Seen first: its parts are checked up front.
+        if !read_only
+            && attributes.iter().any(|a| {
+                matches!(a, FetchAttribute::Binary { peek: false, section, .. } if !section.is_empty())
+            })
+            && self.binary_fails(&mailbox, &targets, &attributes).await?
+        {
+            return Ok(unknown_cte_response(tag));
+        }
+
         // \Seen is set first, so that FLAGS in this response already shows it.
         let mut newly_seen = HashSet::new();
         if !read_only && attributes.iter().any(sets_seen) {
@@ -291,11 +301,7 @@ impl Session {
                 if let Some(root) = fetched.and_then(|f| f.parsed.as_ref()).map(|p| &p.body)
                     && unknown_cte(&attributes, root)
                 {
-                    return Ok(StatusResponse::no(
-                        tag,
-                        "Unknown Content-Transfer-Encoding: use BODY[]",
-                    )
-                    .with_code(Code::UnknownCte));
+                    return Ok(unknown_cte_response(tag));
                 }
                 let raw = match (want_raw, fetched) {
                     (true, Some(f)) => Some(self.core.message_bytes(&f.record).await?),
