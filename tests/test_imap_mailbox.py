@@ -328,6 +328,18 @@ def test_quota_with_imaplib(api, create_user, server):
         client.logout()
 
 
+def test_quota_unlimited(api, raw, create_user):
+    user = create_user()
+    ok(api.put(f"/users/{user.id}", json={"quota": 0}))
+    assert user_quota(api, user)[0] == 0
+    r = raw(user)
+    # No limit, no quota root (a QUOTA response needs at least one resource).
+    lines = r.command(b"n1", b"GETQUOTAROOT INBOX")
+    assert tagged(lines).startswith(b"n1 OK")
+    assert b"* QUOTAROOT INBOX\r\n" in lines and not untagged(lines, b"QUOTA")
+    assert tagged(r.command(b"n2", b'GETQUOTA ""')).startswith(b"n2 NO")
+
+
 def test_append_over_quota(api, raw, create_user):
     user = create_user(quota=4096)
     r = raw(user)
