@@ -57,7 +57,10 @@ impl Session {
         let user = self.user_id()?;
         for chunk in targets.chunks(CHUNK) {
             let uids: Vec<i64> = chunk.iter().map(|t| i64::from(t.uid)).collect();
-            let fetched = self.core.fetch_messages(&user, mailbox, &uids, true).await?;
+            let fetched = self
+                .core
+                .fetch_messages(&user, mailbox, &uids, true)
+                .await?;
             if fetched.iter().any(|f| {
                 f.parsed
                     .as_ref()
