@@ -252,7 +252,7 @@ def test_list_status_and_status_size(api, raw, user):
     assert tagged(r.command(b"s1", b"STORE 1 +FLAGS (\\Deleted \\Seen)")).startswith(b"s1 OK")
     assert tagged(r.command(b"s2", b"UNSELECT")).startswith(b"s2 OK")
 
-    lines = r.command(b"s3", b"STATUS INBOX (MESSAGES UNSEEN SIZE DELETED UIDNEXT UIDVALIDITY)")
+    lines = r.command(b"s3", b"STATUS INBOX (MESSAGES UNSEEN SIZE DELETED DELETED-STORAGE UIDNEXT UIDVALIDITY)")
     assert tagged(lines).startswith(b"s3 OK")
     st = status_map(untagged(lines, b"STATUS")[0])
     rest = mailbox_by_path(api, user.id, "INBOX")
@@ -261,6 +261,7 @@ def test_list_status_and_status_size(api, raw, user):
     assert st["UNSEEN"] == 2 == counters["unseen"]
     assert st["SIZE"] == sum(len(m) for m in raws)
     assert st["DELETED"] == 1
+    assert st["DELETED-STORAGE"] == (len(raws[0]) + 1023) // 1024
     assert st["UIDNEXT"] == 4
 
     # LIST-STATUS: a STATUS after each listed selectable mailbox, same values.

@@ -223,6 +223,8 @@ pub enum StatusItem {
     HighestModSeq,
     /// `APPENDLIMIT`
     AppendLimit,
+    /// `DELETED-STORAGE` (QUOTA, RFC 9208 4.2.2): KiB an EXPUNGE would free
+    DeletedStorage,
 }
 
 impl StatusItem {
@@ -238,6 +240,7 @@ impl StatusItem {
             StatusItem::Size => "SIZE",
             StatusItem::HighestModSeq => "HIGHESTMODSEQ",
             StatusItem::AppendLimit => "APPENDLIMIT",
+            StatusItem::DeletedStorage => "DELETED-STORAGE",
         }
     }
 }

@@ -1,5 +1,5 @@
-//! STATUS: counters of a mailbox without selecting it (with STATUS=SIZE, RFC 8438, and the
-//! IMAP4rev2 DELETED item). LIST-STATUS (RFC 5819) uses the same values.
+//! STATUS: counters of a mailbox without selecting it (with STATUS=SIZE, RFC 8438, the
+//! IMAP4rev2 DELETED item and QUOTA's DELETED-STORAGE, RFC 9208). LIST-STATUS (RFC 5819) uses the same values.
 
 use crate::error::Result;
 use crate::session::Session;
@@ -36,11 +36,18 @@ impl Session {
         items: &[StatusItem],
     ) -> Result<Vec<StatusValue>> {
         // \Deleted is not among the kept counters: counted from the view when asked for.
-        let deleted = if items.contains(&StatusItem::Deleted) {
+        let (deleted, deleted_size) = if items
+            .iter()
+            .any(|i| matches!(i, StatusItem::Deleted | StatusItem::DeletedStorage))
+        {
             let view = self.core.mailbox_view(user, &info.mailbox.id).await?;
-            view.iter().filter(|m| m.flags.deleted).count() as u64
+            view.iter()
+                .filter(|m| m.flags.deleted)
+                .fold((0u64, 0u64), |(n, size), m| {
+                    (n + 1, size + u64::try_from(m.size).unwrap_or(0))
+                })
         } else {
-            0
+            (0, 0)
         };
         let n = |v: Option<i64>| u64::try_from(v.unwrap_or(0)).unwrap_or(0);
         Ok(items
@@ -58,6 +65,9 @@ impl Session {
                     StatusItem::Size => n(info.size),
                     StatusItem::HighestModSeq => n(Some(info.mailbox.modseq)),
                     StatusItem::AppendLimit => self.config.max_literal_size,
+                    // In units of 1024 octets, like the STORAGE quota resource (rounded up
+                    // the same way).
+                    StatusItem::DeletedStorage => deleted_size.div_ceil(1024),
                 },
             })
             .collect())
