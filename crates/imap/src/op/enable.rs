@@ -9,9 +9,12 @@ use sealpost_imap_proto::{Data, StatusResponse};
 
 impl Session {
     pub(crate) fn op_enable(&mut self, tag: &str, requested: &[String]) -> Result<StatusResponse> {
-        // RFC 5161 3.1: only valid before a mailbox is selected (UTF-8 names must not change
-        // under a selected mailbox).
-        if self.selected.is_some() {
+        // RFC 5161 3.1: ENABLE belongs before a mailbox is selected; servers need not check,
+        // but the way mailbox names are written must not change under a selected mailbox.
+        let changes_names = requested
+            .iter()
+            .any(|n| n.eq_ignore_ascii_case("UTF8=ACCEPT") || n.eq_ignore_ascii_case("IMAP4rev2"));
+        if self.selected.is_some() && changes_names {
             return Ok(StatusResponse::bad(
                 tag,
                 "ENABLE is only valid before a mailbox is selected",
