@@ -24,6 +24,7 @@ pub use condstore::ConditionalStore;
 pub use config::CoreConfig;
 pub use error::{Error, Result};
 pub use imap_support::*;
+pub use mailboxes::SPECIAL_USES;
 pub use page::{Cursor, MAX_PAGE_LIMIT, Page, PageRequest};
 pub use sealpost_mime as mime;
 pub use sealpost_store::model::*;

@@ -5,6 +5,18 @@ use crate::{Core, Error, Result, validate};
 use sealpost_store::mailbox_retention;
 use sealpost_store::model::*;
 
+/// The special uses a mailbox can have: RFC 6154's (`\All` and `\Flagged` would be
+/// virtual mailboxes, which the store does not have) and RFC 8457's `\Important`. Every
+/// user has the first five from the start; one mailbox holds each.
+pub const SPECIAL_USES: [&str; 6] = [
+    "\\Archive",
+    "\\Drafts",
+    "\\Junk",
+    "\\Sent",
+    "\\Trash",
+    "\\Important",
+];
+
 pub(crate) fn mailbox_not_found() -> Error {
     Error::not_found("This mailbox does not exist")
 }
@@ -73,7 +85,41 @@ impl Core {
         path: &str,
         retention: Option<i64>,
     ) -> Result<ObjectId> {
+        self.create_mailbox_with_use(user, path, retention, None)
+            .await
+    }
+
+    /// Creates a mailbox with a special use (IMAP CREATE-SPECIAL-USE): one of
+    /// [`SPECIAL_USES`], not held by another mailbox of the user. A refused use is a
+    /// validation error of the field `specialUse`.
+    pub async fn create_mailbox_with_use(
+        &self,
+        user: &ObjectId,
+        path: &str,
+        retention: Option<i64>,
+        special_use: Option<&str>,
+    ) -> Result<ObjectId> {
         let path = validate::mailbox_path(path)?;
+        if let Some(wanted) = special_use {
+            if !SPECIAL_USES.contains(&wanted) {
+                return Err(Error::validation(
+                    format!("Special use {wanted} is not supported"),
+                    "specialUse",
+                ));
+            }
+            let taken = self
+                .store
+                .list_mailboxes(user)
+                .await?
+                .iter()
+                .any(|m| m.special_use.as_deref() == Some(wanted));
+            if taken {
+                return Err(Error::validation(
+                    format!("Another mailbox already has the special use {wanted}"),
+                    "specialUse",
+                ));
+            }
+        }
         if retention.is_some_and(|r| r < 0) {
             return Err(Error::validation(
                 "retention must be zero or positive",
@@ -86,7 +132,7 @@ impl Core {
         };
         let parents = validate::parents(&path);
         self.store
-            .create_mailbox(user, &parents, &path, None, retention)
+            .create_mailbox(user, &parents, &path, special_use, retention)
             .await
             .map_err(|e| match e {
                 sealpost_store::Error::Conflict(m) => Error::Conflict {
@@ -165,6 +211,25 @@ impl Core {
             return Err(mailbox_not_found());
         }
         Ok(())
+    }
+
+    /// RENAME of INBOX (IMAP, RFC 3501 6.3.5): a new mailbox `path` receives every message
+    /// of INBOX, which stays, empty (its children, if any, stay too). Returns the new id.
+    pub async fn rename_inbox(&self, user: &ObjectId, path: &str) -> Result<ObjectId> {
+        let inbox = self
+            .find_mailbox(user, "INBOX")
+            .await?
+            .ok_or_else(mailbox_not_found)?;
+        let id = self.create_mailbox(user, path, None).await?;
+        let uids: Vec<i64> = self
+            .store
+            .mailbox_view(user, &inbox.id)
+            .await?
+            .iter()
+            .map(|m| m.uid)
+            .collect();
+        self.move_messages(user, &inbox.id, &id, &uids).await?;
+        Ok(id)
     }
 
     /// Deletes a user-made mailbox and its messages; INBOX and special-use mailboxes stay.

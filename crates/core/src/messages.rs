@@ -6,8 +6,25 @@ use crate::service::*;
 use crate::{Core, Error, Page, PageRequest, Result};
 use sealpost_mime::ParsedMessage;
 use sealpost_store::model::*;
-use sealpost_store::{Direction, FlagChange, InsertError, NewMessage, Seek, UidSet, blobs};
+use sealpost_store::{
+    Direction, FlagChange, InsertError, Inserted, NewMessage, Seek, UidSet, blobs,
+};
 use std::sync::Arc;
+
+/// A stored message, or why the store refused it.
+fn stored(r: std::result::Result<Inserted, InsertError>) -> Result<Stored> {
+    match r {
+        Ok(ins) => Ok(Stored {
+            mailbox: ins.mailbox,
+            uid: ins.uid,
+            size: ins.size,
+        }),
+        Err(InsertError::NoUser) => Err(Error::not_found("This user does not exist")),
+        Err(InsertError::NoMailbox) => Err(mailbox_not_found()),
+        Err(InsertError::OverQuota) => Err(Error::OverQuota),
+        Err(InsertError::Store(e)) => Err(e.into()),
+    }
+}
 
 fn message_not_found() -> Error {
     Error::not_found("This message does not exist")
@@ -58,6 +75,49 @@ impl Core {
         raw: Vec<u8>,
         options: UploadOptions,
     ) -> Result<Stored> {
+        let owner = self.get_user(user).await?;
+        let new = self
+            .prepare_message(&owner, 0, mailbox, raw, options)
+            .await?;
+        stored(self.writer.insert(new).await)
+    }
+
+    /// Stores several messages in a mailbox all or nothing (IMAP MULTIAPPEND): if one is
+    /// refused (too large, unparseable, over quota), none is stored. They are committed in
+    /// one transaction of their own, outside the group-commit writer, so that no other
+    /// message's refusal can split them.
+    pub async fn append_messages(
+        &self,
+        user: &ObjectId,
+        mailbox: &ObjectId,
+        messages: Vec<(Vec<u8>, UploadOptions)>,
+    ) -> Result<Vec<Stored>> {
+        let owner = self.get_user(user).await?;
+        let mut batch = Vec::with_capacity(messages.len());
+        let mut before = 0i64;
+        for (raw, options) in messages {
+            let size = raw.len() as i64;
+            batch.push(
+                self.prepare_message(&owner, before, mailbox, raw, options)
+                    .await?,
+            );
+            before = before.saturating_add(size);
+        }
+        let results = self.store.insert_messages_atomic(&batch).await?;
+        self.notify_change(user);
+        results.into_iter().map(stored).collect()
+    }
+
+    /// Checks a message (size, keywords, quota with `before` bytes already on the way),
+    /// parses it and writes its blob (not synced): the row to insert.
+    async fn prepare_message(
+        &self,
+        owner: &UserRecord,
+        before: i64,
+        mailbox: &ObjectId,
+        raw: Vec<u8>,
+        options: UploadOptions,
+    ) -> Result<NewMessage> {
         if raw.len() as u64 > self.config.max_message_size {
             return Err(Error::TooLarge(format!(
                 "Message is larger than the allowed {} bytes",
@@ -68,8 +128,9 @@ impl Core {
             return Err(Error::validation("Message is empty", "message"));
         }
         check_keywords(&options.flags.keywords)?;
-        let owner = self.get_user(user).await?;
-        if owner.quota_allowed > 0 && owner.storage_used + raw.len() as i64 > owner.quota_allowed {
+        if owner.quota_allowed > 0
+            && owner.storage_used + before + raw.len() as i64 > owner.quota_allowed
+        {
             return Err(Error::OverQuota);
         }
         let raw = Arc::new(raw);
@@ -100,10 +161,10 @@ impl Core {
             }
         }
         let from = index.from.unwrap_or_default();
-        let new = NewMessage {
-            user: user.clone(),
+        Ok(NewMessage {
+            user: owner.id.clone(),
             mailbox: mailbox.clone(),
-            raw: raw.clone(),
+            raw,
             blob: hash,
             blob_written,
             parsed_json,
@@ -120,18 +181,7 @@ impl Core {
             flags: options.flags,
             expires: None,
             search_text: index.search_text,
-        };
-        match self.writer.insert(new).await {
-            Ok(ins) => Ok(Stored {
-                mailbox: ins.mailbox,
-                uid: ins.uid,
-                size: ins.size,
-            }),
-            Err(InsertError::NoUser) => Err(Error::not_found("This user does not exist")),
-            Err(InsertError::NoMailbox) => Err(mailbox_not_found()),
-            Err(InsertError::OverQuota) => Err(Error::OverQuota),
-            Err(InsertError::Store(e)) => Err(e.into()),
-        }
+        })
     }
 
     pub async fn list_messages(

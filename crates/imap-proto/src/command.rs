@@ -124,6 +124,13 @@ pub enum CommandBody {
     GetQuota(String),
     /// `GETQUOTAROOT mailbox`
     GetQuotaRoot(MailboxName),
+    /// `SETQUOTA root (resource limit ...)` (names upper-cased)
+    SetQuota {
+        /// Quota root name.
+        root: String,
+        /// Resources and their new limits.
+        resources: Vec<(String, u64)>,
+    },
     /// `COMPRESS mechanism` (upper-cased, `DEFLATE`)
     Compress(String),
 }
@@ -216,6 +223,8 @@ pub enum StatusItem {
     HighestModSeq,
     /// `APPENDLIMIT`
     AppendLimit,
+    /// `DELETED-STORAGE` (QUOTA, RFC 9208 4.2.2): KiB an EXPUNGE would free
+    DeletedStorage,
 }
 
 impl StatusItem {
@@ -231,6 +240,7 @@ impl StatusItem {
             StatusItem::Size => "SIZE",
             StatusItem::HighestModSeq => "HIGHESTMODSEQ",
             StatusItem::AppendLimit => "APPENDLIMIT",
+            StatusItem::DeletedStorage => "DELETED-STORAGE",
         }
     }
 }

@@ -30,10 +30,14 @@
 //! `state::Selected`), SORT, SORT=DISPLAY, THREAD=ORDEREDSUBJECT and THREAD=REFERENCES are
 //! served; ESORT and CONTEXT=SEARCH/SORT are not.
 //!
-//! Not served yet (and so not advertised): STARTTLS/IMAPS, BINARY, MULTIAPPEND (accepted by
-//! the parser and stored, but not advertised), LIST-EXTENDED/LIST-STATUS, QUOTA, COMPRESS,
-//! UTF8=ACCEPT, IMAP4rev2, CREATE-SPECIAL-USE, RENAME of INBOX, per-user/per-IP connection
-//! limits.
+//! Mailbox-level extensions served: LIST-EXTENDED with LIST-STATUS and the SPECIAL-USE
+//! selection, STATUS=SIZE, QUOTA (one root per user, STORAGE only; SETQUOTA refused),
+//! APPENDLIMIT, MULTIAPPEND (all or nothing), CREATE-SPECIAL-USE, RENAME of INBOX, BINARY,
+//! UTF8=ACCEPT and IMAP4rev2 after ENABLE (no `\Recent`, LIST in SELECT, UTF-8 names).
+//!
+//! Not served yet (and so not advertised): STARTTLS/IMAPS, COMPRESS, ESORT, CONTEXT, the
+//! LIST `OLDNAME` item (names are never normalised, so it is never due), per-user/per-IP
+//! connection limits.
 
 mod convert;
 mod error;

@@ -53,10 +53,23 @@ pub(crate) const CAPABILITIES: &[&str] = &[
     "SORT=DISPLAY",
     "THREAD=ORDEREDSUBJECT",
     "THREAD=REFERENCES",
+    "IMAP4rev2",
+    "LIST-EXTENDED",
+    "LIST-STATUS",
+    "STATUS=SIZE",
+    "QUOTA",
+    "QUOTA=RES-STORAGE",
+    "MULTIAPPEND",
+    "CREATE-SPECIAL-USE",
+    "BINARY",
+    "UTF8=ACCEPT",
 ];
 
-pub(crate) fn capabilities() -> Vec<String> {
-    CAPABILITIES.iter().map(|c| c.to_string()).collect()
+/// The advertised capabilities, with APPENDLIMIT (RFC 7889) set to the message size limit.
+pub(crate) fn capabilities(config: &ImapConfig) -> Vec<String> {
+    let mut caps: Vec<String> = CAPABILITIES.iter().map(|c| c.to_string()).collect();
+    caps.push(format!("APPENDLIMIT={}", config.max_literal_size));
+    caps
 }
 
 /// The logged-in user.
@@ -79,6 +92,11 @@ pub(crate) struct Session {
     pub journal_id: i64,
     pub changes: broadcast::Receiver<ObjectId>,
     pub logout: bool,
+    /// `ENABLE IMAP4rev2` was accepted: rev2 rules (no `\Recent`, LIST after SELECT, SEARCH
+    /// answered with ESEARCH (RFC 9051 6.4.4), ...).
+    pub rev2: bool,
+    /// `ENABLE UTF8=ACCEPT` (or IMAP4rev2): mailbox names are UTF-8 both ways.
+    pub utf8_accept: bool,
     /// Failed LOGIN/AUTHENTICATE attempts on this connection.
     pub auth_failures: u32,
     bad_commands: u32,
@@ -91,8 +109,6 @@ pub(crate) struct Session {
     pub condstore: bool,
     /// QRESYNC was enabled (ENABLE QRESYNC), for the connection.
     pub qresync: bool,
-    /// IMAP4rev2 was ENABLEd: SEARCH answers with ESEARCH (RFC 9051 6.4.4), among others.
-    pub rev2: bool,
 }
 
 /// Runs one connection to its end.
@@ -110,17 +126,19 @@ pub(crate) async fn run(stream: TcpStream, core: Core, config: Arc<ImapConfig>) 
         journal_id: 0,
         changes,
         logout: false,
+        rev2: false,
+        utf8_accept: false,
         auth_failures: 0,
         bad_commands: 0,
         preauth_commands: 0,
         discard_line: false,
         condstore: false,
         qresync: false,
-        rev2: false,
     };
     session.push(
-        StatusResponse::untagged(Status::Ok, "Sealpost IMAP ready")
-            .with_code(sealpost_imap_proto::Code::Capability(capabilities())),
+        StatusResponse::untagged(Status::Ok, "Sealpost IMAP ready").with_code(
+            sealpost_imap_proto::Code::Capability(capabilities(&session.config)),
+        ),
     );
     session.flush().await?;
     let result = session.serve().await;
@@ -138,7 +156,10 @@ pub(crate) async fn run(stream: TcpStream, core: Core, config: Arc<ImapConfig>) 
 impl Session {
     /// Parser limits for the current state: tiny before login.
     pub fn limits(&self) -> Limits {
-        let mut limits = Limits::default();
+        let mut limits = Limits {
+            utf8_accept: self.utf8_accept,
+            ..Limits::default()
+        };
         if self.user.is_some() {
             limits.max_line_length = self.config.max_line_length;
             limits.max_literal_size = self.config.max_literal_size;
@@ -163,9 +184,10 @@ impl Session {
 
     /// Queues a response.
     pub fn push(&mut self, response: impl Into<Response>) {
-        response
-            .into()
-            .encode_into(&mut self.out, EncodeOptions::default());
+        let options = EncodeOptions {
+            utf8_accept: self.utf8_accept,
+        };
+        response.into().encode_into(&mut self.out, options);
     }
 
     /// Writes the queued responses.

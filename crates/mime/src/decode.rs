@@ -8,7 +8,7 @@ use mail_parser::decoders::charsets::map::charset_decoder;
 use crate::Part;
 
 /// Undoes the transfer encoding named by `encoding` (upper-case, as in [`Part::encoding`]).
-pub(crate) fn transfer_decode<'a>(body: &'a [u8], encoding: &str) -> Cow<'a, [u8]> {
+pub fn transfer_decode<'a>(body: &'a [u8], encoding: &str) -> Cow<'a, [u8]> {
     match encoding {
         "BASE64" => Cow::Owned(base64(body)),
         "QUOTED-PRINTABLE" => Cow::Owned(quoted_printable(body)),
@@ -17,7 +17,7 @@ pub(crate) fn transfer_decode<'a>(body: &'a [u8], encoding: &str) -> Cow<'a, [u8
 }
 
 /// Decoded size of `body` without decoding it.
-pub(crate) fn decoded_len(body: &[u8], encoding: &str) -> u64 {
+pub fn decoded_len(body: &[u8], encoding: &str) -> u64 {
     match encoding {
         "BASE64" => {
             let sextets = body.iter().filter(|&&b| base64_value(b).is_some()).count() as u64;

@@ -27,6 +27,7 @@ mod subject;
 mod text;
 
 pub use attachments::attachment_content;
+pub use decode::{decoded_len, transfer_decode};
 pub use model::*;
 pub use parse::{message_bodies, parse_message};
 pub use subject::normalize_subject;

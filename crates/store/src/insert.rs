@@ -66,6 +66,24 @@ impl Store {
         batch: &[NewMessage],
         blobs_synced: bool,
     ) -> Result<Vec<Result<Inserted, InsertError>>> {
+        self.insert_batch(batch, blobs_synced, false).await
+    }
+
+    /// Stores a batch all or nothing (IMAP MULTIAPPEND, RFC 3502): when one message is
+    /// refused, none is stored and every one gets the first refusal.
+    pub async fn insert_messages_atomic(
+        &self,
+        batch: &[NewMessage],
+    ) -> Result<Vec<Result<Inserted, InsertError>>> {
+        self.insert_batch(batch, false, true).await
+    }
+
+    async fn insert_batch(
+        &self,
+        batch: &[NewMessage],
+        blobs_synced: bool,
+        atomic: bool,
+    ) -> Result<Vec<Result<Inserted, InsertError>>> {
         // The blobs of this batch reach stable storage before any row that references them.
         if !blobs_synced && batch.iter().any(|m| m.blob_written) {
             self.blobs.sync().await?;
@@ -125,6 +143,14 @@ impl Store {
                         accepted.push(i);
                     }
                 }
+            }
+
+            if atomic && accepted.len() < batch.len() {
+                let why = results.iter().flatten().find_map(|r| r.as_ref().err()).map(refusal).unwrap_or(InsertError::OverQuota);
+                for &i in &accepted {
+                    results[i] = Some(Err(refusal(&why)));
+                }
+                accepted.clear();
             }
 
             if !accepted.is_empty() {
@@ -347,6 +373,15 @@ impl Store {
             .into_iter()
             .map(|r| r.ok_or_else(|| corrupt("message left undecided")))
             .collect()
+    }
+}
+
+/// A copy of a refusal decided in step 2 (only these three are).
+fn refusal(e: &InsertError) -> InsertError {
+    match e {
+        InsertError::NoUser => InsertError::NoUser,
+        InsertError::NoMailbox => InsertError::NoMailbox,
+        _ => InsertError::OverQuota,
     }
 }
 

@@ -5,7 +5,7 @@ use super::{PResult, Parser, bad};
 use crate::command::CommandBody;
 
 impl Parser<'_> {
-    /// `CREATE SP mailbox [SP "(" "USE" SP "(" use-attr *(SP use-attr) ")" ")"]`
+    /// `CREATE SP mailbox [SP "(" "USE" SP "(" [use-attr *(SP use-attr)] ")" ")"]`
     pub(super) fn create(&mut self) -> PResult<CommandBody> {
         let mailbox = self.sp_mailbox()?;
         let mut special_use = Vec::new();
@@ -21,13 +21,13 @@ impl Parser<'_> {
                 }
                 self.sp()?;
                 self.expect(b'(', "expected ( after USE")?;
-                loop {
+                // RFC 6154 6: the list may be empty.
+                while !self.eat(b')') {
                     self.expect(b'\\', "expected a special-use attribute")?;
                     special_use.push(format!("\\{}", self.atom()?));
-                    if self.eat(b')') {
-                        break;
+                    if self.peek() != Some(b')') {
+                        self.sp()?;
                     }
-                    self.sp()?;
                 }
                 if self.eat(b')') {
                     break;

@@ -17,6 +17,7 @@ pub(crate) use lexer::is_astring_char;
 mod list;
 mod mailbox;
 mod misc;
+mod quota;
 mod search;
 mod select;
 mod sort;
@@ -244,6 +245,7 @@ impl<'a> Parser<'a> {
             "UNSUBSCRIBE" => CommandBody::Unsubscribe(self.sp_mailbox()?),
             "GETQUOTAROOT" => CommandBody::GetQuotaRoot(self.sp_mailbox()?),
             "GETQUOTA" => self.get_quota()?,
+            "SETQUOTA" => self.set_quota()?,
             "LIST" => self.list()?,
             "LSUB" => self.lsub()?,
             "STATUS" => self.status()?,

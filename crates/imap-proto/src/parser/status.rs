@@ -30,6 +30,7 @@ impl Parser<'_> {
                     "SIZE" => StatusItem::Size,
                     "HIGHESTMODSEQ" => StatusItem::HighestModSeq,
                     "APPENDLIMIT" => StatusItem::AppendLimit,
+                    "DELETED-STORAGE" => StatusItem::DeletedStorage,
                     _ => return bad(format!("unknown STATUS item {}", super::printable(name))),
                 })
             })

@@ -92,7 +92,7 @@ impl Session {
                 self.journal_id = self.core.journal_head(&auth.id).await?;
                 self.user = Some(User { id: auth.id });
                 Ok(StatusResponse::ok(tag, "Authenticated")
-                    .with_code(Code::Capability(capabilities())))
+                    .with_code(Code::Capability(capabilities(&self.config))))
             }
             Err(sealpost_core::Error::AuthFailed) => Ok(self.auth_failure(tag).await),
             Err(e) => Err(e.into()),

@@ -6,7 +6,7 @@ use sealpost_imap_proto::{Data, StatusResponse};
 
 impl Session {
     pub(crate) fn op_capability(&mut self, tag: &str) -> Result<StatusResponse> {
-        self.push(Data::Capability(capabilities()));
+        self.push(Data::Capability(capabilities(&self.config)));
         Ok(StatusResponse::ok(tag, "CAPABILITY completed"))
     }
 }

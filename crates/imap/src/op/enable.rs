@@ -1,6 +1,7 @@
-//! ENABLE (RFC 5161) and what enabling CONDSTORE and QRESYNC (RFC 7162) does to a session.
-//! Other names are ignored, as RFC 5161 asks; the ENABLED response lists what this command
-//! newly enabled.
+//! ENABLE (RFC 5161): switches on extensions that change the server's behaviour. Served:
+//! CONDSTORE and QRESYNC (RFC 7162), `UTF8=ACCEPT` (RFC 6855: mailbox names as UTF-8 both
+//! ways) and `IMAP4rev2` (RFC 9051, which implies UTF-8 mailbox names). Unknown names are
+//! ignored, as the RFC asks; the ENABLED response lists what this command newly enabled.
 
 use crate::error::Result;
 use crate::session::Session;
@@ -8,16 +9,37 @@ use sealpost_imap_proto::{Code, Data, Status, StatusResponse};
 
 impl Session {
     pub(crate) fn op_enable(&mut self, tag: &str, requested: &[String]) -> Result<StatusResponse> {
+        // RFC 5161 3.1: ENABLE belongs before a mailbox is selected; servers need not check,
+        // but the way mailbox names are written must not change under a selected mailbox.
+        let changes_names = requested
+            .iter()
+            .any(|n| n.eq_ignore_ascii_case("UTF8=ACCEPT") || n.eq_ignore_ascii_case("IMAP4rev2"));
+        if self.selected.is_some() && changes_names {
+            return Ok(StatusResponse::bad(
+                tag,
+                "ENABLE is only valid before a mailbox is selected",
+            ));
+        }
         let mut enabled = Vec::new();
         for name in requested {
-            match name.as_str() {
+            match name.to_ascii_uppercase().as_str() {
                 "CONDSTORE" if !self.condstore => {
                     self.enable_condstore();
-                    enabled.push(name.clone());
+                    enabled.push("CONDSTORE".to_string());
                 }
                 "QRESYNC" if !self.qresync => {
                     self.enable_qresync();
-                    enabled.push(name.clone());
+                    enabled.push("QRESYNC".to_string());
+                }
+                "UTF8=ACCEPT" if !self.utf8_accept => {
+                    self.utf8_accept = true;
+                    enabled.push("UTF8=ACCEPT".to_string());
+                }
+                "IMAP4REV2" if !self.rev2 => {
+                    self.rev2 = true;
+                    // RFC 9051 6.3.1 / 5.1: IMAP4rev2 mailbox names are UTF-8.
+                    self.utf8_accept = true;
+                    enabled.push("IMAP4rev2".to_string());
                 }
                 _ => {}
             }

@@ -4,7 +4,9 @@
 //! CONDSTORE/QRESYNC: the MODSEQ item, `(CHANGEDSINCE n)` (only messages whose modseq is
 //! above `n`, MODSEQ added) and, for UID FETCH, `VANISHED` (a `VANISHED (EARLIER)` of the
 //! UIDs in the set expunged since `n`, before the FETCH responses).
+//! BINARY items (decoded parts) are worked out in `binary.rs`.
 
+use super::binary::{binary_data, binary_size, unknown_cte, unknown_cte_response};
 use crate::convert::{body_structure, envelope, header_fields, internal_date};
 use crate::error::Result;
 use crate::qresync;
@@ -19,12 +21,12 @@ use std::borrow::Cow;
 use std::collections::{HashMap, HashSet};
 
 /// Messages loaded from the store at once.
-const CHUNK: usize = 50;
+pub(crate) const CHUNK: usize = 50;
 
 /// What FETCH needs of one message besides its record.
-struct Target {
+pub(crate) struct Target {
     seq: u32,
-    uid: u32,
+    pub uid: u32,
     flags: Flags,
     size: i64,
     idate: i64,
@@ -97,6 +99,9 @@ fn needs_parsed(a: &FetchAttribute) -> bool {
         | FetchAttribute::Rfc822Header
         | FetchAttribute::Rfc822Text => true,
         FetchAttribute::BodySection { section, .. } => section.is_some(),
+        FetchAttribute::Binary { section, .. } | FetchAttribute::BinarySize { section } => {
+            !section.is_empty()
+        }
         _ => false,
     }
 }
@@ -105,6 +110,8 @@ fn needs_raw(a: &FetchAttribute) -> bool {
     matches!(
         a,
         FetchAttribute::BodySection { .. }
+            | FetchAttribute::Binary { .. }
+            | FetchAttribute::BinarySize { .. }
             | FetchAttribute::Rfc822
             | FetchAttribute::Rfc822Header
             | FetchAttribute::Rfc822Text
@@ -115,6 +122,7 @@ fn sets_seen(a: &FetchAttribute) -> bool {
     matches!(
         a,
         FetchAttribute::BodySection { peek: false, .. }
+            | FetchAttribute::Binary { peek: false, .. }
             | FetchAttribute::Rfc822
             | FetchAttribute::Rfc822Text
     )
@@ -161,8 +169,29 @@ fn item(
         FetchAttribute::Rfc822Text => {
             FetchItem::Rfc822Text(Some(root?.body(raw_or_empty).to_vec()))
         }
-        // BINARY is not advertised.
-        FetchAttribute::Binary { .. } | FetchAttribute::BinarySize { .. } => return None,
+        FetchAttribute::Binary {
+            section,
+            partial: range,
+            ..
+        } => {
+            let data = match root {
+                Some(root) => binary_data(raw_or_empty, root, section),
+                None => Cow::Borrowed(raw_or_empty),
+            };
+            let (data, origin) = partial(&data, *range);
+            FetchItem::Binary {
+                section: section.clone(),
+                origin,
+                data: Some(data.to_vec()),
+            }
+        }
+        FetchAttribute::BinarySize { section } => FetchItem::BinarySize {
+            section: section.clone(),
+            size: match root {
+                Some(root) => binary_size(raw_or_empty, root, section),
+                None => raw_or_empty.len() as u64,
+            },
+        },
     })
 }
 
@@ -177,14 +206,6 @@ impl Session {
                 tag,
                 "VANISHED modifier without ENABLE QRESYNC",
             ));
-        }
-        if cmd.attributes.iter().any(|a| {
-            matches!(
-                a,
-                FetchAttribute::Binary { .. } | FetchAttribute::BinarySize { .. }
-            )
-        }) {
-            return Ok(StatusResponse::bad(tag, "BINARY is not supported"));
         }
         // CHANGEDSINCE and the MODSEQ item enable CONDSTORE (RFC 7162 3.1).
         if cmd.changed_since.is_some() || cmd.attributes.contains(&FetchAttribute::ModSeq) {
@@ -240,6 +261,16 @@ impl Session {
         }
         let want_parsed = attributes.iter().any(needs_parsed);
         let want_raw = attributes.iter().any(needs_raw);
+
+        // A BINARY that will fail must not set \Seen first: its parts are checked up front.
+        if !read_only
+            && attributes.iter().any(|a| {
+                matches!(a, FetchAttribute::Binary { peek: false, section, .. } if !section.is_empty())
+            })
+            && self.binary_fails(&mailbox, &targets, &attributes).await?
+        {
+            return Ok(unknown_cte_response(tag));
+        }
 
         // \Seen is set first, so that FLAGS in this response already shows it.
         let mut newly_seen = HashSet::new();
@@ -299,6 +330,11 @@ impl Session {
                 if (want_parsed || want_raw) && fetched.is_none() {
                     // Expunged in the meantime: nothing to show.
                     continue;
+                }
+                if let Some(root) = fetched.and_then(|f| f.parsed.as_ref()).map(|p| &p.body)
+                    && unknown_cte(&attributes, root)
+                {
+                    return Ok(unknown_cte_response(tag));
                 }
                 let raw = match (want_raw, fetched) {
                     (true, Some(f)) => Some(self.core.message_bytes(&f.record).await?),

@@ -1,13 +1,16 @@
-//! LIST and LSUB: mailbox names matched against a pattern (`*` any, `%` any but the
-//! delimiter), with \HasChildren/\HasNoChildren and the special-use attributes.
+//! LIST and LSUB: mailbox names matched against patterns (`*` any, `%` any but the
+//! delimiter), with \HasChildren/\HasNoChildren and the special-use attributes; the
+//! LIST-EXTENDED selection and return options (RFC 5258), SPECIAL-USE selection (RFC 6154)
+//! and LIST-STATUS (RFC 5819).
 
 use crate::error::Result;
 use crate::session::Session;
 use sealpost_core::MailboxInfo;
 use sealpost_imap_proto::{
-    Data, ListAttribute, ListCommand, ListItem, ListReturn, ListSelection, MailboxName,
+    Data, ListAttribute, ListCommand, ListItem, ListReturn, ListSelection, MailboxName, StatusItem,
     StatusResponse,
 };
+use std::collections::HashSet;
 
 const DELIMITER: char = '/';
 
@@ -96,15 +99,42 @@ fn special_use(attr: &str) -> Option<ListAttribute> {
             "archive" => ListAttribute::Archive,
             "all" => ListAttribute::All,
             "flagged" => ListAttribute::Flagged,
+            "important" => ListAttribute::Other("Important".into()),
             _ => return None,
         },
     )
 }
 
+/// What a LIST or LSUB asks for, after the RFC 5258 rules are applied.
+#[derive(Default)]
 struct Options {
+    /// Selection SUBSCRIBED (and LSUB): only subscribed mailboxes.
     subscribed_only: bool,
+    /// Selection SPECIAL-USE (RFC 6154): only mailboxes with a special use.
     special_use_only: bool,
+    /// RECURSIVEMATCH: also parents whose descendants match the selection (with CHILDINFO).
+    recursive: bool,
+    /// Send `\Subscribed`.
     show_subscribed: bool,
+    /// LIST-STATUS items (RFC 5819), sent as STATUS after each selectable mailbox.
+    status: Option<Vec<StatusItem>>,
+    /// LSUB rather than LIST responses.
+    lsub: bool,
+}
+
+/// Every ancestor path (`a`, `a/b` for `a/b/c`) of the given paths.
+fn ancestors<'a>(paths: impl Iterator<Item = &'a str>) -> HashSet<&'a str> {
+    let mut set = HashSet::new();
+    for path in paths {
+        for (i, c) in path.char_indices() {
+            if c == DELIMITER
+                && let Some(parent) = path.get(..i)
+            {
+                set.insert(parent);
+            }
+        }
+    }
+    set
 }
 
 impl Session {
@@ -113,22 +143,43 @@ impl Session {
         reference: &MailboxName,
         patterns: &[MailboxName],
         options: Options,
-        lsub: bool,
     ) -> Result<()> {
         let user = self.user_id()?;
-        let mailboxes: Vec<MailboxInfo> = self.core.list_mailboxes(&user, false).await?;
-        let paths: Vec<&str> = mailboxes.iter().map(|m| m.mailbox.path.as_str()).collect();
-        let mut items = Vec::new();
+        let counters = options.status.is_some();
+        let mailboxes: Vec<MailboxInfo> = self.core.list_mailboxes(&user, counters).await?;
+        let selected = |m: &MailboxInfo| {
+            (!options.subscribed_only || m.mailbox.subscribed)
+                && (!options.special_use_only || m.mailbox.special_use.is_some())
+        };
+        let with_children = ancestors(mailboxes.iter().map(|m| m.mailbox.path.as_str()));
+        // Parents of a mailbox that meets the selection: listed with RECURSIVEMATCH, and
+        // marked with CHILDINFO. Only SUBSCRIBED has a CHILDINFO value (RFC 5258 3.5;
+        // RFC 6154 defines none for SPECIAL-USE), so only it lists such parents.
+        let with_selected_children = if options.recursive && options.subscribed_only {
+            ancestors(
+                mailboxes
+                    .iter()
+                    .filter(|m| selected(m))
+                    .map(|m| m.mailbox.path.as_str()),
+            )
+        } else {
+            HashSet::new()
+        };
+        let mut listed: HashSet<&str> = HashSet::new();
+        let mut items: Vec<(ListItem, Option<&MailboxInfo>)> = Vec::new();
         for pattern in patterns {
             if pattern.as_str().is_empty() {
                 // The delimiter and the root (RFC 3501 6.3.8).
-                items.push(ListItem {
-                    attributes: vec![ListAttribute::NoSelect],
-                    delimiter: Some(DELIMITER),
-                    mailbox: MailboxName::new(""),
-                    child_info_subscribed: false,
-                    old_name: None,
-                });
+                if listed.insert("") {
+                    let item = ListItem {
+                        attributes: vec![ListAttribute::NoSelect],
+                        delimiter: Some(DELIMITER),
+                        mailbox: MailboxName::new(""),
+                        child_info_subscribed: false,
+                        old_name: None,
+                    };
+                    items.push((item, None));
+                }
                 continue;
             }
             let pattern = full_pattern(reference.as_str(), pattern.as_str());
@@ -137,18 +188,16 @@ impl Session {
             }
             for info in &mailboxes {
                 let m = &info.mailbox;
-                if !matches(&pattern, &m.path)
-                    || ((options.subscribed_only || lsub) && !m.subscribed)
-                    || (options.special_use_only && m.special_use.is_none())
-                    || items
-                        .iter()
-                        .any(|i: &ListItem| i.mailbox.as_str() == m.path)
+                let path = m.path.as_str();
+                let child_match = with_selected_children.contains(path);
+                if (!selected(info) && !child_match)
+                    || listed.contains(path)
+                    || !matches(&pattern, path)
                 {
                     continue;
                 }
-                let prefix = format!("{}{DELIMITER}", m.path);
-                let children = paths.iter().any(|p| p.starts_with(&prefix));
-                let mut attributes = vec![if children {
+                listed.insert(path);
+                let mut attributes = vec![if with_children.contains(path) {
                     ListAttribute::HasChildren
                 } else {
                     ListAttribute::HasNoChildren
@@ -159,33 +208,106 @@ impl Session {
                 if let Some(attr) = m.special_use.as_deref().and_then(special_use) {
                     attributes.push(attr);
                 }
-                items.push(ListItem {
+                let item = ListItem {
                     attributes,
                     delimiter: Some(DELIMITER),
                     mailbox: MailboxName::new(m.path.clone()),
-                    child_info_subscribed: false,
+                    child_info_subscribed: child_match,
                     old_name: None,
-                });
+                };
+                items.push((item, Some(info)));
             }
         }
-        for item in items {
-            self.push(if lsub {
+        for (item, info) in items {
+            let mailbox = item.mailbox.clone();
+            self.push(if options.lsub {
                 Data::Lsub(item)
             } else {
                 Data::List(item)
             });
+            if let (Some(items), Some(info)) = (&options.status, info) {
+                let values = self.status_values(&user, info, items).await?;
+                self.push(Data::Status {
+                    mailbox,
+                    items: values,
+                });
+                self.flush_if_full().await?;
+            }
         }
         Ok(())
     }
 
-    pub(crate) async fn op_list(&mut self, tag: &str, list: ListCommand) -> Result<StatusResponse> {
-        let subscribed_only = list.selection.contains(&ListSelection::Subscribed);
-        let options = Options {
-            subscribed_only,
-            special_use_only: list.selection.contains(&ListSelection::SpecialUse),
-            show_subscribed: subscribed_only || list.returns.contains(&ListReturn::Subscribed),
+    /// The LIST response of one mailbox, by its exact path (IMAP4rev2 SELECT).
+    pub(crate) async fn list_one(&mut self, path: &str) -> Result<()> {
+        let user = self.user_id()?;
+        let mailboxes = self.core.list_mailboxes(&user, false).await?;
+        let with_children = ancestors(mailboxes.iter().map(|m| m.mailbox.path.as_str()));
+        let Some(info) = mailboxes.iter().find(|m| m.mailbox.path == path) else {
+            return Ok(());
         };
-        self.list_items(&list.reference, &list.patterns, options, false)
+        let mut attributes = vec![if with_children.contains(path) {
+            ListAttribute::HasChildren
+        } else {
+            ListAttribute::HasNoChildren
+        }];
+        if info.mailbox.subscribed {
+            attributes.push(ListAttribute::Subscribed);
+        }
+        if let Some(attr) = info.mailbox.special_use.as_deref().and_then(special_use) {
+            attributes.push(attr);
+        }
+        self.push(Data::List(ListItem {
+            attributes,
+            delimiter: Some(DELIMITER),
+            mailbox: MailboxName::new(path),
+            child_info_subscribed: false,
+            old_name: None,
+        }));
+        Ok(())
+    }
+
+    pub(crate) async fn op_list(&mut self, tag: &str, list: ListCommand) -> Result<StatusResponse> {
+        let mut options = Options::default();
+        for selection in &list.selection {
+            match selection {
+                ListSelection::Subscribed => options.subscribed_only = true,
+                ListSelection::SpecialUse => options.special_use_only = true,
+                ListSelection::RecursiveMatch => options.recursive = true,
+                // No remote mailboxes: REMOTE changes nothing.
+                ListSelection::Remote => {}
+                ListSelection::Other(name) => {
+                    return Ok(StatusResponse::bad(
+                        tag,
+                        format!("Unknown LIST selection option {name}"),
+                    ));
+                }
+            }
+        }
+        // RFC 5258 3.1: RECURSIVEMATCH alone (or with REMOTE only) is a syntax error.
+        if options.recursive && !options.subscribed_only && !options.special_use_only {
+            return Ok(StatusResponse::bad(
+                tag,
+                "RECURSIVEMATCH needs another selection option",
+            ));
+        }
+        // The SUBSCRIBED selection implies the SUBSCRIBED return option (RFC 5258 3.1).
+        options.show_subscribed = options.subscribed_only;
+        for ret in list.returns {
+            match ret {
+                ListReturn::Subscribed => options.show_subscribed = true,
+                // \HasChildren/\HasNoChildren and special-use attributes are always sent
+                // (CHILDREN, RFC 6154 2), so these ask for nothing more.
+                ListReturn::Children | ListReturn::SpecialUse => {}
+                ListReturn::Status(items) => options.status = Some(items),
+                ListReturn::Other(name) => {
+                    return Ok(StatusResponse::bad(
+                        tag,
+                        format!("Unknown LIST return option {name}"),
+                    ));
+                }
+            }
+        }
+        self.list_items(&list.reference, &list.patterns, options)
             .await?;
         Ok(StatusResponse::ok(tag, "LIST completed"))
     }
@@ -198,11 +320,10 @@ impl Session {
     ) -> Result<StatusResponse> {
         let options = Options {
             subscribed_only: true,
-            special_use_only: false,
-            show_subscribed: false,
+            lsub: true,
+            ..Options::default()
         };
-        self.list_items(&reference, &[pattern], options, true)
-            .await?;
+        self.list_items(&reference, &[pattern], options).await?;
         Ok(StatusResponse::ok(tag, "LSUB completed"))
     }
 }

@@ -20,10 +20,8 @@ impl Session {
             Ok(auth) => {
                 self.journal_id = self.core.journal_head(&auth.id).await?;
                 self.user = Some(User { id: auth.id });
-                Ok(
-                    StatusResponse::ok(tag, "Logged in")
-                        .with_code(Code::Capability(capabilities())),
-                )
+                Ok(StatusResponse::ok(tag, "Logged in")
+                    .with_code(Code::Capability(capabilities(&self.config))))
             }
             Err(sealpost_core::Error::AuthFailed) => Ok(self.auth_failure(tag).await),
             Err(e) => Err(e.into()),

@@ -5,6 +5,7 @@
 
 mod append;
 mod authenticate;
+mod binary;
 mod capability;
 mod close;
 mod copy;
@@ -20,6 +21,7 @@ mod login;
 mod logout;
 mod namespace;
 mod noop;
+mod quota;
 mod rename;
 mod search;
 mod select;
@@ -62,7 +64,10 @@ pub(crate) async fn dispatch(
         C::List(list) => session.op_list(tag, list).await,
         C::Lsub { reference, pattern } => session.op_lsub(tag, reference, pattern).await,
         C::Status { mailbox, items } => session.op_status(tag, &mailbox, &items).await,
-        C::Create { mailbox, .. } => session.op_create(tag, &mailbox).await,
+        C::Create {
+            mailbox,
+            special_use,
+        } => session.op_create(tag, &mailbox, &special_use).await,
         C::Delete(mailbox) => session.op_delete(tag, &mailbox).await,
         C::Rename { from, to } => session.op_rename(tag, &from, &to).await,
         C::Subscribe(mailbox) => session.op_subscribe(tag, &mailbox, true).await,
@@ -81,9 +86,10 @@ pub(crate) async fn dispatch(
         C::Idle => session.op_idle(tag).await,
         C::Sort(sort) => session.op_sort(tag, sort).await,
         C::Thread(thread) => session.op_thread(tag, thread).await,
-        C::StartTls | C::GetQuota(_) | C::GetQuotaRoot(_) | C::Compress(_) => {
-            Ok(StatusResponse::bad(tag, "Command not supported"))
-        }
+        C::GetQuota(root) => session.op_getquota(tag, &root).await,
+        C::GetQuotaRoot(mailbox) => session.op_getquotaroot(tag, &mailbox).await,
+        C::SetQuota { .. } => session.op_setquota(tag),
+        C::StartTls | C::Compress(_) => Ok(StatusResponse::bad(tag, "Command not supported")),
     }
 }
 

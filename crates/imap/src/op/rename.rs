@@ -1,4 +1,5 @@
-//! RENAME: a mailbox and its children move to a new name.
+//! RENAME: a mailbox and its children move to a new name. Renaming INBOX moves its
+//! messages to a new mailbox and leaves INBOX empty (RFC 3501 6.3.5).
 
 use super::mailbox_path;
 use crate::error::Result;
@@ -22,6 +23,10 @@ impl Session {
             return Ok(
                 StatusResponse::no(tag, "Mailbox already exists").with_code(Code::AlreadyExists)
             );
+        }
+        if mailbox.path == "INBOX" {
+            self.core.rename_inbox(&user, &mailbox_path(to)).await?;
+            return Ok(StatusResponse::ok(tag, "RENAME completed"));
         }
         self.core
             .update_mailbox(&user, &mailbox.id, Some(&mailbox_path(to)), None, None)

@@ -74,8 +74,15 @@ impl Session {
         flags.extend(keywords.into_iter().map(Flag::Keyword));
         self.push(Data::Flags(flags.clone()));
         self.push(Data::Exists(selected.exists()));
-        self.push(Data::Recent(0));
-        if let Some(unseen) = selected.first_unseen() {
+        // IMAP4rev2 has no \Recent and no RECENT response (RFC 9051 7.4); rev2 instead
+        // wants the mailbox's LIST response (6.3.2).
+        if self.rev2 {
+            self.list_one(&mailbox.path).await?;
+        } else {
+            self.push(Data::Recent(0));
+        }
+        // RFC 9051 dropped the UNSEEN response code from SELECT (appendix E).
+        if let Some(unseen) = selected.first_unseen().filter(|_| !self.rev2) {
             self.push(
                 StatusResponse::untagged(Status::Ok, "First unseen")
                     .with_code(Code::Unseen(unseen)),
