@@ -432,7 +432,9 @@ pub fn check(input: &[u8], limits: &Limits) -> Result<String, String> {
             }
         }
         Err(ParseError::LiteralTooLarge { size, limit, .. }) => {
-            if size <= limit {
+            // Either this literal is over a per-literal limit, or the command's literals
+            // add up to more than max_command_literal_bytes.
+            if size <= limit && *limit != limits.max_command_literal_bytes {
                 return Err(format!("literal {size} reported over limit {limit}"));
             }
         }
@@ -513,8 +515,8 @@ pub struct Report {
     pub outcomes: BTreeMap<String, u64>,
     /// Inputs that panicked or broke an invariant, with the reason (at most 20 kept).
     pub failures: Vec<(Vec<u8>, String)>,
-    /// The slowest single input and its time, to spot super-linear parsing.
-    pub slowest: (Duration, usize),
+    /// The slowest single input with its time, to spot super-linear parsing.
+    pub slowest: (Duration, Vec<u8>),
 }
 
 /// Runs until `iterations` inputs were tried or `duration` passed, whichever comes first.
@@ -540,7 +542,7 @@ pub fn run(seed: u64, iterations: Option<u64>, duration: Option<Duration>) -> Re
             let outcome = catch_unwind(AssertUnwindSafe(|| check(&input, limits)));
             let took = began.elapsed();
             if took > report.slowest.0 {
-                report.slowest = (took, input.len());
+                report.slowest = (took, input.clone());
             }
             report.parses += 1;
             let failure = match outcome {

@@ -52,8 +52,11 @@ fn main() -> ExitCode {
     println!(
         "slowest input: {:.2} ms ({} bytes, all checks and limit set)",
         report.slowest.0.as_secs_f64() * 1000.0,
-        report.slowest.1
+        report.slowest.1.len()
     );
+    if let Ok(path) = std::env::var("FUZZ_SLOWEST") {
+        let _ = std::fs::write(path, &report.slowest.1);
+    }
     println!("{} distinct outcomes:", report.outcomes.len());
     for (name, count) in &report.outcomes {
         println!("  {count:>10}  {name}");
