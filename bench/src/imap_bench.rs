@@ -139,6 +139,8 @@ struct Conn {
     exists: u32,
     /// Response bytes read, for the summary.
     bytes_in: u64,
+    /// LOGOUT was sent: `* BYE` is expected.
+    logging_out: bool,
 }
 
 /// The longest response line (literals excluded) the bench accepts.
@@ -153,6 +155,7 @@ impl Conn {
             next_tag: 1,
             exists: 0,
             bytes_in: 0,
+            logging_out: false,
         };
         let greeting = conn.response_line().await?;
         if !greeting.starts_with(b"* OK") && !greeting.starts_with(b"* PREAUTH") {
@@ -223,7 +226,7 @@ impl Conn {
         let text = String::from_utf8_lossy(line);
         let mut words = text.split_ascii_whitespace().skip(1);
         let (first, second) = (words.next(), words.next());
-        if first == Some("BYE") {
+        if first == Some("BYE") && !self.logging_out {
             return Err(other(format!("server said {}", text.trim_end())));
         }
         if let (Some(n), Some(kind)) = (first.and_then(|w| w.parse::<u32>().ok()), second) {
@@ -418,6 +421,7 @@ async fn setup(args: &Args, addr: &str, users: &[(String, String)]) -> io::Resul
                 return Err(other(format!("APPEND failed for {user}")));
             }
         }
+        conn.logging_out = true;
         conn.command("LOGOUT").await.ok();
         println!(
             "setup {user}: had {have}, appended {} in {:.1} s",
@@ -544,6 +548,7 @@ async fn client(
         record(&results, op, status, took).await;
     }
     let started = Instant::now();
+    conn.logging_out = true;
     let status = conn.command("LOGOUT").await?;
     record(&results, Op::Logout, status, started.elapsed()).await;
     Ok(conn.bytes_in)
