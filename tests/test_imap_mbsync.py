@@ -13,6 +13,7 @@ CI set a missing mbsync fails the test).
 
 from __future__ import annotations
 
+import base64
 import os
 import re
 import shutil
@@ -134,6 +135,20 @@ def test_mbsync_round_trip(server, api, user, tmp_path):
         raw = make_message(subject=subject, body=body)
         raws[subject] = raw
         upload_ok(api, user.id, box, raw, {"unseen": "true" if i % 2 else "false"})
+    # One large MIME message (a 300 KB attachment): a long literal on the way down.
+    boundary = "b0undary"
+    attachment = base64.encodebytes(os.urandom(300_000)).decode()
+    large = (
+        f"From: a@example.com\r\nTo: b@example.test\r\nSubject: large one\r\n"
+        f"Date: Wed, 16 Nov 2022 10:00:00 +0000\r\nMIME-Version: 1.0\r\n"
+        f'Content-Type: multipart/mixed; boundary="{boundary}"\r\n\r\n'
+        f"--{boundary}\r\nContent-Type: text/plain\r\n\r\nSee attached.\r\n"
+        f"--{boundary}\r\nContent-Type: application/octet-stream\r\n"
+        f"Content-Transfer-Encoding: base64\r\n\r\n{attachment.replace(chr(10), chr(13) + chr(10))}"
+        f"--{boundary}--\r\n"
+    ).encode()
+    raws["large one"] = large
+    upload_ok(api, user.id, box, large)
     archived = make_message(subject="archived one", body="In a second mailbox.")
     upload_ok(api, user.id, archive, archived)
 
@@ -148,7 +163,7 @@ def test_mbsync_round_trip(server, api, user, tmp_path):
     assert sorted(local) == sorted(raws)
     for subject, file in local.items():
         assert local_bytes(file) == raws[subject].replace(b"\r\n", b"\n"), subject
-        seen = int(subject.split()[1]) % 2 == 0
+        seen = subject == "large one" or int(subject.split()[1]) % 2 == 0
         assert ("S" in maildir_flags(file)) == seen, (subject, file.name)
     for uid in all_uids(api, user.id, box)[:3]:
         eml = api.get(message_path(user.id, box, uid) + "/message.eml")
@@ -178,7 +193,7 @@ def test_mbsync_round_trip(server, api, user, tmp_path):
     assert remote["message 0003"]["seen"] is True
     assert "message 0004" not in remote, "a message trashed locally is expunged on the server"
     assert "written locally" in remote
-    assert len(remote) == MESSAGES  # 300 - 1 deleted + 1 new
+    assert len(remote) == MESSAGES + 1  # 300 + the large one - 1 deleted + 1 new
     new_uid = remote["written locally"]["id"]
     eml = api.get(message_path(user.id, box, new_uid) + "/message.eml").content
     # mbsync adds its X-TUID header on the way up too; the rest is the file.

@@ -14,7 +14,7 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 fn usage() -> ExitCode {
-    eprintln!("usage: fuzz [--seconds N] [--iterations N] [--seed N]");
+    eprintln!("usage: fuzz [--seconds N] [--iterations N] [--seed N] | --replay FILE");
     ExitCode::from(2)
 }
 
@@ -23,6 +23,13 @@ fn main() -> ExitCode {
     let mut iterations = None;
     let mut seed = 1u64;
     let mut args = std::env::args().skip(1);
+    let first: Vec<String> = std::env::args().skip(1).take(2).collect();
+    if first.first().map(String::as_str) == Some("--replay") {
+        return match first.get(1).map(std::fs::read) {
+            Some(Ok(input)) => replay(&input),
+            _ => usage(),
+        };
+    }
     while let Some(arg) = args.next() {
         let Some(value) = args.next().and_then(|v| v.parse::<u64>().ok()) else {
             return usage();
@@ -80,4 +87,20 @@ fn main() -> ExitCode {
         );
     }
     ExitCode::FAILURE
+}
+
+/// Checks one saved input (e.g. the slowest one, written where `FUZZ_SLOWEST` says) under
+/// every limit set and prints the time of each check.
+fn replay(input: &[u8]) -> ExitCode {
+    let mut failed = false;
+    for limits in engine::limit_sets() {
+        let began = std::time::Instant::now();
+        let outcome = engine::check(input, &limits);
+        println!(
+            "{:>8.3} ms  {outcome:?}",
+            began.elapsed().as_secs_f64() * 1000.0
+        );
+        failed |= outcome.is_err();
+    }
+    if failed { ExitCode::FAILURE } else { ExitCode::SUCCESS }
 }
