@@ -7,8 +7,8 @@
 #   bench/imap_compare.sh                  # as root (Dovecot runs its own master process)
 #
 # Knobs (environment): USERS=4 CLIENTS=20 DURATION=30 SEED_MESSAGES=1000 WORK=/tmp/imap-compare
-# SEALPOST_DATABASE_URL=postgres://... (default: SQLite in $WORK). Ports 11143 (Sealpost IMAP),
-# 11144 (Dovecot IMAP) and 18080 (Sealpost API) must be free.
+# SEALPOST_DATABASE_URL=postgres://... (default: SQLite in $WORK). Ports SEALPOST_IMAP_PORT=11143,
+# DOVECOT_PORT=11144 and SEALPOST_API_PORT=18080 must be free.
 #
 # Dovecot runs with Debian's defaults except what a loopback test needs: plain text logins
 # (`disable_plaintext_auth = no`, `auth_mechanisms = plain login`, `ssl = no`), a
@@ -21,9 +21,9 @@ DURATION=${DURATION:-30}
 SEED_MESSAGES=${SEED_MESSAGES:-1000}
 WORK=${WORK:-/tmp/imap-compare}
 PASSWORD=benchpass
-SEALPOST_IMAP_PORT=11143
-DOVECOT_PORT=11144
-SEALPOST_API_PORT=18080
+SEALPOST_IMAP_PORT=${SEALPOST_IMAP_PORT:-11143}
+DOVECOT_PORT=${DOVECOT_PORT:-11144}
+SEALPOST_API_PORT=${SEALPOST_API_PORT:-18080}
 
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 SEALPOST_BIN=${SEALPOST_BIN:-$root/target/release/sealpost}

@@ -63,12 +63,16 @@ struct Args {
     /// Milliseconds a client stays in IDLE before DONE.
     #[arg(long, default_value_t = 200)]
     idle_ms: u64,
+    /// Command weights replacing the default mix, e.g. `fetch-headers=1,fetch-body=1` for
+    /// reads only. Names: fetch-headers fetch-body store search append select noop idle.
+    #[arg(long)]
+    mix: Option<String>,
     /// Random seed (seed messages and the command mix).
     #[arg(long, default_value_t = 1)]
     seed: u64,
 }
 
-/// The command mix: name and relative weight.
+/// The default command mix: command and relative weight.
 const MIX: &[(Op, u32)] = &[
     (Op::FetchHeaders, 25),
     (Op::FetchBody, 20),
@@ -95,6 +99,20 @@ enum Op {
 }
 
 impl Op {
+    fn from_mix_name(name: &str) -> Option<Op> {
+        Some(match name {
+            "fetch-headers" => Op::FetchHeaders,
+            "fetch-body" => Op::FetchBody,
+            "store" => Op::Store,
+            "search" => Op::Search,
+            "append" => Op::Append,
+            "select" => Op::Select,
+            "noop" => Op::Noop,
+            "idle" => Op::Idle,
+            _ => return None,
+        })
+    }
+
     fn name(self) -> &'static str {
         match self {
             Op::Login => "LOGIN",
@@ -205,7 +223,10 @@ impl Conn {
                 self.untagged(&line)?;
                 continue;
             }
-            if let Some(rest) = line.strip_prefix(tag.as_bytes()).and_then(|r| r.strip_prefix(b" ")) {
+            if let Some(rest) = line
+                .strip_prefix(tag.as_bytes())
+                .and_then(|r| r.strip_prefix(b" "))
+            {
                 return Ok(if rest.starts_with(b"OK") {
                     Status::Ok
                 } else if rest.starts_with(b"NO") {
@@ -278,7 +299,11 @@ impl Conn {
     /// APPEND with a synchronising literal (plain RFC 3501).
     async fn append(&mut self, mailbox: &str, flags: &str, message: &[u8]) -> io::Result<Status> {
         let tag = self.tag();
-        let head = format!("{tag} APPEND {} ({flags}) {{{}}}\r\n", quote(mailbox), message.len());
+        let head = format!(
+            "{tag} APPEND {} ({flags}) {{{}}}\r\n",
+            quote(mailbox),
+            message.len()
+        );
         self.send(head.as_bytes()).await?;
         if let Err(status) = self.until_continuation(&tag).await? {
             return Ok(status);
@@ -337,8 +362,8 @@ fn quote(text: &str) -> String {
 }
 
 const WORDS: &[&str] = &[
-    "invoice", "meeting", "report", "holiday", "budget", "release", "server", "coffee",
-    "project", "deadline", "review", "lunch", "contract", "update", "question", "photos",
+    "invoice", "meeting", "report", "holiday", "budget", "release", "server", "coffee", "project",
+    "deadline", "review", "lunch", "contract", "update", "question", "photos",
 ];
 
 /// A plausible text message of 1 to 12 KiB with a searchable subject.
@@ -358,9 +383,34 @@ fn seed_message(rng: &mut StdRng, n: u64) -> Vec<u8> {
     for i in 0..lines {
         let a = WORDS[(i + n as usize) % WORDS.len()];
         let b = WORDS[rng.gen_range(0..WORDS.len())];
-        text.push_str(&format!("Line {i} about the {a} and the {b}, nothing more to say.\r\n"));
+        text.push_str(&format!(
+            "Line {i} about the {a} and the {b}, nothing more to say.\r\n"
+        ));
     }
     text.into_bytes()
+}
+
+fn parse_mix(text: Option<&str>) -> Result<Vec<(Op, u32)>, String> {
+    let Some(text) = text else {
+        return Ok(MIX.to_vec());
+    };
+    let mix: Vec<(Op, u32)> = text
+        .split(',')
+        .map(|item| {
+            let (name, weight) = item.split_once('=').unwrap_or((item, "1"));
+            let op = Op::from_mix_name(name.trim())
+                .ok_or(format!("unknown command {name:?} in --mix"))?;
+            let weight = weight
+                .trim()
+                .parse()
+                .map_err(|_| format!("bad weight in {item:?}"))?;
+            Ok((op, weight))
+        })
+        .collect::<Result<_, String>>()?;
+    if mix.iter().map(|(_, w)| w).sum::<u32>() == 0 {
+        return Err("--mix has no weight".into());
+    }
+    Ok(mix)
 }
 
 fn parse_users(args: &Args) -> Result<Vec<(String, String)>, String> {
@@ -406,9 +456,18 @@ async fn setup(args: &Args, addr: &str, users: &[(String, String)]) -> io::Resul
         if login(&mut conn, user, password).await? != Status::Ok {
             return Err(other(format!("LOGIN {user} failed")));
         }
-        if conn.command(&format!("SELECT {}", quote(&args.mailbox))).await? != Status::Ok {
-            conn.command(&format!("CREATE {}", quote(&args.mailbox))).await?;
-            if conn.command(&format!("SELECT {}", quote(&args.mailbox))).await? != Status::Ok {
+        if conn
+            .command(&format!("SELECT {}", quote(&args.mailbox)))
+            .await?
+            != Status::Ok
+        {
+            conn.command(&format!("CREATE {}", quote(&args.mailbox)))
+                .await?;
+            if conn
+                .command(&format!("SELECT {}", quote(&args.mailbox)))
+                .await?
+                != Status::Ok
+            {
                 return Err(other(format!("cannot select {} as {user}", args.mailbox)));
             }
         }
@@ -454,6 +513,7 @@ async fn client(
     deadline: Instant,
     idle: Duration,
     seed: u64,
+    mix: Arc<Vec<(Op, u32)>>,
     results: Results,
 ) -> io::Result<u64> {
     let mut rng = StdRng::seed_from_u64(seed.wrapping_add(id as u64 * 7919));
@@ -469,12 +529,12 @@ async fn client(
     if !selected {
         return Err(other(format!("{}: cannot select {mailbox}", user.0)));
     }
-    let total: u32 = MIX.iter().map(|(_, w)| w).sum();
+    let total: u32 = mix.iter().map(|(_, w)| w).sum();
     let mut appended = 0u64;
     while Instant::now() < deadline {
         let mut pick = rng.gen_range(0..total);
         let mut op = Op::Noop;
-        for &(candidate, weight) in MIX {
+        for &(candidate, weight) in mix.iter() {
             if pick < weight {
                 op = candidate;
                 break;
@@ -483,7 +543,7 @@ async fn client(
         }
         let exists = conn.exists;
         if exists == 0 && matches!(op, Op::FetchHeaders | Op::FetchBody | Op::Store) {
-            op = Op::Append;
+            op = Op::Noop;
         }
         let started = Instant::now();
         let (status, took) = match op {
@@ -506,7 +566,11 @@ async fn client(
             Op::Store => {
                 let n = rng.gen_range(1..=exists);
                 let sign = if rng.gen_bool(0.5) { '+' } else { '-' };
-                let flag = if rng.gen_bool(0.5) { "\\Flagged" } else { "\\Seen" };
+                let flag = if rng.gen_bool(0.5) {
+                    "\\Flagged"
+                } else {
+                    "\\Seen"
+                };
                 let status = conn
                     .command(&format!("STORE {n} {sign}FLAGS ({flag})"))
                     .await?;
@@ -566,6 +630,7 @@ fn percentile(sorted: &[u32], p: f64) -> f64 {
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let args = Args::parse();
     let users = parse_users(&args)?;
+    let mix = Arc::new(parse_mix(args.mix.as_deref())?);
     let addr = format!("{}:{}", args.host, args.port);
     if args.setup > 0 {
         setup(&args, &addr, &users).await?;
@@ -586,6 +651,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
             deadline,
             Duration::from_millis(args.idle_ms),
             args.seed,
+            mix.clone(),
             results.clone(),
         )));
     }

@@ -310,7 +310,7 @@ fn mutate_once(rng: &mut Rng, input: &mut Vec<u8>) {
         }
         // Append another whole command (pipelining).
         12 => {
-            let other: &[u8] = *rng.pick(CORPUS);
+            let other = rng.pick::<&[u8]>(CORPUS);
             input.extend_from_slice(other);
         }
         // Repeat a byte many times (long lines, long atoms).
@@ -412,10 +412,10 @@ pub fn check(input: &[u8], limits: &Limits) -> Result<String, String> {
                 return Err("Incomplete but command_len found a command".into());
             }
             // A shorter input cannot hold a complete command either.
-            if let Some(shorter) = input.len().checked_sub(1) {
-                if command_len(&input[..shorter], limits).is_some() {
-                    return Err("Incomplete but a prefix is complete".into());
-                }
+            if let Some(shorter) = input.len().checked_sub(1)
+                && command_len(&input[..shorter], limits).is_some()
+            {
+                return Err("Incomplete but a prefix is complete".into());
             }
         }
         Err(ParseError::NeedsContinuation { literal_size }) => {
@@ -447,10 +447,10 @@ pub fn check(input: &[u8], limits: &Limits) -> Result<String, String> {
             if message.is_empty() {
                 return Err("empty BAD message".into());
             }
-            if let Some(tag) = tag {
-                if tag.is_empty() || tag.bytes().any(|b| b <= b' ' || b >= 0x7f) {
-                    return Err(format!("invalid tag in BAD {tag:?}"));
-                }
+            if let Some(tag) = tag
+                && (tag.is_empty() || tag.bytes().any(|b| b <= b' ' || b >= 0x7f))
+            {
+                return Err(format!("invalid tag in BAD {tag:?}"));
             }
         }
     }
@@ -560,12 +560,12 @@ pub fn run(seed: u64, iterations: Option<u64>, duration: Option<Duration>) -> Re
                         .unwrap_or_default()
                 )),
             };
-            if let Some(reason) = failure {
-                if report.failures.len() < 20 {
-                    report
-                        .failures
-                        .push((input.clone(), format!("{reason} (limits {limits:?})")));
-                }
+            if let Some(reason) = failure
+                && report.failures.len() < 20
+            {
+                report
+                    .failures
+                    .push((input.clone(), format!("{reason} (limits {limits:?})")));
             }
         }
     }

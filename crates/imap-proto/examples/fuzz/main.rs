@@ -102,5 +102,9 @@ fn replay(input: &[u8]) -> ExitCode {
         );
         failed |= outcome.is_err();
     }
-    if failed { ExitCode::FAILURE } else { ExitCode::SUCCESS }
+    if failed {
+        ExitCode::FAILURE
+    } else {
+        ExitCode::SUCCESS
+    }
 }
