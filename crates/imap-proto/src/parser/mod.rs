@@ -157,8 +157,11 @@ fn frame(input: &[u8], limits: &Limits) -> Result<Frame, ParseError> {
         let window = rest.get(..budget.min(rest.len())).unwrap_or_default();
         let Some(lf) = window.iter().position(|&b| b == b'\n') else {
             if rest.len() >= budget && !rest.is_empty() {
+                // The tag only from within the limit: the answer must not echo more, nor
+                // depend on bytes past the limit that happen to be buffered already.
+                let within = input.get(..limits.max_line_length).unwrap_or(input);
                 return Err(ParseError::LineTooLong {
-                    tag: leading_tag(input),
+                    tag: leading_tag(within),
                     limit: limits.max_line_length,
                 });
             }
@@ -526,6 +529,18 @@ mod tests {
             parse_command(&long.as_bytes()[..150], &l),
             Err(ParseError::LineTooLong { .. })
         ));
+        // A tag longer than the limit is not echoed, whatever follows it (found by the
+        // fuzzer: the answer changed with the bytes buffered after the limit).
+        let long_tag = "t".repeat(150);
+        for input in [long_tag.clone(), format!("{long_tag} NOOP\r\n")] {
+            assert_eq!(
+                parse_command(input.as_bytes(), &l),
+                Err(ParseError::LineTooLong {
+                    tag: None,
+                    limit: 100
+                })
+            );
+        }
         // A first line that uses the whole budget: incomplete until more text arrives.
         let exact = Limits {
             max_line_length: 14,
