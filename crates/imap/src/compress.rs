@@ -209,7 +209,7 @@ mod tests {
 
     fn raw_inflate(data: &[u8]) -> Vec<u8> {
         let mut d = Decompress::new(false);
-        let mut out = vec![0u8; 1 << 20];
+        let mut out = vec![0u8; 4 << 20];
         d.decompress(data, &mut out, FlushDecompress::Sync).unwrap();
         out.truncate(d.total_out() as usize);
         out
@@ -217,30 +217,38 @@ mod tests {
 
     #[tokio::test]
     async fn round_trip_both_ways() {
-        let (ours, mut theirs) = tokio::io::duplex(1 << 20);
+        let (ours, mut theirs) = tokio::io::duplex(64 * 1024);
         let first = raw_deflate(b"a NOOP\r\n");
         // The first bytes arrived before the layer existed; the rest come through the pipe.
         let (pending, rest) = first.split_at(3);
         let mut stream = Deflate::new(ours, pending.to_vec());
         theirs.write_all(rest).await.unwrap();
-        let mut got = vec![0u8; 64];
+        let mut got = [0u8; 64];
         let mut n = 0;
         while !got[..n].ends_with(b"\r\n") {
             n += stream.read(&mut got[n..]).await.unwrap();
         }
         assert_eq!(&got[..n], b"a NOOP\r\n");
 
+        // Larger than the pipe and than the output high-water mark: written while read.
         let big: Vec<u8> = (0..300_000u32).flat_map(|i| i.to_le_bytes()).collect();
-        stream.write_all(&big).await.unwrap();
-        stream.flush().await.unwrap();
-        let mut wire = vec![0u8; 4 << 20];
-        let mut m = 0;
+        let expect = big.clone();
+        let writer = tokio::spawn(async move {
+            stream.write_all(&big).await.unwrap();
+            stream.flush().await.unwrap();
+            stream
+        });
+        let mut wire = Vec::new();
+        let mut chunk = vec![0u8; 64 * 1024];
         let mut decoded = Vec::new();
-        while decoded.len() < big.len() {
-            m += theirs.read(&mut wire[m..]).await.unwrap();
-            decoded = raw_inflate(&wire[..m]);
+        while decoded.len() < expect.len() {
+            let n = theirs.read(&mut chunk).await.unwrap();
+            assert!(n > 0, "stream ended early");
+            wire.extend_from_slice(&chunk[..n]);
+            decoded = raw_inflate(&wire);
         }
-        assert_eq!(decoded, big);
+        assert_eq!(decoded, expect);
+        writer.await.unwrap();
     }
 
     #[tokio::test]
