@@ -98,10 +98,12 @@ class PgDatabase:
 class Server:
     """A running `sealpost serve`, stopped with SIGTERM (then SIGKILL after 10 s)."""
 
-    def __init__(self, proc: subprocess.Popen, port: int, log_path: Path, log_file, imap_port: int | None = None):
+    def __init__(self, proc: subprocess.Popen, port: int, log_path: Path, log_file, imap_port: int | None = None,
+                 imaps_port: int | None = None):
         self.proc = proc
         self.port = port
         self.imap_port = imap_port
+        self.imaps_port = imaps_port
         self.base_url = f"http://127.0.0.1:{port}"
         self.log_path = log_path
         self._log_file = log_file
@@ -188,7 +190,8 @@ class Instance:
         By default the API listens on a free port set with SEALPOST_API_LISTEN. With `port`
         given, nothing is set: the caller's config or environment must choose that port.
         IMAP always gets a free loopback port (SEALPOST_IMAP_LISTEN, `Server.imap_port`) unless
-        `env` sets SEALPOST_IMAP_LISTEN itself, so that servers never compete for 1143.
+        `env` sets SEALPOST_IMAP_LISTEN itself, so that servers never compete for 1143; the
+        same for IMAPS (SEALPOST_IMAPS_LISTEN, `Server.imaps_port`).
         """
         last_log = ""
         fixed_port = port
@@ -198,9 +201,13 @@ class Instance:
             listen = {} if fixed_port else {"SEALPOST_API_LISTEN": f"{listen_host}:{port}"}
             imap_port = free_port()
             listen["SEALPOST_IMAP_LISTEN"] = f"127.0.0.1:{imap_port}"
+            imaps_port = free_port()
+            listen["SEALPOST_IMAPS_LISTEN"] = f"127.0.0.1:{imaps_port}"
             full_env = {**self.env, **listen, **(env or {})}
             if full_env["SEALPOST_IMAP_LISTEN"] != listen["SEALPOST_IMAP_LISTEN"]:
                 imap_port = None
+            if full_env["SEALPOST_IMAPS_LISTEN"] != listen["SEALPOST_IMAPS_LISTEN"]:
+                imaps_port = None
             args = ["serve"]
             cmd = self.command(*args)
             if config is not None:
@@ -216,7 +223,7 @@ class Instance:
                 stderr=subprocess.STDOUT,
                 env=clean_env(full_env),
             )
-            server = Server(proc, port, log_path, log_file, imap_port)
+            server = Server(proc, port, log_path, log_file, imap_port, imaps_port)
             deadline = time.monotonic() + START_TIMEOUT
             while time.monotonic() < deadline:
                 if proc.poll() is not None:

@@ -8,9 +8,14 @@
 //! - `state.rs`: the selected mailbox as the session knows it (UIDs in sequence order,
 //!   flags, modseq) and how changes from elsewhere become untagged responses;
 //! - `op/<command>.rs`: what each command does;
-//! - `convert.rs`: the stored message index (envelope, MIME tree) as IMAP structures.
+//! - `convert.rs`: the stored message index (envelope, MIME tree) as IMAP structures;
+//! - `transport.rs`, `compress.rs`: the stream under a session (plain TCP, TLS after
+//!   STARTTLS or on the IMAPS port, COMPRESS=DEFLATE over either);
+//! - `limiter.rs`: connections per address and per user, and the failed-login throttle.
 //!
-//! Plain TCP only for now: STARTTLS and implicit TLS are not served (and not advertised).
+//! Before TLS, LOGIN and AUTHENTICATE are refused (LOGINDISABLED, RFC 3501 section 6.2.3)
+//! unless [`PlaintextAuth`] allows them for the client's address: by default only on
+//! loopback, where nothing crosses a network.
 //!
 //! How changes reach a session: after each command (and during IDLE, when core's change
 //! channel fires or once a second) the session reads the user's journal rows after the last
@@ -35,24 +40,60 @@
 //! APPENDLIMIT, MULTIAPPEND (all or nothing), CREATE-SPECIAL-USE, RENAME of INBOX, BINARY,
 //! UTF8=ACCEPT and IMAP4rev2 after ENABLE (no `\Recent`, LIST in SELECT, UTF-8 names).
 //!
-//! Not served yet (and so not advertised): STARTTLS/IMAPS, COMPRESS, ESORT, CONTEXT, the
-//! LIST `OLDNAME` item (names are never normalised, so it is never due), per-user/per-IP
-//! connection limits.
+//! Not served (and so not advertised): ESORT, CONTEXT=SEARCH/SORT, the LIST `OLDNAME` item
+//! (names are never normalised, so it is never due).
 
+mod compress;
 mod convert;
 mod error;
+mod limiter;
 mod op;
 mod qresync;
 mod session;
 mod state;
 mod subject;
+mod transport;
 
 pub use error::Error;
+pub use tokio_rustls::rustls;
 
+use limiter::{Limiter, LimiterConfig};
 use sealpost_core::Core;
+use std::net::SocketAddr;
+use std::str::FromStr;
 use std::sync::Arc;
 use std::time::Duration;
-use tokio::net::TcpListener;
+use tokio::io::AsyncWriteExt;
+use tokio::net::{TcpListener, TcpStream};
+use tokio_rustls::TlsAcceptor;
+use transport::{Connection, Stream};
+
+/// When LOGIN and AUTHENTICATE are allowed without TLS.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum PlaintextAuth {
+    /// Only over TLS.
+    Never,
+    /// Over TLS, and in plain text from a loopback address.
+    #[default]
+    Loopback,
+    /// Always (for a trusted network or a TLS-terminating proxy in front).
+    Always,
+}
+
+impl FromStr for PlaintextAuth {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s.trim().to_ascii_lowercase().as_str() {
+            "never" => Ok(PlaintextAuth::Never),
+            "loopback" => Ok(PlaintextAuth::Loopback),
+            "always" => Ok(PlaintextAuth::Always),
+            _ => Err(format!(
+                "{s:?} is not one of \"never\", \"loopback\", \"always\""
+            )),
+        }
+    }
+}
 
 /// Settings of the IMAP service.
 #[derive(Debug, Clone)]
@@ -67,6 +108,18 @@ pub struct ImapConfig {
     pub login_timeout: Duration,
     /// Consecutive commands answered BAD after which the connection is closed.
     pub max_bad_commands: u32,
+    /// When LOGIN/AUTHENTICATE work without TLS.
+    pub allow_plaintext_auth: PlaintextAuth,
+    /// Connections from one address at once (0: no limit).
+    pub max_connections_per_ip: u32,
+    /// Logged-in sessions of one user at once (0: no limit).
+    pub max_connections_per_user: u32,
+    /// Failed logins from one address within `auth_failure_window` after which its logins
+    /// are refused until the window has slid past them (0: never refused).
+    pub max_auth_failures_per_ip: u32,
+    /// The same per login name.
+    pub max_auth_failures_per_user: u32,
+    pub auth_failure_window: Duration,
 }
 
 impl Default for ImapConfig {
@@ -77,28 +130,115 @@ impl Default for ImapConfig {
             idle_timeout: Duration::from_secs(30 * 60),
             login_timeout: Duration::from_secs(60),
             max_bad_commands: 20,
+            allow_plaintext_auth: PlaintextAuth::Loopback,
+            max_connections_per_ip: 100,
+            max_connections_per_user: 50,
+            max_auth_failures_per_ip: 30,
+            max_auth_failures_per_user: 10,
+            auth_failure_window: Duration::from_secs(5 * 60),
         }
     }
 }
 
-/// Serves IMAP on `listener` until the task is dropped (the caller aborts it on shutdown).
-pub async fn serve(listener: TcpListener, core: Core, config: ImapConfig) {
-    let config = Arc::new(config);
-    loop {
-        match listener.accept().await {
-            Ok((stream, peer)) => {
-                let (core, config) = (core.clone(), config.clone());
-                tokio::spawn(async move {
-                    if let Err(e) = session::run(stream, core, config).await {
-                        tracing::debug!(%peer, error = %e, "imap session ended");
-                    }
-                });
-            }
-            Err(e) => {
-                // Out of file descriptors and the like: wait a little rather than spin.
-                tracing::warn!(error = %e, "imap accept failed");
-                tokio::time::sleep(Duration::from_millis(100)).await;
+/// The IMAP service: the settings, the TLS setup and the limits shared by its listeners.
+#[derive(Clone)]
+pub struct ImapServer {
+    core: Core,
+    config: Arc<ImapConfig>,
+    tls: Option<TlsAcceptor>,
+    limiter: Arc<Limiter>,
+}
+
+impl ImapServer {
+    /// With `tls`, STARTTLS is offered on plain connections and [`ImapServer::serve`] can
+    /// serve implicit TLS.
+    pub fn new(core: Core, config: ImapConfig, tls: Option<Arc<rustls::ServerConfig>>) -> Self {
+        let limiter = Limiter::new(LimiterConfig {
+            max_connections_per_ip: config.max_connections_per_ip,
+            max_connections_per_user: config.max_connections_per_user,
+            max_auth_failures_per_ip: config.max_auth_failures_per_ip,
+            max_auth_failures_per_user: config.max_auth_failures_per_user,
+            auth_failure_window: config.auth_failure_window,
+        });
+        ImapServer {
+            core,
+            config: Arc::new(config),
+            tls: tls.map(TlsAcceptor::from),
+            limiter,
+        }
+    }
+
+    /// Serves IMAP on `listener` until the task is dropped (the caller aborts it on
+    /// shutdown). With `implicit_tls` (IMAPS, RFC 8314) every connection starts with a TLS
+    /// handshake; that needs the TLS setup given to [`ImapServer::new`].
+    pub async fn serve(&self, listener: TcpListener, implicit_tls: bool) {
+        loop {
+            match listener.accept().await {
+                Ok((stream, peer)) => {
+                    let server = self.clone();
+                    tokio::spawn(async move {
+                        if let Err(e) = server.connection(stream, peer, implicit_tls).await {
+                            tracing::debug!(%peer, error = %e, "imap session ended");
+                        }
+                    });
+                }
+                Err(e) => {
+                    // Out of file descriptors and the like: wait a little rather than spin.
+                    tracing::warn!(error = %e, "imap accept failed");
+                    tokio::time::sleep(Duration::from_millis(100)).await;
+                }
             }
         }
     }
+
+    async fn connection(
+        &self,
+        tcp: TcpStream,
+        peer: SocketAddr,
+        implicit_tls: bool,
+    ) -> Result<(), Error> {
+        let _ = tcp.set_nodelay(true);
+        let mut stream: Stream = Box::new(tcp);
+        // Counted from the start, so that connections stalled in the handshake count too.
+        let ip_slot = self.limiter.connect(peer.ip());
+        if implicit_tls {
+            let Some(acceptor) = &self.tls else {
+                return Err(Error::Protocol("implicit TLS without a TLS setup"));
+            };
+            stream = tokio::time::timeout(
+                self.config.login_timeout,
+                transport::accept_tls(acceptor, stream),
+            )
+            .await
+            .map_err(|_| Error::Timeout)??;
+        }
+        let Some(ip_slot) = ip_slot else {
+            tracing::info!(%peer, "imap: too many connections from this address");
+            let bye = b"* BYE Too many connections from your address\r\n";
+            let _ = tokio::time::timeout(self.config.login_timeout, async {
+                stream.write_all(bye).await?;
+                stream.flush().await?;
+                stream.shutdown().await
+            })
+            .await;
+            return Ok(());
+        };
+        let connection = Connection {
+            peer,
+            tls: implicit_tls,
+            compressed: false,
+            acceptor: self.tls.clone(),
+            limiter: self.limiter.clone(),
+            _ip_slot: ip_slot,
+            user_slot: None,
+        };
+        session::run(stream, connection, self.core.clone(), self.config.clone()).await
+    }
+}
+
+/// Serves IMAP in plain text (no STARTTLS) on `listener` until the task is dropped.
+pub async fn serve(listener: TcpListener, core: Core, config: ImapConfig) {
+    ImapServer::new(core, config, None)
+        .serve(listener, false)
+        .await
 }

@@ -4,6 +4,7 @@
 
 use crate::error::{Error, Result};
 use crate::state::Selected;
+use crate::transport::{Connection, Stream, Upgrade};
 use crate::{ImapConfig, op};
 use sealpost_core::{Core, ObjectId};
 use sealpost_imap_proto::{
@@ -13,7 +14,6 @@ use sealpost_imap_proto::{
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::TcpStream;
 use tokio::sync::broadcast;
 
 /// Bytes read from the socket at once.
@@ -79,7 +79,11 @@ pub(crate) struct User {
 }
 
 pub(crate) struct Session {
-    pub stream: TcpStream,
+    pub stream: Stream,
+    /// The peer, the active layers (TLS, COMPRESS) and the shared limits.
+    pub conn: Connection,
+    /// A layer to add once the current command's answer is sent (STARTTLS, COMPRESS).
+    pub upgrade: Option<Upgrade>,
     pub core: Core,
     pub config: Arc<ImapConfig>,
     /// Received bytes not consumed yet (at most one command plus its literals).
@@ -112,11 +116,17 @@ pub(crate) struct Session {
 }
 
 /// Runs one connection to its end.
-pub(crate) async fn run(stream: TcpStream, core: Core, config: Arc<ImapConfig>) -> Result<()> {
-    let _ = stream.set_nodelay(true);
+pub(crate) async fn run(
+    stream: Stream,
+    conn: Connection,
+    core: Core,
+    config: Arc<ImapConfig>,
+) -> Result<()> {
     let changes = core.subscribe_changes();
     let mut session = Session {
         stream,
+        conn,
+        upgrade: None,
         core,
         config,
         buf: Vec::new(),
@@ -135,11 +145,10 @@ pub(crate) async fn run(stream: TcpStream, core: Core, config: Arc<ImapConfig>) 
         condstore: false,
         qresync: false,
     };
-    session.push(
-        StatusResponse::untagged(Status::Ok, "Sealpost IMAP ready").with_code(
-            sealpost_imap_proto::Code::Capability(capabilities(&session.config)),
-        ),
+    let greeting = StatusResponse::untagged(Status::Ok, "Sealpost IMAP ready").with_code(
+        sealpost_imap_proto::Code::Capability(session.capabilities()),
     );
+    session.push(greeting);
     session.flush().await?;
     let result = session.serve().await;
     if let Err(Error::Timeout) = &result {
@@ -196,7 +205,12 @@ impl Session {
             return Ok(());
         }
         let out = std::mem::take(&mut self.out);
-        match tokio::time::timeout(WRITE_TIMEOUT, self.stream.write_all(&out)).await {
+        // The flush pushes out what a layer (TLS, COMPRESS) holds back.
+        let write = async {
+            self.stream.write_all(&out).await?;
+            self.stream.flush().await
+        };
+        match tokio::time::timeout(WRITE_TIMEOUT, write).await {
             Ok(r) => r?,
             Err(_) => return Err(Error::Timeout),
         }
@@ -275,6 +289,9 @@ impl Session {
                     self.flush().await?;
                     if self.logout {
                         return Ok(());
+                    }
+                    if let Some(upgrade) = self.upgrade.take() {
+                        self.apply_upgrade(upgrade).await?;
                     }
                 }
                 Err(ParseError::Incomplete) => return Ok(()),

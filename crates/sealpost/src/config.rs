@@ -9,6 +9,7 @@
 
 use sealpost_api::ApiSettings;
 use sealpost_core::CoreConfig;
+use sealpost_imap::{ImapConfig, PlaintextAuth};
 use serde::Deserialize;
 use std::fmt;
 use std::net::{IpAddr, Ipv4Addr, SocketAddr, ToSocketAddrs};
@@ -37,7 +38,7 @@ impl ConfigError {
     }
 }
 
-/// A network service with a listener. [`Service::Api`] and [`Service::Imap`] are started; the others
+/// A network service with a listener. [`Service::Api`], [`Service::Imap`] and [`Service::Imaps`] are started; the others
 /// are reserved so that their configuration keys already parse and validate.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Service {
@@ -150,7 +151,7 @@ impl<'de> Deserialize<'de> for ListenAddr {
 #[serde(deny_unknown_fields)]
 struct FileConfig {
     api: Option<FileApi>,
-    imap: Option<FileListener>,
+    imap: Option<FileImap>,
     imaps: Option<FileListener>,
     pop3: Option<FileListener>,
     pop3s: Option<FileListener>,
@@ -160,6 +161,7 @@ struct FileConfig {
     users: Option<FileUsers>,
     limits: Option<FileLimits>,
     log: Option<FileLog>,
+    tls: Option<FileTls>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -178,6 +180,31 @@ struct FileApi {
 #[serde(deny_unknown_fields)]
 struct FileListener {
     listen: Option<ListenAddr>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+struct FileImap {
+    listen: Option<ListenAddr>,
+    #[serde(alias = "allow_plaintext_auth")]
+    allow_plaintext_auth: Option<String>,
+    #[serde(alias = "max_connections_per_ip")]
+    max_connections_per_ip: Option<u32>,
+    #[serde(alias = "max_connections_per_user")]
+    max_connections_per_user: Option<u32>,
+    #[serde(alias = "max_auth_failures_per_ip")]
+    max_auth_failures_per_ip: Option<u32>,
+    #[serde(alias = "max_auth_failures_per_user")]
+    max_auth_failures_per_user: Option<u32>,
+    #[serde(alias = "auth_failure_window")]
+    auth_failure_window: Option<u64>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FileTls {
+    cert: Option<PathBuf>,
+    key: Option<PathBuf>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -243,6 +270,40 @@ pub struct Config {
     pub max_message_size: u64,
     /// `[log] level`: a tracing filter such as `info` or `sealpost_core=debug,info`.
     pub log_level: String,
+    /// `[imap]` settings besides the listener.
+    pub imap: ImapOptions,
+    /// `[tls] cert` and `key`: PEM files; `None` = a self-signed pair in the data dir.
+    pub tls_cert: Option<PathBuf>,
+    pub tls_key: Option<PathBuf>,
+}
+
+/// `[imap]`: plain-text login, connection limits and the failed-login throttle.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ImapOptions {
+    /// `allowPlaintextAuth`: `never`, `loopback` (default) or `always`.
+    pub allow_plaintext_auth: PlaintextAuth,
+    /// `maxConnectionsPerIp`, `maxConnectionsPerUser`: 0 means no limit.
+    pub max_connections_per_ip: u32,
+    pub max_connections_per_user: u32,
+    /// `maxAuthFailuresPerIp`, `maxAuthFailuresPerUser`: failed logins within
+    /// `authFailureWindow` seconds after which logins are refused; 0 means never.
+    pub max_auth_failures_per_ip: u32,
+    pub max_auth_failures_per_user: u32,
+    pub auth_failure_window: u64,
+}
+
+impl Default for ImapOptions {
+    fn default() -> Self {
+        let d = ImapConfig::default();
+        ImapOptions {
+            allow_plaintext_auth: d.allow_plaintext_auth,
+            max_connections_per_ip: d.max_connections_per_ip,
+            max_connections_per_user: d.max_connections_per_user,
+            max_auth_failures_per_ip: d.max_auth_failures_per_ip,
+            max_auth_failures_per_user: d.max_auth_failures_per_user,
+            auth_failure_window: d.auth_failure_window.as_secs(),
+        }
+    }
 }
 
 impl Default for Config {
@@ -263,6 +324,9 @@ impl Default for Config {
             domain: core.domain,
             max_message_size: core.max_message_size,
             log_level: "info".into(),
+            imap: ImapOptions::default(),
+            tls_cert: None,
+            tls_key: None,
         }
     }
 }
@@ -320,8 +384,39 @@ impl Config {
                 self.allow_insecure = a;
             }
         }
+        if let Some(imap) = file.imap {
+            if let Some(l) = imap.listen {
+                self.listen[Service::Imap.index()] = l.0;
+            }
+            if let Some(v) = imap.allow_plaintext_auth {
+                self.imap.allow_plaintext_auth = v
+                    .parse()
+                    .map_err(|m| ConfigError::value("imap.allowPlaintextAuth", m))?;
+            }
+            let o = &mut self.imap;
+            o.max_connections_per_ip = imap
+                .max_connections_per_ip
+                .unwrap_or(o.max_connections_per_ip);
+            o.max_connections_per_user = imap
+                .max_connections_per_user
+                .unwrap_or(o.max_connections_per_user);
+            o.max_auth_failures_per_ip = imap
+                .max_auth_failures_per_ip
+                .unwrap_or(o.max_auth_failures_per_ip);
+            o.max_auth_failures_per_user = imap
+                .max_auth_failures_per_user
+                .unwrap_or(o.max_auth_failures_per_user);
+            o.auth_failure_window = imap.auth_failure_window.unwrap_or(o.auth_failure_window);
+        }
+        if let Some(tls) = file.tls {
+            if tls.cert.is_some() {
+                self.tls_cert = tls.cert;
+            }
+            if tls.key.is_some() {
+                self.tls_key = tls.key;
+            }
+        }
         let listeners = [
-            (Service::Imap, file.imap),
             (Service::Imaps, file.imaps),
             (Service::Pop3, file.pop3),
             (Service::Pop3s, file.pop3s),
@@ -388,6 +483,43 @@ impl Config {
         }
         if let Some(v) = get("SEALPOST_LOG") {
             self.log_level = v;
+        }
+        if let Some(v) = get("SEALPOST_IMAP_ALLOW_PLAINTEXT_AUTH") {
+            self.imap.allow_plaintext_auth = v
+                .parse()
+                .map_err(|m| ConfigError::value("SEALPOST_IMAP_ALLOW_PLAINTEXT_AUTH", m))?;
+        }
+        let counts: [(&str, &mut u32); 4] = [
+            (
+                "SEALPOST_IMAP_MAX_CONNECTIONS_PER_IP",
+                &mut self.imap.max_connections_per_ip,
+            ),
+            (
+                "SEALPOST_IMAP_MAX_CONNECTIONS_PER_USER",
+                &mut self.imap.max_connections_per_user,
+            ),
+            (
+                "SEALPOST_IMAP_MAX_AUTH_FAILURES_PER_IP",
+                &mut self.imap.max_auth_failures_per_ip,
+            ),
+            (
+                "SEALPOST_IMAP_MAX_AUTH_FAILURES_PER_USER",
+                &mut self.imap.max_auth_failures_per_user,
+            ),
+        ];
+        for (key, field) in counts {
+            if let Some(v) = get(key) {
+                *field = parse_count(key, &v)?;
+            }
+        }
+        if let Some(v) = get("SEALPOST_IMAP_AUTH_FAILURE_WINDOW") {
+            self.imap.auth_failure_window = parse_count("SEALPOST_IMAP_AUTH_FAILURE_WINDOW", &v)?;
+        }
+        if let Some(v) = get("SEALPOST_TLS_CERT") {
+            self.tls_cert = Some(PathBuf::from(v));
+        }
+        if let Some(v) = get("SEALPOST_TLS_KEY") {
+            self.tls_key = Some(PathBuf::from(v));
         }
         Ok(())
     }
@@ -456,6 +588,22 @@ impl Config {
                 format!("{:?} is not a domain name", self.domain),
             ));
         }
+        if self.imap.auth_failure_window == 0 {
+            return Err(ConfigError::value(
+                "imap.authFailureWindow",
+                "must be at least 1 (seconds)",
+            ));
+        }
+        if self.tls_cert.is_some() != self.tls_key.is_some() {
+            return Err(ConfigError::value(
+                if self.tls_cert.is_some() {
+                    "tls.key"
+                } else {
+                    "tls.cert"
+                },
+                "[tls] cert and key go together: set both, or neither for a self-signed certificate",
+            ));
+        }
         tracing_subscriber::EnvFilter::try_new(&self.log_level)
             .map_err(|e| ConfigError::value("log.level", format!("{:?}: {e}", self.log_level)))?;
         for (i, a) in Service::ALL.iter().enumerate() {
@@ -509,6 +657,21 @@ impl Config {
         }
     }
 
+    /// The IMAP service's settings.
+    pub fn imap_config(&self) -> ImapConfig {
+        let o = &self.imap;
+        ImapConfig {
+            max_literal_size: self.max_message_size,
+            allow_plaintext_auth: o.allow_plaintext_auth,
+            max_connections_per_ip: o.max_connections_per_ip,
+            max_connections_per_user: o.max_connections_per_user,
+            max_auth_failures_per_ip: o.max_auth_failures_per_ip,
+            max_auth_failures_per_user: o.max_auth_failures_per_user,
+            auth_failure_window: std::time::Duration::from_secs(o.auth_failure_window),
+            ..ImapConfig::default()
+        }
+    }
+
     pub fn api_settings(&self) -> ApiSettings {
         ApiSettings {
             access_token: self.access_token.clone(),
@@ -525,6 +688,14 @@ fn parse_int<T: std::str::FromStr>(key: &str, value: &str) -> Result<T, ConfigEr
             format!("{value:?} is not a non-negative integer (bytes)"),
         )
     })
+}
+
+/// Parses a non-negative count (connections, failures, seconds) from an environment variable.
+fn parse_count<T: std::str::FromStr>(key: &str, value: &str) -> Result<T, ConfigError> {
+    value
+        .trim()
+        .parse()
+        .map_err(|_| ConfigError::value(key, format!("{value:?} is not a non-negative integer")))
 }
 
 /// A database URL with any password replaced, fit for messages and logs.

@@ -4,6 +4,7 @@
 mod cli;
 mod config;
 mod serve;
+mod tls;
 mod user;
 
 use clap::Parser;

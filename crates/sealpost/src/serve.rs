@@ -1,5 +1,6 @@
 //! `sealpost serve` and `sealpost migrate`: open the store, then (for `serve`) run the HTTP
-//! API and IMAP until SIGTERM or SIGINT, finishing requests in flight before exiting.
+//! API and IMAP (plain with STARTTLS, and IMAPS) until SIGTERM or SIGINT, finishing requests
+//! in flight before exiting.
 
 use crate::Failure;
 use crate::config::{Config, Service, redact_url};
@@ -37,31 +38,27 @@ pub async fn run(config: Config) -> Result<(), Failure> {
     config.check_api_exposure()?;
     for service in Service::ALL
         .into_iter()
-        .filter(|s| !matches!(s, Service::Api | Service::Imap))
+        .filter(|s| !matches!(s, Service::Api | Service::Imap | Service::Imaps))
     {
         tracing::debug!(%service, listen = %config.listen(service), "listener reserved, not started yet");
     }
+    let tls = crate::tls::server_config(&config)?;
     let core = open_core(&config).await?;
 
-    // IMAP (plain text; STARTTLS and IMAPS are not served yet).
-    let imap_addr = config.listen(Service::Imap);
-    let imap_listener = tokio::net::TcpListener::bind(imap_addr)
-        .await
-        .map_err(|e| Failure::Run(format!("cannot listen on {imap_addr} for imap: {e}")))?;
-    let imap_local = imap_listener
-        .local_addr()
-        .map_err(|e| Failure::Run(e.to_string()))?;
-    tracing::info!(listen = %imap_local, "imap listening");
-    eprintln!("sealpost: imap listening on {imap_local}");
-    let imap_config = sealpost_imap::ImapConfig {
-        max_literal_size: config.max_message_size,
-        ..sealpost_imap::ImapConfig::default()
-    };
-    let mut imap = tokio::spawn(sealpost_imap::serve(
-        imap_listener,
-        core.clone(),
-        imap_config,
-    ));
+    // IMAP: plain text with STARTTLS on one port, implicit TLS on the other; both share the
+    // connection limits and the failed-login throttle.
+    let imap_server = sealpost_imap::ImapServer::new(core.clone(), config.imap_config(), Some(tls));
+    let imap_listener = bind(&config, Service::Imap).await?;
+    let imaps_listener = bind(&config, Service::Imaps).await?;
+    let mut imap = tokio::spawn({
+        let server = imap_server.clone();
+        async move {
+            tokio::join!(
+                server.serve(imap_listener, false),
+                server.serve(imaps_listener, true)
+            );
+        }
+    });
 
     let settings = config.api_settings();
     let app = sealpost_api::router(core, settings);
@@ -114,6 +111,20 @@ pub async fn run(config: Config) -> Result<(), Failure> {
         Err(_) => tracing::warn!("requests still running after {SHUTDOWN_GRACE:?}; exiting anyway"),
     }
     Ok(())
+}
+
+/// Binds the listener of `service` and says where it listens.
+async fn bind(config: &Config, service: Service) -> Result<tokio::net::TcpListener, Failure> {
+    let addr = config.listen(service);
+    let listener = tokio::net::TcpListener::bind(addr)
+        .await
+        .map_err(|e| Failure::Run(format!("cannot listen on {addr} for {service}: {e}")))?;
+    let local = listener
+        .local_addr()
+        .map_err(|e| Failure::Run(e.to_string()))?;
+    tracing::info!(listen = %local, "{service} listening");
+    eprintln!("sealpost: {service} listening on {local}");
+    Ok(listener)
 }
 
 /// Resolves on SIGTERM or SIGINT with the signal's name.

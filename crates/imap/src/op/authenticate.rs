@@ -2,9 +2,8 @@
 //! or after an empty challenge.
 
 use crate::error::Result;
-use crate::session::{Session, User, capabilities};
+use crate::session::Session;
 use base64::Engine;
-use sealpost_core::Scope;
 use sealpost_imap_proto::{
     Code, ParseError, Response, SaslResponse, StatusResponse, parse_sasl_response,
 };
@@ -29,6 +28,9 @@ impl Session {
         mechanism: &str,
         initial_response: Option<String>,
     ) -> Result<StatusResponse> {
+        if let Some(refusal) = self.auth_refusal(tag) {
+            return Ok(refusal);
+        }
         if !mechanism.eq_ignore_ascii_case("PLAIN") {
             return Ok(
                 StatusResponse::no(tag, "Unsupported authentication mechanism")
@@ -81,22 +83,10 @@ impl Session {
             }
         };
         let Some((username, password)) = plain_credentials(&decoded) else {
-            return Ok(self.auth_failure(tag).await);
+            return Ok(self.auth_failure(tag, "").await);
         };
-        match self
-            .core
-            .authenticate(&username, &password, Scope::Imap)
+        self.check_login(tag, &username, &password, "Authenticated")
             .await
-        {
-            Ok(auth) => {
-                self.journal_id = self.core.journal_head(&auth.id).await?;
-                self.user = Some(User { id: auth.id });
-                Ok(StatusResponse::ok(tag, "Authenticated")
-                    .with_code(Code::Capability(capabilities(&self.config))))
-            }
-            Err(sealpost_core::Error::AuthFailed) => Ok(self.auth_failure(tag).await),
-            Err(e) => Err(e.into()),
-        }
     }
 }
 

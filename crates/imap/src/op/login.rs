@@ -1,9 +1,9 @@
-//! LOGIN: username (or any address) and password, checked by `core` for the IMAP scope.
+//! LOGIN: username (or any address) and password, checked by `core` for the IMAP scope
+//! (the rules shared with AUTHENTICATE are in `auth.rs`).
 
 use crate::error::Result;
-use crate::session::{Session, User, capabilities};
-use sealpost_core::Scope;
-use sealpost_imap_proto::{Code, StatusResponse};
+use crate::session::Session;
+use sealpost_imap_proto::StatusResponse;
 
 impl Session {
     pub(crate) async fn op_login(
@@ -12,19 +12,9 @@ impl Session {
         username: &str,
         password: &str,
     ) -> Result<StatusResponse> {
-        match self
-            .core
-            .authenticate(username, password, Scope::Imap)
-            .await
-        {
-            Ok(auth) => {
-                self.journal_id = self.core.journal_head(&auth.id).await?;
-                self.user = Some(User { id: auth.id });
-                Ok(StatusResponse::ok(tag, "Logged in")
-                    .with_code(Code::Capability(capabilities(&self.config))))
-            }
-            Err(sealpost_core::Error::AuthFailed) => Ok(self.auth_failure(tag).await),
-            Err(e) => Err(e.into()),
+        if let Some(refusal) = self.auth_refusal(tag) {
+            return Ok(refusal);
         }
+        self.check_login(tag, username, password, "Logged in").await
     }
 }

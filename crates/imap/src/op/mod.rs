@@ -4,10 +4,12 @@
 //! one place.
 
 mod append;
+mod auth;
 mod authenticate;
 mod binary;
 mod capability;
 mod close;
+mod compress;
 mod copy;
 mod create;
 mod delete;
@@ -26,6 +28,7 @@ mod rename;
 mod search;
 mod select;
 mod sort;
+mod starttls;
 mod status;
 mod store;
 mod subscribe;
@@ -89,7 +92,8 @@ pub(crate) async fn dispatch(
         C::GetQuota(root) => session.op_getquota(tag, &root).await,
         C::GetQuotaRoot(mailbox) => session.op_getquotaroot(tag, &mailbox).await,
         C::SetQuota { .. } => session.op_setquota(tag),
-        C::StartTls | C::Compress(_) => Ok(StatusResponse::bad(tag, "Command not supported")),
+        C::StartTls => session.op_starttls(tag),
+        C::Compress(mechanism) => session.op_compress(tag, &mechanism),
     }
 }
 
@@ -121,28 +125,7 @@ pub(crate) fn mailbox_path(name: &MailboxName) -> String {
     s.trim_end_matches('/').to_string()
 }
 
-/// Failed logins after which the connection is closed.
-const MAX_AUTH_FAILURES: u32 = 3;
-
 impl Session {
-    /// The answer to a failed login: a growing delay, and the connection closed after
-    /// `MAX_AUTH_FAILURES` attempts, so that guessing passwords over one connection is slow.
-    pub(crate) async fn auth_failure(&mut self, tag: &str) -> StatusResponse {
-        self.auth_failures += 1;
-        tokio::time::sleep(std::time::Duration::from_millis(
-            200 * u64::from(self.auth_failures),
-        ))
-        .await;
-        if self.auth_failures >= MAX_AUTH_FAILURES {
-            self.push(StatusResponse::untagged(
-                sealpost_imap_proto::Status::Bye,
-                "Too many failed logins",
-            ));
-            self.logout = true;
-        }
-        StatusResponse::no(tag, "Authentication failed").with_code(Code::AuthenticationFailed)
-    }
-
     /// The logged-in user's id (the dispatcher only runs such commands after login).
     pub(crate) fn user_id(&self) -> Result<ObjectId> {
         self.user

@@ -434,3 +434,85 @@ fn redacts_passwords() {
     assert_eq!(redact_url("postgres://u@h/db"), "postgres://u@h/db");
     assert_eq!(redact_url("sqlite://data/x.db"), "sqlite://data/x.db");
 }
+
+#[test]
+fn imap_and_tls_settings() {
+    let c = load(None, &[], &CliOverrides::default()).unwrap();
+    assert_eq!(c.imap, ImapOptions::default());
+    assert_eq!(c.imap.allow_plaintext_auth, PlaintextAuth::Loopback);
+    assert_eq!((c.tls_cert.clone(), c.tls_key.clone()), (None, None));
+
+    let text = r#"
+        [imap]
+        listen = "127.0.0.1:10143"
+        allowPlaintextAuth = "never"
+        maxConnectionsPerIp = 7
+        max_connections_per_user = 3
+        maxAuthFailuresPerIp = 0
+        maxAuthFailuresPerUser = 4
+        authFailureWindow = 60
+        [tls]
+        cert = "/etc/c.pem"
+        key = "/etc/k.pem"
+    "#;
+    let c = load(Some(text), &[], &CliOverrides::default()).unwrap();
+    assert_eq!(c.listen(Service::Imap), "127.0.0.1:10143".parse().unwrap());
+    let imap = c.imap_config();
+    assert_eq!(imap.allow_plaintext_auth, PlaintextAuth::Never);
+    assert_eq!(
+        (
+            imap.max_connections_per_ip,
+            imap.max_connections_per_user,
+            imap.max_auth_failures_per_ip,
+            imap.max_auth_failures_per_user
+        ),
+        (7, 3, 0, 4)
+    );
+    assert_eq!(imap.auth_failure_window, std::time::Duration::from_secs(60));
+    assert_eq!(imap.max_literal_size, c.max_message_size);
+    assert_eq!(c.tls_cert, Some(PathBuf::from("/etc/c.pem")));
+
+    // The environment wins over the file.
+    let c = load(
+        Some(text),
+        &[
+            ("SEALPOST_IMAP_ALLOW_PLAINTEXT_AUTH", "Always"),
+            ("SEALPOST_IMAP_MAX_CONNECTIONS_PER_IP", "0"),
+            ("SEALPOST_IMAP_MAX_AUTH_FAILURES_PER_USER", "9"),
+            ("SEALPOST_TLS_KEY", "/run/k.pem"),
+        ],
+        &CliOverrides::default(),
+    )
+    .unwrap();
+    assert_eq!(c.imap.allow_plaintext_auth, PlaintextAuth::Always);
+    assert_eq!(c.imap.max_connections_per_ip, 0);
+    assert_eq!(c.imap.max_connections_per_user, 3);
+    assert_eq!(c.imap.max_auth_failures_per_user, 9);
+    assert_eq!(c.tls_key, Some(PathBuf::from("/run/k.pem")));
+}
+
+#[test]
+fn bad_imap_and_tls_settings() {
+    let cli = CliOverrides::default();
+    let e = load(Some("[imap]\nallowPlaintextAuth = \"maybe\"\n"), &[], &cli).unwrap_err();
+    assert!(e.to_string().contains("imap.allowPlaintextAuth"), "{e}");
+    let e = load(
+        None,
+        &[("SEALPOST_IMAP_MAX_CONNECTIONS_PER_USER", "-1")],
+        &cli,
+    )
+    .unwrap_err();
+    assert!(
+        e.to_string()
+            .contains("SEALPOST_IMAP_MAX_CONNECTIONS_PER_USER"),
+        "{e}"
+    );
+    let e = load(Some("[imap]\nauthFailureWindow = 0\n"), &[], &cli).unwrap_err();
+    assert!(e.to_string().contains("imap.authFailureWindow"), "{e}");
+    let e = load(Some("[tls]\ncert = \"/c.pem\"\n"), &[], &cli).unwrap_err();
+    assert!(e.to_string().contains("tls.key"), "{e}");
+    let e = load(None, &[("SEALPOST_TLS_KEY", "/k.pem")], &cli).unwrap_err();
+    assert!(e.to_string().contains("tls.cert"), "{e}");
+    let e = load(Some("[tls]\ncertificate = \"/c.pem\"\n"), &[], &cli).unwrap_err();
+    assert!(e.to_string().contains("certificate"), "{e}");
+}

@@ -1,0 +1,341 @@
+//! Limits shared by every IMAP session of the process: the number of connections per client
+//! address and per user, and the record of failed logins that first slows password guessing
+//! down and then refuses it for a while.
+//!
+//! Every map here is bounded: connection counts hold only live connections (an entry goes
+//! when its last [`Slot`] is dropped), and each failure log keeps at most
+//! [`MAX_TRACKED`] keys with at most `limit` timestamps each, evicting expired entries first
+//! and then the stalest one.
+
+use sealpost_core::ObjectId;
+use std::collections::{HashMap, VecDeque};
+use std::hash::Hash;
+use std::net::IpAddr;
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::{Duration, Instant};
+
+/// Keys (addresses, user names) each failure log remembers at most.
+const MAX_TRACKED: usize = 10_000;
+/// Longest user name kept as a failure-log key; longer ones are cut (they name no user).
+const MAX_KEY: usize = 320;
+
+/// The limits, from the configuration. A limit of 0 means "no limit".
+#[derive(Debug, Clone)]
+pub(crate) struct LimiterConfig {
+    pub max_connections_per_ip: u32,
+    pub max_connections_per_user: u32,
+    pub max_auth_failures_per_ip: u32,
+    pub max_auth_failures_per_user: u32,
+    pub auth_failure_window: Duration,
+}
+
+pub(crate) struct Limiter {
+    config: LimiterConfig,
+    per_ip: Mutex<HashMap<IpAddr, u32>>,
+    per_user: Mutex<HashMap<ObjectId, u32>>,
+    failures: Mutex<Failures>,
+}
+
+struct Failures {
+    by_ip: FailureLog<IpAddr>,
+    by_user: FailureLog<String>,
+}
+
+fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    // A panic elsewhere while holding the lock leaves counts that are still usable.
+    m.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+/// The address a client is counted under: IPv4-mapped IPv6 addresses as IPv4.
+pub(crate) fn client_ip(ip: IpAddr) -> IpAddr {
+    ip.to_canonical()
+}
+
+/// The failure-log key of a login name (case-insensitive, bounded).
+fn user_key(username: &str) -> String {
+    let name = username.trim().to_lowercase();
+    match name.char_indices().nth(MAX_KEY) {
+        Some((cut, _)) => name[..cut].to_string(),
+        None => name,
+    }
+}
+
+/// One connection counted under a key; dropping it releases the count.
+pub(crate) struct Slot {
+    limiter: Arc<Limiter>,
+    key: SlotKey,
+}
+
+enum SlotKey {
+    Ip(IpAddr),
+    User(ObjectId),
+}
+
+impl Drop for Slot {
+    fn drop(&mut self) {
+        match &self.key {
+            SlotKey::Ip(ip) => release(&mut lock(&self.limiter.per_ip), ip),
+            SlotKey::User(user) => release(&mut lock(&self.limiter.per_user), user),
+        }
+    }
+}
+
+fn acquire<K: Hash + Eq + Clone>(map: &mut HashMap<K, u32>, key: &K, max: u32) -> bool {
+    let count = map.get(key).copied().unwrap_or(0);
+    if max != 0 && count >= max {
+        return false;
+    }
+    map.insert(key.clone(), count + 1);
+    true
+}
+
+fn release<K: Hash + Eq>(map: &mut HashMap<K, u32>, key: &K) {
+    if let Some(count) = map.get_mut(key) {
+        *count = count.saturating_sub(1);
+        if *count == 0 {
+            map.remove(key);
+        }
+    }
+}
+
+impl Limiter {
+    pub(crate) fn new(config: LimiterConfig) -> Arc<Limiter> {
+        let window = config.auth_failure_window;
+        Arc::new(Limiter {
+            failures: Mutex::new(Failures {
+                by_ip: FailureLog::new(config.max_auth_failures_per_ip, window),
+                by_user: FailureLog::new(config.max_auth_failures_per_user, window),
+            }),
+            config,
+            per_ip: Mutex::new(HashMap::new()),
+            per_user: Mutex::new(HashMap::new()),
+        })
+    }
+
+    /// Counts a new connection from `ip`; `None` when the address has too many already.
+    pub(crate) fn connect(self: &Arc<Self>, ip: IpAddr) -> Option<Slot> {
+        let ip = client_ip(ip);
+        acquire(
+            &mut lock(&self.per_ip),
+            &ip,
+            self.config.max_connections_per_ip,
+        )
+        .then(|| Slot {
+            limiter: self.clone(),
+            key: SlotKey::Ip(ip),
+        })
+    }
+
+    /// Counts a logged-in session of `user`; `None` when the user has too many already.
+    pub(crate) fn login(self: &Arc<Self>, user: &ObjectId) -> Option<Slot> {
+        acquire(
+            &mut lock(&self.per_user),
+            user,
+            self.config.max_connections_per_user,
+        )
+        .then(|| Slot {
+            limiter: self.clone(),
+            key: SlotKey::User(user.clone()),
+        })
+    }
+
+    /// Whether logins from `ip` or as `username` are refused for now (too many recent
+    /// failures). The password is then not even checked, so guessing goes nowhere.
+    pub(crate) fn login_blocked(&self, ip: IpAddr, username: &str) -> bool {
+        let now = Instant::now();
+        let mut f = lock(&self.failures);
+        f.by_ip.blocked(&client_ip(ip), now) || f.by_user.blocked(&user_key(username), now)
+    }
+
+    /// Records a failed login; returns the larger of the recent failure counts of the
+    /// address and the name (the caller's delay grows with it).
+    pub(crate) fn record_failure(&self, ip: IpAddr, username: &str) -> u32 {
+        let now = Instant::now();
+        let mut f = lock(&self.failures);
+        let by_ip = f.by_ip.record(client_ip(ip), now);
+        let by_user = f.by_user.record(user_key(username), now);
+        by_ip.max(by_user)
+    }
+
+    /// A successful login forgets the name's failures (not the address's: one valid account
+    /// must not reset an address that guesses at others).
+    pub(crate) fn record_success(&self, username: &str) {
+        lock(&self.failures).by_user.forget(&user_key(username));
+    }
+}
+
+/// Recent failures per key, in a sliding window.
+struct FailureLog<K> {
+    entries: HashMap<K, VecDeque<Instant>>,
+    /// Failures within the window at which the key is blocked; 0 = never blocked, not tracked.
+    limit: u32,
+    window: Duration,
+}
+
+impl<K: Hash + Eq + Clone> FailureLog<K> {
+    fn new(limit: u32, window: Duration) -> Self {
+        FailureLog {
+            entries: HashMap::new(),
+            limit,
+            window,
+        }
+    }
+
+    fn expired(&self, at: Instant, now: Instant) -> bool {
+        now.saturating_duration_since(at) >= self.window
+    }
+
+    fn blocked(&mut self, key: &K, now: Instant) -> bool {
+        if self.limit == 0 {
+            return false;
+        }
+        let window = self.window;
+        let Some(times) = self.entries.get_mut(key) else {
+            return false;
+        };
+        while times
+            .front()
+            .is_some_and(|t| now.saturating_duration_since(*t) >= window)
+        {
+            times.pop_front();
+        }
+        if times.is_empty() {
+            self.entries.remove(key);
+            return false;
+        }
+        times.len() >= self.limit as usize
+    }
+
+    fn record(&mut self, key: K, now: Instant) -> u32 {
+        if self.limit == 0 {
+            return 0;
+        }
+        if !self.entries.contains_key(&key) && self.entries.len() >= MAX_TRACKED {
+            self.evict(now);
+        }
+        let window = self.window;
+        let limit = self.limit as usize;
+        let times = self.entries.entry(key).or_default();
+        while times
+            .front()
+            .is_some_and(|t| now.saturating_duration_since(*t) >= window)
+        {
+            times.pop_front();
+        }
+        times.push_back(now);
+        while times.len() > limit {
+            times.pop_front();
+        }
+        times.len() as u32
+    }
+
+    fn forget(&mut self, key: &K) {
+        self.entries.remove(key);
+    }
+
+    /// Makes room for one key: drops expired entries, else the one least recently failed.
+    fn evict(&mut self, now: Instant) {
+        let before = self.entries.len();
+        let entries = std::mem::take(&mut self.entries);
+        self.entries = entries
+            .into_iter()
+            .filter(|(_, times)| times.back().is_some_and(|t| !self.expired(*t, now)))
+            .collect();
+        if self.entries.len() < before && self.entries.len() < MAX_TRACKED {
+            return;
+        }
+        let stalest = self
+            .entries
+            .iter()
+            .min_by_key(|(_, times)| times.back().copied())
+            .map(|(k, _)| k.clone());
+        if let Some(key) = stalest {
+            self.entries.remove(&key);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn limiter(per_ip: u32, per_user: u32) -> Arc<Limiter> {
+        Limiter::new(LimiterConfig {
+            max_connections_per_ip: per_ip,
+            max_connections_per_user: per_user,
+            max_auth_failures_per_ip: 5,
+            max_auth_failures_per_user: 3,
+            auth_failure_window: Duration::from_secs(60),
+        })
+    }
+
+    #[test]
+    fn connection_slots_are_counted_and_released() {
+        let l = limiter(2, 1);
+        let ip: IpAddr = "192.0.2.1".parse().unwrap();
+        let mapped: IpAddr = "::ffff:192.0.2.1".parse().unwrap();
+        let a = l.connect(ip).unwrap();
+        let _b = l.connect(mapped).unwrap();
+        assert!(
+            l.connect(ip).is_none(),
+            "mapped and plain IPv4 count together"
+        );
+        assert!(l.connect("192.0.2.2".parse().unwrap()).is_some());
+        drop(a);
+        assert!(l.connect(ip).is_some());
+
+        let user = ObjectId::new();
+        let s = l.login(&user).unwrap();
+        assert!(l.login(&user).is_none());
+        drop(s);
+        assert!(l.login(&user).is_some());
+        assert!(lock(&l.per_user).is_empty(), "released keys are removed");
+    }
+
+    #[test]
+    fn no_limit_when_zero() {
+        let l = limiter(0, 0);
+        let ip: IpAddr = "192.0.2.1".parse().unwrap();
+        let slots: Vec<_> = (0..1000).map(|_| l.connect(ip).unwrap()).collect();
+        assert_eq!(slots.len(), 1000);
+    }
+
+    #[test]
+    fn failures_block_by_user_and_by_address() {
+        let l = limiter(0, 0);
+        let ip: IpAddr = "192.0.2.1".parse().unwrap();
+        for _ in 0..3 {
+            assert!(!l.login_blocked(ip, "Alice"));
+            l.record_failure(ip, "alice");
+        }
+        assert!(l.login_blocked(ip, "ALICE"));
+        assert!(l.login_blocked("192.0.2.9".parse().unwrap(), "alice"));
+        assert!(!l.login_blocked(ip, "bob"));
+        l.record_failure(ip, "bob");
+        l.record_failure(ip, "carol");
+        assert!(
+            l.login_blocked(ip, "dave"),
+            "five failures block the address"
+        );
+        assert!(!l.login_blocked("192.0.2.9".parse().unwrap(), "dave"));
+        l.record_success("alice");
+        assert!(!l.login_blocked("192.0.2.9".parse().unwrap(), "alice"));
+    }
+
+    #[test]
+    fn failure_log_is_bounded_and_slides() {
+        let mut log = FailureLog::new(3, Duration::from_secs(10));
+        let t0 = Instant::now();
+        for i in 0..(MAX_TRACKED + 50) {
+            log.record(i, t0);
+        }
+        assert!(log.entries.len() <= MAX_TRACKED);
+        for _ in 0..10 {
+            log.record(usize::MAX, t0);
+        }
+        assert_eq!(log.entries.get(&usize::MAX).map(|t| t.len()), Some(3));
+        assert!(log.blocked(&usize::MAX, t0));
+        assert!(!log.blocked(&usize::MAX, t0 + Duration::from_secs(11)));
+        assert!(!log.entries.contains_key(&usize::MAX));
+    }
+}
