@@ -19,6 +19,10 @@ pub struct CoreConfig {
     pub domain: String,
     /// Largest accepted message, bytes.
     pub max_message_size: u64,
+    /// Messages smaller than this many bytes are kept in the database rather than as blob
+    /// files: one file (an inode, and its share of a filesystem sync) per small message is
+    /// what bounded ingestion. 0 keeps every message in a file.
+    pub inline_blob_max: u64,
 }
 
 impl Default for CoreConfig {
@@ -32,6 +36,7 @@ impl Default for CoreConfig {
             default_forwards: 2000,
             domain: "localhost".into(),
             max_message_size: 64 << 20,
+            inline_blob_max: 64 << 10,
         }
     }
 }

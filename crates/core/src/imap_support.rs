@@ -93,8 +93,7 @@ impl Core {
     /// The bytes of a stored blob (a message source), by hash.
     pub(crate) async fn read_blob(&self, hash: &str) -> Result<Vec<u8>> {
         self.store
-            .blobs
-            .read(hash)
+            .read_blob(hash)
             .await
             .map_err(|e| Error::Internal(format!("blob {hash} unreadable: {e}")))
     }

@@ -134,9 +134,11 @@ impl Core {
             return Err(Error::OverQuota);
         }
         let raw = Arc::new(raw);
-        // One blocking call hashes, parses, encodes the index and writes the blob file if it
-        // is not there yet (not synced: the writer syncs each batch before committing it,
-        // and rewrites durably any newly referenced blob this batch did not write).
+        // One blocking call hashes, parses, encodes the index and, for a large message, writes
+        // the blob file if it is not there yet (not synced: the writer syncs each batch before
+        // committing it, and rewrites durably any newly referenced blob this batch did not
+        // write). A small message's bytes go into the database with its row instead.
+        let inline = (raw.len() as u64) < self.config.inline_blob_max;
         let (input, blobs) = (raw.clone(), self.store.blobs.clone());
         let (hash, index, parsed_json, blob_written) = tokio::task::spawn_blocking(move || {
             let hash = blobs::hash(&input);
@@ -144,9 +146,10 @@ impl Core {
                 Error::validation(format!("Message can not be parsed: {e}"), "message")
             })?;
             let json = serde_json::to_string(&index).map_err(|e| Error::Internal(e.to_string()))?;
-            let written = blobs
-                .write_blocking(&hash, &input, false)
-                .map_err(|e| Error::Internal(format!("blob write failed: {e}")))?;
+            let written = !inline
+                && blobs
+                    .write_blocking(&hash, &input, false)
+                    .map_err(|e| Error::Internal(format!("blob write failed: {e}")))?;
             Ok::<_, Error>((hash, index, json, written))
         })
         .await
@@ -167,6 +170,7 @@ impl Core {
             raw,
             blob: hash,
             blob_written,
+            inline,
             parsed_json,
             idate,
             hdate: index.date.unwrap_or(idate),

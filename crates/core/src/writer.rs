@@ -1,5 +1,6 @@
 //! Group commit: concurrent deliveries and uploads are queued to one writer that stores them
-//! in batches, one blob sync and one transaction per batch. Each caller gets its own result
+//! in batches, one blob sync (only when the batch wrote blob files: small messages are stored
+//! in the database, in the batch's transaction) and one transaction per batch. Each caller gets its own result
 //! once the batch that holds its message is committed.
 //!
 //! The writer is a two-stage pipeline: the first stage collects a batch and makes its blob

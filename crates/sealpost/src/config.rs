@@ -208,10 +208,12 @@ struct FileTls {
 }
 
 #[derive(Debug, Default, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
 struct FileStorage {
     database: Option<String>,
     blobs: Option<PathBuf>,
+    #[serde(alias = "inline_max")]
+    inline_max: Option<u64>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -263,6 +265,9 @@ pub struct Config {
     pub database_url: Option<String>,
     /// `[storage] blobs`; `None` = `<data_dir>/blobs`.
     pub blob_dir: Option<PathBuf>,
+    /// `[storage] inlineMax`: messages smaller than this (bytes) are kept in the database,
+    /// not as blob files; 0 = always files.
+    pub inline_blob_max: u64,
     pub default_quota: i64,
     pub default_recipients: i64,
     pub default_forwards: i64,
@@ -318,6 +323,7 @@ impl Default for Config {
             allow_insecure: false,
             database_url: None,
             blob_dir: None,
+            inline_blob_max: core.inline_blob_max,
             default_quota: core.default_quota,
             default_recipients: core.default_recipients,
             default_forwards: core.default_forwards,
@@ -435,6 +441,9 @@ impl Config {
             if storage.blobs.is_some() {
                 self.blob_dir = storage.blobs;
             }
+            if let Some(n) = storage.inline_max {
+                self.inline_blob_max = n;
+            }
         }
         if let Some(users) = file.users {
             self.default_quota = users.default_quota.unwrap_or(self.default_quota);
@@ -468,6 +477,9 @@ impl Config {
         }
         if let Some(v) = get("SEALPOST_BLOB_DIR") {
             self.blob_dir = Some(PathBuf::from(v));
+        }
+        if let Some(v) = get("SEALPOST_INLINE_MAX") {
+            self.inline_blob_max = parse_int("SEALPOST_INLINE_MAX", &v)?;
         }
         if let Some(v) = get("SEALPOST_ACCESS_TOKEN") {
             self.access_token = Some(v);
@@ -649,6 +661,7 @@ impl Config {
             data_dir: self.data_dir.clone(),
             database_url: self.database_url.clone(),
             blob_dir: self.blob_dir.clone(),
+            inline_blob_max: self.inline_blob_max,
             default_quota: self.default_quota,
             default_recipients: self.default_recipients,
             default_forwards: self.default_forwards,

@@ -1,7 +1,9 @@
 //! The content-addressed store of raw messages on the filesystem.
 //!
-//! A blob is named by the SHA-256 of its bytes and never changes; it lives at
-//! `<dir>/<first two hex>/<hash>`. Which blobs are referenced is recorded in the database
+//! A blob is named by the SHA-256 of its bytes and never changes. A small one lives in the
+//! database (`blob_data`, written in the transaction that first references it, so durable
+//! with that commit, and collected with its `blobs` row); a large one at
+//! `<dir>/<first two hex>/<hash>`. [`Store::read_blob`] reads either. Which blobs are referenced is recorded in the database
 //! (`blobs.refcount`); the database is authoritative: a blob file is trusted only once a
 //! committed row references it.
 //!
@@ -10,6 +12,8 @@
 //! of the blob filesystem) before it commits the rows that reference them. A blob file left
 //! torn by a crash is never referenced: an unreferenced blob is always written again.
 
+use crate::Store;
+use crate::db::read;
 use sha2::{Digest, Sha256};
 use std::fs::{self, File};
 use std::io::{self, Write};
@@ -135,6 +139,22 @@ impl BlobStore {
         match fs::remove_file(self.path(hash)?) {
             Err(e) if e.kind() != io::ErrorKind::NotFound => Err(e),
             _ => Ok(()),
+        }
+    }
+}
+
+impl Store {
+    /// The bytes of a blob, by hash: its database row when it has one, else its file.
+    pub async fn read_blob(&self, hash: &str) -> crate::Result<Vec<u8>> {
+        let row: Option<Vec<u8>> = read!(self, db => {
+            sqlx::query_scalar("SELECT data FROM blob_data WHERE hash = $1")
+                .bind(hash)
+                .fetch_optional(db)
+                .await?
+        });
+        match row {
+            Some(data) => Ok(data),
+            None => Ok(self.blobs.read(hash).await?),
         }
     }
 }

@@ -174,6 +174,7 @@ impl Store {
 
                 // 4. Blobs: one row per distinct hash, reference counts added.
                 let mut blob_refs: Vec<(&str, i64, usize)> = Vec::new();
+                let mut inline: Vec<&NewMessage> = Vec::new();
                 for &i in &accepted {
                     let m = &batch[i];
                     match blob_refs.iter_mut().find(|(h, _, _)| *h == m.blob) {
@@ -195,16 +196,34 @@ impl Store {
                     for r in q.fetch_all(&mut *tx).await? {
                         let hash = r.string("hash")?;
                         let refcount = r.i64("refcount")?;
-                        let Some((_, n, _)) = chunk.iter().find(|(h, _, _)| *h == hash) else { continue };
+                        let Some((_, n, i)) = chunk.iter().find(|(h, _, _)| *h == hash) else { continue };
+                        if refcount != *n {
+                            // Already referenced: its bytes (row or file) are durable.
+                            continue;
+                        }
+                        let m = &batch[*i];
+                        if m.inline {
+                            // Newly referenced small blob: its bytes go in this transaction.
+                            inline.push(m);
+                            continue;
+                        }
                         // Newly referenced but not written (and synced) by this batch: the file
                         // found by the caller may be a leftover torn by a crash, or collected
                         // since. Write it again, durably.
                         let written = batch.iter().any(|m| m.blob == hash && m.blob_written);
-                        if refcount == *n && !written {
-                            let m = batch.iter().find(|m| m.blob == hash).ok_or_else(|| corrupt("blob without message"))?;
+                        if !written {
                             self.blobs.write(&hash, m.raw.clone(), true).await?;
                         }
                     }
+                }
+                // A row left by an unreferenced blob not yet collected is kept (same bytes).
+                for chunk in inline.chunks(CHUNK) {
+                    let sql = format!("INSERT INTO blob_data (hash, data) VALUES {} ON CONFLICT (hash) DO NOTHING", values(chunk.len(), 2));
+                    let mut q = sqlx::query(&sql);
+                    for m in chunk {
+                        q = q.bind(m.blob.as_str()).bind(m.raw.as_slice());
+                    }
+                    q.execute(&mut *tx).await?;
                 }
 
                 // 5. Threads: a referenced Message-ID's thread (stored, or earlier in this

@@ -1,5 +1,6 @@
 //! Persistence for Sealpost: SQLite (the embedded default) and PostgreSQL behind one
-//! [`Store`], and the content-addressed [`blobs::BlobStore`] for raw messages.
+//! [`Store`], and the content-addressed raw messages: small ones in the database
+//! (`blob_data`), large ones in the [`blobs::BlobStore`] directory ([`Store::read_blob`]).
 //!
 //! Both engines run the same SQL where the dialects agree (`$N` placeholders, `RETURNING`,
 //! `ON CONFLICT`); the few places where they differ (schema, full-text search) are marked.

@@ -18,6 +18,9 @@ pub struct NewMessage {
     pub blob: String,
     /// True when the caller wrote the blob file (not yet synced: the batch syncs it).
     pub blob_written: bool,
+    /// True to keep the bytes in the database (`blob_data`, same transaction as the message
+    /// row) instead of a file: the caller writes no file for it.
+    pub inline: bool,
     /// JSON of the parsed index (stored once per blob).
     pub parsed_json: String,
     pub idate: Millis,
@@ -617,9 +620,10 @@ impl Store {
         Ok(deleted)
     }
 
-    /// Removes blobs that no message references (rows and files); returns how many.
-    /// The row is deleted and the file unlinked inside one transaction, so an insertion that
-    /// re-references the blob either sees the row gone (and rewrites the file) or keeps it.
+    /// Removes blobs that no message references (rows, their `blob_data` rows by cascade, and
+    /// files); returns how many. The row is deleted and the file unlinked inside one
+    /// transaction, so an insertion that re-references the blob either sees the row gone (and
+    /// rewrites the file or the data row) or keeps it.
     pub async fn collect_blobs(&self, max: i64) -> Result<usize> {
         let n = write_tx!(self, tx => {
             let rows = sqlx::query(&format!("DELETE FROM blobs WHERE hash IN (SELECT hash FROM blobs WHERE refcount <= 0 LIMIT {max}) RETURNING hash"))

@@ -15,6 +15,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         include_str!("schema/sqlite_0002.sql"),
         include_str!("schema/postgres_0002.sql"),
     ),
+    (
+        3,
+        include_str!("schema/sqlite_0003_blob_data.sql"),
+        include_str!("schema/postgres_0003_blob_data.sql"),
+    ),
 ];
 
 pub async fn run(db: &Engine) -> Result<()> {

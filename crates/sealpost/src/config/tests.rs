@@ -100,6 +100,7 @@ fn file_sets_every_section() {
         [storage]
         database = "postgres://u:pw@db/mail"
         blobs = "/srv/blobs"
+        inlineMax = 1000
         [users]
         defaultQuota = 1000
         defaultRecipients = 10
@@ -123,6 +124,7 @@ fn file_sets_every_section() {
     assert!(c.allow_insecure);
     assert_eq!(c.database_url.as_deref(), Some("postgres://u:pw@db/mail"));
     assert_eq!(c.blob_dir, Some(PathBuf::from("/srv/blobs")));
+    assert_eq!(c.inline_blob_max, 1000);
     assert_eq!(
         (c.default_quota, c.default_recipients, c.default_forwards),
         (1000, 10, 20)
@@ -185,6 +187,7 @@ fn precedence_defaults_file_env_cli() {
         ("SEALPOST_MAX_MESSAGE_SIZE", "12345"),
         ("SEALPOST_DATABASE_URL", "sqlite://elsewhere.db"),
         ("SEALPOST_BLOB_DIR", "/tmp/blobs"),
+        ("SEALPOST_INLINE_MAX", "0"),
         ("SEALPOST_LOG", "debug"),
     ];
     let c = load(Some(text), &vars, &CliOverrides::default()).unwrap();
@@ -197,6 +200,7 @@ fn precedence_defaults_file_env_cli() {
     assert_eq!(c.max_message_size, 12345);
     assert_eq!(c.database_url.as_deref(), Some("sqlite://elsewhere.db"));
     assert_eq!(c.blob_dir, Some(PathBuf::from("/tmp/blobs")));
+    assert_eq!(c.inline_blob_max, 0);
     assert_eq!(c.log_level, "debug");
 
     // command line over environment
