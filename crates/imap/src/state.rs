@@ -30,6 +30,9 @@ pub(crate) struct Selected {
     pub read_only: bool,
     /// Sequence number `n` is `messages[n - 1]`; UIDs ascending.
     pub messages: Vec<Entry>,
+    /// The mailbox modseq up to which its journal has been taken into account: the next
+    /// refresh reads the journal rows above it (see `Session::refresh`).
+    pub journal_modseq: i64,
 }
 
 fn uid32(uid: i64) -> Option<u32> {
@@ -65,12 +68,30 @@ pub(crate) fn flag_list(f: &Flags) -> Vec<Flag> {
     out
 }
 
+/// Takes the stored state `r` of the message at index `i` and returns the FETCH that tells
+/// the client, if its flags changed (nothing for a message whose EXPUNGE is pending).
+fn update_entry(i: usize, m: &mut Entry, r: Entry) -> Option<Data> {
+    if m.expunged || r.flags == m.flags {
+        return None;
+    }
+    m.flags = r.flags;
+    m.modseq = r.modseq;
+    Some(Data::Fetch {
+        seq: u32::try_from(i + 1).unwrap_or(u32::MAX),
+        items: vec![
+            FetchItem::Uid(m.uid),
+            FetchItem::Flags(flag_list(&m.flags)),
+        ],
+    })
+}
+
 impl Selected {
     pub fn new(id: ObjectId, read_only: bool, view: Vec<ViewRow>) -> Self {
         Selected {
             id,
             read_only,
             messages: view.into_iter().filter_map(entry).collect(),
+            journal_modseq: 0,
         }
     }
 
@@ -79,7 +100,7 @@ impl Selected {
         u32::try_from(self.messages.len()).unwrap_or(u32::MAX)
     }
 
-    fn max_uid(&self) -> u32 {
+    pub fn max_uid(&self) -> u32 {
         self.messages.last().map(|m| m.uid).unwrap_or(0)
     }
 
@@ -140,16 +161,8 @@ impl Selected {
             while rows.next_if(|r| r.uid < m.uid).is_some() {}
             match rows.next_if(|r| r.uid == m.uid) {
                 Some(r) => {
-                    if !m.expunged && r.flags != m.flags {
-                        m.flags = r.flags.clone();
-                        m.modseq = r.modseq;
-                        out.push(Data::Fetch {
-                            seq: u32::try_from(i + 1).unwrap_or(u32::MAX),
-                            items: vec![
-                                FetchItem::Uid(m.uid),
-                                FetchItem::Flags(flag_list(&m.flags)),
-                            ],
-                        });
+                    if let Some(update) = update_entry(i, m, r) {
+                        out.push(update);
                     }
                 }
                 None => m.expunged = true,
@@ -162,6 +175,41 @@ impl Selected {
         self.messages
             .extend(rows.filter(|r| r.uid > max_known && !r.expunged));
         if self.messages.len() != before {
+            out.push(Data::Exists(self.exists()));
+        }
+        out
+    }
+
+    /// Applies a few known changes (rather than a whole view): `expunged` UIDs, and the
+    /// current rows of changed or new messages (UID order). Responses as for
+    /// [`Selected::reconcile`]: FETCH, then EXPUNGE (only when `allow_expunge`), then EXISTS.
+    pub fn apply_changes(
+        &mut self,
+        expunged: &[i64],
+        rows: Vec<ViewRow>,
+        allow_expunge: bool,
+    ) -> Vec<Data> {
+        let mut out = Vec::new();
+        let max_known = self.max_uid();
+        let mut added = Vec::new();
+        for r in rows.into_iter().filter_map(entry) {
+            if r.uid > max_known {
+                added.push(r);
+            } else if let Some(i) = self.index_of(r.uid)
+                && let Some(m) = self.messages.get_mut(i)
+                && let Some(update) = update_entry(i, m, r)
+            {
+                out.push(update);
+            }
+        }
+        self.mark_expunged(expunged);
+        if allow_expunge {
+            out.extend(self.take_expunges());
+        }
+        added.sort_unstable_by_key(|m| m.uid);
+        added.dedup_by_key(|m| m.uid);
+        if !added.is_empty() {
+            self.messages.extend(added);
             out.push(Data::Exists(self.exists()));
         }
         out

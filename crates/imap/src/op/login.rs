@@ -18,7 +18,6 @@ impl Session {
             .await
         {
             Ok(auth) => {
-                self.journal_id = self.core.journal_head(&auth.id).await?;
                 self.user = Some(User { id: auth.id });
                 Ok(
                     StatusResponse::ok(tag, "Logged in")
