@@ -35,11 +35,28 @@ fn verify_blocking(password: &str, hash: &str) -> bool {
     }
 }
 
+/// Hashes computed at once: one per core. Each takes Argon2's 19 MiB and a core's worth of
+/// time, so more at once only adds memory (10,000 clients logging in together would
+/// otherwise hold one blocking thread and 19 MiB each) and finishes none sooner.
+fn hashing_slots() -> &'static tokio::sync::Semaphore {
+    static SLOTS: std::sync::OnceLock<tokio::sync::Semaphore> = std::sync::OnceLock::new();
+    SLOTS.get_or_init(|| {
+        let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
+        tokio::sync::Semaphore::new(cores.max(1))
+    })
+}
+
+/// Runs a hashing job on a blocking thread once a slot is free.
+async fn run_hashing<T: Send + 'static>(job: impl FnOnce() -> T + Send + 'static) -> Option<T> {
+    let _slot = hashing_slots().acquire().await.ok()?;
+    tokio::task::spawn_blocking(job).await.ok()
+}
+
 pub async fn hash(password: &str) -> Result<String> {
     let p = password.to_string();
-    tokio::task::spawn_blocking(move || hash_blocking(&p))
+    run_hashing(move || hash_blocking(&p))
         .await
-        .map_err(|e| Error::Internal(e.to_string()))?
+        .unwrap_or_else(|| Err(Error::Internal("hashing task failed".into())))
 }
 
 /// Verifies `password` against `hash`; with no hash, burns the same time and fails, so that
@@ -47,7 +64,7 @@ pub async fn hash(password: &str) -> Result<String> {
 pub async fn verify(password: &str, hash: Option<&str>) -> bool {
     let p = password.to_string();
     let h = hash.map(str::to_string);
-    tokio::task::spawn_blocking(move || match h {
+    run_hashing(move || match h {
         Some(h) => verify_blocking(&p, &h),
         None => {
             let _ = hash_blocking(&p);
