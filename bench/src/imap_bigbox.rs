@@ -228,8 +228,11 @@ async fn populate(args: &Args, target: u32) -> Result<()> {
                 if i >= missing as usize {
                     break;
                 }
-                if i > 0 && i % 10_000 == 0 {
-                    println!("  {i} appended ({:.0}/s)", i as f64 / started.elapsed().as_secs_f64());
+                if i > 0 && i.is_multiple_of(10_000) {
+                    println!(
+                        "  {i} appended ({:.0}/s)",
+                        i as f64 / started.elapsed().as_secs_f64()
+                    );
                 }
                 let body = message(have + i as u32 + 1);
                 c.next_tag += 1;
@@ -282,7 +285,8 @@ async fn measure(args: &Args) -> Result<()> {
     let lines = c.command_lines(&select).await?;
     let exists = exists_of(&lines).unwrap_or(0);
     println!("mailbox {} holds {exists} messages", args.mailbox);
-    let (mut sel, mut fetch, mut store, mut noop) = (Vec::new(), Vec::new(), Vec::new(), Vec::new());
+    let (mut sel, mut fetch, mut store, mut noop) =
+        (Vec::new(), Vec::new(), Vec::new(), Vec::new());
     for _ in 0..args.runs {
         let t = Instant::now();
         c.command(&select).await?;
@@ -297,7 +301,8 @@ async fn measure(args: &Args) -> Result<()> {
         // session's own change comes back through its journal read).
         for op in ["+FLAGS.SILENT", "-FLAGS.SILENT"] {
             let t = Instant::now();
-            c.command(&format!("STORE {exists} {op} (\\Flagged)")).await?;
+            c.command(&format!("STORE {exists} {op} (\\Flagged)"))
+                .await?;
             store.push(t.elapsed());
         }
         let t = Instant::now();

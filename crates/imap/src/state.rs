@@ -78,10 +78,7 @@ fn update_entry(i: usize, m: &mut Entry, r: Entry) -> Option<Data> {
     m.modseq = r.modseq;
     Some(Data::Fetch {
         seq: u32::try_from(i + 1).unwrap_or(u32::MAX),
-        items: vec![
-            FetchItem::Uid(m.uid),
-            FetchItem::Flags(flag_list(&m.flags)),
-        ],
+        items: vec![FetchItem::Uid(m.uid), FetchItem::Flags(flag_list(&m.flags))],
     })
 }
 
@@ -287,6 +284,34 @@ mod tests {
             SeqBound::Largest,
         )]);
         assert_eq!(s.resolve(&tail, true), vec![2]);
+    }
+
+    #[test]
+    fn apply_changes_orders_fetch_expunge_exists() {
+        let mut s = selected(&[3, 5, 9]);
+        // UID 9 seen, UID 5 expunged, UID 12 new (twice: rows may repeat), UID 4 unknown.
+        let out = s.apply_changes(
+            &[5, 7],
+            vec![row(4, true), row(9, true), row(12, false), row(12, false)],
+            false,
+        );
+        assert_eq!(
+            out,
+            vec![
+                Data::Fetch {
+                    seq: 3,
+                    items: vec![FetchItem::Uid(9), FetchItem::Flags(vec![Flag::Seen])]
+                },
+                Data::Exists(4)
+            ]
+        );
+        // Applying the same rows again changes nothing; the expunge waits for its turn.
+        assert_eq!(s.apply_changes(&[5], vec![row(9, true)], false), vec![]);
+        assert_eq!(s.apply_changes(&[], vec![], true), vec![Data::Expunge(2)]);
+        assert_eq!(
+            s.messages.iter().map(|m| m.uid).collect::<Vec<_>>(),
+            vec![3, 9, 12]
+        );
     }
 
     #[test]

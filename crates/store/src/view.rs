@@ -137,7 +137,10 @@ fn parse_view_line(line: &str) -> Result<ViewRow> {
             flagged: bits & 4 != 0,
             deleted: bits & 8 != 0,
             draft: bits & 16 != 0,
-            keywords: parts.filter(|k| !k.is_empty()).map(str::to_string).collect(),
+            keywords: parts
+                .filter(|k| !k.is_empty())
+                .map(str::to_string)
+                .collect(),
         },
     })
 }
