@@ -153,9 +153,9 @@ impl Store {
 
     /// The messages of a mailbox with a UID above `after`, ordered by UID.
     ///
-    /// Read in chunks of [`VIEW_CHUNK`] rows, each chunk aggregated by the database into
-    /// one text value: decoding 100,000 rows one by one through the driver costs several
-    /// times more than the query itself (SELECT of a big mailbox), the text costs little.
+    /// On SQLite, read in chunks of [`VIEW_CHUNK`] rows, each chunk aggregated by the
+    /// database into one text value: decoding 100,000 rows one by one through the driver
+    /// costs several times more than the query itself (SELECT of a big mailbox).
     pub async fn mailbox_view_after(
         &self,
         user: &ObjectId,
@@ -165,10 +165,25 @@ impl Store {
         const LINE: &str = "uid || ' ' || modseq || ' ' || (CAST(seen AS INTEGER) + 2 * CAST(answered AS INTEGER) \
             + 4 * CAST(flagged AS INTEGER) + 8 * CAST(deleted AS INTEGER) + 16 * CAST(draft AS INTEGER)) \
             || ' ' || size || ' ' || idate || ' ' || keywords";
-        let agg = by_engine!(self,
-            sqlite => "group_concat(line, char(10))",
-            postgres => "string_agg(line, chr(10) ORDER BY uid)"
-        );
+        // PostgreSQL decodes plain rows fast, and there the chunked aggregate was slower
+        // (each chunk re-sorted its rows): 1.4 s against 0.4 s for 100,000 messages.
+        if by_engine!(self, sqlite => false, postgres => true) {
+            let sql = format!(
+                "SELECT {VIEW_COLS} FROM messages WHERE mailbox_id = $1 AND user_id = $2 AND uid > $3 ORDER BY uid"
+            );
+            return read!(self, db => {
+                sqlx::query(&sql)
+                    .bind(mailbox.as_str())
+                    .bind(user.as_str())
+                    .bind(after)
+                    .fetch_all(db)
+                    .await?
+                    .iter()
+                    .map(view_row)
+                    .collect()
+            });
+        }
+        let agg = "group_concat(line, char(10))";
         let sql = format!(
             "SELECT CAST(COUNT(*) AS BIGINT) AS n, CAST(COALESCE(MAX(uid), 0) AS BIGINT) AS last, \
              COALESCE({agg}, '') AS body FROM (SELECT uid, {LINE} AS line FROM messages \
