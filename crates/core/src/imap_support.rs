@@ -65,6 +65,41 @@ impl Core {
         Ok(self.store.mailbox_view(user, mailbox).await?)
     }
 
+    /// The messages of a mailbox with a UID above `after` (new ones), by UID.
+    pub async fn mailbox_view_after(
+        &self,
+        user: &ObjectId,
+        mailbox: &ObjectId,
+        after: i64,
+    ) -> Result<Vec<ViewRow>> {
+        Ok(self.store.mailbox_view_after(user, mailbox, after).await?)
+    }
+
+    /// The view rows of the given UIDs (those that still exist), by UID.
+    pub async fn view_rows(
+        &self,
+        user: &ObjectId,
+        mailbox: &ObjectId,
+        uids: &[i64],
+    ) -> Result<Vec<ViewRow>> {
+        Ok(self.store.view_rows(user, mailbox, uids).await?)
+    }
+
+    /// The journal rows of one mailbox with a modseq above `after` (at most `limit`, by
+    /// modseq), plus its DELETE row if it was deleted. See the store for why modseq order.
+    pub async fn mailbox_journal_since(
+        &self,
+        user: &ObjectId,
+        mailbox: &ObjectId,
+        after: i64,
+        limit: i64,
+    ) -> Result<Vec<JournalEntry>> {
+        Ok(self
+            .store
+            .mailbox_journal_since(user, mailbox, after, limit)
+            .await?)
+    }
+
     /// The records of `uids` (missing ones left out), with the parsed index when `parsed`.
     pub async fn fetch_messages(
         &self,

@@ -18,11 +18,16 @@
 //! loopback, where nothing crosses a network.
 //!
 //! How changes reach a session: after each command (and during IDLE, when core's change
-//! channel fires or once a second) the session reads the user's journal rows after the last
-//! one it saw; when one concerns the selected mailbox it reloads the mailbox view and
-//! `state::Selected::reconcile` turns the difference into FETCH/EXPUNGE/EXISTS. Reloading
-//! the view (rather than applying journal rows one by one) is self-healing: a journal row
-//! read out of commit order can delay an update but not lose it.
+//! channel fires, or every 30 s for changes no notification announces) the session reads
+//! the selected mailbox's journal rows above the modseq it has taken into account. Those
+//! rows name the messages that changed; only their current rows are read again and
+//! `state::Selected::apply_changes` turns them into FETCH/EXPUNGE/EXISTS, so a small
+//! change costs the same on a mailbox of 100,000 messages as on one of ten. Reading by
+//! modseq rather than journal id keeps the property the whole-view reload had: every
+//! journal row of a mailbox takes its modseq under the mailbox row's lock, so rows become
+//! visible in modseq order on both engines and none is skipped (journal ids can commit out
+//! of order on PostgreSQL). More rows than one read, or the mailbox's deletion, reload the
+//! whole view (`state::Selected::reconcile`); applying a row twice is harmless.
 //!
 //! CONDSTORE and QRESYNC (RFC 7162) use the per-message modseq of the store and the
 //! journal's EXPUNGE rows (UID and modseq) for `VANISHED (EARLIER)`; `qresync.rs` computes

@@ -16,13 +16,18 @@ use std::time::Duration;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::sync::broadcast;
 
-/// Bytes read from the socket at once.
+/// Bytes read from the socket at once in the middle of a command.
 const READ_CHUNK: usize = 16 * 1024;
+/// Buffer space an idle connection keeps for its next command, and the output buffer it
+/// keeps between commands.
+const IDLE_BUF: usize = 1024;
+const IDLE_OUT: usize = 4 * 1024;
 /// Output is written out once this much is buffered (large FETCH responses).
 pub(crate) const FLUSH_AT: usize = 256 * 1024;
 /// How long a client may take to accept a response.
 const WRITE_TIMEOUT: Duration = Duration::from_secs(300);
-/// Journal rows read at once; more means "many changes": the whole view is reloaded.
+/// Journal rows of the selected mailbox read at once; more means "many changes": the whole
+/// view is reloaded.
 const JOURNAL_BATCH: i64 = 1000;
 /// Before login: the longest command line and literal (LOGIN/AUTHENTICATE need little).
 const PREAUTH_LINE: usize = 8 * 1024;
@@ -92,8 +97,6 @@ pub(crate) struct Session {
     out: Vec<u8>,
     pub user: Option<User>,
     pub selected: Option<Selected>,
-    /// The last journal row of the user this session has taken into account.
-    pub journal_id: i64,
     pub changes: broadcast::Receiver<ObjectId>,
     pub logout: bool,
     /// `ENABLE IMAP4rev2` was accepted: rev2 rules (no `\Recent`, LIST after SELECT, SEARCH
@@ -133,7 +136,6 @@ pub(crate) async fn run(
         out: Vec::new(),
         user: None,
         selected: None,
-        journal_id: 0,
         changes,
         logout: false,
         rev2: false,
@@ -231,19 +233,35 @@ impl Session {
     }
 
     /// Reads once from the socket into the buffer; returns whether a LF arrived.
+    ///
+    /// Reads straight into `buf`: a chunk array here would live in every connection's task
+    /// while it waits. A connection waiting for its next command reserves only
+    /// [`IDLE_BUF`] bytes; one in the middle of a command (a literal) reads in big chunks.
     pub async fn read_more(&mut self) -> Result<bool> {
-        let mut chunk = [0u8; READ_CHUNK];
-        let n = match tokio::time::timeout(self.idle_timeout(), self.stream.read(&mut chunk)).await
+        let start = self.buf.len();
+        self.buf
+            .reserve(if start == 0 { IDLE_BUF } else { READ_CHUNK });
+        let n = match tokio::time::timeout(self.idle_timeout(), self.stream.read_buf(&mut self.buf))
+            .await
         {
             Ok(r) => r?,
             Err(_) => return Err(Error::Timeout),
         };
-        let data = chunk.get(..n).unwrap_or_default();
         if n == 0 {
             return Err(Error::Closed);
         }
-        self.buf.extend_from_slice(data);
-        Ok(data.contains(&b'\n'))
+        Ok(self.buf.get(start..).unwrap_or_default().contains(&b'\n'))
+    }
+
+    /// Gives back the buffers' memory while the connection waits for its next command
+    /// (thousands of idle connections would otherwise each keep their largest command's).
+    fn shrink_buffers(&mut self) {
+        if self.buf.is_empty() && self.buf.capacity() > IDLE_BUF {
+            self.buf = Vec::new();
+        }
+        if self.out.is_empty() && self.out.capacity() > IDLE_OUT {
+            self.out = Vec::new();
+        }
     }
 
     async fn serve(&mut self) -> Result<()> {
@@ -259,6 +277,7 @@ impl Session {
                 }
                 parse_at = self.buf.len() + self.limits().max_line_length;
             }
+            self.shrink_buffers();
             ready = self.read_more().await?;
         }
     }
@@ -401,7 +420,10 @@ impl Session {
             && !matches!(&body, CommandBody::Search(c) if !c.uid)
             && !matches!(&body, CommandBody::Sort(c) if !c.uid)
             && !matches!(&body, CommandBody::Thread(c) if !c.uid);
-        let result = op::dispatch(self, &tag, body).await;
+
+        // Boxed: the operations' futures are large, and only a running command needs one
+        // (an idle connection's task stays small).
+        let result = Box::pin(op::dispatch(self, &tag, body)).await;
         let response = match result {
             Ok(response) => response,
             Err(Error::Core(e)) => op::core_error(&tag, &e),
@@ -419,49 +441,91 @@ impl Session {
         Ok(())
     }
 
-    /// Sends what changed in the selected mailbox since the last look at the journal.
+    /// Sends what changed in the selected mailbox since the last look at its journal.
+    ///
+    /// The journal rows above the modseq already taken into account name the messages that
+    /// changed; only those are read again (a few rows, whatever the mailbox size). Many rows
+    /// (or the mailbox's deletion) reload the whole view instead. Either way the current
+    /// stored state of a message is what is applied, so applying a row twice is harmless.
     pub async fn refresh(&mut self, allow_expunge: bool) -> Result<()> {
         let (Some(user), Some(selected)) = (&self.user, &self.selected) else {
             return Ok(());
         };
-        let (user, mailbox) = (user.id.clone(), selected.id.clone());
+        let (user, mailbox, since) = (
+            user.id.clone(),
+            selected.id.clone(),
+            selected.journal_modseq,
+        );
         let rows = self
             .core
-            .journal_since(&user, self.journal_id, JOURNAL_BATCH)
+            .mailbox_journal_since(&user, &mailbox, since, JOURNAL_BATCH)
             .await?;
-        let many = rows.len() as i64 >= JOURNAL_BATCH;
-        let relevant = many || rows.iter().any(|r| r.mailbox.as_ref() == Some(&mailbox));
-        // The view reloaded below shows at least these changes: what HIGHESTMODSEQ may say.
-        let seen_modseq = rows
-            .iter()
-            .filter(|r| r.mailbox.as_ref() == Some(&mailbox))
-            .filter_map(|r| r.modseq)
-            .max();
-        if let Some(last) = rows.last() {
-            self.journal_id = last.id;
-        }
-        if many {
-            self.journal_id = self.core.journal_head(&user).await?;
-        }
-        let updates = if relevant {
+        let reload = rows.len() as i64 >= JOURNAL_BATCH || rows.iter().any(|r| r.modseq.is_none());
+        let updates = if rows.is_empty() {
+            match self.selected.as_mut() {
+                Some(selected) if allow_expunge => selected.take_expunges(),
+                _ => Vec::new(),
+            }
+        } else if reload {
+            // Read the modseq before the view: changes after it are read (again) next time.
+            let modseq = match self.core.mailbox_record(&user, &mailbox).await {
+                Ok(record) => record.modseq,
+                Err(_) => since,
+            };
             let view = self.core.mailbox_view(&user, &mailbox).await?;
             match self.selected.as_mut() {
                 Some(selected) => {
-                    if let Some(m) = seen_modseq {
-                        selected.highest_modseq = selected.highest_modseq.max(m);
-                    }
+                    selected.journal_modseq = modseq.max(since);
                     selected.reconcile(view, allow_expunge)
                 }
                 None => Vec::new(),
             }
-        } else if allow_expunge {
-            self.selected
-                .as_mut()
-                .map(Selected::take_expunges)
-                .unwrap_or_default()
         } else {
-            Vec::new()
+            let max_known = self
+                .selected
+                .as_ref()
+                .map(|s| i64::from(s.max_uid()))
+                .unwrap_or(0);
+            let mut expunged = Vec::new();
+            let mut changed = Vec::new();
+            let mut added = false;
+            for row in &rows {
+                match (row.command.as_str(), row.uid) {
+                    ("EXPUNGE", Some(uid)) => expunged.push(uid),
+                    ("FETCH", Some(uid)) if uid <= max_known => changed.push(uid),
+                    ("EXISTS", Some(uid)) if uid > max_known => added = true,
+                    _ => {}
+                }
+            }
+            changed.sort_unstable();
+            changed.dedup();
+            changed.retain(|u| !expunged.contains(u));
+            let mut current = if changed.is_empty() {
+                Vec::new()
+            } else {
+                self.core.view_rows(&user, &mailbox, &changed).await?
+            };
+            if added {
+                current.extend(
+                    self.core
+                        .mailbox_view_after(&user, &mailbox, max_known)
+                        .await?,
+                );
+            }
+            let last = rows.iter().filter_map(|r| r.modseq).max().unwrap_or(since);
+            match self.selected.as_mut() {
+                Some(selected) => {
+                    selected.journal_modseq = last.max(since);
+                    selected.apply_changes(&expunged, current, allow_expunge)
+                }
+                None => Vec::new(),
+            }
         };
+        // The client now knows the mailbox up to the modseq just taken into account: what
+        // HIGHESTMODSEQ may report (RFC 7162 3.1.2.1).
+        if let Some(selected) = self.selected.as_mut() {
+            selected.highest_modseq = selected.highest_modseq.max(selected.journal_modseq);
+        }
         for data in updates {
             self.push(data);
         }

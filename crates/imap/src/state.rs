@@ -41,6 +41,9 @@ pub(crate) struct Selected {
     /// Kept as UIDs so that `$` still names the same messages after expunges; reset with
     /// the selection (SELECT, EXAMINE, CLOSE, UNSELECT make a new `Selected` or none).
     pub saved: Vec<u32>,
+    /// The mailbox modseq up to which its journal has been taken into account: the next
+    /// refresh reads the journal rows above it (see `Session::refresh`).
+    pub journal_modseq: i64,
 }
 
 fn uid32(uid: i64) -> Option<u32> {
@@ -76,6 +79,31 @@ pub(crate) fn flag_list(f: &Flags) -> Vec<Flag> {
     out
 }
 
+/// Takes the stored state `r` of the message at index `i` and returns the FETCH that tells
+/// the client, if its flags changed (nothing for a message whose EXPUNGE is pending).
+/// With CONDSTORE enabled the FETCH carries MODSEQ (RFC 7162 3.1).
+fn update_entry(i: usize, m: &mut Entry, r: Entry, condstore: bool) -> Option<Data> {
+    if m.expunged {
+        return None;
+    }
+    if r.flags == m.flags {
+        // A change that IMAP does not show (REST expiry) still moves the modseq that FETCH
+        // MODSEQ and CHANGEDSINCE use.
+        m.modseq = r.modseq;
+        return None;
+    }
+    m.flags = r.flags;
+    m.modseq = r.modseq;
+    let mut items = vec![FetchItem::Uid(m.uid), FetchItem::Flags(flag_list(&m.flags))];
+    if condstore {
+        items.push(FetchItem::ModSeq(u64::try_from(m.modseq).unwrap_or(0)));
+    }
+    Some(Data::Fetch {
+        seq: u32::try_from(i + 1).unwrap_or(u32::MAX),
+        items,
+    })
+}
+
 impl Selected {
     pub fn new(id: ObjectId, read_only: bool, view: Vec<ViewRow>) -> Self {
         Selected {
@@ -86,6 +114,7 @@ impl Selected {
             qresync: false,
             highest_modseq: 0,
             saved: Vec::new(),
+            journal_modseq: 0,
         }
     }
 
@@ -160,27 +189,14 @@ impl Selected {
     pub fn reconcile(&mut self, view: Vec<ViewRow>, allow_expunge: bool) -> Vec<Data> {
         let mut out = Vec::new();
         let max_known = self.max_uid();
+        let condstore = self.condstore;
         let mut rows = view.into_iter().filter_map(entry).peekable();
         for (i, m) in self.messages.iter_mut().enumerate() {
             while rows.next_if(|r| r.uid < m.uid).is_some() {}
             match rows.next_if(|r| r.uid == m.uid) {
                 Some(r) => {
-                    if !m.expunged && r.flags != m.flags {
-                        m.flags = r.flags.clone();
-                        m.modseq = r.modseq;
-                        let mut items =
-                            vec![FetchItem::Uid(m.uid), FetchItem::Flags(flag_list(&m.flags))];
-                        if self.condstore {
-                            items.push(FetchItem::ModSeq(u64::try_from(m.modseq).unwrap_or(0)));
-                        }
-                        out.push(Data::Fetch {
-                            seq: u32::try_from(i + 1).unwrap_or(u32::MAX),
-                            items,
-                        });
-                    } else {
-                        // A change that IMAP does not show (REST expiry) still moves the
-                        // modseq that FETCH MODSEQ and CHANGEDSINCE use.
-                        m.modseq = r.modseq;
+                    if let Some(update) = update_entry(i, m, r, condstore) {
+                        out.push(update);
                     }
                 }
                 None => m.expunged = true,
@@ -193,6 +209,42 @@ impl Selected {
         self.messages
             .extend(rows.filter(|r| r.uid > max_known && !r.expunged));
         if self.messages.len() != before {
+            out.push(Data::Exists(self.exists()));
+        }
+        out
+    }
+
+    /// Applies a few known changes (rather than a whole view): `expunged` UIDs, and the
+    /// current rows of changed or new messages (UID order). Responses as for
+    /// [`Selected::reconcile`]: FETCH, then EXPUNGE (only when `allow_expunge`), then EXISTS.
+    pub fn apply_changes(
+        &mut self,
+        expunged: &[i64],
+        rows: Vec<ViewRow>,
+        allow_expunge: bool,
+    ) -> Vec<Data> {
+        let mut out = Vec::new();
+        let max_known = self.max_uid();
+        let condstore = self.condstore;
+        let mut added = Vec::new();
+        for r in rows.into_iter().filter_map(entry) {
+            if r.uid > max_known {
+                added.push(r);
+            } else if let Some(i) = self.index_of(r.uid)
+                && let Some(m) = self.messages.get_mut(i)
+                && let Some(update) = update_entry(i, m, r, condstore)
+            {
+                out.push(update);
+            }
+        }
+        self.mark_expunged(expunged);
+        if allow_expunge {
+            out.extend(self.take_expunges());
+        }
+        added.sort_unstable_by_key(|m| m.uid);
+        added.dedup_by_key(|m| m.uid);
+        if !added.is_empty() {
+            self.messages.extend(added);
             out.push(Data::Exists(self.exists()));
         }
         out
@@ -302,6 +354,34 @@ mod tests {
         s.mark_expunged(&[5]);
         s.take_expunges();
         assert_eq!(s.resolve(&dollar, false), vec![2]);
+    }
+
+    #[test]
+    fn apply_changes_orders_fetch_expunge_exists() {
+        let mut s = selected(&[3, 5, 9]);
+        // UID 9 seen, UID 5 expunged, UID 12 new (twice: rows may repeat), UID 4 unknown.
+        let out = s.apply_changes(
+            &[5, 7],
+            vec![row(4, true), row(9, true), row(12, false), row(12, false)],
+            false,
+        );
+        assert_eq!(
+            out,
+            vec![
+                Data::Fetch {
+                    seq: 3,
+                    items: vec![FetchItem::Uid(9), FetchItem::Flags(vec![Flag::Seen])]
+                },
+                Data::Exists(4)
+            ]
+        );
+        // Applying the same rows again changes nothing; the expunge waits for its turn.
+        assert_eq!(s.apply_changes(&[5], vec![row(9, true)], false), vec![]);
+        assert_eq!(s.apply_changes(&[], vec![], true), vec![Data::Expunge(2)]);
+        assert_eq!(
+            s.messages.iter().map(|m| m.uid).collect::<Vec<_>>(),
+            vec![3, 9, 12]
+        );
     }
 
     #[test]

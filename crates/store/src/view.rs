@@ -102,23 +102,183 @@ fn view_row(r: &impl Cols) -> Result<ViewRow> {
     })
 }
 
+fn journal_entry(r: &impl Cols) -> Result<JournalEntry> {
+    Ok(JournalEntry {
+        id: r.i64("id")?,
+        mailbox: r.opt_string("mailbox_id")?.map(ObjectId::from_stored),
+        command: r.string("command")?,
+        uid: r.opt_i64("uid")?,
+        modseq: r.opt_i64("modseq")?,
+    })
+}
+
 const VIEW_COLS: &str =
     "uid, modseq, size, idate, seen, answered, flagged, deleted, draft, keywords";
+
+/// View rows read per statement when a whole mailbox (or its tail) is loaded.
+const VIEW_CHUNK: i64 = 10_000;
+
+/// One view row as the aggregated queries write it: "uid modseq flagbits size idate
+/// keyword…" (the keywords column is space-separated and keywords are atoms, so neither a
+/// space nor a line feed can appear inside one).
+fn parse_view_line(line: &str) -> Result<ViewRow> {
+    let bad = || rows::corrupt(format!("view row {line:?}"));
+    let mut parts = line.split(' ');
+    let mut num = || -> Result<i64> { parts.next().and_then(|p| p.parse().ok()).ok_or_else(bad) };
+    let (uid, modseq, bits, size, idate) = (num()?, num()?, num()?, num()?, num()?);
+    Ok(ViewRow {
+        uid,
+        modseq,
+        size,
+        idate,
+        flags: Flags {
+            seen: bits & 1 != 0,
+            answered: bits & 2 != 0,
+            flagged: bits & 4 != 0,
+            deleted: bits & 8 != 0,
+            draft: bits & 16 != 0,
+            keywords: parts
+                .filter(|k| !k.is_empty())
+                .map(str::to_string)
+                .collect(),
+        },
+    })
+}
 
 impl Store {
     /// Every message of a mailbox, ordered by UID.
     pub async fn mailbox_view(&self, user: &ObjectId, mailbox: &ObjectId) -> Result<Vec<ViewRow>> {
+        self.mailbox_view_after(user, mailbox, 0).await
+    }
+
+    /// The messages of a mailbox with a UID above `after`, ordered by UID.
+    ///
+    /// On SQLite, read in chunks of [`VIEW_CHUNK`] rows, each chunk aggregated by the
+    /// database into one text value: decoding 100,000 rows one by one through the driver
+    /// costs several times more than the query itself (SELECT of a big mailbox).
+    pub async fn mailbox_view_after(
+        &self,
+        user: &ObjectId,
+        mailbox: &ObjectId,
+        after: i64,
+    ) -> Result<Vec<ViewRow>> {
+        const LINE: &str = "uid || ' ' || modseq || ' ' || (CAST(seen AS INTEGER) + 2 * CAST(answered AS INTEGER) \
+            + 4 * CAST(flagged AS INTEGER) + 8 * CAST(deleted AS INTEGER) + 16 * CAST(draft AS INTEGER)) \
+            || ' ' || size || ' ' || idate || ' ' || keywords";
+        // PostgreSQL decodes plain rows fast, and there the chunked aggregate was slower
+        // (each chunk re-sorted its rows): 1.4 s against 0.4 s for 100,000 messages.
+        if by_engine!(self, sqlite => false, postgres => true) {
+            let sql = format!(
+                "SELECT {VIEW_COLS} FROM messages WHERE mailbox_id = $1 AND user_id = $2 AND uid > $3 ORDER BY uid"
+            );
+            return read!(self, db => {
+                sqlx::query(&sql)
+                    .bind(mailbox.as_str())
+                    .bind(user.as_str())
+                    .bind(after)
+                    .fetch_all(db)
+                    .await?
+                    .iter()
+                    .map(view_row)
+                    .collect()
+            });
+        }
+        let agg = "group_concat(line, char(10))";
         let sql = format!(
-            "SELECT {VIEW_COLS} FROM messages WHERE mailbox_id = $1 AND user_id = $2 ORDER BY uid"
+            "SELECT CAST(COUNT(*) AS BIGINT) AS n, CAST(COALESCE(MAX(uid), 0) AS BIGINT) AS last, \
+             COALESCE({agg}, '') AS body FROM (SELECT uid, {LINE} AS line FROM messages \
+             WHERE mailbox_id = $1 AND user_id = $2 AND uid > $3 ORDER BY uid LIMIT {VIEW_CHUNK}) t"
+        );
+        let mut out = Vec::new();
+        let mut after = after;
+        loop {
+            let (n, last, body) = read!(self, db => {
+                let r = sqlx::query(&sql)
+                    .bind(mailbox.as_str())
+                    .bind(user.as_str())
+                    .bind(after)
+                    .fetch_one(db)
+                    .await?;
+                (r.i64("n")?, r.i64("last")?, r.string("body")?)
+            });
+            if n == 0 {
+                break;
+            }
+            let start = out.len();
+            for line in body.split('\n') {
+                out.push(parse_view_line(line)?);
+            }
+            // group_concat keeps the subquery's order in practice; sorting makes it a rule.
+            if let Some(chunk) = out.get_mut(start..)
+                && !chunk.is_sorted_by_key(|r| r.uid)
+            {
+                chunk.sort_unstable_by_key(|r| r.uid);
+            }
+            if n < VIEW_CHUNK {
+                break;
+            }
+            after = last;
+        }
+        Ok(out)
+    }
+
+    /// The view rows of the given UIDs (those that exist), ordered by UID.
+    pub async fn view_rows(
+        &self,
+        user: &ObjectId,
+        mailbox: &ObjectId,
+        uids: &[i64],
+    ) -> Result<Vec<ViewRow>> {
+        let mut out = Vec::with_capacity(uids.len());
+        for chunk in uids.chunks(CHUNK) {
+            let sql = format!(
+                "SELECT {VIEW_COLS} FROM messages WHERE mailbox_id = $1 AND user_id = $2 AND uid IN ({}) ORDER BY uid",
+                list(3, chunk.len())
+            );
+            let rows: Vec<ViewRow> = read!(self, db => {
+                let mut q = sqlx::query(&sql).bind(mailbox.as_str()).bind(user.as_str());
+                for u in chunk {
+                    q = q.bind(*u);
+                }
+                q.fetch_all(db).await?.iter().map(view_row).collect::<Result<Vec<_>>>()?
+            });
+            out.extend(rows);
+        }
+        out.sort_unstable_by_key(|r| r.uid);
+        Ok(out)
+    }
+
+    /// The journal rows of one mailbox with a modseq above `after`, by modseq, at most
+    /// `limit`, plus its DELETE row if the mailbox was deleted.
+    ///
+    /// Every journal row of a mailbox carries the modseq its transaction took from the
+    /// mailbox row, which stays locked until the commit: in modseq order, rows become
+    /// visible in commit order on both engines, so a reader that has seen modseq `m`
+    /// will never later find a row at or below `m` (journal ids do not have that property
+    /// on PostgreSQL, where ids are taken before the commit order is known).
+    pub async fn mailbox_journal_since(
+        &self,
+        user: &ObjectId,
+        mailbox: &ObjectId,
+        after: i64,
+        limit: i64,
+    ) -> Result<Vec<JournalEntry>> {
+        let sql = format!(
+            "SELECT id, mailbox_id, command, uid, modseq FROM (SELECT id, mailbox_id, command, uid, modseq FROM journal \
+             WHERE mailbox_id = $1 AND user_id = $2 AND modseq > $3 ORDER BY modseq, id LIMIT {}) t \
+             UNION ALL SELECT id, mailbox_id, command, uid, modseq FROM journal \
+             WHERE mailbox_id = $1 AND user_id = $2 AND modseq IS NULL AND command = 'DELETE'",
+            limit.max(1)
         );
         read!(self, db => {
             sqlx::query(&sql)
                 .bind(mailbox.as_str())
                 .bind(user.as_str())
+                .bind(after)
                 .fetch_all(db)
                 .await?
                 .iter()
-                .map(view_row)
+                .map(journal_entry)
                 .collect()
         })
     }
@@ -195,15 +355,7 @@ impl Store {
                 .fetch_all(db)
                 .await?
                 .iter()
-                .map(|r| {
-                    Ok(JournalEntry {
-                        id: r.i64("id")?,
-                        mailbox: r.opt_string("mailbox_id")?.map(ObjectId::from_stored),
-                        command: r.string("command")?,
-                        uid: r.opt_i64("uid")?,
-                        modseq: r.opt_i64("modseq")?,
-                    })
-                })
+                .map(journal_entry)
                 .collect()
         })
     }

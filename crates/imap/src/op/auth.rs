@@ -71,7 +71,6 @@ impl Session {
                 };
                 self.conn.limiter.record_success(username);
                 self.conn.user_slot = Some(slot);
-                self.journal_id = self.core.journal_head(&auth.id).await?;
                 self.user = Some(User { id: auth.id });
                 Ok(StatusResponse::ok(tag, text.to_string())
                     .with_code(Code::Capability(self.capabilities())))

@@ -54,14 +54,15 @@ impl Session {
                 StatusResponse::no(tag, "Mailbox does not exist").with_code(Code::NonExistent)
             );
         };
-        // Changes after this journal row are reported later as untagged updates.
-        self.journal_id = self.core.journal_head(&user).await?;
         let view = self.core.mailbox_view(&user, &mailbox.id).await?;
         let uid_validity = u32::try_from(mailbox.uid_validity).unwrap_or(u32::MAX);
         let mut selected = Selected::new(mailbox.id.clone(), read_only, view);
         selected.condstore = self.condstore;
         selected.qresync = self.qresync;
         selected.highest_modseq = mailbox.modseq;
+        // The mailbox was read before the view: journal rows above its modseq are
+        // reported later as untagged updates (those already in the view change nothing).
+        selected.journal_modseq = mailbox.modseq;
 
         let mut flags = system_flags();
         let mut keywords: Vec<String> = selected
