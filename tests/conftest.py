@@ -6,16 +6,22 @@ instance then gets a database of its own, created here and dropped at teardown).
 - `server`: one server per test module and engine, shared by that module's tests (each test
   makes its own users, so tests do not see each other's data).
 - `api`: an HTTP client for `server`.
+- `connect`, `raw`: IMAP clients (imaplib, and `imap_client.Raw` for raw protocol).
 - `instances`: a factory for installations of the test's own (custom environment, restarts,
   CLI runs); everything it made is stopped and dropped after the test.
 """
 
 from __future__ import annotations
 
+import imaplib
+
 import pytest
 
 from harness import BIN, ENGINES, Api, Instances
 from helpers import User, create_user as _create_user
+from imap_client import Raw
+
+IMAP_TIMEOUT = 30
 
 
 def pytest_report_header(config):
@@ -68,3 +74,45 @@ def create_user(api):
 @pytest.fixture
 def user(create_user) -> User:
     return create_user()
+
+
+# ---- IMAP clients (closed after the test) ----
+
+
+@pytest.fixture
+def connect(server):
+    """`connect(user=None)`: an imaplib client, logged in when a user is given."""
+    opened: list[imaplib.IMAP4] = []
+
+    def make(user=None) -> imaplib.IMAP4:
+        client = imaplib.IMAP4("127.0.0.1", server.imap_port, timeout=IMAP_TIMEOUT)
+        opened.append(client)
+        if user is not None:
+            typ, _ = client.login(user.username, user.password)
+            assert typ == "OK"
+        return client
+
+    yield make
+    for client in opened:
+        try:
+            client.logout()
+        except Exception:
+            pass
+
+
+@pytest.fixture
+def raw(server):
+    """`raw(user=None)`: a raw IMAP connection (`imap_client.Raw`), logged in when a user is
+    given."""
+    opened: list[Raw] = []
+
+    def make(user=None) -> Raw:
+        r = Raw(server.imap_port)
+        opened.append(r)
+        if user is not None:
+            r.login(user)
+        return r
+
+    yield make
+    for r in opened:
+        r.close()

@@ -8,7 +8,6 @@ from __future__ import annotations
 import base64
 import imaplib
 import re
-import socket
 import time
 
 import pytest
@@ -22,79 +21,8 @@ from helpers import (
     ok,
     upload_ok,
 )
+from imap_client import Raw
 
-TIMEOUT = 30
-
-
-@pytest.fixture
-def connect(server):
-    """`connect(user=None)`: an imaplib client, logged in when a user is given."""
-    opened: list[imaplib.IMAP4] = []
-
-    def make(user=None) -> imaplib.IMAP4:
-        client = imaplib.IMAP4("127.0.0.1", server.imap_port, timeout=TIMEOUT)
-        opened.append(client)
-        if user is not None:
-            typ, _ = client.login(user.username, user.password)
-            assert typ == "OK"
-        return client
-
-    yield make
-    for client in opened:
-        try:
-            client.logout()
-        except Exception:
-            pass
-
-
-class Raw:
-    """A line-oriented raw IMAP connection for what imaplib cannot express."""
-
-    def __init__(self, port: int):
-        self.sock = socket.create_connection(("127.0.0.1", port), timeout=TIMEOUT)
-        self.file = self.sock.makefile("rb")
-        self.greeting = self.line()
-
-    def send(self, data: bytes) -> None:
-        self.sock.sendall(data)
-
-    def line(self) -> bytes:
-        line = self.file.readline(1 << 20)
-        assert line, "connection closed"
-        return line
-
-    def until_tagged(self, tag: bytes) -> list[bytes]:
-        """Lines up to and including the tagged response of `tag`."""
-        lines = []
-        while True:
-            line = self.line()
-            lines.append(line)
-            if line.startswith(tag + b" "):
-                return lines
-
-    def command(self, tag: bytes, text: bytes) -> list[bytes]:
-        self.send(tag + b" " + text + b"\r\n")
-        return self.until_tagged(tag)
-
-    def close(self) -> None:
-        try:
-            self.sock.close()
-        except OSError:
-            pass
-
-
-@pytest.fixture
-def raw(server):
-    opened: list[Raw] = []
-
-    def make() -> Raw:
-        r = Raw(server.imap_port)
-        opened.append(r)
-        return r
-
-    yield make
-    for r in opened:
-        r.close()
 
 
 def fetch_parts(data) -> dict[bytes, bytes]:

@@ -11,7 +11,7 @@ import re
 import pytest
 
 from helpers import inbox, mailbox_by_path, make_message, message_path, ok, upload_ok
-from test_imap import Raw
+from imap_client import Raw
 
 
 @pytest.fixture
@@ -22,8 +22,7 @@ def session(server, user):
     def make() -> Raw:
         r = Raw(server.imap_port)
         opened.append(r)
-        lines = r.command(b"l0", f'LOGIN {user.username} "{user.password}"'.encode())
-        assert lines[-1].startswith(b"l0 OK"), lines
+        r.login(user, b"l0")
         return r
 
     yield make

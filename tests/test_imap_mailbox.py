@@ -9,7 +9,6 @@ from __future__ import annotations
 import base64
 import imaplib
 import re
-import socket
 
 import pytest
 
@@ -22,6 +21,7 @@ from helpers import (
     ok,
     upload_ok,
 )
+from imap_client import Raw
 
 TIMEOUT = 30
 MAX_MESSAGE = 200_000
@@ -38,69 +38,6 @@ def server(tmp_path_factory, engine):
     alive = srv.alive()
     made.cleanup()
     assert alive, f"the server died during the tests:\n{srv.log()[-4000:]}"
-
-
-class Raw:
-    """A raw IMAP connection: literals are read whole, so binary data survives."""
-
-    def __init__(self, port: int):
-        self.sock = socket.create_connection(("127.0.0.1", port), timeout=TIMEOUT)
-        self.file = self.sock.makefile("rb")
-        self.greeting = self.line()
-
-    def send(self, data: bytes) -> None:
-        self.sock.sendall(data)
-
-    def line(self) -> bytes:
-        """One response line with its literals inlined as `{n}\\r\\n<data>`."""
-        line = self.file.readline(1 << 20)
-        assert line, "connection closed"
-        while True:
-            m = re.search(rb"~?\{(\d+)\}\r\n$", line)
-            if not m:
-                return line
-            line += self.file.read(int(m.group(1)))
-            more = self.file.readline(1 << 20)
-            assert more, "connection closed"
-            line += more
-
-    def until_tagged(self, tag: bytes) -> list[bytes]:
-        lines = []
-        while True:
-            line = self.line()
-            lines.append(line)
-            if line.startswith(tag + b" "):
-                return lines
-
-    def command(self, tag: bytes, text: bytes) -> list[bytes]:
-        self.send(tag + b" " + text + b"\r\n")
-        return self.until_tagged(tag)
-
-    def login(self, user) -> None:
-        lines = self.command(b"l", f'LOGIN "{user.username}" "{user.password}"'.encode())
-        assert lines[-1].startswith(b"l OK"), lines
-
-    def close(self) -> None:
-        try:
-            self.sock.close()
-        except OSError:
-            pass
-
-
-@pytest.fixture
-def raw(server):
-    opened: list[Raw] = []
-
-    def make(user=None) -> Raw:
-        r = Raw(server.imap_port)
-        opened.append(r)
-        if user is not None:
-            r.login(user)
-        return r
-
-    yield make
-    for r in opened:
-        r.close()
 
 
 def tagged(lines: list[bytes]) -> bytes:

@@ -12,26 +12,6 @@ import pytest
 
 from helpers import create_mailbox, inbox, make_message, upload_ok
 
-TIMEOUT = 60
-
-
-@pytest.fixture
-def connect(server):
-    opened: list[imaplib.IMAP4] = []
-
-    def make(user) -> imaplib.IMAP4:
-        client = imaplib.IMAP4("127.0.0.1", server.imap_port, timeout=TIMEOUT)
-        opened.append(client)
-        typ, _ = client.login(user.username, user.password)
-        assert typ == "OK"
-        return client
-
-    yield make
-    for client in opened:
-        try:
-            client.logout()
-        except Exception:
-            pass
 
 
 def append(client: imaplib.IMAP4, mailbox: str, n: int) -> None:
