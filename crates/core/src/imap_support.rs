@@ -7,7 +7,7 @@
 //! reads the journal from the last id it saw. Nothing is lost when a wake-up is missed.
 
 use crate::mailboxes::mailbox_not_found;
-use crate::messages::{self, check_keywords};
+use crate::messages;
 use crate::{Core, Error, Result};
 use sealpost_mime::ParsedMessage;
 use sealpost_store::UidSet;
@@ -157,15 +157,10 @@ impl Core {
         op: FlagOp,
         flags: &Flags,
     ) -> Result<Vec<FlagsChanged>> {
-        check_keywords(&flags.keywords)?;
-        let changed = self
-            .store
-            .store_flags(user, mailbox, uids, op, flags)
-            .await?;
-        if !changed.is_empty() {
-            self.notify_change(user);
-        }
-        Ok(changed)
+        Ok(self
+            .store_flags_unchanged_since(user, mailbox, uids, op, flags, None)
+            .await?
+            .changed)
     }
 
     /// Copies messages to `dest`; returns (source uid, new uid) pairs. Each chunk of

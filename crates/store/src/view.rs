@@ -392,25 +392,6 @@ impl Store {
         })
     }
 
-    /// Changes the flags of the given messages (IMAP STORE); returns those whose flags
-    /// changed. The rule itself is [`Store::change_messages`], shared with the REST API.
-    pub async fn store_flags(
-        &self,
-        user: &ObjectId,
-        mailbox: &ObjectId,
-        uids: &[i64],
-        op: FlagOp,
-        flags: &Flags,
-    ) -> Result<Vec<FlagsChanged>> {
-        self.change_messages(
-            user,
-            mailbox,
-            &UidSet::List(uids.to_vec()),
-            |current, expires| (apply(op, current, flags), expires),
-        )
-        .await
-    }
-
     /// Copies messages (uid and the text for the full-text index of each) to `dest`: new
     /// UIDs there, blob references and quota usage added, journal EXISTS rows.
     pub async fn copy_messages(
