@@ -360,7 +360,10 @@ mod tests {
             &[2, 3],
             vec![row(3, true, 5), row(5, false, 6), row(4, false, 6)],
         );
-        let got: Vec<_> = rows.iter().map(|r| (r.uid, r.flags.seen, r.modseq)).collect();
+        let got: Vec<_> = rows
+            .iter()
+            .map(|r| (r.uid, r.flags.seen, r.modseq))
+            .collect();
         // 2 was re-read but is gone; 3 changed; 4 and 5 are new, in UID order.
         assert_eq!(got, vec![(3, true, 5), (4, false, 6), (5, false, 6)]);
     }
@@ -382,7 +385,10 @@ mod tests {
         assert!(cache.get(&user, &a).is_some()); // a is now more recent than b
         cache.put(&user, &c, view(2000, 3));
         assert_eq!(cache.total_rows(), 4000);
-        assert!(cache.get(&user, &b).is_none(), "least recently used goes first");
+        assert!(
+            cache.get(&user, &b).is_none(),
+            "least recently used goes first"
+        );
         assert!(cache.get(&user, &a).is_some() && cache.get(&user, &c).is_some());
         // An older view does not replace a newer one.
         cache.put(&user, &a, view(1500, 2));

@@ -29,10 +29,7 @@ fn failed(why: String) -> InsertError {
 }
 
 impl Writer {
-    pub(crate) fn start(
-        store: Store,
-        changes: crate::notify::Notifier,
-    ) -> Writer {
+    pub(crate) fn start(store: Store, changes: crate::notify::Notifier) -> Writer {
         let (tx, mut rx) = mpsc::channel::<(NewMessage, Reply)>(QUEUE);
         let (synced_tx, mut synced_rx) = mpsc::channel::<Batch>(1);
 
