@@ -2,7 +2,7 @@
 //! compact view of a mailbox, records and parsed indexes for a set of UIDs, the change
 //! journal and its wake-up channel, flag stores, copies, moves and expunges.
 //!
-//! Changes are announced on a broadcast channel (user id) after they are committed; a
+//! Changes are announced on the user's broadcast channel after they are committed; a
 //! session woken by it (or by its own poll, which covers other nodes and missed wake-ups)
 //! reads the journal from the last id it saw. Nothing is lost when a wake-up is missed.
 
@@ -29,14 +29,14 @@ pub struct FetchedMessage {
 }
 
 impl Core {
-    /// A receiver of change notifications: the id of a user whose mailboxes changed.
-    pub fn subscribe_changes(&self) -> broadcast::Receiver<ObjectId> {
-        self.changes.subscribe()
+    /// A receiver of change notifications for one user: a message each time a change to
+    /// that user's mailboxes is committed (other users' changes do not wake it).
+    pub fn subscribe_changes(&self, user: &ObjectId) -> broadcast::Receiver<()> {
+        self.changes.subscribe(user)
     }
 
     pub(crate) fn notify_change(&self, user: &ObjectId) {
-        // An error only means that nobody is listening.
-        let _ = self.changes.send(user.clone());
+        self.changes.notify(user);
     }
 
     /// A mailbox already looked up, with its counters (IMAP STATUS, REST get): one read.
@@ -58,11 +58,6 @@ impl Core {
             unseen: Some(c.unseen),
             size: Some(c.size),
         })
-    }
-
-    /// Every message of a mailbox (UID, flags, modseq, size, internal date), by UID.
-    pub async fn mailbox_view(&self, user: &ObjectId, mailbox: &ObjectId) -> Result<Vec<ViewRow>> {
-        Ok(self.store.mailbox_view(user, mailbox).await?)
     }
 
     /// The messages of a mailbox with a UID above `after` (new ones), by UID.

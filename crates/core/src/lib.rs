@@ -10,11 +10,13 @@ mod imap_support;
 mod mailbox_names;
 mod mailboxes;
 mod messages;
+mod notify;
 mod page;
 mod service;
 mod sort_fields;
 mod users;
 mod validate;
+mod view_cache;
 mod writer;
 
 pub mod config;

@@ -201,9 +201,11 @@ pub struct Core {
     pub(crate) config: std::sync::Arc<CoreConfig>,
     pub(crate) writer: crate::writer::Writer,
     pub(crate) gc: std::sync::Arc<tokio::sync::Notify>,
-    /// Fired with the user id after a committed change to that user's mailboxes; it only
+    /// Fired for the user after a committed change to that user's mailboxes; it only
     /// wakes readers (IMAP IDLE), which then read the journal. See `imap_support.rs`.
-    pub(crate) changes: tokio::sync::broadcast::Sender<ObjectId>,
+    pub(crate) changes: crate::notify::Notifier,
+    /// Mailbox views shared by the sessions of this process (see `view_cache.rs`).
+    pub(crate) views: crate::view_cache::ViewCache,
 }
 
 #[allow(dead_code)]

@@ -57,7 +57,7 @@ impl Core {
         )
         .await
         .map_err(|e| Error::Internal(format!("cannot open storage: {e}")))?;
-        let (changes, _) = tokio::sync::broadcast::channel(1024);
+        let changes = crate::notify::Notifier::default();
         let writer = crate::writer::Writer::start(store.clone(), changes.clone());
         let gc = Arc::new(tokio::sync::Notify::new());
         let core = Core {
@@ -66,6 +66,7 @@ impl Core {
             writer,
             gc,
             changes,
+            views: crate::view_cache::ViewCache::new(crate::view_cache::MAX_CACHED_ROWS),
         };
         core.spawn_blob_collector();
         Ok(core)

@@ -29,10 +29,7 @@ fn failed(why: String) -> InsertError {
 }
 
 impl Writer {
-    pub(crate) fn start(
-        store: Store,
-        changes: tokio::sync::broadcast::Sender<sealpost_store::model::ObjectId>,
-    ) -> Writer {
+    pub(crate) fn start(store: Store, changes: crate::notify::Notifier) -> Writer {
         let (tx, mut rx) = mpsc::channel::<(NewMessage, Reply)>(QUEUE);
         let (synced_tx, mut synced_rx) = mpsc::channel::<Batch>(1);
 
@@ -79,7 +76,7 @@ impl Writer {
                         users.dedup();
                         for user in users {
                             // No receiver is not an error: nobody is waiting.
-                            let _ = changes.send(user.clone());
+                            changes.notify(user);
                         }
                         for (reply, r) in replies.into_iter().zip(results) {
                             let _ = reply.send(r);

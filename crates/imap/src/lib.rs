@@ -18,7 +18,8 @@
 //! loopback, where nothing crosses a network.
 //!
 //! How changes reach a session: after each command (and during IDLE, when core's change
-//! channel fires, or every 30 s for changes no notification announces) the session reads
+//! channel for the logged-in user fires, or every 30 s for changes no notification
+//! announces) the session reads
 //! the selected mailbox's journal rows above the modseq it has taken into account. Those
 //! rows name the messages that changed; only their current rows are read again and
 //! `state::Selected::apply_changes` turns them into FETCH/EXPUNGE/EXISTS, so a small
@@ -27,7 +28,9 @@
 //! journal row of a mailbox takes its modseq under the mailbox row's lock, so rows become
 //! visible in modseq order on both engines and none is skipped (journal ids can commit out
 //! of order on PostgreSQL). More rows than one read, or the mailbox's deletion, reload the
-//! whole view (`state::Selected::reconcile`); applying a row twice is harmless.
+//! whole view (`state::Selected::reconcile`); applying a row twice is harmless. SELECT and
+//! reloads take the view from core's shared view cache, which core brings up to date
+//! through the same journal reads before handing it out (`core/src/view_cache.rs`).
 //!
 //! CONDSTORE and QRESYNC (RFC 7162) use the per-message modseq of the store and the
 //! journal's EXPUNGE rows (UID and modseq) for `VANISHED (EARLIER)`; `qresync.rs` computes

@@ -97,7 +97,8 @@ pub(crate) struct Session {
     out: Vec<u8>,
     pub user: Option<User>,
     pub selected: Option<Selected>,
-    pub changes: broadcast::Receiver<ObjectId>,
+    /// Wake-ups for the logged-in user's changes (subscribed at login; see `op/idle.rs`).
+    pub changes: Option<broadcast::Receiver<()>>,
     pub logout: bool,
     /// `ENABLE IMAP4rev2` was accepted: rev2 rules (no `\Recent`, LIST after SELECT, SEARCH
     /// answered with ESEARCH (RFC 9051 6.4.4), ...).
@@ -125,7 +126,6 @@ pub(crate) async fn run(
     core: Core,
     config: Arc<ImapConfig>,
 ) -> Result<()> {
-    let changes = core.subscribe_changes();
     let mut session = Session {
         stream,
         conn,
@@ -136,7 +136,7 @@ pub(crate) async fn run(
         out: Vec::new(),
         user: None,
         selected: None,
-        changes,
+        changes: None,
         logout: false,
         rev2: false,
         utf8_accept: false,

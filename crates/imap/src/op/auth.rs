@@ -71,6 +71,8 @@ impl Session {
                 };
                 self.conn.limiter.record_success(username);
                 self.conn.user_slot = Some(slot);
+                // Subscribed at login: changes between commands are not lost before IDLE.
+                self.changes = Some(self.core.subscribe_changes(&auth.id));
                 self.user = Some(User { id: auth.id });
                 Ok(StatusResponse::ok(tag, text.to_string())
                     .with_code(Code::Capability(self.capabilities())))

@@ -1,6 +1,7 @@
 //! IDLE (RFC 2177): wait for DONE, sending the selected mailbox's changes as they happen.
-//! A change notification from core wakes the session at once. Notifications are not lost:
-//! the session's receiver exists from the connection's start, and a receiver that fell
+//! A change notification from core for the logged-in user wakes the session at once (other
+//! users' changes do not). Notifications are not lost: the session's receiver exists from
+//! login, and a receiver that fell
 //! behind is told so (`Lagged`) and refreshes. A slow poll covers changes that no
 //! notification announces (other nodes sharing the database). Both only lead to a journal
 //! read; a poll every second would cost 10,000 idling sessions 10,000 reads a second.
@@ -10,11 +11,20 @@ use crate::session::Session;
 use sealpost_imap_proto::{ParseError, Response, StatusResponse, parse_idle_done};
 use std::time::Duration;
 use tokio::io::AsyncReadExt;
+use tokio::sync::broadcast::Receiver;
 use tokio::sync::broadcast::error::RecvError;
 
 const POLL: Duration = Duration::from_secs(30);
 /// Longest line accepted while idling (DONE is four bytes).
 const MAX_IDLE_LINE: usize = 1024;
+
+/// The next wake-up of the user's channel (never, without one: the poll still runs).
+async fn changed(rx: &mut Option<Receiver<()>>) -> std::result::Result<(), RecvError> {
+    match rx {
+        Some(rx) => rx.recv().await,
+        None => std::future::pending().await,
+    }
+}
 
 impl Session {
     async fn idle_refresh(&mut self) -> Result<()> {
@@ -29,7 +39,7 @@ impl Session {
     pub(crate) async fn op_idle(&mut self, tag: &str) -> Result<StatusResponse> {
         self.push(Response::Continuation("idling".into()));
         self.flush().await?;
-        let user = self.user_id()?;
+        self.user_id()?;
         let deadline = tokio::time::Instant::now() + self.config.idle_timeout;
         let mut poll = tokio::time::interval(POLL);
         poll.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
@@ -62,10 +72,8 @@ impl Session {
                     }
                     self.buf.extend_from_slice(chunk.get(..n).unwrap_or_default());
                 }
-                change = self.changes.recv() => match change {
-                    Ok(changed) if changed == user => self.idle_refresh().await?,
-                    Ok(_) => {}
-                    Err(RecvError::Lagged(_)) => self.idle_refresh().await?,
+                change = changed(&mut self.changes) => match change {
+                    Ok(()) | Err(RecvError::Lagged(_)) => self.idle_refresh().await?,
                     Err(RecvError::Closed) => tokio::time::sleep(Duration::from_secs(1)).await,
                 },
                 _ = poll.tick() => self.idle_refresh().await?,
