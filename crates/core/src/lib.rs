@@ -6,6 +6,7 @@
 
 mod condstore;
 mod error;
+mod imap_fetch;
 mod imap_support;
 mod mailbox_names;
 mod mailboxes;
@@ -25,6 +26,7 @@ pub mod password;
 pub use condstore::ConditionalStore;
 pub use config::CoreConfig;
 pub use error::{Error, Result};
+pub use imap_fetch::HEADER_PREFIX;
 pub use imap_support::*;
 pub use mailboxes::SPECIAL_USES;
 pub use page::{Cursor, MAX_PAGE_LIMIT, Page, PageRequest};

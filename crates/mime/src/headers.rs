@@ -34,6 +34,28 @@ pub(crate) fn header_end(raw: &[u8], start: usize, end: usize) -> usize {
     end
 }
 
+/// The length of the top-level header block of a message (with the empty line ending it),
+/// exactly as [`crate::parse_message`] delimits it (`BODY[HEADER]`), worked out from the first
+/// bytes of the message only. `complete` tells whether `prefix` is the whole message.
+/// `None` when the prefix is too short to tell: the header may go on past it.
+pub fn header_len_in_prefix(prefix: &[u8], complete: bool) -> Option<usize> {
+    if complete {
+        return Some(header_end(prefix, 0, prefix.len()));
+    }
+    // Only whole lines: the walk then sees each line exactly as it would in the full message.
+    let last_nl = prefix.iter().rposition(|&b| b == b'\n')?;
+    let lines = prefix.get(..=last_nl).unwrap_or_default();
+    let end = header_end(lines, 0, lines.len());
+    if end < lines.len() {
+        return Some(end);
+    }
+    // `end` is the end of the lines: either an empty line ends them (the header really ends
+    // there) or the walk ran out of lines (the header goes on).
+    let before = lines.get(..lines.len() - 1).unwrap_or_default();
+    let before = before.strip_suffix(b"\r").unwrap_or(before);
+    (before.is_empty() || before.ends_with(b"\n")).then_some(end)
+}
+
 /// The fields of one header block.
 pub(crate) struct Headers<'x> {
     block: &'x [u8],
@@ -128,6 +150,35 @@ mod tests {
         assert_eq!(header_end(raw, 0, raw.len()), 20);
         let raw = b"Subject: a\nX: b\n\nbody";
         assert_eq!(header_end(raw, 0, raw.len()), 17);
+    }
+
+    #[test]
+    fn header_len_from_a_prefix_matches_the_whole_message() {
+        let messages: [&[u8]; 9] = [
+            b"Subject: a\r\n folded\r\nFrom: b\r\n\r\nbody\r\n",
+            b"Subject: a\nFrom: b\n\nbody\n",
+            b"Subject: only a header\r\n",
+            b"Subject: only a header",
+            b"no colon here\r\nSubject: x\r\n\r\n",
+            b"\r\nbody only",
+            b"\nbody only",
+            b"Subject: x\r\n\r\n",
+            b"Subject: x\n\r\nbody",
+        ];
+        for raw in messages {
+            let whole = header_end(raw, 0, raw.len());
+            for cut in 0..=raw.len() {
+                let prefix = &raw[..cut];
+                if let Some(n) = header_len_in_prefix(prefix, cut == raw.len()) {
+                    assert_eq!(n, whole, "{:?} cut at {cut}", String::from_utf8_lossy(raw));
+                } else {
+                    // Once the empty line (or a colon-less first line) is in, it is known.
+                    let known = whole > 0 && raw[whole - 1] == b'\n' && cut >= whole;
+                    assert!(!known, "{:?} cut at {cut}", String::from_utf8_lossy(raw));
+                }
+            }
+            assert_eq!(header_len_in_prefix(raw, true), Some(whole));
+        }
     }
 
     #[test]

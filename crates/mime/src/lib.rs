@@ -28,6 +28,7 @@ mod text;
 
 pub use attachments::attachment_content;
 pub use decode::{decoded_len, transfer_decode};
+pub use headers::header_len_in_prefix;
 pub use model::*;
 pub use parse::{message_bodies, parse_message};
 pub use subject::normalize_subject;

@@ -134,6 +134,19 @@ impl BlobStore {
         tokio::fs::read(self.path(hash)?).await
     }
 
+    /// At most the first `max` bytes of a blob file, and whether that is all of it.
+    pub async fn read_prefix(&self, hash: &str, max: usize) -> io::Result<(Vec<u8>, bool)> {
+        use tokio::io::AsyncReadExt;
+        let file = tokio::fs::File::open(self.path(hash)?).await?;
+        let mut out = Vec::with_capacity(max.min(64 * 1024));
+        // One byte more than asked tells whether the file goes on.
+        let limit = u64::try_from(max).unwrap_or(u64::MAX).saturating_add(1);
+        file.take(limit).read_to_end(&mut out).await?;
+        let complete = out.len() <= max;
+        out.truncate(max);
+        Ok((out, complete))
+    }
+
     /// Removes a blob; a missing one is not an error.
     pub fn remove_blocking(&self, hash: &str) -> io::Result<()> {
         match fs::remove_file(self.path(hash)?) {
@@ -143,7 +156,61 @@ impl BlobStore {
     }
 }
 
+/// The first bytes of a blob ([`Store::read_blob_prefixes`]).
+#[derive(Debug, Clone)]
+pub struct BlobPrefix {
+    pub bytes: Vec<u8>,
+    /// Whether `bytes` is the whole blob.
+    pub complete: bool,
+}
+
+/// Hashes per query of [`Store::read_blob_prefixes`].
+const PREFIX_CHUNK: usize = 100;
+
 impl Store {
+    /// At most the first `max` bytes of each blob in `hashes` (one query for those held in
+    /// the database, a bounded read for files): what a FETCH of header fields needs, without
+    /// loading whole messages one query each. Missing blobs are left out.
+    pub async fn read_blob_prefixes(
+        &self,
+        hashes: &[&str],
+        max: usize,
+    ) -> crate::Result<std::collections::HashMap<String, BlobPrefix>> {
+        let mut out = std::collections::HashMap::with_capacity(hashes.len());
+        let max_i32 = i32::try_from(max).unwrap_or(i32::MAX);
+        for chunk in hashes.chunks(PREFIX_CHUNK) {
+            let sql = format!(
+                "SELECT hash, substr(data, 1, CAST($1 AS INTEGER)) AS head, \
+                 CAST(length(data) AS BIGINT) AS len FROM blob_data WHERE hash IN ({})",
+                crate::insert::list(2, chunk.len())
+            );
+            let rows: Vec<(String, Vec<u8>, i64)> = read!(self, db => {
+                let mut q = sqlx::query_as(&sql).bind(max_i32);
+                for h in chunk {
+                    q = q.bind(*h);
+                }
+                q.fetch_all(db).await?
+            });
+            for (hash, bytes, len) in rows {
+                let complete = usize::try_from(len).is_ok_and(|l| l <= bytes.len());
+                out.insert(hash, BlobPrefix { bytes, complete });
+            }
+        }
+        for hash in hashes {
+            if out.contains_key(*hash) {
+                continue;
+            }
+            match self.blobs.read_prefix(hash, max).await {
+                Ok((bytes, complete)) => {
+                    out.insert((*hash).to_string(), BlobPrefix { bytes, complete });
+                }
+                Err(e) if e.kind() == io::ErrorKind::NotFound => {}
+                Err(e) => return Err(e.into()),
+            }
+        }
+        Ok(out)
+    }
+
     /// The bytes of a blob, by hash: its database row when it has one, else its file.
     pub async fn read_blob(&self, hash: &str) -> crate::Result<Vec<u8>> {
         let row: Option<Vec<u8>> = read!(self, db => {

@@ -75,6 +75,39 @@ pub(crate) fn section_data<'a>(
     }
 }
 
+/// A top-level header section (`HEADER`, `HEADER.FIELDS`, `HEADER.FIELDS.NOT`) from the
+/// header block alone.
+fn header_section<'a>(header: &'a [u8], section: Option<&Section>) -> Cow<'a, [u8]> {
+    match section.and_then(|s| s.text.as_ref()) {
+        Some(SectionText::HeaderFields(names)) => Cow::Owned(header_fields(header, names, true)),
+        Some(SectionText::HeaderFieldsNot(names)) => {
+            Cow::Owned(header_fields(header, names, false))
+        }
+        _ => Cow::Borrowed(header),
+    }
+}
+
+/// Whether the item is answered from the top-level header block alone.
+fn is_top_header(a: &FetchAttribute) -> bool {
+    match a {
+        FetchAttribute::Rfc822Header => true,
+        FetchAttribute::BodySection {
+            section: Some(s), ..
+        } => {
+            s.part.is_empty()
+                && matches!(
+                    s.text,
+                    Some(
+                        SectionText::Header
+                            | SectionText::HeaderFields(_)
+                            | SectionText::HeaderFieldsNot(_)
+                    )
+                )
+        }
+        _ => false,
+    }
+}
+
 /// `<origin.count>` applied to section data: the slice to send and the origin to echo.
 fn partial(data: &[u8], range: Option<(u32, u32)>) -> (&[u8], Option<u32>) {
     match range {
@@ -133,6 +166,7 @@ fn item(
     target: &Target,
     fetched: Option<&FetchedMessage>,
     raw: Option<&[u8]>,
+    header: Option<&[u8]>,
 ) -> Option<FetchItem> {
     let parsed = fetched.and_then(|f| f.parsed.as_ref());
     let root = parsed.map(|p| &p.body);
@@ -151,9 +185,10 @@ fn item(
             partial: range,
             ..
         } => {
-            let data = match root {
-                Some(root) => section_data(raw_or_empty, root, section.as_ref()),
-                None => Cow::Borrowed(raw_or_empty),
+            let data = match (root, header) {
+                (Some(root), _) => section_data(raw_or_empty, root, section.as_ref()),
+                (None, Some(header)) => header_section(header, section.as_ref()),
+                (None, None) => Cow::Borrowed(raw_or_empty),
             };
             let (data, origin) = partial(&data, *range);
             FetchItem::BodySection {
@@ -163,9 +198,10 @@ fn item(
             }
         }
         FetchAttribute::Rfc822 => FetchItem::Rfc822(Some(raw_or_empty.to_vec())),
-        FetchAttribute::Rfc822Header => {
-            FetchItem::Rfc822Header(Some(root?.header(raw_or_empty).to_vec()))
-        }
+        FetchAttribute::Rfc822Header => FetchItem::Rfc822Header(Some(match header {
+            Some(header) => header.to_vec(),
+            None => root?.header(raw_or_empty).to_vec(),
+        })),
         FetchAttribute::Rfc822Text => {
             FetchItem::Rfc822Text(Some(root?.body(raw_or_empty).to_vec()))
         }
@@ -259,8 +295,16 @@ impl Session {
         if changed_since.is_some() && !attributes.contains(&FetchAttribute::ModSeq) {
             attributes.push(FetchAttribute::ModSeq);
         }
-        let want_parsed = attributes.iter().any(needs_parsed);
-        let want_raw = attributes.iter().any(needs_raw);
+        // Header sections of the message itself (what clients list mailboxes with) need only
+        // the header block: no parsed MIME tree, no whole message.
+        let header_only = attributes
+            .iter()
+            .filter(|a| needs_parsed(a) || needs_raw(a))
+            .all(is_top_header)
+            && attributes.iter().any(is_top_header);
+        let want_parsed = !header_only && attributes.iter().any(needs_parsed);
+        let want_raw = !header_only && attributes.iter().any(needs_raw);
+        let want_records = want_parsed || want_raw || header_only;
 
         // A BINARY that will fail must not set \Seen first: its parts are checked up front.
         if !read_only
@@ -314,7 +358,7 @@ impl Session {
         let flags_asked = attributes.contains(&FetchAttribute::Flags);
 
         for chunk in targets.chunks(CHUNK) {
-            let records: HashMap<u32, FetchedMessage> = if want_parsed || want_raw {
+            let records: HashMap<u32, FetchedMessage> = if want_records {
                 let uids: Vec<i64> = chunk.iter().map(|t| i64::from(t.uid)).collect();
                 self.core
                     .fetch_messages(&user, &mailbox, &uids, want_parsed)
@@ -325,9 +369,15 @@ impl Session {
             } else {
                 HashMap::new()
             };
+            let headers = if header_only {
+                let list: Vec<&_> = records.values().map(|f| &f.record).collect();
+                self.core.message_headers(&list).await?
+            } else {
+                HashMap::new()
+            };
             for target in chunk {
                 let fetched = records.get(&target.uid);
-                if (want_parsed || want_raw) && fetched.is_none() {
+                if want_records && fetched.is_none() {
                     // Expunged in the meantime: nothing to show.
                     continue;
                 }
@@ -342,7 +392,10 @@ impl Session {
                 };
                 let mut items: Vec<FetchItem> = attributes
                     .iter()
-                    .filter_map(|a| item(a, target, fetched, raw.as_deref()))
+                    .filter_map(|a| {
+                        let header = headers.get(&i64::from(target.uid)).map(Vec::as_slice);
+                        item(a, target, fetched, raw.as_deref(), header)
+                    })
                     .collect();
                 if newly_seen.contains(&target.uid) {
                     if !flags_asked {

@@ -468,9 +468,15 @@ impl Session {
         for chunk in live.chunks(CHUNK) {
             let fetched: HashMap<u32, FetchedMessage> = if needs.records {
                 let uids: Vec<i64> = chunk.iter().map(|(_, m)| i64::from(m.uid)).collect();
-                self.core
-                    .fetch_messages(&user, &mailbox, &uids, needs.parsed)
-                    .await?
+                // Header keys look at the subject and the header index only.
+                let fetched = if needs.parsed {
+                    self.core.fetch_header_index(&user, &mailbox, &uids).await?
+                } else {
+                    self.core
+                        .fetch_messages(&user, &mailbox, &uids, false)
+                        .await?
+                };
+                fetched
                     .into_iter()
                     .filter_map(|f| Some((u32::try_from(f.record.uid).ok()?, f)))
                     .collect()
