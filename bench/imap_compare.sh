@@ -7,7 +7,7 @@
 #   bench/imap_compare.sh                  # as root (Dovecot runs its own master process)
 #
 # Knobs (environment): USERS=4 CLIENTS=20 DURATION=30 SEED_MESSAGES=1000 WORK=/tmp/imap-compare
-# SEALPOST_DATABASE_URL=postgres://... (default: SQLite in $WORK). Ports SEALPOST_IMAP_PORT=11143,
+# SEALPOST_DATABASE_URL=postgres://... (default: SQLite in $WORK). Ports SEALPOST_IMAP_PORT=11143, SEALPOST_IMAPS_PORT=11993,
 # DOVECOT_PORT=11144 and SEALPOST_API_PORT=18080 must be free.
 #
 # Dovecot runs with Debian's defaults except what a loopback test needs: plain text logins
@@ -22,6 +22,7 @@ SEED_MESSAGES=${SEED_MESSAGES:-1000}
 WORK=${WORK:-/tmp/imap-compare}
 PASSWORD=benchpass
 SEALPOST_IMAP_PORT=${SEALPOST_IMAP_PORT:-11143}
+SEALPOST_IMAPS_PORT=${SEALPOST_IMAPS_PORT:-11993}
 DOVECOT_PORT=${DOVECOT_PORT:-11144}
 SEALPOST_API_PORT=${SEALPOST_API_PORT:-18080}
 
@@ -73,7 +74,7 @@ dovecot_pid=$!
 
 # ---- Sealpost ----
 SEALPOST_DOMAIN=bench.test SEALPOST_LOG=warn SEALPOST_DEFAULT_QUOTA=107374182400 \
-  SEALPOST_API_LISTEN=127.0.0.1:$SEALPOST_API_PORT SEALPOST_IMAP_LISTEN=127.0.0.1:$SEALPOST_IMAP_PORT \
+  SEALPOST_API_LISTEN=127.0.0.1:$SEALPOST_API_PORT SEALPOST_IMAP_LISTEN=127.0.0.1:$SEALPOST_IMAP_PORT SEALPOST_IMAPS_LISTEN=127.0.0.1:$SEALPOST_IMAPS_PORT \
   "$SEALPOST_BIN" --data-dir "$WORK/sealpost/data" serve >"$WORK/sealpost/log" 2>&1 &
 sealpost_pid=$!
 trap 'kill $dovecot_pid $sealpost_pid 2>/dev/null || true' EXIT
