@@ -12,7 +12,7 @@ import re
 
 import pytest
 
-from test_imap import TIMEOUT, Raw  # noqa: F401  (fixtures below use Raw)
+from imap_client import TIMEOUT, Raw
 
 PREFIX = 16 * 1024
 FIELDS = b"(SUBJECT FROM X-PAD DATE)"

@@ -9,34 +9,13 @@ from __future__ import annotations
 
 import imaplib
 import re
-import socket
 
-import pytest
 
 from helpers import inbox, make_message, mailbox_by_path, message_path, ok, upload_ok
+from imap_client import Raw
 
-TIMEOUT = 60
 # Above the smallest mailbox the server caches (64 messages).
 COUNT = 80
-
-
-@pytest.fixture
-def connect(server):
-    opened: list[imaplib.IMAP4] = []
-
-    def make(user) -> imaplib.IMAP4:
-        client = imaplib.IMAP4("127.0.0.1", server.imap_port, timeout=TIMEOUT)
-        opened.append(client)
-        typ, _ = client.login(user.username, user.password)
-        assert typ == "OK"
-        return client
-
-    yield make
-    for client in opened:
-        try:
-            client.logout()
-        except Exception:
-            pass
 
 
 def append(client: imaplib.IMAP4, mailbox: str, n: int) -> None:
@@ -150,23 +129,6 @@ def test_two_sessions_and_rest_with_a_cached_view(api, connect, user):
     typ, data = third.select("INBOX")
     assert data == [str(COUNT - 1).encode()]
     assert imap_state(third) == imap_state(two)
-
-
-class Raw:
-    def __init__(self, port: int):
-        self.sock = socket.create_connection(("127.0.0.1", port), timeout=TIMEOUT)
-        self.file = self.sock.makefile("rb")
-        self.file.readline()
-
-    def command(self, tag: bytes, text: bytes) -> list[bytes]:
-        self.sock.sendall(tag + b" " + text + b"\r\n")
-        lines = []
-        while True:
-            line = self.file.readline()
-            assert line
-            lines.append(line)
-            if line.startswith(tag + b" "):
-                return lines
 
 
 def test_idle_sees_its_users_changes_not_another_users(api, server, create_user):
