@@ -10,7 +10,6 @@ from __future__ import annotations
 import imaplib
 import re
 
-
 from helpers import inbox, make_message, mailbox_by_path, message_path, ok, upload_ok
 from imap_client import Raw
 
