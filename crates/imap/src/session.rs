@@ -365,6 +365,17 @@ impl Session {
         }
     }
 
+    /// Drops buffered input up to and including the next LF (all of it when there is none):
+    /// the rest of a line that was answered BAD.
+    pub fn skip_line(&mut self) {
+        let skip = self
+            .buf
+            .iter()
+            .position(|&b| b == b'\n')
+            .map_or(self.buf.len(), |p| p + 1);
+        self.buf.drain(..skip);
+    }
+
     /// Counts a command answered BAD; too many in a row end the session.
     fn count_bad(&mut self) {
         self.bad_commands += 1;

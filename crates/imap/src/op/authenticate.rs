@@ -61,13 +61,7 @@ impl Session {
                             self.read_more().await?;
                         }
                         Err(e) => {
-                            let skip = self
-                                .buf
-                                .iter()
-                                .position(|&b| b == b'\n')
-                                .map(|p| p + 1)
-                                .unwrap_or(self.buf.len());
-                            self.buf.drain(..skip);
+                            self.skip_line();
                             return Ok(StatusResponse::bad(tag, e.to_string()));
                         }
                     }

@@ -53,13 +53,7 @@ impl Session {
                     }
                     Err(ParseError::Incomplete) => {}
                     Err(_) => {
-                        let skip = self
-                            .buf
-                            .iter()
-                            .position(|&b| b == b'\n')
-                            .map(|p| p + 1)
-                            .unwrap_or(self.buf.len());
-                        self.buf.drain(..skip);
+                        self.skip_line();
                         return Ok(StatusResponse::bad(tag, "Expected DONE"));
                     }
                 }
