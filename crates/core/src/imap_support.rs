@@ -128,21 +128,6 @@ impl Core {
             .map_err(|e| Error::Internal(format!("blob {hash} unreadable: {e}")))
     }
 
-    /// The id of the user's newest journal row (0 when none).
-    pub async fn journal_head(&self, user: &ObjectId) -> Result<i64> {
-        Ok(self.store.journal_head(user).await?)
-    }
-
-    /// The user's journal rows after `after`, oldest first, at most `limit`.
-    pub async fn journal_since(
-        &self,
-        user: &ObjectId,
-        after: i64,
-        limit: i64,
-    ) -> Result<Vec<JournalEntry>> {
-        Ok(self.store.journal_since(user, after, limit).await?)
-    }
-
     /// Sets, adds or removes flags on messages; returns the messages that changed.
     pub async fn store_flags(
         &self,

@@ -326,40 +326,6 @@ impl Store {
         Ok(out)
     }
 
-    /// The id of the user's newest journal row (0 when there is none).
-    pub async fn journal_head(&self, user: &ObjectId) -> Result<i64> {
-        read!(self, db => {
-            sqlx::query("SELECT CAST(COALESCE(MAX(id), 0) AS BIGINT) AS n FROM journal WHERE user_id = $1")
-                .bind(user.as_str())
-                .fetch_one(db)
-                .await?
-                .i64("n")
-        })
-    }
-
-    /// The user's journal rows after `after`, oldest first, at most `limit`.
-    pub async fn journal_since(
-        &self,
-        user: &ObjectId,
-        after: i64,
-        limit: i64,
-    ) -> Result<Vec<JournalEntry>> {
-        let sql = format!(
-            "SELECT id, mailbox_id, command, uid, modseq FROM journal WHERE user_id = $1 AND id > $2 ORDER BY id LIMIT {}",
-            limit.max(1)
-        );
-        read!(self, db => {
-            sqlx::query(&sql)
-                .bind(user.as_str())
-                .bind(after)
-                .fetch_all(db)
-                .await?
-                .iter()
-                .map(journal_entry)
-                .collect()
-        })
-    }
-
     /// UIDs of the mailbox's messages whose full-text index matches every word of `query`.
     pub async fn search_text_uids(
         &self,
