@@ -99,11 +99,13 @@ class Server:
     """A running `sealpost serve`, stopped with SIGTERM (then SIGKILL after 10 s)."""
 
     def __init__(self, proc: subprocess.Popen, port: int, log_path: Path, log_file, imap_port: int | None = None,
-                 imaps_port: int | None = None):
+                 imaps_port: int | None = None, pop3_port: int | None = None, pop3s_port: int | None = None):
         self.proc = proc
         self.port = port
         self.imap_port = imap_port
         self.imaps_port = imaps_port
+        self.pop3_port = pop3_port
+        self.pop3s_port = pop3s_port
         self.base_url = f"http://127.0.0.1:{port}"
         self.log_path = log_path
         self._log_file = log_file
@@ -191,7 +193,9 @@ class Instance:
         given, nothing is set: the caller's config or environment must choose that port.
         IMAP always gets a free loopback port (SEALPOST_IMAP_LISTEN, `Server.imap_port`) unless
         `env` sets SEALPOST_IMAP_LISTEN itself, so that servers never compete for 1143; the
-        same for IMAPS (SEALPOST_IMAPS_LISTEN, `Server.imaps_port`).
+        same for IMAPS (SEALPOST_IMAPS_LISTEN, `Server.imaps_port`), POP3
+        (SEALPOST_POP3_LISTEN, `Server.pop3_port`) and POP3S (SEALPOST_POP3S_LISTEN,
+        `Server.pop3s_port`).
         """
         last_log = ""
         fixed_port = port
@@ -203,11 +207,19 @@ class Instance:
             listen["SEALPOST_IMAP_LISTEN"] = f"127.0.0.1:{imap_port}"
             imaps_port = free_port()
             listen["SEALPOST_IMAPS_LISTEN"] = f"127.0.0.1:{imaps_port}"
+            pop3_port = free_port()
+            listen["SEALPOST_POP3_LISTEN"] = f"127.0.0.1:{pop3_port}"
+            pop3s_port = free_port()
+            listen["SEALPOST_POP3S_LISTEN"] = f"127.0.0.1:{pop3s_port}"
             full_env = {**self.env, **listen, **(env or {})}
             if full_env["SEALPOST_IMAP_LISTEN"] != listen["SEALPOST_IMAP_LISTEN"]:
                 imap_port = None
             if full_env["SEALPOST_IMAPS_LISTEN"] != listen["SEALPOST_IMAPS_LISTEN"]:
                 imaps_port = None
+            if full_env["SEALPOST_POP3_LISTEN"] != listen["SEALPOST_POP3_LISTEN"]:
+                pop3_port = None
+            if full_env["SEALPOST_POP3S_LISTEN"] != listen["SEALPOST_POP3S_LISTEN"]:
+                pop3s_port = None
             args = ["serve"]
             cmd = self.command(*args)
             if config is not None:
@@ -223,7 +235,8 @@ class Instance:
                 stderr=subprocess.STDOUT,
                 env=clean_env(full_env),
             )
-            server = Server(proc, port, log_path, log_file, imap_port, imaps_port)
+            server = Server(proc, port, log_path, log_file, imap_port, imaps_port,
+                            pop3_port=pop3_port, pop3s_port=pop3s_port)
             deadline = time.monotonic() + START_TIMEOUT
             while time.monotonic() < deadline:
                 if proc.poll() is not None:

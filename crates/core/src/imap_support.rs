@@ -1,4 +1,4 @@
-//! What mailbox sessions (IMAP now, POP3 later) need beyond the REST operations: the
+//! What mailbox sessions (IMAP, POP3) need beyond the REST operations: the
 //! compact view of a mailbox, records and parsed indexes for a set of UIDs, the change
 //! journal and its wake-up channel, flag stores, copies, moves and expunges.
 //!
@@ -235,6 +235,29 @@ impl Core {
                 }
             }
         }
+        if !deleted.is_empty() {
+            self.notify_change(user);
+            self.gc.notify_one();
+        }
+        Ok(deleted)
+    }
+
+    /// Deletes the given messages in one transaction, flagged `\Deleted` or not (POP3's
+    /// update state), through the same store path as EXPUNGE and the REST delete. Returns
+    /// the UIDs deleted (those that still existed).
+    pub async fn delete_messages(
+        &self,
+        user: &ObjectId,
+        mailbox: &ObjectId,
+        uids: &[i64],
+    ) -> Result<Vec<i64>> {
+        if uids.is_empty() {
+            return Ok(Vec::new());
+        }
+        let deleted = self
+            .store
+            .delete_messages(user, mailbox, &UidSet::List(uids.to_vec()))
+            .await?;
         if !deleted.is_empty() {
             self.notify_change(user);
             self.gc.notify_one();

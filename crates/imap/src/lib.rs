@@ -11,7 +11,8 @@
 //! - `convert.rs`: the stored message index (envelope, MIME tree) as IMAP structures;
 //! - `transport.rs`, `compress.rs`: the stream under a session (plain TCP, TLS after
 //!   STARTTLS or on the IMAPS port, COMPRESS=DEFLATE over either);
-//! - `limiter.rs`: connections per address and per user, and the failed-login throttle.
+//! - the connection limits, the failed-login throttle and the plain-text login policy are
+//!   `sealpost-net`'s, shared with POP3.
 //!
 //! Before TLS, LOGIN and AUTHENTICATE are refused (LOGINDISABLED, RFC 3501 section 6.2.3)
 //! unless [`PlaintextAuth`] allows them for the client's address: by default only on
@@ -54,7 +55,6 @@
 mod compress;
 mod convert;
 mod error;
-mod limiter;
 mod op;
 mod qresync;
 mod session;
@@ -63,45 +63,16 @@ mod subject;
 mod transport;
 
 pub use error::Error;
-pub use tokio_rustls::rustls;
+pub use sealpost_net::{PlaintextAuth, rustls};
 
-use limiter::{Limiter, LimiterConfig};
 use sealpost_core::Core;
+use sealpost_net::{Limiter, LimiterConfig, TlsAcceptor};
 use std::net::SocketAddr;
-use std::str::FromStr;
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::io::AsyncWriteExt;
 use tokio::net::{TcpListener, TcpStream};
-use tokio_rustls::TlsAcceptor;
 use transport::{Connection, Stream};
-
-/// When LOGIN and AUTHENTICATE are allowed without TLS.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub enum PlaintextAuth {
-    /// Only over TLS.
-    Never,
-    /// Over TLS, and in plain text from a loopback address.
-    #[default]
-    Loopback,
-    /// Always (for a trusted network or a TLS-terminating proxy in front).
-    Always,
-}
-
-impl FromStr for PlaintextAuth {
-    type Err = String;
-
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        match s.trim().to_ascii_lowercase().as_str() {
-            "never" => Ok(PlaintextAuth::Never),
-            "loopback" => Ok(PlaintextAuth::Loopback),
-            "always" => Ok(PlaintextAuth::Always),
-            _ => Err(format!(
-                "{s:?} is not one of \"never\", \"loopback\", \"always\""
-            )),
-        }
-    }
-}
 
 /// Settings of the IMAP service.
 #[derive(Debug, Clone)]
@@ -215,7 +186,7 @@ impl ImapServer {
             };
             stream = tokio::time::timeout(
                 self.config.login_timeout,
-                transport::accept_tls(acceptor, stream),
+                sealpost_net::accept_tls(acceptor, stream),
             )
             .await
             .map_err(|_| Error::Timeout)??;

@@ -1,25 +1,14 @@
-//! The byte stream under a session and the layers it can gain: plain TCP, TLS (implicit on
-//! the IMAPS port, or after STARTTLS) and COMPRESS=DEFLATE on top of either. The session only
-//! sees a [`Stream`]; [`Connection`] says which layers are active and who is at the other end.
+//! The layers a session's stream can gain: TLS (implicit on the IMAPS port, or after
+//! STARTTLS; the stream and the handshake are `sealpost-net`'s) and COMPRESS=DEFLATE on top
+//! of either. [`Connection`] says which layers are active and who is at the other end.
 
-use crate::PlaintextAuth;
 use crate::compress::Deflate;
 use crate::error::{Error, Result};
-use crate::limiter::{Limiter, Slot, client_ip};
 use crate::session::{Session, capabilities};
-use std::io;
+pub(crate) use sealpost_net::Stream;
+use sealpost_net::{Detached, Limiter, Slot, TlsAcceptor, accept_tls};
 use std::net::SocketAddr;
-use std::pin::Pin;
 use std::sync::Arc;
-use std::task::{Context, Poll};
-use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
-use tokio_rustls::TlsAcceptor;
-
-/// What a session reads from and writes to.
-pub(crate) trait Io: AsyncRead + AsyncWrite + Unpin + Send + Sync {}
-impl<T: AsyncRead + AsyncWrite + Unpin + Send + Sync> Io for T {}
-
-pub(crate) type Stream = Box<dyn Io>;
 
 /// What a session knows about its connection besides the stream.
 pub(crate) struct Connection {
@@ -44,43 +33,10 @@ pub(crate) enum Upgrade {
     Compress,
 }
 
-/// Puts `stream` under TLS, as server.
-pub(crate) async fn accept_tls(acceptor: &TlsAcceptor, stream: Stream) -> io::Result<Stream> {
-    let tls = acceptor.accept(stream).await?;
-    Ok(Box::new(tls))
-}
-
 /// Puts `stream` under COMPRESS=DEFLATE; `pending` is input that arrived after the COMPRESS
 /// command, which is already compressed.
 pub(crate) fn compress(stream: Stream, pending: Vec<u8>) -> Stream {
     Box::new(Deflate::new(stream, pending))
-}
-
-/// Stands in for the stream while a layer is being put around it: reads end, writes fail.
-pub(crate) struct Detached;
-
-impl AsyncRead for Detached {
-    fn poll_read(
-        self: Pin<&mut Self>,
-        _: &mut Context<'_>,
-        _: &mut ReadBuf<'_>,
-    ) -> Poll<io::Result<()>> {
-        Poll::Ready(Ok(()))
-    }
-}
-
-impl AsyncWrite for Detached {
-    fn poll_write(self: Pin<&mut Self>, _: &mut Context<'_>, _: &[u8]) -> Poll<io::Result<usize>> {
-        Poll::Ready(Err(io::ErrorKind::NotConnected.into()))
-    }
-
-    fn poll_flush(self: Pin<&mut Self>, _: &mut Context<'_>) -> Poll<io::Result<()>> {
-        Poll::Ready(Ok(()))
-    }
-
-    fn poll_shutdown(self: Pin<&mut Self>, _: &mut Context<'_>) -> Poll<io::Result<()>> {
-        Poll::Ready(Ok(()))
-    }
 }
 
 impl Session {
@@ -106,12 +62,9 @@ impl Session {
 
     /// Whether LOGIN and AUTHENTICATE may be used on this connection.
     pub(crate) fn auth_allowed(&self) -> bool {
-        self.conn.tls
-            || match self.config.allow_plaintext_auth {
-                PlaintextAuth::Always => true,
-                PlaintextAuth::Never => false,
-                PlaintextAuth::Loopback => client_ip(self.conn.peer.ip()).is_loopback(),
-            }
+        self.config
+            .allow_plaintext_auth
+            .allows(self.conn.tls, self.conn.peer)
     }
 
     /// Adds the layer a command asked for, after its tagged OK went out unchanged.

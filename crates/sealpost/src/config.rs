@@ -7,6 +7,7 @@
 //! has a snake_case spelling (`access_token`, `max_message_size`). Unknown sections and keys
 //! are errors, so a typo never silently falls back to a default.
 
+pub use pop3::Pop3Options;
 use sealpost_api::ApiSettings;
 use sealpost_core::CoreConfig;
 use sealpost_imap::{ImapConfig, PlaintextAuth};
@@ -38,7 +39,8 @@ impl ConfigError {
     }
 }
 
-/// A network service with a listener. [`Service::Api`], [`Service::Imap`] and [`Service::Imaps`] are started; the others
+/// A network service with a listener. [`Service::Api`], [`Service::Imap`], [`Service::Imaps`],
+/// [`Service::Pop3`] and [`Service::Pop3s`] are started; the others
 /// are reserved so that their configuration keys already parse and validate.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Service {
@@ -153,7 +155,7 @@ struct FileConfig {
     api: Option<FileApi>,
     imap: Option<FileImap>,
     imaps: Option<FileListener>,
-    pop3: Option<FileListener>,
+    pop3: Option<pop3::FilePop3>,
     pop3s: Option<FileListener>,
     lmtp: Option<FileListener>,
     smtp: Option<FileListener>,
@@ -280,6 +282,8 @@ pub struct Config {
     /// `[tls] cert` and `key`: PEM files; `None` = a self-signed pair in the data dir.
     pub tls_cert: Option<PathBuf>,
     pub tls_key: Option<PathBuf>,
+    /// `[pop3]` settings besides the listener.
+    pub pop3: Pop3Options,
 }
 
 /// `[imap]`: plain-text login, connection limits and the failed-login throttle.
@@ -333,6 +337,7 @@ impl Default for Config {
             imap: ImapOptions::default(),
             tls_cert: None,
             tls_key: None,
+            pop3: Pop3Options::default(),
         }
     }
 }
@@ -422,9 +427,14 @@ impl Config {
                 self.tls_key = tls.key;
             }
         }
+        if let Some(pop3) = file.pop3 {
+            if let Some(l) = pop3.listen {
+                self.listen[Service::Pop3.index()] = l.0;
+            }
+            self.pop3.apply_file(pop3)?;
+        }
         let listeners = [
             (Service::Imaps, file.imaps),
-            (Service::Pop3, file.pop3),
             (Service::Pop3s, file.pop3s),
             (Service::Lmtp, file.lmtp),
             (Service::Smtp, file.smtp),
@@ -527,6 +537,7 @@ impl Config {
         if let Some(v) = get("SEALPOST_IMAP_AUTH_FAILURE_WINDOW") {
             self.imap.auth_failure_window = parse_count("SEALPOST_IMAP_AUTH_FAILURE_WINDOW", &v)?;
         }
+        self.pop3.apply_env(&get)?;
         if let Some(v) = get("SEALPOST_TLS_CERT") {
             self.tls_cert = Some(PathBuf::from(v));
         }
@@ -606,6 +617,7 @@ impl Config {
                 "must be at least 1 (seconds)",
             ));
         }
+        self.pop3.validate()?;
         if self.tls_cert.is_some() != self.tls_key.is_some() {
             return Err(ConfigError::value(
                 if self.tls_cert.is_some() {
@@ -729,5 +741,6 @@ pub fn redact_url(url: &str) -> String {
     }
 }
 
+mod pop3;
 #[cfg(test)]
 mod tests;

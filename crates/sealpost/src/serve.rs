@@ -1,6 +1,6 @@
 //! `sealpost serve` and `sealpost migrate`: open the store, then (for `serve`) run the HTTP
-//! API and IMAP (plain with STARTTLS, and IMAPS) until SIGTERM or SIGINT, finishing requests
-//! in flight before exiting.
+//! API, IMAP (plain with STARTTLS, and IMAPS) and POP3 (plain with STLS, and POP3S) until
+//! SIGTERM or SIGINT, finishing requests in flight before exiting.
 
 use crate::Failure;
 use crate::config::{Config, Service, redact_url};
@@ -36,10 +36,12 @@ pub async fn migrate(config: Config) -> Result<(), Failure> {
 
 pub async fn run(config: Config) -> Result<(), Failure> {
     config.check_api_exposure()?;
-    for service in Service::ALL
-        .into_iter()
-        .filter(|s| !matches!(s, Service::Api | Service::Imap | Service::Imaps))
-    {
+    for service in Service::ALL.into_iter().filter(|s| {
+        !matches!(
+            s,
+            Service::Api | Service::Imap | Service::Imaps | Service::Pop3 | Service::Pop3s
+        )
+    }) {
         tracing::debug!(%service, listen = %config.listen(service), "listener reserved, not started yet");
     }
     let tls = crate::tls::server_config(&config)?;
@@ -47,7 +49,8 @@ pub async fn run(config: Config) -> Result<(), Failure> {
 
     // IMAP: plain text with STARTTLS on one port, implicit TLS on the other; both share the
     // connection limits and the failed-login throttle.
-    let imap_server = sealpost_imap::ImapServer::new(core.clone(), config.imap_config(), Some(tls));
+    let imap_server =
+        sealpost_imap::ImapServer::new(core.clone(), config.imap_config(), Some(tls.clone()));
     let imap_listener = bind(&config, Service::Imap).await?;
     let imaps_listener = bind(&config, Service::Imaps).await?;
     let mut imap = tokio::spawn({
@@ -58,6 +61,18 @@ pub async fn run(config: Config) -> Result<(), Failure> {
                 server.serve(imaps_listener, true)
             );
         }
+    });
+
+    // POP3 likewise: STLS on one port, implicit TLS on the other.
+    let pop3_server =
+        sealpost_pop3::Pop3Server::new(core.clone(), config.pop3.pop3_config(), Some(tls));
+    let pop3_listener = bind(&config, Service::Pop3).await?;
+    let pop3s_listener = bind(&config, Service::Pop3s).await?;
+    let mut pop3 = tokio::spawn(async move {
+        tokio::join!(
+            pop3_server.serve(pop3_listener, false),
+            pop3_server.serve(pop3s_listener, true)
+        );
     });
 
     let settings = config.api_settings();
@@ -84,6 +99,7 @@ pub async fn run(config: Config) -> Result<(), Failure> {
     tokio::select! {
         result = &mut server => {
             imap.abort();
+            pop3.abort();
             return match result {
                 Ok(Ok(())) => Ok(()),
                 Ok(Err(e)) => Err(Failure::Run(format!("api server failed: {e}"))),
@@ -92,6 +108,7 @@ pub async fn run(config: Config) -> Result<(), Failure> {
         }
         result = &mut imap => {
             // `sealpost_imap::serve` only returns if its accept loop ends, which it should not.
+            pop3.abort();
             let _ = stop_tx.send(true);
             let _ = tokio::time::timeout(SHUTDOWN_GRACE, server).await;
             return Err(Failure::Run(match result {
@@ -99,12 +116,23 @@ pub async fn run(config: Config) -> Result<(), Failure> {
                 Err(e) => format!("imap server task failed: {e}"),
             }));
         }
+        result = &mut pop3 => {
+            imap.abort();
+            let _ = stop_tx.send(true);
+            let _ = tokio::time::timeout(SHUTDOWN_GRACE, server).await;
+            return Err(Failure::Run(match result {
+                Ok(()) => "pop3 server stopped unexpectedly".to_string(),
+                Err(e) => format!("pop3 server task failed: {e}"),
+            }));
+        }
         signal = shutdown_signal() => {
             tracing::info!(signal, "shutting down");
         }
     }
-    // The IMAP server has no graceful shutdown of its own: stop accepting IMAP connections.
+    // The IMAP and POP3 servers have no graceful shutdown of their own: stop accepting
+    // connections (a POP3 session cut here deletes nothing: deletions happen at QUIT).
     imap.abort();
+    pop3.abort();
     let _ = stop_tx.send(true);
     match tokio::time::timeout(SHUTDOWN_GRACE, server).await {
         Ok(_) => tracing::info!("stopped"),

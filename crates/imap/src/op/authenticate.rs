@@ -7,19 +7,7 @@ use base64::Engine;
 use sealpost_imap_proto::{
     Code, ParseError, Response, SaslResponse, StatusResponse, parse_sasl_response,
 };
-
-/// `authzid NUL authcid NUL password`; the authorization identity, when given, must be the
-/// authentication identity (no proxy login).
-fn plain_credentials(decoded: &[u8]) -> Option<(String, String)> {
-    let mut fields = decoded.split(|&b| b == 0);
-    let authz = fields.next()?;
-    let authc = std::str::from_utf8(fields.next()?).ok()?;
-    let password = std::str::from_utf8(fields.next()?).ok()?;
-    if fields.next().is_some() || (!authz.is_empty() && authz != authc.as_bytes()) {
-        return None;
-    }
-    Some((authc.to_string(), password.to_string()))
-}
+use sealpost_net::plain_credentials;
 
 impl Session {
     pub(crate) async fn op_authenticate(
@@ -81,24 +69,5 @@ impl Session {
         };
         self.check_login(tag, &username, &password, "Authenticated")
             .await
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn plain() {
-        assert_eq!(
-            plain_credentials(b"\0alice\0pw"),
-            Some(("alice".into(), "pw".into()))
-        );
-        assert_eq!(
-            plain_credentials(b"alice\0alice\0pw"),
-            Some(("alice".into(), "pw".into()))
-        );
-        assert_eq!(plain_credentials(b"bob\0alice\0pw"), None);
-        assert_eq!(plain_credentials(b"alice"), None);
     }
 }

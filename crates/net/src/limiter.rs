@@ -1,4 +1,4 @@
-//! Limits shared by every IMAP session of the process: the number of connections per client
+//! Limits shared by every session of one service (IMAP, POP3) in the process: the number of connections per client
 //! address and per user, and the record of failed logins that first slows password guessing
 //! down and then refuses it for a while.
 //!
@@ -21,7 +21,7 @@ const MAX_KEY: usize = 320;
 
 /// The limits, from the configuration. A limit of 0 means "no limit".
 #[derive(Debug, Clone)]
-pub(crate) struct LimiterConfig {
+pub struct LimiterConfig {
     pub max_connections_per_ip: u32,
     pub max_connections_per_user: u32,
     pub max_auth_failures_per_ip: u32,
@@ -29,7 +29,7 @@ pub(crate) struct LimiterConfig {
     pub auth_failure_window: Duration,
 }
 
-pub(crate) struct Limiter {
+pub struct Limiter {
     config: LimiterConfig,
     per_ip: Mutex<HashMap<IpAddr, u32>>,
     per_user: Mutex<HashMap<ObjectId, u32>>,
@@ -47,7 +47,7 @@ fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
 }
 
 /// The address a client is counted under: IPv4-mapped IPv6 addresses as IPv4.
-pub(crate) fn client_ip(ip: IpAddr) -> IpAddr {
+pub fn client_ip(ip: IpAddr) -> IpAddr {
     ip.to_canonical()
 }
 
@@ -61,7 +61,7 @@ fn user_key(username: &str) -> String {
 }
 
 /// One connection counted under a key; dropping it releases the count.
-pub(crate) struct Slot {
+pub struct Slot {
     limiter: Arc<Limiter>,
     key: SlotKey,
 }
@@ -99,7 +99,7 @@ fn release<K: Hash + Eq>(map: &mut HashMap<K, u32>, key: &K) {
 }
 
 impl Limiter {
-    pub(crate) fn new(config: LimiterConfig) -> Arc<Limiter> {
+    pub fn new(config: LimiterConfig) -> Arc<Limiter> {
         let window = config.auth_failure_window;
         Arc::new(Limiter {
             failures: Mutex::new(Failures {
@@ -113,7 +113,7 @@ impl Limiter {
     }
 
     /// Counts a new connection from `ip`; `None` when the address has too many already.
-    pub(crate) fn connect(self: &Arc<Self>, ip: IpAddr) -> Option<Slot> {
+    pub fn connect(self: &Arc<Self>, ip: IpAddr) -> Option<Slot> {
         let ip = client_ip(ip);
         acquire(
             &mut lock(&self.per_ip),
@@ -127,7 +127,7 @@ impl Limiter {
     }
 
     /// Counts a logged-in session of `user`; `None` when the user has too many already.
-    pub(crate) fn login(self: &Arc<Self>, user: &ObjectId) -> Option<Slot> {
+    pub fn login(self: &Arc<Self>, user: &ObjectId) -> Option<Slot> {
         acquire(
             &mut lock(&self.per_user),
             user,
@@ -141,7 +141,7 @@ impl Limiter {
 
     /// Whether logins from `ip` or as `username` are refused for now (too many recent
     /// failures). The password is then not even checked, so guessing goes nowhere.
-    pub(crate) fn login_blocked(&self, ip: IpAddr, username: &str) -> bool {
+    pub fn login_blocked(&self, ip: IpAddr, username: &str) -> bool {
         let now = Instant::now();
         let mut f = lock(&self.failures);
         f.by_ip.blocked(&client_ip(ip), now) || f.by_user.blocked(&user_key(username), now)
@@ -149,7 +149,7 @@ impl Limiter {
 
     /// Records a failed login; returns the larger of the recent failure counts of the
     /// address and the name (the caller's delay grows with it).
-    pub(crate) fn record_failure(&self, ip: IpAddr, username: &str) -> u32 {
+    pub fn record_failure(&self, ip: IpAddr, username: &str) -> u32 {
         let now = Instant::now();
         let mut f = lock(&self.failures);
         let by_ip = f.by_ip.record(client_ip(ip), now);
@@ -159,7 +159,7 @@ impl Limiter {
 
     /// A successful login forgets the name's failures (not the address's: one valid account
     /// must not reset an address that guesses at others).
-    pub(crate) fn record_success(&self, username: &str) {
+    pub fn record_success(&self, username: &str) {
         lock(&self.failures).by_user.forget(&user_key(username));
     }
 }
