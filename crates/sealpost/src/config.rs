@@ -537,7 +537,7 @@ impl Config {
         if let Some(v) = get("SEALPOST_IMAP_AUTH_FAILURE_WINDOW") {
             self.imap.auth_failure_window = parse_count("SEALPOST_IMAP_AUTH_FAILURE_WINDOW", &v)?;
         }
-        self.pop3.apply_env(&get)?;
+        self.pop3.apply_env(get)?;
         if let Some(v) = get("SEALPOST_TLS_CERT") {
             self.tls_cert = Some(PathBuf::from(v));
         }
