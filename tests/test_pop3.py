@@ -458,10 +458,18 @@ def test_plaintext_login_refused_before_tls(instances):
 # ---- configured limits ----
 
 
-def test_max_messages_and_sessions_per_user(instances):
-    srv = instances.start(env={"SEALPOST_POP3_MAX_MESSAGES": "3", "SEALPOST_POP3_MAX_CONNECTIONS_PER_USER": "1"})
+def test_configured_limits(instances):
+    """maxMessages, sessions per user ([IN-USE]), connections per address, and the
+    failed-login throttle, on one server configured tightly."""
+    srv = instances.start(env={
+        "SEALPOST_POP3_MAX_MESSAGES": "3",
+        "SEALPOST_POP3_MAX_CONNECTIONS_PER_USER": "1",
+        "SEALPOST_POP3_MAX_CONNECTIONS_PER_IP": "2",
+        "SEALPOST_POP3_MAX_AUTH_FAILURES_PER_USER": "2",
+    })
     api = srv.api()
     uid = ok(api.post("/users", json={"username": "capped", "password": PASSWORD}))["id"]
+    assert ok(api.post("/users", json={"username": "guessed", "password": PASSWORD}))["id"]
 
     class U:
         id = uid
@@ -487,6 +495,24 @@ def test_max_messages_and_sessions_per_user(instances):
         try:
             assert second.command("USER capped").startswith(b"+OK")
             assert second.command(f"PASS {PASSWORD}").startswith(b"-ERR [IN-USE]")
+            # A third connection from this address is one too many.
+            third = socket.create_connection(("127.0.0.1", srv.pop3_port), timeout=TIMEOUT)
+            try:
+                reply = third.recv(1024)
+                assert reply.startswith(b"-ERR [SYS/TEMP]"), reply
+                assert third.recv(1024) == b""
+            finally:
+                third.close()
+            # Two failed logins for a name refuse its logins for a while, right password or not.
+            for _ in range(2):
+                assert second.command("USER guessed").startswith(b"+OK")
+                assert second.command("PASS wrong").startswith(b"-ERR [AUTH]")
+            assert second.command("USER guessed").startswith(b"+OK")
+            reply = second.command(f"PASS {PASSWORD}")
+            assert reply.startswith(b"-ERR [SYS/TEMP]"), reply
+            # That was the connection's third failed login: it is closed.
+            assert second.line().startswith(b"-ERR")
+            assert second.closed()
         finally:
             second.close()
 
@@ -496,3 +522,4 @@ def test_max_messages_and_sessions_per_user(instances):
         r.close()
     assert not exists(api, U, mid, uids[2])
     assert exists(api, U, mid, uids[0]) and exists(api, U, mid, uids[1])
+

@@ -272,6 +272,8 @@ impl Session {
         .await
         .map_err(|_| Error::Timeout)??;
         self.conn.tls = true;
+        // Nothing learnt before TLS is kept (RFC 2595 section 4): a USER name is forgotten.
+        self.state = State::Authorization { user: None };
         Ok(())
     }
 
