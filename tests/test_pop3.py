@@ -267,6 +267,25 @@ def test_retr_is_byte_stuffed_on_the_wire(api, raw, user):
     assert b"..dot" in lines and b"...dots" in lines and b".." in lines
 
 
+def test_large_message_retr_and_top(api, pop, user):
+    """A message of several MB (a blob file, read in chunks) with dot-lines all through it."""
+    mid = inbox(api, user.id)
+    body = "\n".join(("." if i % 7 == 0 else "") + f"line {i} " + "y" * (i % 90) for i in range(60000))
+    raw_message = make_message(subject="big", body=body)
+    assert len(raw_message) > 3_000_000
+    uid = upload_ok(api, user.id, mid, raw_message)
+    stored = eml(api, user, mid, uid)
+    client = pop(user)
+    assert client.list(1) == f"+OK 1 {len(stored)}".encode()
+    resp, lines, _ = client.retr(1)
+    assert resp == f"+OK {len(stored)} octets".encode()
+    assert b"\r\n".join(lines) + b"\r\n" == stored
+    head, _, rest = stored.partition(b"\r\n\r\n")
+    _, lines, _ = client.top(1, 3)
+    assert lines == head.split(b"\r\n") + [b""] + rest.split(b"\r\n")[:3]
+    client.quit()
+
+
 def test_dele_quit_removes_and_imap_and_rest_see_it(api, pop, connect, user):
     mid, uids, _ = fill(api, user, 3)
     imap = connect(user)

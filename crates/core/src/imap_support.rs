@@ -120,6 +120,18 @@ impl Core {
         self.read_blob(&record.blob).await
     }
 
+    /// The raw bytes of a stored message as a reader, so that a large message is not loaded
+    /// whole (POP3 RETR and TOP).
+    pub async fn message_reader(
+        &self,
+        record: &MessageRecord,
+    ) -> Result<sealpost_store::blobs::BlobReader> {
+        self.store
+            .open_blob(&record.blob)
+            .await
+            .map_err(|e| Error::Internal(format!("blob {} unreadable: {e}", record.blob)))
+    }
+
     /// The bytes of a stored blob (a message source), by hash.
     pub(crate) async fn read_blob(&self, hash: &str) -> Result<Vec<u8>> {
         self.store

@@ -9,7 +9,7 @@
 //! - **Responses:** [`Reply`] is a status line (`+OK` / `-ERR`, optionally with a [`Code`]);
 //!   multi-line responses are lines then [`END`]; message text goes through a [`DotStuffer`],
 //!   which byte-stuffs lines that start with `.` and ends every line with CRLF, in chunks;
-//!   [`top`] cuts a message to its header and first body lines (TOP).
+//!   [`TopCut`] cuts a message to its header and first body lines (TOP), also in chunks.
 //!
 //! Nothing here knows about mailboxes, users or sockets.
 //!
@@ -33,4 +33,4 @@ pub use command::Command;
 pub use error::ParseError;
 pub use parser::{MAX_LINE, MAX_SASL_LINE, SaslResponse, parse_command, parse_sasl_response};
 pub use reply::{Code, END, Reply};
-pub use stuff::{DotStuffer, top};
+pub use stuff::{DotStuffer, TopCut, top};

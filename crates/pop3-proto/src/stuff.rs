@@ -61,27 +61,74 @@ impl DotStuffer {
     }
 }
 
-/// The part of `message` that `TOP msg lines` sends: the header, the empty line after it and
-/// the first `lines` lines of the body (the whole message when it has fewer, or no body).
-pub fn top(message: &[u8], lines: u32) -> &[u8] {
-    let mut pos = 0;
-    let mut in_header = true;
-    let mut left = lines;
-    for piece in message.split_inclusive(|&b| b == b'\n') {
-        if in_header {
-            pos += piece.len();
-            if piece == b"\n" || piece == b"\r\n" {
-                in_header = false;
-            }
-            continue;
+/// The cut that `TOP msg lines` makes, chunk by chunk: the header, the empty line after it
+/// and the first `lines` lines of the body (the whole message when it has fewer, or no empty
+/// line at all).
+#[derive(Debug, Clone)]
+pub struct TopCut {
+    in_header: bool,
+    /// Body lines still to send.
+    left: u32,
+    /// What the current line holds so far: nothing, a lone CR, or more.
+    line: LineStart,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum LineStart {
+    Empty,
+    Cr,
+    Text,
+}
+
+impl TopCut {
+    pub fn new(lines: u32) -> TopCut {
+        TopCut {
+            in_header: true,
+            left: lines,
+            line: LineStart::Empty,
         }
-        if left == 0 {
-            break;
-        }
-        left -= 1;
-        pos += piece.len();
     }
-    &message[..pos.min(message.len())]
+
+    /// The part of `chunk` (the next bytes of the message) that belongs to the output, and
+    /// whether the output is complete with it (nothing after it is sent).
+    pub fn take<'a>(&mut self, chunk: &'a [u8]) -> (&'a [u8], bool) {
+        let mut pos = 0;
+        for piece in chunk.split_inclusive(|&b| b == b'\n') {
+            pos += piece.len();
+            let Some(text) = piece.strip_suffix(b"\n") else {
+                self.line = match (self.line, piece) {
+                    (LineStart::Empty, b"\r") => LineStart::Cr,
+                    _ => LineStart::Text,
+                };
+                continue;
+            };
+            let empty = match self.line {
+                LineStart::Empty => text.is_empty() || text == b"\r",
+                LineStart::Cr => text.is_empty(),
+                LineStart::Text => false,
+            };
+            self.line = LineStart::Empty;
+            if self.in_header {
+                if empty {
+                    self.in_header = false;
+                    if self.left == 0 {
+                        return (&chunk[..pos], true);
+                    }
+                }
+            } else {
+                self.left = self.left.saturating_sub(1);
+                if self.left == 0 {
+                    return (&chunk[..pos], true);
+                }
+            }
+        }
+        (chunk, false)
+    }
+}
+
+/// [`TopCut`] over a whole message.
+pub fn top(message: &[u8], lines: u32) -> &[u8] {
+    TopCut::new(lines).take(message).0
 }
 
 #[cfg(test)]
@@ -137,5 +184,28 @@ mod tests {
         assert_eq!(top(b"A: 1\n\nbody\nmore", 2), b"A: 1\n\nbody\nmore");
         assert_eq!(top(b"A: 1\r\nno body", 0), b"A: 1\r\nno body");
         assert_eq!(top(b"\r\nbody\r\n", 0), b"\r\n");
+        assert_eq!(top(b"A: 1\r\n\r\n", 3), b"A: 1\r\n\r\n");
+    }
+
+    #[test]
+    fn top_cut_is_the_same_in_chunks() {
+        let m: &[u8] = b"A: 1\r\nB: \r\n\r\n\r\nl2\r\n\rx\r\nl4\nl5";
+        for lines in 0..7 {
+            let whole = top(m, lines);
+            for i in 0..=m.len() {
+                let mut cut = TopCut::new(lines);
+                let mut out = Vec::new();
+                let (a, done) = cut.take(&m[..i]);
+                out.extend_from_slice(a);
+                if !done {
+                    out.extend_from_slice(cut.take(&m[i..]).0);
+                }
+                assert_eq!(out, whole, "lines {lines}, split at {i}");
+            }
+        }
+        assert_eq!(top(m, 0), b"A: 1\r\nB: \r\n\r\n");
+        assert_eq!(top(m, 1), b"A: 1\r\nB: \r\n\r\n\r\n");
+        assert_eq!(top(m, 3), b"A: 1\r\nB: \r\n\r\n\r\nl2\r\n\rx\r\n");
+        assert_eq!(top(m, 9), m);
     }
 }

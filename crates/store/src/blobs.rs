@@ -134,6 +134,11 @@ impl BlobStore {
         tokio::fs::read(self.path(hash)?).await
     }
 
+    /// A blob file opened for reading in pieces.
+    pub async fn open_file(&self, hash: &str) -> io::Result<tokio::fs::File> {
+        tokio::fs::File::open(self.path(hash)?).await
+    }
+
     /// At most the first `max` bytes of a blob file, and whether that is all of it.
     pub async fn read_prefix(&self, hash: &str, max: usize) -> io::Result<(Vec<u8>, bool)> {
         use tokio::io::AsyncReadExt;
@@ -163,6 +168,9 @@ pub struct BlobPrefix {
     /// Whether `bytes` is the whole blob.
     pub complete: bool,
 }
+
+/// A blob being read ([`Store::open_blob`]).
+pub type BlobReader = Box<dyn tokio::io::AsyncRead + Send + Sync + Unpin>;
 
 /// Hashes per query of [`Store::read_blob_prefixes`].
 const PREFIX_CHUNK: usize = 100;
@@ -209,6 +217,21 @@ impl Store {
             }
         }
         Ok(out)
+    }
+
+    /// A blob opened for reading in pieces (POP3 RETR of a large message): its database row
+    /// (small, read whole) when it has one, else its file, read as the caller goes.
+    pub async fn open_blob(&self, hash: &str) -> crate::Result<BlobReader> {
+        let row: Option<Vec<u8>> = read!(self, db => {
+            sqlx::query_scalar("SELECT data FROM blob_data WHERE hash = $1")
+                .bind(hash)
+                .fetch_optional(db)
+                .await?
+        });
+        Ok(match row {
+            Some(data) => Box::new(io::Cursor::new(data)),
+            None => Box::new(self.blobs.open_file(hash).await?),
+        })
     }
 
     /// The bytes of a blob, by hash: its database row when it has one, else its file.

@@ -1,12 +1,14 @@
-//! RETR and TOP: the stored message (or its header and first body lines), byte-stuffed,
-//! written out in chunks as the output buffer fills.
+//! RETR and TOP: the stored message (or its header and first body lines), read from the
+//! store in chunks, byte-stuffed, and written out as the output buffer fills, so that a large
+//! message is never held whole.
 
 use crate::error::Result;
 use crate::op::no_such_message;
 use crate::session::Session;
-use sealpost_pop3_proto::{DotStuffer, Reply, top};
+use sealpost_pop3_proto::{DotStuffer, Reply, TopCut};
+use tokio::io::AsyncReadExt;
 
-/// Bytes of the message stuffed into the output buffer at once.
+/// Bytes of the message read and stuffed at once.
 const CHUNK: usize = 64 * 1024;
 
 impl Session {
@@ -32,19 +34,31 @@ impl Session {
             )));
             return Ok(());
         };
-        let source = self.core.message_bytes(&message.record).await?;
-        let text = match lines {
-            Some(lines) => top(&source, lines),
-            None => &source[..],
-        };
+        let mut reader = self.core.message_reader(&message.record).await?;
         self.push(match lines {
             None => Reply::ok(format!("{size} octets")),
             Some(_) => Reply::ok("Top of message follows"),
         });
+        // From here on the answer is under way: a failure to read the rest ends the
+        // connection (an I/O error) rather than sending a truncated message as complete.
+        let mut cut = lines.map(TopCut::new);
         let mut stuffer = DotStuffer::new();
-        for chunk in text.chunks(CHUNK) {
-            stuffer.push(chunk, self.out());
+        let mut chunk = vec![0u8; CHUNK];
+        loop {
+            let read = reader.read(&mut chunk).await?;
+            if read == 0 {
+                break;
+            }
+            let data = chunk.get(..read).unwrap_or_default();
+            let (data, done) = match cut.as_mut() {
+                Some(cut) => cut.take(data),
+                None => (data, false),
+            };
+            stuffer.push(data, self.out());
             self.flush_if_full().await?;
+            if done {
+                break;
+            }
         }
         stuffer.finish(self.out());
         if lines.is_none()
