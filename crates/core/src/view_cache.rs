@@ -237,6 +237,22 @@ impl Core {
         Ok(self.cached_view(user, mailbox).await?.rows.as_ref().clone())
     }
 
+    /// The newest `max` messages of a mailbox (the highest UIDs), by UID, as
+    /// [`Core::mailbox_view`] has them: a POP3 maildrop copies only what it lists.
+    pub async fn mailbox_view_newest(
+        &self,
+        user: &ObjectId,
+        mailbox: &ObjectId,
+        max: usize,
+    ) -> Result<Vec<ViewRow>> {
+        let view = self.cached_view(user, mailbox).await?;
+        let rows = view.rows.as_ref();
+        Ok(rows
+            .get(rows.len().saturating_sub(max)..)
+            .unwrap_or_default()
+            .to_vec())
+    }
+
     pub(crate) async fn cached_view(
         &self,
         user: &ObjectId,

@@ -149,7 +149,10 @@ impl Session {
             self.push(Reply::err("The mailbox is not available").with_code(Code::SysTemp));
             return Ok(());
         };
-        let rows = self.core.mailbox_view(&auth.id, &inbox.id).await?;
+        let rows = self
+            .core
+            .mailbox_view_newest(&auth.id, &inbox.id, self.config.max_messages)
+            .await?;
         let maildrop = Maildrop::new(
             auth.id,
             inbox.id,
