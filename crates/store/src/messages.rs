@@ -584,8 +584,11 @@ impl Store {
     ) -> Result<Vec<i64>> {
         let (cond, uids) = set.condition(3);
         let deleted_cond = if only_deleted { " AND m.deleted" } else { "" };
+        // Locked on PostgreSQL: a concurrent deletion of the same rows waits, then finds
+        // them gone, so no message is archived (or its blob released) twice.
+        let lock = by_engine!(self, sqlite => "", postgres => " FOR UPDATE");
         let select = format!(
-            "SELECT m.id AS rowid, m.uid, m.blob, m.size, m.draft FROM messages m WHERE m.user_id = $1 AND m.mailbox_id = $2 AND {cond}{deleted_cond} ORDER BY m.uid"
+            "SELECT m.id AS rowid, m.uid, m.blob, m.size, m.draft FROM messages m WHERE m.user_id = $1 AND m.mailbox_id = $2 AND {cond}{deleted_cond} ORDER BY m.uid{lock}"
         );
         let now = crate::now_ms();
         let archive_until = (self.archive_for > 0).then(|| now.saturating_add(self.archive_for));

@@ -365,9 +365,15 @@ mod tests {
         let now = 1_000_000;
         assert_eq!(retention_deadline(None, 0, now), None);
         assert_eq!(retention_deadline(None, 5, now), Some(now + 5));
-        assert_eq!(retention_deadline(None, 90 * DAY, now), Some(now + 90 * DAY));
+        assert_eq!(
+            retention_deadline(None, 90 * DAY, now),
+            Some(now + 90 * DAY)
+        );
         for special in ["\\Trash", "\\Junk"] {
-            assert_eq!(retention_deadline(Some(special), 0, now), Some(now + 30 * DAY));
+            assert_eq!(
+                retention_deadline(Some(special), 0, now),
+                Some(now + 30 * DAY)
+            );
             assert_eq!(
                 retention_deadline(Some(special), 90 * DAY, now),
                 Some(now + 30 * DAY)
