@@ -8,12 +8,16 @@
 //! restored. Archived messages count against no quota and are in no mailbox.
 
 use crate::db::{Seek, by_engine, read, write_tx};
+use crate::insert::{list, values};
 use crate::mailboxes::journal;
 use crate::messages::{Direction, text};
 use crate::model::*;
 use crate::rows::{self, Cols};
 use crate::{Result, Store};
 use std::collections::HashMap;
+
+/// Rows per multi-row statement.
+const CHUNK: usize = 100;
 
 /// Copies message row `$1` into the archive as entry `$2`, archived at `$3`, due at `$4`.
 pub(crate) const ARCHIVE_ROW: &str = "INSERT INTO archived (id, user_id, mailbox_id, uid, modseq, thread_id, blob, size, \
@@ -215,58 +219,95 @@ impl Store {
     }
 
     /// Deletes up to `max` messages due at `now` (retention or `expires` passed), in one
-    /// transaction, as an expunge: one modseq bump per mailbox, a journal EXPUNGE row per
-    /// message, quota and blob references released. Not archived: retention is the
-    /// owner's policy, not a user's deletion.
+    /// transaction of a few set-based statements, as an expunge: one modseq bump per
+    /// mailbox, a journal EXPUNGE row per message, quota and blob references released. Not
+    /// archived: retention is the owner's policy, not a user's deletion.
     pub async fn purge_expired_messages(&self, now: Millis, max: i64) -> Result<PurgeStats> {
         let select = format!(
-            "SELECT id AS rowid, user_id, mailbox_id, uid, blob, size FROM messages \
-             WHERE expires IS NOT NULL AND expires <= $1 ORDER BY expires LIMIT {max}"
+            "SELECT id FROM messages WHERE expires IS NOT NULL AND expires <= $1 ORDER BY expires LIMIT {max}"
         );
         let stats = write_tx!(self, tx => {
-            let rows = sqlx::query(&select).bind(now).fetch_all(&mut *tx).await?;
-            let mut modseqs: HashMap<String, i64> = HashMap::new();
-            let mut freed: HashMap<String, i64> = HashMap::new();
+            let ids: Vec<i64> = sqlx::query(&select)
+                .bind(now)
+                .fetch_all(&mut *tx)
+                .await?
+                .iter()
+                .map(|r| r.i64("id"))
+                .collect::<Result<_>>()?;
             let mut stats = PurgeStats::default();
-            for r in &rows {
-                let rowid = r.i64("rowid")?;
-                let (user, mailbox) = (r.string("user_id")?, r.string("mailbox_id")?);
-                // A concurrent expunge may have taken it: only a row deleted here counts.
+            if !ids.is_empty() {
+                let marks = list(1, ids.len());
                 by_engine!(self,
                     sqlite => {
-                        sqlx::query("DELETE FROM messages_fts WHERE rowid = $1").bind(rowid).execute(&mut *tx).await?;
+                        let sql = format!("DELETE FROM messages_fts WHERE rowid IN ({marks})");
+                        let mut q = sqlx::query(&sql);
+                        for id in &ids {
+                            q = q.bind(*id);
+                        }
+                        q.execute(&mut *tx).await?;
                     },
                     postgres => ()
                 );
-                let gone = sqlx::query("DELETE FROM messages WHERE id = $1").bind(rowid).execute(&mut *tx).await?.rows_affected();
-                if gone == 0 {
-                    continue;
+                // Only rows deleted here count (a concurrent expunge may have taken some).
+                let sql = format!("DELETE FROM messages WHERE id IN ({marks}) RETURNING user_id, mailbox_id, uid, blob, size");
+                let mut q = sqlx::query(&sql);
+                for id in &ids {
+                    q = q.bind(*id);
                 }
-                let modseq = match modseqs.get(&mailbox) {
-                    Some(m) => *m,
-                    None => {
-                        let m = sqlx::query("UPDATE mailboxes SET modseq = modseq + 1 WHERE id = $1 RETURNING modseq")
-                            .bind(mailbox.as_str())
-                            .fetch_one(&mut *tx)
-                            .await?
-                            .i64("modseq")?;
-                        modseqs.insert(mailbox.clone(), m);
-                        m
+                let rows = q.fetch_all(&mut *tx).await?;
+                let mut modseqs: HashMap<String, i64> = HashMap::new();
+                let mut freed: HashMap<String, i64> = HashMap::new();
+                let mut refs: HashMap<String, i64> = HashMap::new();
+                let mut expunged: Vec<(String, String, i64)> = Vec::with_capacity(rows.len());
+                for r in &rows {
+                    let (user, mailbox) = (r.string("user_id")?, r.string("mailbox_id")?);
+                    *freed.entry(user.clone()).or_default() += r.i64("size")?;
+                    *refs.entry(r.string("blob")?).or_default() += 1;
+                    modseqs.entry(mailbox.clone()).or_default();
+                    expunged.push((user, mailbox, r.i64("uid")?));
+                }
+                for (mailbox, modseq) in modseqs.iter_mut() {
+                    *modseq = sqlx::query("UPDATE mailboxes SET modseq = modseq + 1 WHERE id = $1 RETURNING modseq")
+                        .bind(mailbox.as_str())
+                        .fetch_one(&mut *tx)
+                        .await?
+                        .i64("modseq")?;
+                }
+                // Blob references, one statement per distinct count (nearly always just 1).
+                let mut by_count: HashMap<i64, Vec<&str>> = HashMap::new();
+                for (hash, n) in &refs {
+                    by_count.entry(*n).or_default().push(hash.as_str());
+                }
+                for (n, hashes) in &by_count {
+                    for chunk in hashes.chunks(CHUNK) {
+                        let sql = format!("UPDATE blobs SET refcount = refcount - $1 WHERE hash IN ({})", list(2, chunk.len()));
+                        let mut q = sqlx::query(&sql).bind(*n);
+                        for h in chunk {
+                            q = q.bind(*h);
+                        }
+                        q.execute(&mut *tx).await?;
                     }
-                };
-                sqlx::query("UPDATE blobs SET refcount = refcount - 1 WHERE hash = $1").bind(r.string("blob")?).execute(&mut *tx).await?;
-                journal!(tx, user.as_str(), mailbox.as_str(), "EXPUNGE", Some(r.i64("uid")?), Some(modseq), None::<String>);
-                *freed.entry(user).or_default() += r.i64("size")?;
-                stats.messages += 1;
+                }
+                let created = crate::now_ms();
+                for chunk in expunged.chunks(CHUNK) {
+                    let sql = format!("INSERT INTO journal (user_id, mailbox_id, command, uid, modseq, data, created) VALUES {}", values(chunk.len(), 7));
+                    let mut q = sqlx::query(&sql);
+                    for (user, mailbox, uid) in chunk {
+                        let modseq = modseqs.get(mailbox).copied().unwrap_or_default();
+                        q = q.bind(user.as_str()).bind(mailbox.as_str()).bind("EXPUNGE").bind(*uid).bind(modseq).bind(None::<String>).bind(created);
+                    }
+                    q.execute(&mut *tx).await?;
+                }
+                for (user, size) in &freed {
+                    sqlx::query("UPDATE users SET storage_used = storage_used - $2 WHERE id = $1")
+                        .bind(user.as_str())
+                        .bind(*size)
+                        .execute(&mut *tx)
+                        .await?;
+                }
+                stats.messages = expunged.len();
+                stats.users = freed.into_keys().map(ObjectId::from_stored).collect();
             }
-            for (user, size) in &freed {
-                sqlx::query("UPDATE users SET storage_used = storage_used - $2 WHERE id = $1")
-                    .bind(user.as_str())
-                    .bind(*size)
-                    .execute(&mut *tx)
-                    .await?;
-            }
-            stats.users = freed.into_keys().map(ObjectId::from_stored).collect();
             stats
         });
         Ok(stats)

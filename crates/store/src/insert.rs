@@ -20,7 +20,7 @@ const CHUNK: usize = 100;
 const MAX_REFS: usize = 50;
 
 /// "($1,$2,$3),($4,$5,$6)..." for `rows` rows of `cols` parameters.
-fn values(rows: usize, cols: usize) -> String {
+pub(crate) fn values(rows: usize, cols: usize) -> String {
     let mut s = String::with_capacity(rows * cols * 5);
     for r in 0..rows {
         if r > 0 {
