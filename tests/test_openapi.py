@@ -33,6 +33,9 @@ ROUTES = [
     ("get", "/users/{user}/flagged"),
     ("get", "/users/{user}/search"),
     ("post", "/users/{user}/quota/reset"),
+    ("get", "/users/{user}/archived"),
+    ("get", "/users/{user}/archived/{message}"),
+    ("post", "/users/{user}/archived/{message}/restore"),
 ]
 
 METHODS = {"get", "put", "post", "delete", "options", "head", "patch", "trace"}

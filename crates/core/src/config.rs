@@ -1,6 +1,7 @@
 //! Settings `core` needs; the binary fills them from the TOML file and the environment.
 
 use std::path::PathBuf;
+use std::time::Duration;
 
 #[derive(Debug, Clone)]
 pub struct CoreConfig {
@@ -23,6 +24,12 @@ pub struct CoreConfig {
     /// files: one file (an inode, and its share of a filesystem sync) per small message is
     /// what bounded ingestion. 0 keeps every message in a file.
     pub inline_blob_max: u64,
+    /// How long a message deleted by a user stays restorable in the archive; zero turns the
+    /// archive off (deletions are final).
+    pub archive_for: Duration,
+    /// How often the purge task looks for messages whose retention or expiry has passed
+    /// and archive entries whose time is up.
+    pub purge_interval: Duration,
 }
 
 impl Default for CoreConfig {
@@ -37,6 +44,8 @@ impl Default for CoreConfig {
             domain: "localhost".into(),
             max_message_size: 64 << 20,
             inline_blob_max: 64 << 10,
+            archive_for: Duration::from_secs(14 * 24 * 3600),
+            purge_interval: Duration::from_secs(60),
         }
     }
 }

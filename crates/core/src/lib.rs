@@ -4,6 +4,7 @@
 //! POP3 and LMTP all call [`Core`]. `core` talks to persistence only through
 //! `sealpost_store`, never to a protocol.
 
+mod archive;
 mod condstore;
 mod error;
 mod imap_fetch;
@@ -13,6 +14,7 @@ mod mailboxes;
 mod messages;
 mod notify;
 mod page;
+mod retention;
 mod service;
 mod sort_fields;
 mod users;
@@ -23,6 +25,7 @@ mod writer;
 pub mod config;
 pub mod password;
 
+pub use archive::ArchivedDetails;
 pub use condstore::ConditionalStore;
 pub use config::CoreConfig;
 pub use error::{Error, Result};
@@ -31,6 +34,7 @@ pub use imap_support::*;
 pub use mailboxes::SPECIAL_USES;
 pub use page::{Cursor, MAX_PAGE_LIMIT, Page, PageRequest};
 pub use sealpost_mime as mime;
+pub use sealpost_store::PurgeStats;
 pub use sealpost_store::model::*;
 pub use service::*;
 pub use sort_fields::SortFields;

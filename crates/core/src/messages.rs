@@ -30,7 +30,7 @@ fn message_not_found() -> Error {
     Error::not_found("This message does not exist")
 }
 
-fn direction(o: Order) -> Direction {
+pub(crate) fn direction(o: Order) -> Direction {
     match o {
         Order::Asc => Direction::Asc,
         Order::Desc => Direction::Desc,
@@ -286,10 +286,16 @@ impl Core {
             .get_message(user, mailbox, uid)
             .await?
             .ok_or_else(message_not_found)?;
-        let mut parsed = parsed(&json)?;
+        let parsed = self.parsed_with_bodies(&record.blob, &json).await?;
+        Ok(MessageDetails { record, parsed })
+    }
+
+    /// The stored index of a message (`json`) with its text and HTML bodies.
+    pub(crate) async fn parsed_with_bodies(&self, blob: &str, json: &str) -> Result<ParsedMessage> {
+        let mut parsed = parsed(json)?;
         // Text and HTML bodies are not kept in the stored index (they would double its size
         // and the write cost of every delivery); they are re-derived from the blob here.
-        let raw = self.read_blob(&record.blob).await?;
+        let raw = self.read_blob(blob).await?;
         // The stored structure is lent to the blocking task and handed back: no re-parse.
         let body = std::mem::take(&mut parsed.body);
         let (text, html, body) = tokio::task::spawn_blocking(move || {
@@ -301,7 +307,7 @@ impl Core {
         parsed.body = body;
         parsed.text = text;
         parsed.html = html;
-        Ok(MessageDetails { record, parsed })
+        Ok(parsed)
     }
 
     /// The raw RFC 5322 source, byte for byte as stored.

@@ -50,13 +50,14 @@ const MAX_PUBKEY: usize = 64 * 1024;
 impl Core {
     /// Opens (and migrates) the store described by `config` and starts the background tasks.
     pub async fn open(config: CoreConfig) -> Result<Core> {
-        let store = Store::open(
+        let mut store = Store::open(
             &config.data_dir,
             config.database_url.as_deref(),
             config.blob_dir.as_deref(),
         )
         .await
         .map_err(|e| Error::Internal(format!("cannot open storage: {e}")))?;
+        store.set_archive_for(i64::try_from(config.archive_for.as_millis()).unwrap_or(i64::MAX));
         let changes = crate::notify::Notifier::default();
         let writer = crate::writer::Writer::start(store.clone(), changes.clone());
         let gc = Arc::new(tokio::sync::Notify::new());

@@ -164,6 +164,8 @@ struct FileConfig {
     limits: Option<FileLimits>,
     log: Option<FileLog>,
     tls: Option<FileTls>,
+    archive: Option<FileArchive>,
+    retention: Option<FileRetention>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -239,6 +241,18 @@ struct FileLimits {
 
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
+struct FileArchive {
+    days: Option<f64>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FileRetention {
+    interval: Option<f64>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
 struct FileLog {
     level: Option<String>,
 }
@@ -284,6 +298,10 @@ pub struct Config {
     pub tls_key: Option<PathBuf>,
     /// `[pop3]` settings besides the listener.
     pub pop3: Pop3Options,
+    /// `[archive] days`: how long deleted messages stay restorable; 0 = not archived.
+    pub archive_days: f64,
+    /// `[retention] interval`: seconds between purge runs.
+    pub retention_interval: f64,
 }
 
 /// `[imap]`: plain-text login, connection limits and the failed-login throttle.
@@ -338,9 +356,14 @@ impl Default for Config {
             tls_cert: None,
             tls_key: None,
             pop3: Pop3Options::default(),
+            archive_days: core.archive_for.as_secs_f64() / DAY,
+            retention_interval: core.purge_interval.as_secs_f64(),
         }
     }
 }
+
+/// Seconds in a day.
+const DAY: f64 = 86_400.0;
 
 impl Config {
     /// Loads defaults, then the file at `path` (if any), then the environment read through
@@ -469,6 +492,12 @@ impl Config {
         if let Some(level) = file.log.and_then(|l| l.level) {
             self.log_level = level;
         }
+        if let Some(days) = file.archive.and_then(|a| a.days) {
+            self.archive_days = days;
+        }
+        if let Some(interval) = file.retention.and_then(|r| r.interval) {
+            self.retention_interval = interval;
+        }
         Ok(())
     }
 
@@ -543,6 +572,12 @@ impl Config {
         }
         if let Some(v) = get("SEALPOST_TLS_KEY") {
             self.tls_key = Some(PathBuf::from(v));
+        }
+        if let Some(v) = get("SEALPOST_ARCHIVE_DAYS") {
+            self.archive_days = parse_number("SEALPOST_ARCHIVE_DAYS", &v)?;
+        }
+        if let Some(v) = get("SEALPOST_RETENTION_INTERVAL") {
+            self.retention_interval = parse_number("SEALPOST_RETENTION_INTERVAL", &v)?;
         }
         Ok(())
     }
@@ -628,6 +663,19 @@ impl Config {
                 "[tls] cert and key go together: set both, or neither for a self-signed certificate",
             ));
         }
+        // At most ten years: a longer archive is no archive but a second mailbox.
+        if !(0.0..=3650.0).contains(&self.archive_days) {
+            return Err(ConfigError::value(
+                "archive.days",
+                "must be a number of days from 0 (no archive) to 3650",
+            ));
+        }
+        if !(0.01..=86_400.0).contains(&self.retention_interval) {
+            return Err(ConfigError::value(
+                "retention.interval",
+                "must be a number of seconds from 0.01 to 86400",
+            ));
+        }
         tracing_subscriber::EnvFilter::try_new(&self.log_level)
             .map_err(|e| ConfigError::value("log.level", format!("{:?}: {e}", self.log_level)))?;
         for (i, a) in Service::ALL.iter().enumerate() {
@@ -679,6 +727,8 @@ impl Config {
             default_forwards: self.default_forwards,
             domain: self.domain.trim().to_owned(),
             max_message_size: self.max_message_size,
+            archive_for: std::time::Duration::from_secs_f64(self.archive_days * DAY),
+            purge_interval: std::time::Duration::from_secs_f64(self.retention_interval),
         }
     }
 
@@ -721,6 +771,16 @@ fn parse_count<T: std::str::FromStr>(key: &str, value: &str) -> Result<T, Config
         .trim()
         .parse()
         .map_err(|_| ConfigError::value(key, format!("{value:?} is not a non-negative integer")))
+}
+
+/// Parses a non-negative number (fractions allowed) from an environment variable.
+fn parse_number(key: &str, value: &str) -> Result<f64, ConfigError> {
+    value
+        .trim()
+        .parse::<f64>()
+        .ok()
+        .filter(|n| n.is_finite() && *n >= 0.0)
+        .ok_or_else(|| ConfigError::value(key, format!("{value:?} is not a non-negative number")))
 }
 
 /// A database URL with any password replaced, fit for messages and logs.

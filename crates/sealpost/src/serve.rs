@@ -46,6 +46,8 @@ pub async fn run(config: Config) -> Result<(), Failure> {
     }
     let tls = crate::tls::server_config(&config)?;
     let core = open_core(&config).await?;
+    // Retention, expiry and archive purge in the background.
+    core.start_purge_task();
 
     // IMAP: plain text with STARTTLS on one port, implicit TLS on the other; both share the
     // connection limits and the failed-login throttle.

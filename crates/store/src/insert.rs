@@ -20,7 +20,7 @@ const CHUNK: usize = 100;
 const MAX_REFS: usize = 50;
 
 /// "($1,$2,$3),($4,$5,$6)..." for `rows` rows of `cols` parameters.
-fn values(rows: usize, cols: usize) -> String {
+pub(crate) fn values(rows: usize, cols: usize) -> String {
     let mut s = String::with_capacity(rows * cols * 5);
     for r in 0..rows {
         if r > 0 {
@@ -109,13 +109,17 @@ impl Store {
                 }
             }
             let mut owner: HashMap<String, String> = HashMap::new();
+            // When messages arriving now in each mailbox are due by its retention.
+            let mut deadline: HashMap<String, Option<i64>> = HashMap::new();
             for chunk in mailboxes.chunks(CHUNK) {
-                let sql = format!("SELECT id, user_id FROM mailboxes WHERE id IN ({})", list(1, chunk.len()));
+                let sql = format!("SELECT id, user_id, special_use, retention FROM mailboxes WHERE id IN ({})", list(1, chunk.len()));
                 let mut q = sqlx::query(&sql);
                 for m in chunk {
                     q = q.bind(*m);
                 }
                 for r in q.fetch_all(&mut *tx).await? {
+                    let due = crate::retention_deadline(r.opt_string("special_use")?.as_deref(), r.i64("retention")?, now);
+                    deadline.insert(r.string("id")?, due);
                     owner.insert(r.string("id")?, r.string("user_id")?);
                 }
             }
@@ -349,7 +353,7 @@ impl Store {
                             .bind(m.flags.deleted)
                             .bind(m.flags.draft)
                             .bind(keywords_text(&m.flags.keywords))
-                            .bind(m.expires);
+                            .bind(earliest(m.expires, deadline.get(m.mailbox.as_str()).copied().flatten()));
                     }
                     let mut rowids: HashMap<(String, i64), i64> = HashMap::new();
                     for r in q.fetch_all(&mut *tx).await? {
@@ -404,6 +408,14 @@ fn refusal(e: &InsertError) -> InsertError {
     }
 }
 
+/// The earlier of two optional deadlines.
+pub(crate) fn earliest(a: Option<i64>, b: Option<i64>) -> Option<i64> {
+    match (a, b) {
+        (Some(a), Some(b)) => Some(a.min(b)),
+        (a, b) => a.or(b),
+    }
+}
+
 /// Distinct values in first-seen order.
 fn unique<T: Eq + std::hash::Hash + Clone, I: Iterator<Item = T>>(it: I) -> Vec<T> {
     let mut seen = HashSet::new();
@@ -419,5 +431,9 @@ mod tests {
         assert_eq!(values(2, 3), "($1,$2,$3),($4,$5,$6)");
         assert_eq!(list(2, 3), "$2,$3,$4");
         assert_eq!(unique([1, 2, 1, 3].into_iter()), vec![1, 2, 3]);
+        assert_eq!(earliest(Some(3), Some(2)), Some(2));
+        assert_eq!(earliest(None, Some(2)), Some(2));
+        assert_eq!(earliest(Some(3), None), Some(3));
+        assert_eq!(earliest(None, None), None);
     }
 }

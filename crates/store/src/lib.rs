@@ -14,6 +14,7 @@ pub mod model;
 mod rows;
 
 mod addresses;
+mod archive;
 pub mod condstore;
 mod insert;
 pub mod mailboxes;
@@ -21,10 +22,11 @@ mod messages;
 mod users;
 pub mod view;
 
+pub use archive::{PurgeStats, RestoreOutcome};
 pub use db::{Engine, Seek};
 pub use mailboxes::like_escape;
 pub use messages::{Direction, FlagChange, InsertError, Inserted, NewMessage, UidSet, fts5_query};
-pub use users::{NewUserRow, UserFilter, UserPatch, mailbox_retention};
+pub use users::{NewUserRow, UserFilter, UserPatch, mailbox_retention, retention_deadline};
 
 use std::path::Path;
 
@@ -50,6 +52,9 @@ pub type Result<T, E = Error> = std::result::Result<T, E>;
 pub struct Store {
     pub(crate) db: Engine,
     pub blobs: blobs::BlobStore,
+    /// How long a message deleted by a user (REST delete, EXPUNGE) stays in the archive, ms;
+    /// 0 deletes it outright. See `archive.rs`.
+    pub(crate) archive_for: model::Millis,
 }
 
 impl Store {
@@ -67,7 +72,16 @@ impl Store {
             .map(Path::to_path_buf)
             .unwrap_or_else(|| data_dir.join("blobs"));
         let blobs = blobs::BlobStore::open(&blob_dir)?;
-        Ok(Store { db, blobs })
+        Ok(Store {
+            db,
+            blobs,
+            archive_for: 0,
+        })
+    }
+
+    /// Keeps messages deleted by users in the archive for `ms` milliseconds (0: not at all).
+    pub fn set_archive_for(&mut self, ms: model::Millis) {
+        self.archive_for = ms.max(0);
     }
 
     pub fn engine_name(&self) -> &'static str {

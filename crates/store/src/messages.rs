@@ -529,21 +529,24 @@ impl Store {
                         .await?
                         .i64("modseq")?;
                     let n = list.len() as i64;
-                    let row = sqlx::query("UPDATE mailboxes SET uid_next = uid_next + $2, modseq = modseq + 1 WHERE id = $1 RETURNING uid_next, modseq")
+                    let row = sqlx::query("UPDATE mailboxes SET uid_next = uid_next + $2, modseq = modseq + 1 WHERE id = $1 RETURNING uid_next, modseq, special_use, retention")
                         .bind(dest.as_str())
                         .bind(n)
                         .fetch_one(&mut *tx)
                         .await?;
                     let first = row.i64("uid_next")? - n;
                     let dest_modseq = row.i64("modseq")?;
+                    // Retention runs from the arrival in the destination (as in WildDuck).
+                    let expires = crate::retention_deadline(row.opt_string("special_use")?.as_deref(), row.i64("retention")?, crate::now_ms());
                     for (i, old) in list.iter().enumerate() {
                         let new = first + i as i64;
-                        sqlx::query("UPDATE messages SET mailbox_id = $3, uid = $4, modseq = $5 WHERE mailbox_id = $1 AND uid = $2")
+                        sqlx::query("UPDATE messages SET mailbox_id = $3, uid = $4, modseq = $5, expires = $6 WHERE mailbox_id = $1 AND uid = $2")
                             .bind(src.as_str())
                             .bind(*old)
                             .bind(dest.as_str())
                             .bind(new)
                             .bind(dest_modseq)
+                            .bind(expires)
                             .execute(&mut *tx)
                             .await?;
                         journal!(tx, user.as_str(), src.as_str(), "EXPUNGE", Some(*old), Some(src_modseq), None::<String>);
@@ -557,7 +560,9 @@ impl Store {
         Ok(moved)
     }
 
-    /// Deletes the selected messages, releasing blobs and quota; returns the deleted UIDs.
+    /// Deletes the selected messages, releasing quota, and archives them (see
+    /// [`Store::set_archive_for`]; drafts are not archived) or releases their blobs; returns
+    /// the deleted UIDs.
     pub async fn delete_messages(
         &self,
         user: &ObjectId,
@@ -568,6 +573,8 @@ impl Store {
     }
 
     /// Deletes the selected messages (only those flagged `\Deleted` when `only_deleted`).
+    /// A message that is not a draft goes to the archive in the same transaction when the
+    /// archive is on: it keeps its blob reference, leaves the quota and every mailbox.
     pub(crate) async fn delete_matching(
         &self,
         user: &ObjectId,
@@ -577,9 +584,14 @@ impl Store {
     ) -> Result<Vec<i64>> {
         let (cond, uids) = set.condition(3);
         let deleted_cond = if only_deleted { " AND m.deleted" } else { "" };
+        // Locked on PostgreSQL: a concurrent deletion of the same rows waits, then finds
+        // them gone, so no message is archived (or its blob released) twice.
+        let lock = by_engine!(self, sqlite => "", postgres => " FOR UPDATE");
         let select = format!(
-            "SELECT m.id AS rowid, m.uid, m.blob, m.size FROM messages m WHERE m.user_id = $1 AND m.mailbox_id = $2 AND {cond}{deleted_cond} ORDER BY m.uid"
+            "SELECT m.id AS rowid, m.uid, m.blob, m.size, m.draft FROM messages m WHERE m.user_id = $1 AND m.mailbox_id = $2 AND {cond}{deleted_cond} ORDER BY m.uid{lock}"
         );
+        let now = crate::now_ms();
+        let archive_until = (self.archive_for > 0).then(|| now.saturating_add(self.archive_for));
         let deleted = write_tx!(self, tx => {
             let mut q = sqlx::query(&select).bind(user.as_str()).bind(mailbox.as_str());
             for u in &uids {
@@ -604,8 +616,24 @@ impl Store {
                         },
                         postgres => ()
                     );
+                    // Drafts are not archived (as in WildDuck): clients replace them often.
+                    let draft = r.boolean("draft")?;
+                    match archive_until.filter(|_| !draft) {
+                        Some(until) => {
+                            // The archive row takes over the message row's blob reference.
+                            sqlx::query(crate::archive::ARCHIVE_ROW)
+                                .bind(rowid)
+                                .bind(ObjectId::new().as_str())
+                                .bind(now)
+                                .bind(until)
+                                .execute(&mut *tx)
+                                .await?;
+                        }
+                        None => {
+                            sqlx::query("UPDATE blobs SET refcount = refcount - 1 WHERE hash = $1").bind(r.string("blob")?).execute(&mut *tx).await?;
+                        }
+                    }
                     sqlx::query("DELETE FROM messages WHERE id = $1").bind(rowid).execute(&mut *tx).await?;
-                    sqlx::query("UPDATE blobs SET refcount = refcount - 1 WHERE hash = $1").bind(r.string("blob")?).execute(&mut *tx).await?;
                     journal!(tx, user.as_str(), mailbox.as_str(), "EXPUNGE", Some(uid), Some(modseq), None::<String>);
                     deleted.push(uid);
                 }

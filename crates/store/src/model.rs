@@ -146,3 +146,13 @@ pub struct MessageRecord {
     pub flags: Flags,
     pub expires: Option<Millis>,
 }
+
+/// A message in the user's archive: deleted, kept out of every mailbox and the quota until
+/// `message.expires`, restorable. `message.mailbox` and `message.uid` are where it was.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct ArchivedRecord {
+    pub id: ObjectId,
+    /// When it was archived, ms.
+    pub archived: Millis,
+    pub message: MessageRecord,
+}

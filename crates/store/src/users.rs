@@ -285,13 +285,16 @@ impl Store {
     /// Deletes a user and everything it owns; releases its blobs. False when not found.
     pub async fn delete_user(&self, id: &ObjectId) -> Result<bool> {
         let found = write_tx!(self, tx => {
-            sqlx::query(
-                "UPDATE blobs SET refcount = refcount - c.n FROM \
-                 (SELECT blob, COUNT(*) AS n FROM messages WHERE user_id = $1 GROUP BY blob) AS c WHERE blobs.hash = c.blob",
-            )
-            .bind(id.as_str())
-            .execute(&mut *tx)
-            .await?;
+            // Messages and archived messages each hold a reference.
+            for table in ["messages", "archived"] {
+                sqlx::query(&format!(
+                    "UPDATE blobs SET refcount = refcount - c.n FROM \
+                     (SELECT blob, COUNT(*) AS n FROM {table} WHERE user_id = $1 GROUP BY blob) AS c WHERE blobs.hash = c.blob"
+                ))
+                .bind(id.as_str())
+                .execute(&mut *tx)
+                .await?;
+            }
             by_engine!(self,
                 sqlite => {
                     sqlx::query("DELETE FROM messages_fts WHERE rowid IN (SELECT id FROM messages WHERE user_id = $1)")
@@ -335,5 +338,48 @@ pub fn mailbox_retention(special_use: Option<&str>, user_retention: i64) -> i64 
             }
         }
         _ => user_retention.max(0),
+    }
+}
+
+/// When a message arriving now (`now`) in a mailbox is due for deletion by retention, if
+/// ever: retention runs from the arrival in the mailbox (as WildDuck's `rdate`), so a
+/// message moved, copied or restored into a mailbox starts afresh there, and changing a
+/// mailbox's retention applies to messages that arrive after the change. Trash and Junk
+/// are capped at 30 days ([`mailbox_retention`] applied to the mailbox's own setting).
+pub fn retention_deadline(
+    special_use: Option<&str>,
+    retention: i64,
+    now: Millis,
+) -> Option<Millis> {
+    let r = mailbox_retention(special_use, retention);
+    (r > 0).then(|| now.saturating_add(r))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn retention_runs_from_arrival_and_trash_is_capped() {
+        const DAY: i64 = 24 * 3600 * 1000;
+        let now = 1_000_000;
+        assert_eq!(retention_deadline(None, 0, now), None);
+        assert_eq!(retention_deadline(None, 5, now), Some(now + 5));
+        assert_eq!(
+            retention_deadline(None, 90 * DAY, now),
+            Some(now + 90 * DAY)
+        );
+        for special in ["\\Trash", "\\Junk"] {
+            assert_eq!(
+                retention_deadline(Some(special), 0, now),
+                Some(now + 30 * DAY)
+            );
+            assert_eq!(
+                retention_deadline(Some(special), 90 * DAY, now),
+                Some(now + 30 * DAY)
+            );
+            assert_eq!(retention_deadline(Some(special), 5, now), Some(now + 5));
+        }
+        assert_eq!(retention_deadline(Some("\\Sent"), 0, now), None);
     }
 }

@@ -411,13 +411,15 @@ impl Store {
                             .execute(&mut *tx)
                             .await?;
                         let n = found.len() as i64;
-                        let row = sqlx::query("UPDATE mailboxes SET uid_next = uid_next + $2, modseq = modseq + 1 WHERE id = $1 RETURNING uid_next, modseq")
+                        let row = sqlx::query("UPDATE mailboxes SET uid_next = uid_next + $2, modseq = modseq + 1 WHERE id = $1 RETURNING uid_next, modseq, special_use, retention")
                             .bind(dest.as_str())
                             .bind(n)
                             .fetch_one(&mut *tx)
                             .await?;
                         let first = row.i64("uid_next")? - n;
                         let modseq = row.i64("modseq")?;
+                        // Retention runs from the arrival in the destination (as in WildDuck).
+                        let expires = crate::retention_deadline(row.opt_string("special_use")?.as_deref(), row.i64("retention")?, crate::now_ms());
                         let mut pairs = Vec::with_capacity(found.len());
                         for (i, (old, _, blob)) in found.iter().enumerate() {
                             let new = first + i as i64;
@@ -426,13 +428,14 @@ impl Store {
                                  from_name, from_address, message_id, intro, has_attachments, seen, answered, flagged, deleted, draft, \
                                  keywords, expires) SELECT user_id, $3, $4, $5, thread_id, blob, size, idate, hdate, subject, \
                                  from_name, from_address, message_id, intro, has_attachments, seen, answered, flagged, deleted, draft, \
-                                 keywords, expires FROM messages WHERE mailbox_id = $1 AND uid = $2 RETURNING id",
+                                 keywords, $6 FROM messages WHERE mailbox_id = $1 AND uid = $2 RETURNING id",
                             )
                             .bind(src.as_str())
                             .bind(*old)
                             .bind(dest.as_str())
                             .bind(new)
                             .bind(modseq)
+                            .bind(expires)
                             .fetch_one(&mut *tx)
                             .await?
                             .i64("id")?;

@@ -256,7 +256,7 @@ pub struct MessageDetailsJson {
     pub content_type: ContentTypeJson,
 }
 
-fn message_details(user: &ObjectId, details: MessageDetails) -> MessageDetailsJson {
+pub(super) fn message_details(user: &ObjectId, details: MessageDetails) -> MessageDetailsJson {
     let MessageDetails { record: m, parsed } = details;
     let from = parsed
         .from

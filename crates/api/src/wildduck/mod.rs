@@ -8,6 +8,7 @@
 
 mod access;
 mod addresses;
+mod archived;
 mod auth;
 mod de;
 mod error;
@@ -46,6 +47,7 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .merge(addresses::routes())
         .merge(mailboxes::routes())
         .merge(messages::routes())
+        .merge(archived::routes())
         .merge(quota::routes())
         .merge(openapi::routes())
 }

@@ -26,6 +26,7 @@ use utoipa_axum::routes;
         (name = "Addresses", description = "Email addresses of users"),
         (name = "Mailboxes", description = "Folders of a user"),
         (name = "Messages", description = "Messages in mailboxes; ids are IMAP UIDs"),
+        (name = "Archive", description = "Deleted messages, restorable for a while; ids are 24 hex"),
         (name = "Quota", description = "Storage accounting"),
         (name = "Meta", description = "This document"),
     ),
@@ -138,6 +139,9 @@ mod tests {
             ("/users/{user}/flagged", &["get"]),
             ("/users/{user}/search", &["get"]),
             ("/users/{user}/quota/reset", &["post"]),
+            ("/users/{user}/archived", &["get"]),
+            ("/users/{user}/archived/{message}", &["get"]),
+            ("/users/{user}/archived/{message}/restore", &["post"]),
             ("/openapi.json", &["get"]),
         ];
         assert_eq!(

@@ -520,3 +520,47 @@ fn bad_imap_and_tls_settings() {
     let e = load(Some("[tls]\ncertificate = \"/c.pem\"\n"), &[], &cli).unwrap_err();
     assert!(e.to_string().contains("certificate"), "{e}");
 }
+
+#[test]
+fn archive_and_retention_settings() {
+    let cli = CliOverrides::default();
+    let c = load(None, &[], &cli).unwrap();
+    assert_eq!(c.archive_days, 14.0);
+    let core = c.core_config();
+    assert_eq!(core.archive_for.as_secs(), 14 * 86_400);
+    assert_eq!(core.purge_interval.as_secs(), 60);
+    // Whole numbers and fractions, from the file and the environment (which wins).
+    let c = load(
+        Some("[archive]\ndays = 2\n[retention]\ninterval = 0.5\n"),
+        &[],
+        &cli,
+    )
+    .unwrap();
+    assert_eq!(c.core_config().archive_for.as_secs(), 2 * 86_400);
+    assert_eq!(c.core_config().purge_interval.as_millis(), 500);
+    let c = load(
+        Some("[archive]\ndays = 2\n"),
+        &[
+            ("SEALPOST_ARCHIVE_DAYS", "0"),
+            ("SEALPOST_RETENTION_INTERVAL", "0.2"),
+        ],
+        &cli,
+    )
+    .unwrap();
+    assert!(c.core_config().archive_for.is_zero());
+    assert_eq!(c.core_config().purge_interval.as_millis(), 200);
+    for (key, value) in [
+        ("SEALPOST_ARCHIVE_DAYS", "-1"),
+        ("SEALPOST_ARCHIVE_DAYS", "NaN"),
+        ("SEALPOST_RETENTION_INTERVAL", "soon"),
+    ] {
+        let e = load(None, &[(key, value)], &cli).unwrap_err();
+        assert!(e.to_string().contains(key), "{e}");
+    }
+    let e = load(Some("[archive]\ndays = 99999\n"), &[], &cli).unwrap_err();
+    assert!(e.to_string().contains("archive.days"), "{e}");
+    let e = load(Some("[retention]\ninterval = 0\n"), &[], &cli).unwrap_err();
+    assert!(e.to_string().contains("retention.interval"), "{e}");
+    let e = load(Some("[archive]\nweeks = 2\n"), &[], &cli).unwrap_err();
+    assert!(e.to_string().contains("weeks"), "{e}");
+}
