@@ -4,8 +4,10 @@
 //! POP3 and LMTP all call [`Core`]. `core` talks to persistence only through
 //! `sealpost_store`, never to a protocol.
 
+mod autoreply;
 mod condstore;
 mod error;
+mod forward;
 mod imap_fetch;
 mod imap_support;
 mod mailbox_names;
@@ -21,11 +23,14 @@ mod view_cache;
 mod writer;
 
 pub mod config;
+pub mod outbound;
 pub mod password;
 
+pub use autoreply::{Autoreply, AutoreplyUpdate, Suppressed};
 pub use condstore::ConditionalStore;
 pub use config::CoreConfig;
 pub use error::{Error, Result};
+pub use forward::LIMIT_WINDOW_MS;
 pub use imap_fetch::HEADER_PREFIX;
 pub use imap_support::*;
 pub use mailboxes::SPECIAL_USES;

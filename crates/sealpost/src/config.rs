@@ -162,6 +162,8 @@ struct FileConfig {
     limits: Option<FileLimits>,
     log: Option<FileLog>,
     tls: Option<FileTls>,
+    relay: Option<relay::FileRelay>,
+    autoreply: Option<relay::FileAutoreply>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -280,6 +282,8 @@ pub struct Config {
     /// `[tls] cert` and `key`: PEM files; `None` = a self-signed pair in the data dir.
     pub tls_cert: Option<PathBuf>,
     pub tls_key: Option<PathBuf>,
+    /// `[relay]` and `[autoreply]`: outbound mail.
+    pub relay: relay::RelaySettings,
 }
 
 /// `[imap]`: plain-text login, connection limits and the failed-login throttle.
@@ -333,6 +337,7 @@ impl Default for Config {
             imap: ImapOptions::default(),
             tls_cert: None,
             tls_key: None,
+            relay: relay::RelaySettings::default(),
         }
     }
 }
@@ -459,6 +464,7 @@ impl Config {
         if let Some(level) = file.log.and_then(|l| l.level) {
             self.log_level = level;
         }
+        self.relay.apply_file(file.relay, file.autoreply)?;
         Ok(())
     }
 
@@ -533,6 +539,7 @@ impl Config {
         if let Some(v) = get("SEALPOST_TLS_KEY") {
             self.tls_key = Some(PathBuf::from(v));
         }
+        self.relay.apply_env(get)?;
         Ok(())
     }
 
@@ -616,6 +623,7 @@ impl Config {
                 "[tls] cert and key go together: set both, or neither for a self-signed certificate",
             ));
         }
+        self.relay.validate()?;
         tracing_subscriber::EnvFilter::try_new(&self.log_level)
             .map_err(|e| ConfigError::value("log.level", format!("{:?}: {e}", self.log_level)))?;
         for (i, a) in Service::ALL.iter().enumerate() {
@@ -667,6 +675,7 @@ impl Config {
             default_forwards: self.default_forwards,
             domain: self.domain.trim().to_owned(),
             max_message_size: self.max_message_size,
+            outbound: self.relay.outbound_config(self.domain.trim()),
         }
     }
 
@@ -729,5 +738,6 @@ pub fn redact_url(url: &str) -> String {
     }
 }
 
+mod relay;
 #[cfg(test)]
 mod tests;

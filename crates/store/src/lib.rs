@@ -14,10 +14,13 @@ pub mod model;
 mod rows;
 
 mod addresses;
+pub mod autoreplies;
 pub mod condstore;
+pub mod counters;
 mod insert;
 pub mod mailboxes;
 mod messages;
+pub mod outbound;
 mod users;
 pub mod view;
 

@@ -9,6 +9,7 @@
 mod access;
 mod addresses;
 mod auth;
+mod autoreply;
 mod de;
 mod error;
 mod extract;
@@ -47,6 +48,7 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .merge(mailboxes::routes())
         .merge(messages::routes())
         .merge(quota::routes())
+        .merge(autoreply::routes())
         .merge(openapi::routes())
 }
 

@@ -27,6 +27,7 @@ use utoipa_axum::routes;
         (name = "Mailboxes", description = "Folders of a user"),
         (name = "Messages", description = "Messages in mailboxes; ids are IMAP UIDs"),
         (name = "Quota", description = "Storage accounting"),
+        (name = "Autoreplies", description = "Automatic replies sent at delivery"),
         (name = "Meta", description = "This document"),
     ),
 )]
