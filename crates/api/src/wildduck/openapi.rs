@@ -139,6 +139,7 @@ mod tests {
             ("/users/{user}/flagged", &["get"]),
             ("/users/{user}/search", &["get"]),
             ("/users/{user}/quota/reset", &["post"]),
+            ("/users/{user}/autoreply", &["get", "put", "delete"]),
             ("/openapi.json", &["get"]),
         ];
         assert_eq!(
