@@ -15,6 +15,7 @@ mod rows;
 
 mod addresses;
 pub mod condstore;
+mod delivery;
 mod insert;
 pub mod mailboxes;
 mod messages;
