@@ -6,6 +6,7 @@
 
 mod autoreply;
 mod condstore;
+pub mod delivery;
 mod error;
 mod forward;
 mod imap_fetch;

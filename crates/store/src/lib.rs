@@ -17,6 +17,7 @@ mod addresses;
 pub mod autoreplies;
 pub mod condstore;
 pub mod counters;
+mod delivery;
 mod insert;
 pub mod mailboxes;
 mod messages;

@@ -8,6 +8,7 @@
 //! 4xx replies and connection failures, and gives them up (kept as `failed` with the reason)
 //! on 5xx or when they are older than `max_age`.
 
+mod after;
 pub mod compose;
 pub mod config;
 pub mod smtp;
