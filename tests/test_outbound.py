@@ -184,7 +184,7 @@ def test_autoreply_is_sent_through_the_relay(server, api, create_user, sink):
     got = sink.wait_to(alice)
     assert len(got) == 1, server.log()[-3000:]
     mail_from, rcpts, raw = got[0]
-    assert mail_from == ""  # RFC 3834 §3.3: null envelope sender
+    assert mail_from in ("", "<>")  # RFC 3834 §3.3: null envelope sender (aiosmtpd says "<>")
     assert rcpts == [alice]
     reply = parse(raw)
     assert reply["Auto-Submitted"] == "auto-replied"
@@ -318,7 +318,7 @@ def test_relay_down_then_up_across_a_restart(instances):
         for s in senders + [late]:
             got = sink.wait_to(s)
             assert len(got) == 1, (s, srv2.log()[-3000:])
-            assert got[0][0] == ""
+            assert got[0][0] in ("", "<>")
     finally:
         sink.stop()
     assert "outbound message sent" in srv2.log()
