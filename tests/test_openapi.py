@@ -36,6 +36,9 @@ ROUTES = [
     ("get", "/users/{user}/archived"),
     ("get", "/users/{user}/archived/{message}"),
     ("post", "/users/{user}/archived/{message}/restore"),
+    ("get", "/users/{user}/autoreply"),
+    ("put", "/users/{user}/autoreply"),
+    ("delete", "/users/{user}/autoreply"),
 ]
 
 METHODS = {"get", "put", "post", "delete", "options", "head", "patch", "trace"}

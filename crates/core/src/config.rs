@@ -30,6 +30,8 @@ pub struct CoreConfig {
     /// How often the purge task looks for messages whose retention or expiry has passed
     /// and archive entries whose time is up.
     pub purge_interval: Duration,
+    /// Outbound relay, retries, SRS, autoreply interval.
+    pub outbound: crate::outbound::OutboundConfig,
 }
 
 impl Default for CoreConfig {
@@ -46,6 +48,7 @@ impl Default for CoreConfig {
             inline_blob_max: 64 << 10,
             archive_for: Duration::from_secs(14 * 24 * 3600),
             purge_interval: Duration::from_secs(60),
+            outbound: Default::default(),
         }
     }
 }

@@ -5,8 +5,11 @@
 //! `sealpost_store`, never to a protocol.
 
 mod archive;
+mod autoreply;
 mod condstore;
+pub mod delivery;
 mod error;
+mod forward;
 mod imap_fetch;
 mod imap_support;
 mod mailbox_names;
@@ -23,12 +26,15 @@ mod view_cache;
 mod writer;
 
 pub mod config;
+pub mod outbound;
 pub mod password;
 
 pub use archive::ArchivedDetails;
+pub use autoreply::{Autoreply, AutoreplyUpdate, Suppressed};
 pub use condstore::ConditionalStore;
 pub use config::CoreConfig;
 pub use error::{Error, Result};
+pub use forward::LIMIT_WINDOW_MS;
 pub use imap_fetch::HEADER_PREFIX;
 pub use imap_support::*;
 pub use mailboxes::SPECIAL_USES;

@@ -1,6 +1,6 @@
 //! `sealpost serve` and `sealpost migrate`: open the store, then (for `serve`) run the HTTP
-//! API, IMAP (plain with STARTTLS, and IMAPS) and POP3 (plain with STLS, and POP3S) until
-//! SIGTERM or SIGINT, finishing requests in flight before exiting.
+//! API, IMAP (plain with STARTTLS, and IMAPS), POP3 (plain with STLS, and POP3S), LMTP and
+//! inbound SMTP until SIGTERM or SIGINT, finishing requests in flight before exiting.
 
 use crate::Failure;
 use crate::config::{Config, Service, redact_url};
@@ -39,7 +39,13 @@ pub async fn run(config: Config) -> Result<(), Failure> {
     for service in Service::ALL.into_iter().filter(|s| {
         !matches!(
             s,
-            Service::Api | Service::Imap | Service::Imaps | Service::Pop3 | Service::Pop3s
+            Service::Api
+                | Service::Imap
+                | Service::Imaps
+                | Service::Pop3
+                | Service::Pop3s
+                | Service::Lmtp
+                | Service::Smtp
         )
     }) {
         tracing::debug!(%service, listen = %config.listen(service), "listener reserved, not started yet");
@@ -48,6 +54,7 @@ pub async fn run(config: Config) -> Result<(), Failure> {
     let core = open_core(&config).await?;
     // Retention, expiry and archive purge in the background.
     core.start_purge_task();
+    core.start_outbound_worker();
 
     // IMAP: plain text with STARTTLS on one port, implicit TLS on the other; both share the
     // connection limits and the failed-login throttle.
@@ -67,13 +74,34 @@ pub async fn run(config: Config) -> Result<(), Failure> {
 
     // POP3 likewise: STLS on one port, implicit TLS on the other.
     let pop3_server =
-        sealpost_pop3::Pop3Server::new(core.clone(), config.pop3.pop3_config(), Some(tls));
+        sealpost_pop3::Pop3Server::new(core.clone(), config.pop3.pop3_config(), Some(tls.clone()));
     let pop3_listener = bind(&config, Service::Pop3).await?;
     let pop3s_listener = bind(&config, Service::Pop3s).await?;
     let mut pop3 = tokio::spawn(async move {
         tokio::join!(
             pop3_server.serve(pop3_listener, false),
             pop3_server.serve(pop3s_listener, true)
+        );
+    });
+
+    // Delivery: LMTP for an MTA in front of us, and inbound SMTP for local recipients; both
+    // offer STARTTLS with the same certificate as IMAP.
+    let lmtp_server = sealpost_lmtp::DeliveryServer::new(
+        core.clone(),
+        config.delivery_config(Service::Lmtp),
+        Some(tls.clone()),
+    );
+    let smtp_server = sealpost_lmtp::DeliveryServer::new(
+        core.clone(),
+        config.delivery_config(Service::Smtp),
+        Some(tls.clone()),
+    );
+    let lmtp_listener = bind(&config, Service::Lmtp).await?;
+    let smtp_listener = bind(&config, Service::Smtp).await?;
+    let mut delivery = tokio::spawn(async move {
+        tokio::join!(
+            lmtp_server.serve(lmtp_listener),
+            smtp_server.serve(smtp_listener)
         );
     });
 
@@ -102,13 +130,24 @@ pub async fn run(config: Config) -> Result<(), Failure> {
         result = &mut server => {
             imap.abort();
             pop3.abort();
+            delivery.abort();
             return match result {
                 Ok(Ok(())) => Ok(()),
                 Ok(Err(e)) => Err(Failure::Run(format!("api server failed: {e}"))),
                 Err(e) => Err(Failure::Run(format!("api server task failed: {e}"))),
             };
         }
+        result = &mut delivery => {
+            imap.abort();
+            let _ = stop_tx.send(true);
+            let _ = tokio::time::timeout(SHUTDOWN_GRACE, server).await;
+            return Err(Failure::Run(match result {
+                Ok(()) => "lmtp/smtp server stopped unexpectedly".to_string(),
+                Err(e) => format!("lmtp/smtp server task failed: {e}"),
+            }));
+        }
         result = &mut imap => {
+            delivery.abort();
             // `sealpost_imap::serve` only returns if its accept loop ends, which it should not.
             pop3.abort();
             let _ = stop_tx.send(true);
@@ -135,6 +174,7 @@ pub async fn run(config: Config) -> Result<(), Failure> {
     // connections (a POP3 session cut here deletes nothing: deletions happen at QUIT).
     imap.abort();
     pop3.abort();
+    delivery.abort();
     let _ = stop_tx.send(true);
     match tokio::time::timeout(SHUTDOWN_GRACE, server).await {
         Ok(_) => tracing::info!("stopped"),

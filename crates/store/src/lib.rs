@@ -15,10 +15,14 @@ mod rows;
 
 mod addresses;
 mod archive;
+pub mod autoreplies;
 pub mod condstore;
+pub mod counters;
+mod delivery;
 mod insert;
 pub mod mailboxes;
 mod messages;
+pub mod outbound;
 mod users;
 pub mod view;
 

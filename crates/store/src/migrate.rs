@@ -21,6 +21,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         include_str!("schema/postgres_0003_blob_data.sql"),
     ),
     (
+        6,
+        include_str!("schema/sqlite_0006_outbound.sql"),
+        include_str!("schema/postgres_0006_outbound.sql"),
+    ),
+    (
         7,
         include_str!("schema/sqlite_0007_archive.sql"),
         include_str!("schema/postgres_0007_archive.sql"),

@@ -10,6 +10,7 @@ mod access;
 mod addresses;
 mod archived;
 mod auth;
+mod autoreply;
 mod de;
 mod error;
 mod extract;
@@ -49,6 +50,7 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .merge(messages::routes())
         .merge(archived::routes())
         .merge(quota::routes())
+        .merge(autoreply::routes())
         .merge(openapi::routes())
 }
 
