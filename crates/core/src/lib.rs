@@ -6,6 +6,7 @@
 
 mod condstore;
 mod error;
+mod events;
 mod imap_fetch;
 mod imap_support;
 mod mailbox_names;
@@ -21,16 +22,19 @@ mod view_cache;
 mod writer;
 
 pub mod config;
+pub mod filters;
 pub mod password;
 
 pub use condstore::ConditionalStore;
 pub use config::CoreConfig;
 pub use error::{Error, Result};
+pub use events::{MAX_EVENTS_PER_MESSAGE, MessageEvent};
 pub use imap_fetch::HEADER_PREFIX;
 pub use imap_support::*;
 pub use mailboxes::SPECIAL_USES;
 pub use page::{Cursor, MAX_PAGE_LIMIT, Page, PageRequest};
 pub use sealpost_mime as mime;
+pub use sealpost_store::filters::FilterRecord;
 pub use sealpost_store::model::*;
 pub use service::*;
 pub use sort_fields::SortFields;

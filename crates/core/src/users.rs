@@ -67,6 +67,7 @@ impl Core {
             gc,
             changes,
             views: crate::view_cache::ViewCache::new(crate::view_cache::MAX_CACHED_ROWS),
+            uploads: Arc::new(tokio::sync::Notify::new()),
         };
         core.spawn_blob_collector();
         Ok(core)

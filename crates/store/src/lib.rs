@@ -15,6 +15,8 @@ mod rows;
 
 mod addresses;
 pub mod condstore;
+pub mod events;
+pub mod filters;
 mod insert;
 pub mod mailboxes;
 mod messages;

@@ -11,7 +11,9 @@ mod addresses;
 mod auth;
 mod de;
 mod error;
+mod events;
 mod extract;
+mod filters;
 mod mailboxes;
 mod messages;
 mod middleware;
@@ -47,6 +49,8 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .merge(mailboxes::routes())
         .merge(messages::routes())
         .merge(quota::routes())
+        .merge(filters::routes())
+        .merge(events::routes())
         .merge(openapi::routes())
 }
 

@@ -27,6 +27,7 @@ use utoipa_axum::routes;
         (name = "Mailboxes", description = "Folders of a user"),
         (name = "Messages", description = "Messages in mailboxes; ids are IMAP UIDs"),
         (name = "Quota", description = "Storage accounting"),
+        (name = "Filters", description = "Message filters run at delivery"),
         (name = "Meta", description = "This document"),
     ),
 )]
@@ -138,6 +139,12 @@ mod tests {
             ("/users/{user}/flagged", &["get"]),
             ("/users/{user}/search", &["get"]),
             ("/users/{user}/quota/reset", &["post"]),
+            ("/users/{user}/filters", &["get", "post"]),
+            ("/users/{user}/filters/{filter}", &["get", "put", "delete"]),
+            (
+                "/users/{user}/mailboxes/{mailbox}/messages/{message}/events",
+                &["get"],
+            ),
             ("/openapi.json", &["get"]),
         ];
         assert_eq!(
