@@ -203,6 +203,9 @@ class Instance:
             listen["SEALPOST_IMAP_LISTEN"] = f"127.0.0.1:{imap_port}"
             imaps_port = free_port()
             listen["SEALPOST_IMAPS_LISTEN"] = f"127.0.0.1:{imaps_port}"
+            lmtp_port, smtp_port = free_port(), free_port()
+            listen["SEALPOST_LMTP_LISTEN"] = f"127.0.0.1:{lmtp_port}"
+            listen["SEALPOST_SMTP_LISTEN"] = f"127.0.0.1:{smtp_port}"
             full_env = {**self.env, **listen, **(env or {})}
             if full_env["SEALPOST_IMAP_LISTEN"] != listen["SEALPOST_IMAP_LISTEN"]:
                 imap_port = None
@@ -224,6 +227,9 @@ class Instance:
                 env=clean_env(full_env),
             )
             server = Server(proc, port, log_path, log_file, imap_port, imaps_port)
+            # LMTP and inbound SMTP listeners (tests/test_lmtp.py, tests/test_smtp_in.py).
+            server.lmtp_port = lmtp_port if full_env["SEALPOST_LMTP_LISTEN"] == listen["SEALPOST_LMTP_LISTEN"] else None
+            server.smtp_port = smtp_port if full_env["SEALPOST_SMTP_LISTEN"] == listen["SEALPOST_SMTP_LISTEN"] else None
             deadline = time.monotonic() + START_TIMEOUT
             while time.monotonic() < deadline:
                 if proc.poll() is not None:

@@ -5,6 +5,7 @@
 //! `sealpost_store`, never to a protocol.
 
 mod condstore;
+pub mod delivery;
 mod error;
 mod events;
 mod imap_fetch;

@@ -12,7 +12,7 @@ use sealpost_store::{
 use std::sync::Arc;
 
 /// A stored message, or why the store refused it.
-fn stored(r: std::result::Result<Inserted, InsertError>) -> Result<Stored> {
+pub(crate) fn stored(r: std::result::Result<Inserted, InsertError>) -> Result<Stored> {
     match r {
         Ok(ins) => Ok(Stored {
             mailbox: ins.mailbox,
@@ -118,20 +118,32 @@ impl Core {
         raw: Vec<u8>,
         options: UploadOptions,
     ) -> Result<NewMessage> {
-        if raw.len() as u64 > self.config.max_message_size {
-            return Err(Error::TooLarge(format!(
-                "Message is larger than the allowed {} bytes",
-                self.config.max_message_size
-            )));
-        }
-        if raw.iter().all(u8::is_ascii_whitespace) {
-            return Err(Error::validation("Message is empty", "message"));
-        }
+        self.check_size(raw.len())?;
         check_keywords(&options.flags.keywords)?;
         if owner.quota_allowed > 0
             && owner.storage_used + before + raw.len() as i64 > owner.quota_allowed
         {
             return Err(Error::OverQuota);
+        }
+        let analysed = self.analyse(raw).await?;
+        Ok(new_message(&owner.id, mailbox, analysed, options))
+    }
+
+    /// Refuses a message larger than the configured limit.
+    pub(crate) fn check_size(&self, len: usize) -> Result<()> {
+        if len as u64 > self.config.max_message_size {
+            return Err(Error::TooLarge(format!(
+                "Message is larger than the allowed {} bytes",
+                self.config.max_message_size
+            )));
+        }
+        Ok(())
+    }
+
+    /// Parses a message and writes its blob (not synced) in one blocking call.
+    pub(crate) async fn analyse(&self, raw: Vec<u8>) -> Result<Analysed> {
+        if raw.iter().all(u8::is_ascii_whitespace) {
+            return Err(Error::validation("Message is empty", "message"));
         }
         let raw = Arc::new(raw);
         // One blocking call hashes, parses, encodes the index and, for a large message, writes
@@ -154,37 +166,13 @@ impl Core {
         })
         .await
         .map_err(|e| Error::Internal(e.to_string()))??;
-        let idate = options.date.unwrap_or_else(sealpost_store::now_ms);
-        // The index has been encoded: its fields are moved into the row, not copied.
-        let has_attachments = !index.attachments.is_empty();
-        let mut references = index.references;
-        for r in index.in_reply_to {
-            if !references.contains(&r) {
-                references.push(r);
-            }
-        }
-        let from = index.from.unwrap_or_default();
-        Ok(NewMessage {
-            user: owner.id.clone(),
-            mailbox: mailbox.clone(),
+        Ok(Analysed {
             raw,
-            blob: hash,
+            hash,
+            index,
+            parsed_json,
             blob_written,
             inline,
-            parsed_json,
-            idate,
-            hdate: index.date.unwrap_or(idate),
-            subject: index.subject,
-            from_name: from.name,
-            from_address: from.address,
-            message_id: index.message_id.unwrap_or_default(),
-            references,
-            thread_subject: index.thread_subject,
-            intro: index.intro,
-            has_attachments,
-            flags: options.flags,
-            expires: None,
-            search_text: index.search_text,
         })
     }
 
@@ -421,5 +409,56 @@ impl Core {
         self.notify_change(user);
         self.gc.notify_one();
         Ok(())
+    }
+}
+
+/// A parsed message whose blob is written (not synced), ready to become a row.
+pub(crate) struct Analysed {
+    pub raw: Arc<Vec<u8>>,
+    pub hash: String,
+    pub index: ParsedMessage,
+    pub parsed_json: String,
+    pub blob_written: bool,
+    pub inline: bool,
+}
+
+/// The row to insert for an analysed message; the index's fields are moved into it.
+pub(crate) fn new_message(
+    user: &ObjectId,
+    mailbox: &ObjectId,
+    a: Analysed,
+    options: UploadOptions,
+) -> NewMessage {
+    let index = a.index;
+    let idate = options.date.unwrap_or_else(sealpost_store::now_ms);
+    let has_attachments = !index.attachments.is_empty();
+    let mut references = index.references;
+    for r in index.in_reply_to {
+        if !references.contains(&r) {
+            references.push(r);
+        }
+    }
+    let from = index.from.unwrap_or_default();
+    NewMessage {
+        user: user.clone(),
+        mailbox: mailbox.clone(),
+        raw: a.raw,
+        blob: a.hash,
+        blob_written: a.blob_written,
+        inline: a.inline,
+        parsed_json: a.parsed_json,
+        idate,
+        hdate: index.date.unwrap_or(idate),
+        subject: index.subject,
+        from_name: from.name,
+        from_address: from.address,
+        message_id: index.message_id.unwrap_or_default(),
+        references,
+        thread_subject: index.thread_subject,
+        intro: index.intro,
+        has_attachments,
+        flags: options.flags,
+        expires: None,
+        search_text: index.search_text,
     }
 }

@@ -10,6 +10,7 @@
 use sealpost_api::ApiSettings;
 use sealpost_core::CoreConfig;
 use sealpost_imap::{ImapConfig, PlaintextAuth};
+use sealpost_lmtp::{DeliveryConfig, Mode, QuotaReply};
 use serde::Deserialize;
 use std::fmt;
 use std::net::{IpAddr, Ipv4Addr, SocketAddr, ToSocketAddrs};
@@ -155,8 +156,8 @@ struct FileConfig {
     imaps: Option<FileListener>,
     pop3: Option<FileListener>,
     pop3s: Option<FileListener>,
-    lmtp: Option<FileListener>,
-    smtp: Option<FileListener>,
+    lmtp: Option<FileDelivery>,
+    smtp: Option<FileDelivery>,
     storage: Option<FileStorage>,
     users: Option<FileUsers>,
     limits: Option<FileLimits>,
@@ -198,6 +199,21 @@ struct FileImap {
     max_auth_failures_per_user: Option<u32>,
     #[serde(alias = "auth_failure_window")]
     auth_failure_window: Option<u64>,
+}
+
+/// `[lmtp]` and `[smtp]`: a delivery listener.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+struct FileDelivery {
+    listen: Option<ListenAddr>,
+    hostname: Option<String>,
+    #[serde(alias = "max_recipients")]
+    max_recipients: Option<usize>,
+    #[serde(alias = "max_connections")]
+    max_connections: Option<usize>,
+    timeout: Option<u64>,
+    #[serde(alias = "quota_reply")]
+    quota_reply: Option<u16>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -280,6 +296,44 @@ pub struct Config {
     /// `[tls] cert` and `key`: PEM files; `None` = a self-signed pair in the data dir.
     pub tls_cert: Option<PathBuf>,
     pub tls_key: Option<PathBuf>,
+    /// `[lmtp]` and `[smtp]` settings besides the listener.
+    pub lmtp: DeliveryOptions,
+    pub smtp: DeliveryOptions,
+}
+
+/// `[lmtp]` / `[smtp]`: the delivery listeners' bounds and replies.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DeliveryOptions {
+    /// `hostname`: our name in greetings and `Received:`; `None` = the system's host name.
+    pub hostname: Option<String>,
+    /// `maxRecipients`: RCPT accepted per transaction.
+    pub max_recipients: usize,
+    /// `maxConnections`: sessions at once.
+    pub max_connections: usize,
+    /// `timeout`: seconds allowed for each read and write.
+    pub timeout: u64,
+    /// `quotaReply`: 452 (temporary, default) or 552 (permanent) for a full mailbox.
+    pub quota_reply: QuotaReply,
+}
+
+impl Default for DeliveryOptions {
+    fn default() -> Self {
+        let d = DeliveryConfig::new(Mode::Lmtp);
+        DeliveryOptions {
+            hostname: None,
+            max_recipients: d.max_recipients,
+            max_connections: d.max_connections,
+            timeout: d.timeout.as_secs(),
+            quota_reply: d.quota_reply,
+        }
+    }
+}
+
+/// The machine's host name, for greetings and `Received:` when none is configured.
+fn system_hostname() -> Option<String> {
+    let name = std::fs::read_to_string("/proc/sys/kernel/hostname").ok()?;
+    let name = name.trim();
+    (!name.is_empty()).then(|| name.to_string())
 }
 
 /// `[imap]`: plain-text login, connection limits and the failed-login throttle.
@@ -333,6 +387,8 @@ impl Default for Config {
             imap: ImapOptions::default(),
             tls_cert: None,
             tls_key: None,
+            lmtp: DeliveryOptions::default(),
+            smtp: DeliveryOptions::default(),
         }
     }
 }
@@ -422,12 +478,29 @@ impl Config {
                 self.tls_key = tls.key;
             }
         }
+        for (service, section) in [(Service::Lmtp, file.lmtp), (Service::Smtp, file.smtp)] {
+            let Some(f) = section else { continue };
+            if let Some(l) = f.listen {
+                self.listen[service.index()] = l.0;
+            }
+            let o = self.delivery_mut(service);
+            if f.hostname.is_some() {
+                o.hostname = f.hostname;
+            }
+            o.max_recipients = f.max_recipients.unwrap_or(o.max_recipients);
+            o.max_connections = f.max_connections.unwrap_or(o.max_connections);
+            o.timeout = f.timeout.unwrap_or(o.timeout);
+            if let Some(q) = f.quota_reply {
+                o.quota_reply = q
+                    .to_string()
+                    .parse()
+                    .map_err(|m| ConfigError::value(format!("{service}.quotaReply"), m))?;
+            }
+        }
         let listeners = [
             (Service::Imaps, file.imaps),
             (Service::Pop3, file.pop3),
             (Service::Pop3s, file.pop3s),
-            (Service::Lmtp, file.lmtp),
-            (Service::Smtp, file.smtp),
         ];
         for (service, section) in listeners {
             if let Some(l) = section.and_then(|s| s.listen) {
@@ -527,6 +600,29 @@ impl Config {
         if let Some(v) = get("SEALPOST_IMAP_AUTH_FAILURE_WINDOW") {
             self.imap.auth_failure_window = parse_count("SEALPOST_IMAP_AUTH_FAILURE_WINDOW", &v)?;
         }
+        for service in [Service::Lmtp, Service::Smtp] {
+            let prefix = format!("SEALPOST_{}_", service.name().to_ascii_uppercase());
+            let key = |k: &str| format!("{prefix}{k}");
+            if let Some(v) = get(&key("HOSTNAME")) {
+                self.delivery_mut(service).hostname = Some(v.trim().to_string());
+            }
+            if let Some(v) = get(&key("MAX_RECIPIENTS")) {
+                self.delivery_mut(service).max_recipients =
+                    parse_count(&key("MAX_RECIPIENTS"), &v)?;
+            }
+            if let Some(v) = get(&key("MAX_CONNECTIONS")) {
+                self.delivery_mut(service).max_connections =
+                    parse_count(&key("MAX_CONNECTIONS"), &v)?;
+            }
+            if let Some(v) = get(&key("TIMEOUT")) {
+                self.delivery_mut(service).timeout = parse_count(&key("TIMEOUT"), &v)?;
+            }
+            if let Some(v) = get(&key("QUOTA_REPLY")) {
+                self.delivery_mut(service).quota_reply = v
+                    .parse()
+                    .map_err(|m| ConfigError::value(key("QUOTA_REPLY"), m))?;
+            }
+        }
         if let Some(v) = get("SEALPOST_TLS_CERT") {
             self.tls_cert = Some(PathBuf::from(v));
         }
@@ -616,6 +712,32 @@ impl Config {
                 "[tls] cert and key go together: set both, or neither for a self-signed certificate",
             ));
         }
+        for service in [Service::Lmtp, Service::Smtp] {
+            let o = self.delivery_mut(service);
+            let checks = [
+                ("maxRecipients", o.max_recipients as u64),
+                ("maxConnections", o.max_connections as u64),
+                ("timeout", o.timeout),
+            ];
+            for (name, value) in checks {
+                if value == 0 {
+                    return Err(ConfigError::value(
+                        format!("{service}.{name}"),
+                        "must be at least 1",
+                    ));
+                }
+            }
+            if o.hostname.as_deref().is_some_and(|h| {
+                h.is_empty()
+                    || h.len() > 255
+                    || h.contains(|c: char| c.is_whitespace() || c.is_control())
+            }) {
+                return Err(ConfigError::value(
+                    format!("{service}.hostname"),
+                    "must be a host name without spaces",
+                ));
+            }
+        }
         tracing_subscriber::EnvFilter::try_new(&self.log_level)
             .map_err(|e| ConfigError::value("log.level", format!("{:?}: {e}", self.log_level)))?;
         for (i, a) in Service::ALL.iter().enumerate() {
@@ -682,6 +804,36 @@ impl Config {
             max_auth_failures_per_user: o.max_auth_failures_per_user,
             auth_failure_window: std::time::Duration::from_secs(o.auth_failure_window),
             ..ImapConfig::default()
+        }
+    }
+
+    fn delivery_mut(&mut self, service: Service) -> &mut DeliveryOptions {
+        if service == Service::Smtp {
+            &mut self.smtp
+        } else {
+            &mut self.lmtp
+        }
+    }
+
+    /// The settings of the LMTP ([`Service::Lmtp`]) or inbound SMTP listener.
+    pub fn delivery_config(&self, service: Service) -> DeliveryConfig {
+        let (o, mode) = if service == Service::Smtp {
+            (&self.smtp, Mode::Smtp)
+        } else {
+            (&self.lmtp, Mode::Lmtp)
+        };
+        DeliveryConfig {
+            hostname: o
+                .hostname
+                .clone()
+                .or_else(system_hostname)
+                .unwrap_or_else(|| self.domain.trim().to_owned()),
+            max_recipients: o.max_recipients,
+            max_message_size: self.max_message_size,
+            timeout: std::time::Duration::from_secs(o.timeout),
+            max_connections: o.max_connections,
+            quota_reply: o.quota_reply,
+            ..DeliveryConfig::new(mode)
         }
     }
 

@@ -1,5 +1,5 @@
 //! `sealpost serve` and `sealpost migrate`: open the store, then (for `serve`) run the HTTP
-//! API and IMAP (plain with STARTTLS, and IMAPS) until SIGTERM or SIGINT, finishing requests
+//! API, IMAP (plain with STARTTLS, and IMAPS), LMTP and inbound SMTP until SIGTERM or SIGINT, finishing requests
 //! in flight before exiting.
 
 use crate::Failure;
@@ -36,10 +36,12 @@ pub async fn migrate(config: Config) -> Result<(), Failure> {
 
 pub async fn run(config: Config) -> Result<(), Failure> {
     config.check_api_exposure()?;
-    for service in Service::ALL
-        .into_iter()
-        .filter(|s| !matches!(s, Service::Api | Service::Imap | Service::Imaps))
-    {
+    for service in Service::ALL.into_iter().filter(|s| {
+        !matches!(
+            s,
+            Service::Api | Service::Imap | Service::Imaps | Service::Lmtp | Service::Smtp
+        )
+    }) {
         tracing::debug!(%service, listen = %config.listen(service), "listener reserved, not started yet");
     }
     let tls = crate::tls::server_config(&config)?;
@@ -49,7 +51,8 @@ pub async fn run(config: Config) -> Result<(), Failure> {
 
     // IMAP: plain text with STARTTLS on one port, implicit TLS on the other; both share the
     // connection limits and the failed-login throttle.
-    let imap_server = sealpost_imap::ImapServer::new(core.clone(), config.imap_config(), Some(tls));
+    let imap_server =
+        sealpost_imap::ImapServer::new(core.clone(), config.imap_config(), Some(tls.clone()));
     let imap_listener = bind(&config, Service::Imap).await?;
     let imaps_listener = bind(&config, Service::Imaps).await?;
     let mut imap = tokio::spawn({
@@ -60,6 +63,27 @@ pub async fn run(config: Config) -> Result<(), Failure> {
                 server.serve(imaps_listener, true)
             );
         }
+    });
+
+    // Delivery: LMTP for an MTA in front of us, and inbound SMTP for local recipients; both
+    // offer STARTTLS with the same certificate as IMAP.
+    let lmtp_server = sealpost_lmtp::DeliveryServer::new(
+        core.clone(),
+        config.delivery_config(Service::Lmtp),
+        Some(tls.clone()),
+    );
+    let smtp_server = sealpost_lmtp::DeliveryServer::new(
+        core.clone(),
+        config.delivery_config(Service::Smtp),
+        Some(tls.clone()),
+    );
+    let lmtp_listener = bind(&config, Service::Lmtp).await?;
+    let smtp_listener = bind(&config, Service::Smtp).await?;
+    let mut delivery = tokio::spawn(async move {
+        tokio::join!(
+            lmtp_server.serve(lmtp_listener),
+            smtp_server.serve(smtp_listener)
+        );
     });
 
     let settings = config.api_settings();
@@ -86,13 +110,24 @@ pub async fn run(config: Config) -> Result<(), Failure> {
     tokio::select! {
         result = &mut server => {
             imap.abort();
+            delivery.abort();
             return match result {
                 Ok(Ok(())) => Ok(()),
                 Ok(Err(e)) => Err(Failure::Run(format!("api server failed: {e}"))),
                 Err(e) => Err(Failure::Run(format!("api server task failed: {e}"))),
             };
         }
+        result = &mut delivery => {
+            imap.abort();
+            let _ = stop_tx.send(true);
+            let _ = tokio::time::timeout(SHUTDOWN_GRACE, server).await;
+            return Err(Failure::Run(match result {
+                Ok(()) => "lmtp/smtp server stopped unexpectedly".to_string(),
+                Err(e) => format!("lmtp/smtp server task failed: {e}"),
+            }));
+        }
         result = &mut imap => {
+            delivery.abort();
             // `sealpost_imap::serve` only returns if its accept loop ends, which it should not.
             let _ = stop_tx.send(true);
             let _ = tokio::time::timeout(SHUTDOWN_GRACE, server).await;
@@ -107,6 +142,7 @@ pub async fn run(config: Config) -> Result<(), Failure> {
     }
     // The IMAP server has no graceful shutdown of its own: stop accepting IMAP connections.
     imap.abort();
+    delivery.abort();
     let _ = stop_tx.send(true);
     match tokio::time::timeout(SHUTDOWN_GRACE, server).await {
         Ok(_) => tracing::info!("stopped"),

@@ -15,6 +15,7 @@ mod rows;
 
 mod addresses;
 pub mod condstore;
+mod delivery;
 pub mod events;
 pub mod filters;
 mod insert;

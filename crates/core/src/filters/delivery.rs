@@ -3,6 +3,7 @@
 //! message is stored (or dropped), queueing the uploads and recording the message's events.
 
 use super::engine::{FilterOutcome, MessageFacts, evaluate};
+use crate::delivery::DeliveryPlan;
 use crate::events::MessageEvent;
 use crate::{Core, Result};
 use sealpost_mime::ParsedMessage;
@@ -83,15 +84,8 @@ impl Core {
         if filters.is_empty() {
             return decide(FilterOutcome::default(), header_spam);
         }
-        let outcome = evaluate(&filters, &MessageFacts::of(parsed));
-        let mut decision = decide(outcome, header_spam);
-        // A filter's mailbox may have been deleted since: INBOX then, as WildDuck does.
-        if let Some(id) = &decision.mailbox
-            && self.mailbox_record(user, id).await.is_err()
-        {
-            decision.mailbox = None;
-        }
-        decision
+        // A filter's mailbox that no longer exists means INBOX: delivery checks that.
+        decide(evaluate(&filters, &MessageFacts::of(parsed)), header_spam)
     }
 
     /// After the message was stored as `stored` (`None`: dropped by a filter): queues the
@@ -101,18 +95,18 @@ impl Core {
         &self,
         user: &ObjectId,
         stored: Option<(&ObjectId, i64)>,
-        decision: &FilterDecision,
+        plan: &DeliveryPlan,
         facts: &DeliveryFacts,
         raw: &[u8],
     ) {
-        for url in &decision.target_urls {
+        for url in &plan.target_urls {
             if let Err(e) = self.enqueue_upload(user, url, raw).await {
                 tracing::warn!(%user, url, error = %e, "cannot queue upload");
             }
         }
         let Some((mailbox, uid)) = stored else { return };
         if let Err(e) = self
-            .record_delivery_events(user, mailbox, uid, decision, facts)
+            .record_delivery_events(user, mailbox, uid, plan, facts)
             .await
         {
             tracing::warn!(%user, error = %e, "cannot record message events");
@@ -124,7 +118,7 @@ impl Core {
         user: &ObjectId,
         mailbox: &ObjectId,
         uid: i64,
-        decision: &FilterDecision,
+        plan: &DeliveryPlan,
         facts: &DeliveryFacts,
     ) -> Result<()> {
         let mut store = MessageEvent::new("STORE")
@@ -138,32 +132,31 @@ impl Core {
             store = store.with("transtype", t.as_str());
         }
         self.record_event(user, mailbox, uid, store).await?;
-        if !decision.matched.is_empty() {
+        if !plan.filters_matched.is_empty() {
             let mut event = MessageEvent::new("FILTER").with(
                 "filters",
-                decision
-                    .matched
+                plan.filters_matched
                     .iter()
                     .map(|id| id.to_string())
                     .collect::<Vec<_>>(),
             );
-            if decision.junk {
+            if plan.spam {
                 event = event.with("spam", true);
             }
-            if decision.seen {
+            if plan.flags.seen {
                 event = event.with("seen", true);
             }
-            if decision.flagged {
+            if plan.flags.flagged {
                 event = event.with("flagged", true);
             }
-            if let Some(m) = &decision.mailbox {
+            if let Some(m) = &plan.mailbox {
                 event = event.with("mailbox", m.to_string());
             }
-            if !decision.forward_to.is_empty() {
-                event = event.with("forward", decision.forward_to.clone());
+            if !plan.forward_to.is_empty() {
+                event = event.with("forward", plan.forward_to.clone());
             }
-            if !decision.target_urls.is_empty() {
-                event = event.with("targetUrl", decision.target_urls.clone());
+            if !plan.target_urls.is_empty() {
+                event = event.with("targetUrl", plan.target_urls.clone());
             }
             self.record_event(user, mailbox, uid, event).await?;
         }

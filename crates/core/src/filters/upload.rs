@@ -140,10 +140,12 @@ async fn run_one(store: &Store, tls: &Arc<rustls::ClientConfig>, job: UploadJob)
             store.finish_upload(job.id).await?;
         }
         Outcome::Retry(why) => {
-            let next = sealpost_store::now_ms() + retry_delay_ms(attempt);
-            tracing::info!(user = %job.user, url = %job.url, attempt, error = %why, "upload failed, will retry");
-            let why: String = why.chars().take(500).collect();
-            store.retry_upload(job.id, next, &why).await?;
+            let delay = retry_delay_ms(attempt);
+            let short: String = why.chars().take(500).collect();
+            store
+                .retry_upload(job.id, sealpost_store::now_ms() + delay, &short)
+                .await?;
+            tracing::info!(user = %job.user, url = %job.url, attempt, error = %why, delay_ms = delay, "upload failed, will retry");
         }
     }
     Ok(())

@@ -520,3 +520,62 @@ fn bad_imap_and_tls_settings() {
     let e = load(Some("[tls]\ncertificate = \"/c.pem\"\n"), &[], &cli).unwrap_err();
     assert!(e.to_string().contains("certificate"), "{e}");
 }
+
+#[test]
+fn delivery_settings() {
+    let c = load(None, &[], &CliOverrides::default()).unwrap();
+    let lmtp = c.delivery_config(Service::Lmtp);
+    assert_eq!(lmtp.mode, Mode::Lmtp);
+    assert_eq!(lmtp.max_recipients, 100);
+    assert_eq!(lmtp.quota_reply, QuotaReply::Temporary);
+    assert_eq!(lmtp.max_message_size, c.max_message_size);
+    assert!(!lmtp.hostname.is_empty());
+    assert_eq!(c.delivery_config(Service::Smtp).mode, Mode::Smtp);
+
+    let text = "[lmtp]\nlisten = \"127.0.0.1:3424\"\nhostname = \"mx.example.com\"\nmaxRecipients = 7\nquotaReply = 552\ntimeout = 9\n\
+                [smtp]\nmax_connections = 3\nquota_reply = 452\n";
+    let c = load(
+        Some(text),
+        &[
+            ("SEALPOST_SMTP_MAX_RECIPIENTS", "11"),
+            ("SEALPOST_LMTP_MAX_CONNECTIONS", "5"),
+        ],
+        &CliOverrides::default(),
+    )
+    .unwrap();
+    let lmtp = c.delivery_config(Service::Lmtp);
+    assert_eq!(c.listen(Service::Lmtp).port(), 3424);
+    assert_eq!(lmtp.hostname, "mx.example.com");
+    assert_eq!(
+        (
+            lmtp.max_recipients,
+            lmtp.max_connections,
+            lmtp.timeout.as_secs()
+        ),
+        (7, 5, 9)
+    );
+    assert_eq!(lmtp.quota_reply, QuotaReply::Permanent);
+    let smtp = c.delivery_config(Service::Smtp);
+    assert_eq!((smtp.max_recipients, smtp.max_connections), (11, 3));
+    assert_eq!(smtp.quota_reply, QuotaReply::Temporary);
+}
+
+#[test]
+fn bad_delivery_settings() {
+    for (text, key) in [
+        ("[lmtp]\nquotaReply = 550\n", "lmtp.quotaReply"),
+        ("[smtp]\nmaxRecipients = 0\n", "smtp.maxRecipients"),
+        ("[lmtp]\ntimeout = 0\n", "lmtp.timeout"),
+        ("[smtp]\nhostname = \"a b\"\n", "smtp.hostname"),
+    ] {
+        let e = load(Some(text), &[], &CliOverrides::default()).unwrap_err();
+        assert!(e.to_string().contains(key), "{text}: {e}");
+    }
+    let e = load(
+        None,
+        &[("SEALPOST_LMTP_QUOTA_REPLY", "451")],
+        &CliOverrides::default(),
+    )
+    .unwrap_err();
+    assert!(e.to_string().contains("SEALPOST_LMTP_QUOTA_REPLY"), "{e}");
+}

@@ -1,0 +1,51 @@
+//! What happens after a message is stored (or dropped by a filter) for one user: the hook
+//! for autoreplies, forwarding, `targetUrl` posts and message events. It never fails a
+//! delivery that is already committed: its own failures are logged.
+
+use super::{DeliveryInput, DeliveryPlan, Envelope, Protocol};
+use crate::filters::DeliveryFacts;
+use crate::{Core, Stored};
+use sealpost_store::model::UserRecord;
+
+impl Core {
+    /// Runs the follow-ups of one delivery. `stored` is `None` when the plan dropped the
+    /// message.
+    pub(crate) async fn after_delivery(
+        &self,
+        user: &UserRecord,
+        stored: Option<&Stored>,
+        plan: &DeliveryPlan,
+        envelope: &Envelope,
+        msg: &DeliveryInput<'_>,
+    ) {
+        tracing::debug!(
+            user = %user.id,
+            id = %envelope.id,
+            recipient = msg.recipient,
+            mailbox = ?stored.map(|s| &s.mailbox),
+            uid = ?stored.map(|s| s.uid),
+            dropped = plan.drop,
+            spam = plan.spam,
+            "delivered"
+        );
+        let facts = DeliveryFacts {
+            source: match envelope.protocol {
+                Protocol::Lmtp | Protocol::Lmtps => "LMTP",
+                _ => "MX",
+            }
+            .to_string(),
+            origin: Some(envelope.peer.to_string()),
+            from: envelope.mail_from.clone(),
+            to: msg.recipient.to_string(),
+            transtype: Some(envelope.protocol.as_str().to_string()),
+        };
+        self.filters_after_delivery(
+            &user.id,
+            stored.map(|s| (&s.mailbox, s.uid)),
+            plan,
+            &facts,
+            msg.raw,
+        )
+        .await;
+    }
+}

@@ -1,0 +1,63 @@
+//! The one planning step of a delivery: where a message goes and what else happens to it.
+//! `plan_delivery` starts from the MTA's spam verdict; the user's filters extend it (they
+//! may choose a mailbox, set flags, drop the message, mark it spam, forward it or post it to
+//! a URL).
+
+use super::{Envelope, spam};
+use crate::{Core, Result};
+use sealpost_mime::ParsedMessage;
+use sealpost_store::model::{Flags, ObjectId, UserRecord};
+
+/// What a delivery does with one message for one user.
+#[derive(Debug, Clone, Default)]
+pub struct DeliveryPlan {
+    /// Target mailbox; `None` is INBOX (Junk when `spam`). A mailbox that no longer exists
+    /// falls back to INBOX.
+    pub mailbox: Option<ObjectId>,
+    /// Flags the message is stored with.
+    pub flags: Flags,
+    /// Do not store the message (it is still acknowledged).
+    pub drop: bool,
+    /// Store it in Junk.
+    pub spam: bool,
+    /// Addresses to forward a copy to.
+    pub forward_to: Vec<String>,
+    /// URLs to POST the message to.
+    pub target_urls: Vec<String>,
+    /// Filters that matched, in order.
+    pub filters_matched: Vec<ObjectId>,
+}
+
+/// One message on its way to one user: the envelope, the recipient as given, the raw bytes
+/// (with the trace headers prepended) and the parsed index of those bytes.
+pub struct DeliveryInput<'a> {
+    pub envelope: &'a Envelope,
+    /// The recipient address as given in RCPT TO.
+    pub recipient: &'a str,
+    pub raw: &'a [u8],
+    pub parsed: &'a ParsedMessage,
+}
+
+impl Core {
+    /// Decides what to do with `msg` for `user`.
+    pub(crate) async fn plan_delivery(
+        &self,
+        user: &UserRecord,
+        msg: &DeliveryInput<'_>,
+    ) -> Result<DeliveryPlan> {
+        let header_spam = spam::marked_by_mta(&msg.parsed.headers);
+        let filters = self.run_filters(&user.id, msg.parsed, header_spam).await;
+        let mut plan = DeliveryPlan {
+            mailbox: filters.mailbox,
+            drop: filters.drop,
+            spam: filters.junk,
+            forward_to: filters.forward_to,
+            target_urls: filters.target_urls,
+            filters_matched: filters.matched,
+            ..DeliveryPlan::default()
+        };
+        plan.flags.seen = filters.seen;
+        plan.flags.flagged = filters.flagged;
+        Ok(plan)
+    }
+}
