@@ -308,3 +308,46 @@ def test_dropped_message_is_still_uploaded(server, api, user):
         assert everywhere(api, user.id) == {}
     finally:
         recorder.close()
+
+
+# ---- action_forward (through the outbound relay, an aiosmtpd sink) ----
+
+
+def test_action_forward_sends_a_copy_through_the_relay(instances):
+    from test_outbound import Sink, relay_env
+
+    sink = Sink().start()
+    try:
+        srv = instances.start(env=relay_env(sink.port))
+        api = srv.api()
+        user_id = ok(api.post("/users", json={"username": unique("fw"), "password": "correct horse battery"}))["id"]
+        address = ok(api.get(f"/users/{user_id}"))["address"]
+        target = unique("fwd") + "@elsewhere.example"
+        fid = add_filter(api, user_id, query_subject="pass on", action_forward=target)
+        # Matches the forwarding filter too: dropped here, forwarded all the same.
+        add_filter(api, user_id, query_subject="and drop", action_delete=True)
+        kept = make_message(subject="pass on", body="Keep a copy and forward one.")
+        dropped = make_message(subject="pass on and drop", body="Forward only.")
+        deliver(srv, address, kept)
+        deliver(srv, address, dropped)
+        got = sink.wait_to(target, count=2)
+        assert len(got) == 2, got
+        bodies = [raw for _, _, raw in got]
+        assert any(b"Keep a copy and forward one." in b for b in bodies)
+        assert any(b"Forward only." in b for b in bodies)
+        for mail_from, rcpts, _ in got:
+            assert [r.lower() for r in rcpts] == [target.lower()]
+        assert everywhere(api, user_id) == {"pass on": "INBOX"}
+        box = inbox(api, user_id)
+        uid = by_subject(api, user_id, box)["pass on"]["id"]
+        events = ok(api.get(f"/users/{user_id}/mailboxes/{box}/messages/{uid}/events"))["events"]
+        assert events[1]["action"] == "FILTER"
+        assert events[1]["filters"] == [fid]
+        assert events[1]["forward"] == [target]
+        forward = events[2]
+        assert forward["action"] == "FORWARD"
+        assert forward["to"] == [target]
+        assert forward["from"] == SENDER
+        assert isinstance(forward["queueId"], str) and forward["queueId"]
+    finally:
+        sink.stop()

@@ -33,6 +33,9 @@ ROUTES = [
     ("get", "/users/{user}/flagged"),
     ("get", "/users/{user}/search"),
     ("post", "/users/{user}/quota/reset"),
+    ("get", "/users/{user}/autoreply"),
+    ("put", "/users/{user}/autoreply"),
+    ("delete", "/users/{user}/autoreply"),
 ]
 
 METHODS = {"get", "put", "post", "delete", "options", "head", "patch", "trace"}

@@ -23,6 +23,8 @@ pub struct CoreConfig {
     /// files: one file (an inode, and its share of a filesystem sync) per small message is
     /// what bounded ingestion. 0 keeps every message in a file.
     pub inline_blob_max: u64,
+    /// Outbound relay, retries, SRS, autoreply interval.
+    pub outbound: crate::outbound::OutboundConfig,
 }
 
 impl Default for CoreConfig {
@@ -37,6 +39,7 @@ impl Default for CoreConfig {
             domain: "localhost".into(),
             max_message_size: 64 << 20,
             inline_blob_max: 64 << 10,
+            outbound: Default::default(),
         }
     }
 }

@@ -4,10 +4,12 @@
 //! POP3 and LMTP all call [`Core`]. `core` talks to persistence only through
 //! `sealpost_store`, never to a protocol.
 
+mod autoreply;
 mod condstore;
 pub mod delivery;
 mod error;
 mod events;
+mod forward;
 mod imap_fetch;
 mod imap_support;
 mod mailbox_names;
@@ -24,12 +26,15 @@ mod writer;
 
 pub mod config;
 pub mod filters;
+pub mod outbound;
 pub mod password;
 
+pub use autoreply::{Autoreply, AutoreplyUpdate, Suppressed};
 pub use condstore::ConditionalStore;
 pub use config::CoreConfig;
 pub use error::{Error, Result};
 pub use events::{MAX_EVENTS_PER_MESSAGE, MessageEvent};
+pub use forward::LIMIT_WINDOW_MS;
 pub use imap_fetch::HEADER_PREFIX;
 pub use imap_support::*;
 pub use mailboxes::SPECIAL_USES;

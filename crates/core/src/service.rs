@@ -208,6 +208,8 @@ pub struct Core {
     pub(crate) views: crate::view_cache::ViewCache,
     /// Wakes the `action_targetUrl` upload worker (see `filters/upload.rs`).
     pub(crate) uploads: std::sync::Arc<tokio::sync::Notify>,
+    /// Outbound mail: relay settings, SRS, the worker's wake-up (see `outbound/`).
+    pub(crate) outbound: std::sync::Arc<crate::outbound::Outbound>,
 }
 
 #[allow(dead_code)]

@@ -57,6 +57,7 @@ impl Core {
         )
         .await
         .map_err(|e| Error::Internal(format!("cannot open storage: {e}")))?;
+        let config_outbound = config.outbound.clone();
         let changes = crate::notify::Notifier::default();
         let writer = crate::writer::Writer::start(store.clone(), changes.clone());
         let gc = Arc::new(tokio::sync::Notify::new());
@@ -68,6 +69,7 @@ impl Core {
             changes,
             views: crate::view_cache::ViewCache::new(crate::view_cache::MAX_CACHED_ROWS),
             uploads: Arc::new(tokio::sync::Notify::new()),
+            outbound: crate::outbound::Outbound::new(config_outbound),
         };
         core.spawn_blob_collector();
         Ok(core)

@@ -163,6 +163,8 @@ struct FileConfig {
     limits: Option<FileLimits>,
     log: Option<FileLog>,
     tls: Option<FileTls>,
+    relay: Option<relay::FileRelay>,
+    autoreply: Option<relay::FileAutoreply>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -296,6 +298,8 @@ pub struct Config {
     /// `[tls] cert` and `key`: PEM files; `None` = a self-signed pair in the data dir.
     pub tls_cert: Option<PathBuf>,
     pub tls_key: Option<PathBuf>,
+    /// `[relay]` and `[autoreply]`: outbound mail.
+    pub relay: relay::RelaySettings,
     /// `[lmtp]` and `[smtp]` settings besides the listener.
     pub lmtp: DeliveryOptions,
     pub smtp: DeliveryOptions,
@@ -387,6 +391,7 @@ impl Default for Config {
             imap: ImapOptions::default(),
             tls_cert: None,
             tls_key: None,
+            relay: relay::RelaySettings::default(),
             lmtp: DeliveryOptions::default(),
             smtp: DeliveryOptions::default(),
         }
@@ -532,6 +537,7 @@ impl Config {
         if let Some(level) = file.log.and_then(|l| l.level) {
             self.log_level = level;
         }
+        self.relay.apply_file(file.relay, file.autoreply)?;
         Ok(())
     }
 
@@ -629,6 +635,7 @@ impl Config {
         if let Some(v) = get("SEALPOST_TLS_KEY") {
             self.tls_key = Some(PathBuf::from(v));
         }
+        self.relay.apply_env(get)?;
         Ok(())
     }
 
@@ -712,6 +719,7 @@ impl Config {
                 "[tls] cert and key go together: set both, or neither for a self-signed certificate",
             ));
         }
+        self.relay.validate()?;
         for service in [Service::Lmtp, Service::Smtp] {
             let o = self.delivery_mut(service);
             let checks = [
@@ -789,6 +797,7 @@ impl Config {
             default_forwards: self.default_forwards,
             domain: self.domain.trim().to_owned(),
             max_message_size: self.max_message_size,
+            outbound: self.relay.outbound_config(self.domain.trim()),
         }
     }
 
@@ -881,5 +890,6 @@ pub fn redact_url(url: &str) -> String {
     }
 }
 
+mod relay;
 #[cfg(test)]
 mod tests;

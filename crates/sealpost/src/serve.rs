@@ -48,6 +48,7 @@ pub async fn run(config: Config) -> Result<(), Failure> {
     let core = open_core(&config).await?;
     // Filters' action_targetUrl uploads, from the persistent queue.
     core.start_upload_worker();
+    core.start_outbound_worker();
 
     // IMAP: plain text with STARTTLS on one port, implicit TLS on the other; both share the
     // connection limits and the failed-login throttle.

@@ -14,13 +14,16 @@ pub mod model;
 mod rows;
 
 mod addresses;
+pub mod autoreplies;
 pub mod condstore;
+pub mod counters;
 mod delivery;
 pub mod events;
 pub mod filters;
 mod insert;
 pub mod mailboxes;
 mod messages;
+pub mod outbound;
 mod users;
 pub mod view;
 

@@ -9,6 +9,7 @@
 mod access;
 mod addresses;
 mod auth;
+mod autoreply;
 mod de;
 mod error;
 mod events;
@@ -51,6 +52,7 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .merge(quota::routes())
         .merge(filters::routes())
         .merge(events::routes())
+        .merge(autoreply::routes())
         .merge(openapi::routes())
 }
 

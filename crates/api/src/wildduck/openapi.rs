@@ -28,6 +28,7 @@ use utoipa_axum::routes;
         (name = "Messages", description = "Messages in mailboxes; ids are IMAP UIDs"),
         (name = "Quota", description = "Storage accounting"),
         (name = "Filters", description = "Message filters run at delivery"),
+        (name = "Autoreplies", description = "Automatic replies sent at delivery"),
         (name = "Meta", description = "This document"),
     ),
 )]
@@ -145,6 +146,7 @@ mod tests {
                 "/users/{user}/mailboxes/{mailbox}/messages/{message}/events",
                 &["get"],
             ),
+            ("/users/{user}/autoreply", &["get", "put", "delete"]),
             ("/openapi.json", &["get"]),
         ];
         assert_eq!(

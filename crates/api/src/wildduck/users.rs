@@ -40,7 +40,8 @@ impl From<&UserRecord> for QuotaInfo {
     }
 }
 
-/// A 24 h rate limit (recipients, forwards). Counters are kept by the MTA, so `used` is 0.
+/// A 24 h rate limit (recipients, forwards). `forwards` is counted by Sealpost; `recipients`
+/// by the MTA that submits mail, so its `used` is 0 here.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct RateLimit {
     #[schema(example = 2000)]
@@ -435,7 +436,16 @@ async fn create_user(
 )]
 async fn get_user(State(s): State<AppState>, path: PathArgs) -> ApiResult<Json<UserInfo>> {
     let user = path.id("user")?;
-    Ok(Json(s.core.get_user(&user).await?.into()))
+    let mut info = UserInfo::from(s.core.get_user(&user).await?);
+    // Forwards are counted by us (forwarding at delivery); recipients by the MTA.
+    let forwards = s.core.forward_limit(&user).await?;
+    info.limits.forwards.used = forwards.used;
+    info.limits.forwards.ttl = IntOrFalse(
+        forwards
+            .resets
+            .map(|t| ((t - chrono::Utc::now().timestamp_millis()) / 1000).max(1)),
+    );
+    Ok(Json(info))
 }
 
 /// Update a user; only the fields given change.

@@ -47,5 +47,8 @@ impl Core {
             msg.raw,
         )
         .await;
+        // Forward copies and the autoreply (`outbound/after.rs`).
+        self.outbound_after_delivery(user, stored, plan, envelope, msg)
+            .await;
     }
 }

@@ -579,3 +579,87 @@ fn bad_delivery_settings() {
     .unwrap_err();
     assert!(e.to_string().contains("SEALPOST_LMTP_QUOTA_REPLY"), "{e}");
 }
+
+#[test]
+fn relay_from_file_and_env() {
+    let c = load(
+        Some(
+            r#"
+[relay]
+host = "smtp.example.net"
+port = 587
+starttls = "required"
+username = "sealpost"
+password = "file-secret"
+timeout = 20
+heloName = "mx.example.test"
+retryBase = 5
+retryMax = 50
+maxAge = 3600
+srsSecret = "0123456789abcdef0123"
+srsDomain = "srs.example.test"
+
+[autoreply]
+interval = 60
+"#,
+        ),
+        &[
+            ("SEALPOST_RELAY_PORT", "2525"),
+            ("SEALPOST_RELAY_PASSWORD", "env-secret"),
+        ],
+        &CliOverrides::default(),
+    )
+    .unwrap();
+    let o = c.core_config().outbound;
+    let relay = o.relay.as_ref().unwrap();
+    assert_eq!(relay.host, "smtp.example.net");
+    assert_eq!(relay.port, 2525);
+    assert_eq!(relay.starttls, sealpost_core::outbound::StartTls::Required);
+    assert_eq!(relay.username.as_deref(), Some("sealpost"));
+    assert_eq!(relay.password.as_ref().unwrap().expose(), "env-secret");
+    assert_eq!(relay.timeout, std::time::Duration::from_secs(20));
+    assert_eq!(relay.helo_name, "mx.example.test");
+    assert_eq!(o.retry_base.as_secs(), 5);
+    assert_eq!(o.retry_max.as_secs(), 50);
+    assert_eq!(o.max_age.as_secs(), 3600);
+    assert_eq!(o.srs_domain.as_deref(), Some("srs.example.test"));
+    assert_eq!(o.autoreply_interval.as_secs(), 60);
+    // Secrets never show in the configuration's debug output.
+    let debug = format!("{c:?}");
+    assert!(!debug.contains("env-secret") && !debug.contains("0123456789abcdef0123"));
+}
+
+#[test]
+fn relay_defaults_and_errors() {
+    let c = load(None, &[], &CliOverrides::default()).unwrap();
+    assert!(c.core_config().outbound.relay.is_none());
+    let c = load(
+        Some("[relay]\nhost = \"relay.test\"\nstarttls = false\n"),
+        &[],
+        &CliOverrides::default(),
+    )
+    .unwrap();
+    let o = c.core_config().outbound;
+    let relay = o.relay.unwrap();
+    assert_eq!(relay.port, 25);
+    assert_eq!(relay.starttls, sealpost_core::outbound::StartTls::Never);
+    assert_eq!(relay.helo_name, "localhost");
+    for (text, key) in [
+        ("[relay]\nstarttls = \"sometimes\"\n", "relay.starttls"),
+        ("[relay]\ntimeout = 0\n", "relay.timeout"),
+        ("[relay]\npassword = \"x\"\n", "relay.password"),
+        ("[relay]\nsrsSecret = \"short\"\n", "relay.srsSecret"),
+        ("[relay]\nretryBase = 10\nretryMax = 5\n", "relay.retryMax"),
+        ("[autoreply]\ninterval = 0\n", "autoreply.interval"),
+    ] {
+        let e = load(Some(text), &[], &CliOverrides::default()).unwrap_err();
+        assert!(e.to_string().contains(key), "{text}: {e}");
+    }
+    let e = load(
+        Some("[relay]\nhots = \"x\"\n"),
+        &[],
+        &CliOverrides::default(),
+    )
+    .unwrap_err();
+    assert!(e.to_string().contains("hots"), "{e}");
+}

@@ -1,0 +1,261 @@
+//! Outbound mail: the persistent queue of messages for the SMTP relay (forwarded copies,
+//! autoreplies), the background worker that sends them with retries, and SRS.
+//!
+//! [`Core::enqueue_outbound`] stores a message durably (the caller may acknowledge what caused
+//! it once it returns) and wakes the worker; [`Core::start_outbound_worker`] runs the worker,
+//! which claims due rows with a lease (safe with several nodes on one PostgreSQL), sends
+//! them, deletes them when the relay took them, reschedules them with exponential backoff on
+//! 4xx replies and connection failures, and gives them up (kept as `failed` with the reason)
+//! on 5xx or when they are older than `max_age`.
+
+mod after;
+pub mod compose;
+pub mod config;
+pub mod smtp;
+pub mod srs;
+mod worker;
+
+use crate::{Core, Error, Result};
+pub use config::{OutboundConfig, RelayConfig, Secret, StartTls};
+use sealpost_store::model::ObjectId;
+use sealpost_store::outbound::NewOutbound;
+pub use sealpost_store::outbound::OutboundSummary;
+use srs::Srs;
+use std::sync::Arc;
+
+/// The id of a queued message.
+pub type QueueId = ObjectId;
+
+/// Most recipients of one queued message.
+pub const MAX_RECIPIENTS: usize = 100;
+/// Longest address accepted in an envelope.
+const MAX_ADDRESS: usize = 320;
+
+/// Why a message is sent.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OutboundKind {
+    Forward,
+    Autoreply,
+}
+
+impl OutboundKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            OutboundKind::Forward => "forward",
+            OutboundKind::Autoreply => "autoreply",
+        }
+    }
+}
+
+/// A message to send through the relay.
+#[derive(Debug, Clone)]
+pub struct OutboundMail {
+    /// Envelope sender; "" is the null sender `<>`.
+    pub mail_from: String,
+    pub recipients: Vec<String>,
+    /// The whole message as it goes on the wire.
+    pub raw: Vec<u8>,
+    /// The user on whose behalf it is sent, if any.
+    pub user: Option<ObjectId>,
+    pub kind: OutboundKind,
+}
+
+/// State shared by the enqueuers and the worker.
+pub(crate) struct Outbound {
+    pub(crate) config: OutboundConfig,
+    /// Loaded on first use (it may create the key file).
+    srs: tokio::sync::OnceCell<Srs>,
+    /// Wakes the worker when something was queued.
+    pub(crate) wake: tokio::sync::Notify,
+}
+
+impl Outbound {
+    pub(crate) fn new(config: OutboundConfig) -> Arc<Outbound> {
+        Arc::new(Outbound {
+            config,
+            srs: tokio::sync::OnceCell::new(),
+            wake: tokio::sync::Notify::new(),
+        })
+    }
+}
+
+/// An envelope address: `local@domain`, printable, bounded, no brackets or spaces.
+pub fn valid_envelope_address(a: &str) -> bool {
+    let Some((local, domain)) = a.rsplit_once('@') else {
+        return false;
+    };
+    !local.is_empty()
+        && !domain.is_empty()
+        && a.len() <= MAX_ADDRESS
+        && !a
+            .chars()
+            .any(|c| c.is_control() || c.is_whitespace() || matches!(c, '<' | '>' | '"' | '\\'))
+}
+
+impl Core {
+    /// Queues `mail` for the relay: stored durably when this returns, then sent by the
+    /// worker. Fails when no relay is configured or the envelope is invalid.
+    pub async fn enqueue_outbound(&self, mail: OutboundMail) -> Result<QueueId> {
+        self.require_relay()?;
+        if !mail.mail_from.is_empty() && !valid_envelope_address(&mail.mail_from) {
+            return Err(Error::validation("Invalid envelope sender", "from"));
+        }
+        if mail.recipients.is_empty() || mail.recipients.len() > MAX_RECIPIENTS {
+            return Err(Error::validation(
+                format!("A message needs 1 to {MAX_RECIPIENTS} recipients"),
+                "to",
+            ));
+        }
+        if let Some(bad) = mail.recipients.iter().find(|r| !valid_envelope_address(r)) {
+            return Err(Error::validation(
+                format!("Invalid recipient address {bad:?}"),
+                "to",
+            ));
+        }
+        if mail.raw.is_empty() {
+            return Err(Error::validation("The message is empty", "raw"));
+        }
+        if mail.raw.len() as u64 > self.config.max_message_size {
+            return Err(Error::TooLarge("The message is too large to send".into()));
+        }
+        let id = ObjectId::new();
+        let now = sealpost_store::now_ms();
+        self.store
+            .insert_outbound(&NewOutbound {
+                id: id.clone(),
+                user: mail.user,
+                kind: mail.kind.as_str().into(),
+                mail_from: mail.mail_from,
+                recipients: mail.recipients,
+                raw: mail.raw,
+                created: now,
+                next_attempt: now,
+            })
+            .await?;
+        self.outbound.wake.notify_one();
+        Ok(id)
+    }
+
+    /// Fails when no relay is configured: nothing could ever send what would be queued.
+    pub fn require_relay(&self) -> Result<()> {
+        match self.outbound.config.relay {
+            Some(_) => Ok(()),
+            None => Err(Error::Forbidden {
+                message: "No outbound relay is configured ([relay] host)".into(),
+                code: "RelayNotConfigured",
+            }),
+        }
+    }
+
+    /// Starts the worker that sends queued mail (only `serve` does; a no-op without a
+    /// relay).
+    pub fn start_outbound_worker(&self) {
+        if let Some(relay) = self.outbound.config.relay.clone() {
+            worker::spawn(self.store.clone(), self.outbound.clone(), relay);
+        }
+    }
+
+    /// The queue without message bodies, oldest first (at most `limit` entries).
+    pub async fn outbound_queue(&self, limit: i64) -> Result<Vec<OutboundSummary>> {
+        Ok(self.store.list_outbound(limit.clamp(1, 1000)).await?)
+    }
+
+    /// The SRS rewriter, loading (or creating) its key on first use.
+    pub(crate) async fn srs(&self) -> Result<&Srs> {
+        self.outbound
+            .srs
+            .get_or_try_init(|| async {
+                let domain = self
+                    .outbound
+                    .config
+                    .srs_domain
+                    .clone()
+                    .unwrap_or_else(|| self.config.domain.clone());
+                let key = match &self.outbound.config.srs_secret {
+                    Some(s) => s.expose().as_bytes().to_vec(),
+                    None => {
+                        let path = self.config.data_dir.join("srs.secret");
+                        tokio::task::spawn_blocking(move || load_or_create_key(&path))
+                            .await
+                            .map_err(|e| Error::Internal(e.to_string()))??
+                    }
+                };
+                Ok(Srs::new(key, domain))
+            })
+            .await
+    }
+
+    /// The envelope sender a forwarded copy of mail from `sender` leaves with.
+    pub async fn srs_forward_sender(&self, sender: &str) -> Result<String> {
+        let now = sealpost_store::now_ms().max(0) as u64 / 1000;
+        Ok(self.srs().await?.forward(sender, now))
+    }
+
+    /// The original sender behind one of our SRS addresses (for routing a bounce back).
+    pub async fn srs_reverse(&self, address: &str) -> Result<Option<String>> {
+        let now = sealpost_store::now_ms().max(0) as u64 / 1000;
+        Ok(self.srs().await?.reverse(address, now))
+    }
+}
+
+/// Reads the SRS key file, or creates it (32 random bytes, hex, mode 0600).
+fn load_or_create_key(path: &std::path::Path) -> Result<Vec<u8>> {
+    let io = |e: std::io::Error| Error::Internal(format!("SRS key {}: {e}", path.display()));
+    match std::fs::read_to_string(path) {
+        Ok(s) if !s.trim().is_empty() => return Ok(s.trim().as_bytes().to_vec()),
+        Ok(_) => {}
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+        Err(e) => return Err(io(e)),
+    }
+    use rand::RngCore;
+    let mut bytes = [0u8; 32];
+    rand::thread_rng().fill_bytes(&mut bytes);
+    let key: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
+    let tmp = path.with_extension("tmp");
+    {
+        use std::io::Write;
+        let mut opts = std::fs::OpenOptions::new();
+        opts.write(true).create(true).truncate(true);
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::OpenOptionsExt;
+            opts.mode(0o600);
+        }
+        let mut f = opts.open(&tmp).map_err(io)?;
+        f.write_all(key.as_bytes()).map_err(io)?;
+        f.sync_all().map_err(io)?;
+    }
+    // Two starts racing: the first rename wins and both read the same file afterwards.
+    if std::fs::hard_link(&tmp, path).is_err() && !path.exists() {
+        std::fs::rename(&tmp, path).map_err(io)?;
+    }
+    let _ = std::fs::remove_file(&tmp);
+    let s = std::fs::read_to_string(path).map_err(io)?;
+    Ok(s.trim().as_bytes().to_vec())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn envelope_addresses() {
+        assert!(valid_envelope_address("a@b.test"));
+        assert!(valid_envelope_address("jürgen@bücher.test"));
+        for bad in ["", "a", "@b", "a@", "a b@c", "a@b>", "<a@b>", "a\r\n@b"] {
+            assert!(!valid_envelope_address(bad), "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn key_file_is_created_once() {
+        let dir = std::env::temp_dir().join(format!("sealpost-srs-{}", ObjectId::new()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("srs.secret");
+        let a = load_or_create_key(&path).unwrap();
+        let b = load_or_create_key(&path).unwrap();
+        assert_eq!(a, b);
+        assert_eq!(a.len(), 64);
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+}

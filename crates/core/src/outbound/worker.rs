@@ -1,0 +1,261 @@
+//! The background sender: claims due rows, sends them through the relay, and settles each
+//! (sent, retried later, or given up). Also purges old records of given-up mail and of
+//! answered autoreply senders.
+
+use super::Outbound;
+use super::config::{RelayConfig, StartTls};
+use super::smtp::{Relay, SendError, SendReport};
+use sealpost_store::Store;
+use sealpost_store::model::Millis;
+use sealpost_store::outbound::OutboundRow;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio_rustls::rustls;
+
+/// Rows claimed per round, and sent concurrently.
+const BATCH: i64 = 8;
+/// How long a claimed row is ours; a node that dies mid-send leaves the row to others after
+/// this. Sending is cut off well before it ends.
+const LEASE: Duration = Duration::from_secs(600);
+const SEND_BUDGET: Duration = Duration::from_secs(540);
+/// Longest sleep between looks at the queue (rows queued by other nodes, retries due).
+const MAX_IDLE: Duration = Duration::from_secs(30);
+/// Given-up rows are kept this long for inspection.
+const KEEP_FAILED: Duration = Duration::from_secs(7 * 24 * 3600);
+const HOUSEKEEPING_EVERY: Duration = Duration::from_secs(600);
+
+/// CA bundles of common systems, tried in order when `[relay] caFile` is not set.
+const SYSTEM_CA_BUNDLES: &[&str] = &[
+    "/etc/ssl/certs/ca-certificates.crt",
+    "/etc/pki/tls/certs/ca-bundle.crt",
+    "/etc/ssl/cert.pem",
+    "/etc/ssl/ca-bundle.pem",
+];
+
+pub(super) fn spawn(store: Store, outbound: Arc<Outbound>, relay: RelayConfig) {
+    tokio::spawn(async move {
+        let tls = if relay.starttls == StartTls::Never {
+            None
+        } else {
+            let ca = relay.ca_file.clone();
+            match tokio::task::spawn_blocking(move || tls_config(ca.as_deref())).await {
+                Ok(Ok(c)) => Some(c),
+                Ok(Err(e)) => {
+                    tracing::warn!(error = %e, "outbound relay: no TLS trust store; STARTTLS will fail");
+                    None
+                }
+                Err(e) => {
+                    tracing::warn!(error = %e, "outbound relay: loading the trust store failed");
+                    None
+                }
+            }
+        };
+        tracing::info!(host = %relay.host, port = relay.port, starttls = ?relay.starttls,
+            auth = relay.username.is_some(), "outbound relay worker started");
+        let worker = Worker {
+            store,
+            outbound,
+            relay: Relay::new(relay, tls),
+        };
+        worker.run().await;
+    });
+}
+
+fn tls_config(ca_file: Option<&std::path::Path>) -> Result<Arc<rustls::ClientConfig>, String> {
+    use rustls::pki_types::{CertificateDer, pem::PemObject};
+    let path = match ca_file {
+        Some(p) => p.to_path_buf(),
+        None => SYSTEM_CA_BUNDLES
+            .iter()
+            .map(std::path::PathBuf::from)
+            .find(|p| p.is_file())
+            .ok_or("no system CA bundle found (set [relay] caFile)")?,
+    };
+    let mut roots = rustls::RootCertStore::empty();
+    let certs = CertificateDer::pem_file_iter(&path)
+        .map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+    for cert in certs.flatten() {
+        let _ = roots.add(cert);
+    }
+    if roots.is_empty() {
+        return Err(format!("no CA certificates in {}", path.display()));
+    }
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let config = rustls::ClientConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .map_err(|e| e.to_string())?
+        .with_root_certificates(roots)
+        .with_no_client_auth();
+    Ok(Arc::new(config))
+}
+
+struct Worker {
+    store: Store,
+    outbound: Arc<Outbound>,
+    relay: Relay,
+}
+
+fn ms(d: Duration) -> i64 {
+    i64::try_from(d.as_millis()).unwrap_or(i64::MAX)
+}
+
+impl Worker {
+    async fn run(self) {
+        let this = Arc::new(self);
+        let mut last_housekeeping: Option<tokio::time::Instant> = None;
+        loop {
+            if last_housekeeping.is_none_or(|t| t.elapsed() >= HOUSEKEEPING_EVERY) {
+                this.housekeeping().await;
+                last_housekeeping = Some(tokio::time::Instant::now());
+            }
+            let now = sealpost_store::now_ms();
+            match this.store.claim_outbound(now, ms(LEASE), BATCH).await {
+                Ok(rows) if !rows.is_empty() => {
+                    let mut set = tokio::task::JoinSet::new();
+                    for row in rows {
+                        let w = this.clone();
+                        set.spawn(async move { w.deliver(row).await });
+                    }
+                    while set.join_next().await.is_some() {}
+                    continue;
+                }
+                Ok(_) => {}
+                Err(e) => {
+                    tracing::warn!(error = %e, "outbound queue: cannot claim messages");
+                    tokio::time::sleep(Duration::from_secs(5)).await;
+                    continue;
+                }
+            }
+            let wait = match this.store.next_outbound_due().await {
+                Ok(Some(due)) => Duration::from_millis(
+                    u64::try_from(due - sealpost_store::now_ms()).unwrap_or(0),
+                )
+                .min(MAX_IDLE),
+                _ => MAX_IDLE,
+            };
+            if !wait.is_zero() {
+                let _ = tokio::time::timeout(wait, this.outbound.wake.notified()).await;
+            }
+        }
+    }
+
+    async fn housekeeping(&self) {
+        let now = sealpost_store::now_ms();
+        if let Err(e) = self
+            .store
+            .purge_failed_outbound(now - ms(KEEP_FAILED))
+            .await
+        {
+            tracing::warn!(error = %e, "outbound queue: purge failed");
+        }
+        let interval = ms(self.outbound.config.autoreply_interval);
+        if let Err(e) = self.store.purge_autoreply_sent(now - interval).await {
+            tracing::warn!(error = %e, "autoreply records: purge failed");
+        }
+    }
+
+    /// Sends one claimed row and settles it.
+    async fn deliver(&self, row: OutboundRow) {
+        let result = tokio::time::timeout(
+            SEND_BUDGET,
+            self.relay.send(&row.mail_from, &row.recipients, &row.raw),
+        )
+        .await
+        .unwrap_or_else(|_| Err(SendError::Temporary("sending took too long".into())));
+        let settled = match result {
+            Ok(report) => self.settle(&row, report).await,
+            Err(SendError::Temporary(e)) => self.retry(&row, &row.recipients, &e).await,
+            Err(SendError::Permanent(e)) => self.give_up(&row, &row.recipients, &e).await,
+        };
+        if let Err(e) = settled {
+            // The lease runs out and the row is tried again: at worst sent twice, never lost.
+            tracing::warn!(id = %row.id, error = %e, "outbound queue: cannot record the outcome");
+        }
+    }
+
+    async fn settle(&self, row: &OutboundRow, report: SendReport) -> sealpost_store::Result<()> {
+        if !report.sent.is_empty() {
+            tracing::info!(id = %row.id, kind = %row.kind, from = %row.mail_from,
+                to = ?report.sent, attempts = row.attempts, "outbound message sent");
+        }
+        let rejected: Vec<String> = report.rejected.iter().map(|(r, _)| r.clone()).collect();
+        let rejected_why = report
+            .rejected
+            .iter()
+            .map(|(r, e)| format!("{r}: {e}"))
+            .collect::<Vec<_>>()
+            .join("; ");
+        if !report.deferred.is_empty() {
+            let deferred: Vec<String> = report.deferred.iter().map(|(r, _)| r.clone()).collect();
+            let mut why = report
+                .deferred
+                .iter()
+                .map(|(r, e)| format!("{r}: {e}"))
+                .collect::<Vec<_>>()
+                .join("; ");
+            if !rejected.is_empty() {
+                tracing::warn!(id = %row.id, rejected = %rejected_why, "outbound recipients refused");
+                why = format!("{why}; refused for good: {rejected_why}");
+            }
+            return self.retry(row, &deferred, &why).await;
+        }
+        if rejected.is_empty() {
+            self.store.delete_outbound(&row.id).await
+        } else {
+            self.give_up(row, &rejected, &rejected_why).await
+        }
+    }
+
+    async fn retry(
+        &self,
+        row: &OutboundRow,
+        recipients: &[String],
+        error: &str,
+    ) -> sealpost_store::Result<()> {
+        let now = sealpost_store::now_ms();
+        let c = &self.outbound.config;
+        if now - row.created >= ms(c.max_age) {
+            let why = format!("gave up after {} attempts: {error}", row.attempts);
+            return self.give_up(row, recipients, &why).await;
+        }
+        let next = now + backoff(c.retry_base, c.retry_max, row.attempts);
+        tracing::info!(id = %row.id, attempts = row.attempts, retry_in_ms = next - now,
+            error, "outbound message deferred");
+        self.store
+            .reschedule_outbound(&row.id, recipients, next, error)
+            .await
+    }
+
+    async fn give_up(
+        &self,
+        row: &OutboundRow,
+        recipients: &[String],
+        error: &str,
+    ) -> sealpost_store::Result<()> {
+        tracing::warn!(id = %row.id, kind = %row.kind, from = %row.mail_from, to = ?recipients,
+            error, "outbound message given up");
+        self.store.fail_outbound(&row.id, recipients, error).await
+    }
+}
+
+/// Delay before attempt `attempts + 1`: `base * 2^(attempts-1)`, at most `max`.
+fn backoff(base: Duration, max: Duration, attempts: i64) -> Millis {
+    let exp = u32::try_from(attempts.saturating_sub(1).clamp(0, 30)).unwrap_or(30);
+    let d = base.saturating_mul(2u32.saturating_pow(exp)).min(max);
+    ms(d).max(0)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn backoff_doubles_up_to_the_cap() {
+        let (b, m) = (Duration::from_secs(60), Duration::from_secs(3600));
+        assert_eq!(backoff(b, m, 1), 60_000);
+        assert_eq!(backoff(b, m, 2), 120_000);
+        assert_eq!(backoff(b, m, 3), 240_000);
+        assert_eq!(backoff(b, m, 20), 3_600_000);
+        assert_eq!(backoff(b, m, i64::MAX), 3_600_000);
+    }
+}
