@@ -316,7 +316,8 @@ def test_relay_down_then_up_across_a_restart(instances):
     sink = Sink(port).start()
     try:
         for s in senders + [late]:
-            got = sink.wait_to(s)
+            # A row the stopped server was sending at that moment waits out its lease (30 s).
+            got = sink.wait_to(s, timeout=2 * WAIT)
             assert len(got) == 1, (s, srv2.log()[-3000:])
             assert got[0][0] in ("", "<>")
     finally:

@@ -108,6 +108,18 @@ impl Store {
         rows.into_iter().collect()
     }
 
+    /// Extends the lease of a row being sent (the sender is alive) until `until`.
+    pub async fn extend_outbound_lease(&self, id: &ObjectId, until: Millis) -> Result<()> {
+        write_tx!(self, tx => {
+            sqlx::query("UPDATE outbound_queue SET locked_until = $2 WHERE id = $1 AND status = 'queued'")
+                .bind(id.as_str())
+                .bind(until)
+                .execute(&mut *tx)
+                .await?;
+        });
+        Ok(())
+    }
+
     /// Removes a row (sent, or nothing left to send).
     pub async fn delete_outbound(&self, id: &ObjectId) -> Result<()> {
         write_tx!(self, tx => {

@@ -14,9 +14,12 @@ use tokio_rustls::rustls;
 
 /// Rows claimed per round, and sent concurrently.
 const BATCH: i64 = 8;
-/// How long a claimed row is ours; a node that dies mid-send leaves the row to others after
-/// this. Sending is cut off well before it ends.
-const LEASE: Duration = Duration::from_secs(600);
+/// How long a claimed row is ours unless renewed: the sender renews it every `HEARTBEAT`
+/// while it sends, so a node that dies (or is stopped) mid-send leaves its rows to the next
+/// claim (its own after a restart, or another node's) within this time.
+const LEASE: Duration = Duration::from_secs(30);
+const HEARTBEAT: Duration = Duration::from_secs(10);
+/// Longest one transaction may take, whatever the relay does.
 const SEND_BUDGET: Duration = Duration::from_secs(540);
 /// Longest sleep between looks at the queue (rows queued by other nodes, retries due).
 const MAX_IDLE: Duration = Duration::from_secs(30);
@@ -156,12 +159,23 @@ impl Worker {
 
     /// Sends one claimed row and settles it.
     async fn deliver(&self, row: OutboundRow) {
-        let result = tokio::time::timeout(
-            SEND_BUDGET,
-            self.relay.send(&row.mail_from, &row.recipients, &row.raw),
-        )
-        .await
-        .unwrap_or_else(|_| Err(SendError::Temporary("sending took too long".into())));
+        let send = self.relay.send(&row.mail_from, &row.recipients, &row.raw);
+        tokio::pin!(send);
+        let budget = tokio::time::sleep(SEND_BUDGET);
+        tokio::pin!(budget);
+        let mut beat = tokio::time::interval_at(tokio::time::Instant::now() + HEARTBEAT, HEARTBEAT);
+        let result = loop {
+            tokio::select! {
+                r = &mut send => break r,
+                _ = &mut budget => break Err(SendError::Temporary("sending took too long".into())),
+                _ = beat.tick() => {
+                    let until = sealpost_store::now_ms() + ms(LEASE);
+                    if let Err(e) = self.store.extend_outbound_lease(&row.id, until).await {
+                        tracing::warn!(id = %row.id, error = %e, "outbound queue: cannot renew the lease");
+                    }
+                }
+            }
+        };
         let settled = match result {
             Ok(report) => self.settle(&row, report).await,
             Err(SendError::Temporary(e)) => self.retry(&row, &row.recipients, &e).await,
