@@ -294,7 +294,14 @@ def test_bad_sequences_and_syntax(raw_lmtp, create_user):
     assert [c for c, _ in r.replies(4)] == [501, 555, 500, 501]
     r.send(b"VRFY bob\r\nHELP\r\nNOOP\r\nRSET\r\n")
     assert [c for c, _ in r.replies(4)] == [252, 214, 250, 250]
-    r.send(b"NOOP " + b"x" * 5000 + b"\r\n")
+    # a whole line over the limit is refused, the session goes on
+    r.send(b"NOOP " + b"x" * 5000 + b"\r\nNOOP\r\n")
+    assert [c for c, _ in r.replies(2)] == [500, 250]
+    # an endless line is not buffered: refused and the connection closed
+    try:
+        r.send(b"NOOP " + b"x" * 200_000)
+    except OSError:
+        pass
     assert r.reply()[0] == 500
     assert r.reply()[0] == 421
     assert r.closed()

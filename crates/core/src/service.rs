@@ -206,6 +206,8 @@ pub struct Core {
     pub(crate) changes: crate::notify::Notifier,
     /// Mailbox views shared by the sessions of this process (see `view_cache.rs`).
     pub(crate) views: crate::view_cache::ViewCache,
+    /// Wakes the `action_targetUrl` upload worker (see `filters/upload.rs`).
+    pub(crate) uploads: std::sync::Arc<tokio::sync::Notify>,
     /// Outbound mail: relay settings, SRS, the worker's wake-up (see `outbound/`).
     pub(crate) outbound: std::sync::Arc<crate::outbound::Outbound>,
 }

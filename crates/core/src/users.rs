@@ -69,6 +69,7 @@ impl Core {
             gc,
             changes,
             views: crate::view_cache::ViewCache::new(crate::view_cache::MAX_CACHED_ROWS),
+            uploads: Arc::new(tokio::sync::Notify::new()),
             outbound: crate::outbound::Outbound::new(config_outbound),
         };
         core.spawn_blob_collector();

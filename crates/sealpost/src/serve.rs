@@ -54,6 +54,8 @@ pub async fn run(config: Config) -> Result<(), Failure> {
     let core = open_core(&config).await?;
     // Retention, expiry and archive purge in the background.
     core.start_purge_task();
+    // Filters' action_targetUrl uploads, from the persistent queue.
+    core.start_upload_worker();
     core.start_outbound_worker();
 
     // IMAP: plain text with STARTTLS on one port, implicit TLS on the other; both share the

@@ -19,6 +19,8 @@ pub mod autoreplies;
 pub mod condstore;
 pub mod counters;
 mod delivery;
+pub mod events;
+pub mod filters;
 mod insert;
 pub mod mailboxes;
 mod messages;

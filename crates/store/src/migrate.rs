@@ -21,6 +21,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         include_str!("schema/postgres_0003_blob_data.sql"),
     ),
     (
+        5,
+        include_str!("schema/sqlite_0005_filters.sql"),
+        include_str!("schema/postgres_0005_filters.sql"),
+    ),
+    (
         6,
         include_str!("schema/sqlite_0006_outbound.sql"),
         include_str!("schema/postgres_0006_outbound.sql"),

@@ -116,6 +116,8 @@ pub fn not_found_code(message: &str) -> &'static str {
     let m = message.to_ascii_lowercase();
     if m.contains("attachment") {
         "AttachmentNotFound"
+    } else if m.contains("filter") {
+        "FilterNotFound"
     } else if m.contains("message") {
         "MessageNotFound"
     } else if m.contains("mailbox") || m.contains("folder") {
@@ -208,6 +210,7 @@ mod tests {
             ("Message 444 not found in mailbox", "MessageNotFound"),
             ("Attachment ATT00002 not found", "AttachmentNotFound"),
             ("Invalid or unknown address", "AddressNotFound"),
+            ("This filter does not exist", "FilterNotFound"),
             ("Nothing here", "NotFound"),
         ] {
             let (status, body) = json(Error::not_found(msg).into());

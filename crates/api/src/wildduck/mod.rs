@@ -13,7 +13,9 @@ mod auth;
 mod autoreply;
 mod de;
 mod error;
+mod events;
 mod extract;
+mod filters;
 mod mailboxes;
 mod messages;
 mod middleware;
@@ -50,6 +52,8 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .merge(messages::routes())
         .merge(archived::routes())
         .merge(quota::routes())
+        .merge(filters::routes())
+        .merge(events::routes())
         .merge(autoreply::routes())
         .merge(openapi::routes())
 }

@@ -28,6 +28,7 @@ use utoipa_axum::routes;
         (name = "Messages", description = "Messages in mailboxes; ids are IMAP UIDs"),
         (name = "Archive", description = "Deleted messages, restorable for a while; ids are 24 hex"),
         (name = "Quota", description = "Storage accounting"),
+        (name = "Filters", description = "Message filters run at delivery"),
         (name = "Autoreplies", description = "Automatic replies sent at delivery"),
         (name = "Meta", description = "This document"),
     ),
@@ -143,6 +144,12 @@ mod tests {
             ("/users/{user}/archived", &["get"]),
             ("/users/{user}/archived/{message}", &["get"]),
             ("/users/{user}/archived/{message}/restore", &["post"]),
+            ("/users/{user}/filters", &["get", "post"]),
+            ("/users/{user}/filters/{filter}", &["get", "put", "delete"]),
+            (
+                "/users/{user}/mailboxes/{mailbox}/messages/{message}/events",
+                &["get"],
+            ),
             ("/users/{user}/autoreply", &["get", "put", "delete"]),
             ("/openapi.json", &["get"]),
         ];

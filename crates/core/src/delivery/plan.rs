@@ -42,13 +42,22 @@ impl Core {
     /// Decides what to do with `msg` for `user`.
     pub(crate) async fn plan_delivery(
         &self,
-        _user: &UserRecord,
+        user: &UserRecord,
         msg: &DeliveryInput<'_>,
     ) -> Result<DeliveryPlan> {
-        let plan = DeliveryPlan {
-            spam: spam::marked_by_mta(&msg.parsed.headers),
+        let header_spam = spam::marked_by_mta(&msg.parsed.headers);
+        let filters = self.run_filters(&user.id, msg.parsed, header_spam).await;
+        let mut plan = DeliveryPlan {
+            mailbox: filters.mailbox,
+            drop: filters.drop,
+            spam: filters.junk,
+            forward_to: filters.forward_to,
+            target_urls: filters.target_urls,
+            filters_matched: filters.matched,
             ..DeliveryPlan::default()
         };
+        plan.flags.seen = filters.seen;
+        plan.flags.flagged = filters.flagged;
         Ok(plan)
     }
 }
