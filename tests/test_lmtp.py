@@ -7,7 +7,7 @@ import smtplib
 
 import pytest
 
-from delivery_helpers import RawSmtp, inbox_messages, junk_messages
+from delivery_helpers import RawSmtp, inbox_messages, junk_messages, wait_for
 from helpers import make_message, ok, unique
 
 MESSAGE = make_message(subject="Delivered over LMTP", body="Hello over LMTP.\n.leading dot line\n")
@@ -305,3 +305,57 @@ def test_bad_sequences_and_syntax(raw_lmtp, create_user):
     assert r.reply()[0] == 500
     assert r.reply()[0] == 421
     assert r.closed()
+
+
+def test_disabled_user_is_refused(api, create_user, raw_lmtp):
+    user = create_user()
+    ok(api.put(f"/users/{user.id}", json={"disabled": True}))
+    r = raw_lmtp()
+    r.send(b"LHLO x\r\nMAIL FROM:<a@example.org>\r\n" + f"RCPT TO:<{user.address}>\r\n".encode())
+    replies = r.replies(3)
+    assert replies[2][0] == 550 and replies[2][1].startswith("5.2.1"), replies
+
+
+def test_connection_limit_and_timeout(instances):
+    server = instances.start(env={"SEALPOST_LMTP_MAX_CONNECTIONS": "1", "SEALPOST_LMTP_TIMEOUT": "2"})
+    first = RawSmtp(server.lmtp_port)
+    try:
+        assert first.reply()[0] == 220
+        second = RawSmtp(server.lmtp_port)
+        try:
+            code, text = second.reply()
+            assert (code, text.split()[0]) == (421, "4.3.2")
+            assert second.closed()
+        finally:
+            second.close()
+        # the first session says nothing: it is timed out and closed
+        code, text = first.reply()
+        assert (code, text.split()[0]) == (421, "4.4.2")
+        assert first.closed()
+    finally:
+        first.close()
+    # its slot is free again (once the server has finished closing it)
+    def greeted() -> bool:
+        third = RawSmtp(server.lmtp_port)
+        try:
+            return third.reply()[0] == 220
+        finally:
+            third.close()
+
+    assert wait_for(greeted)
+
+
+def test_recipient_limit(instances):
+    server = instances.start(env={"SEALPOST_LMTP_MAX_RECIPIENTS": "2"})
+    a = server.api()
+    address = f"{unique('l')}@example.test"
+    ok(a.post("/users", json={"username": unique("l"), "password": "secret pass", "address": address}))
+    r = RawSmtp(server.lmtp_port)
+    try:
+        r.reply()
+        r.send(b"LHLO x\r\nMAIL FROM:<a@example.org>\r\n" + f"RCPT TO:<{address}>\r\n".encode() * 3)
+        replies = r.replies(5)
+        assert [c for c, _ in replies] == [250, 250, 250, 250, 452], replies
+        assert replies[4][1].startswith("4.5.3")
+    finally:
+        r.close()
