@@ -218,11 +218,18 @@ def test_message_size_limit(instances):
         code, text = r.reply()
         assert (code, text.split()[0]) == (552, "5.3.4")
         # undeclared, too big: the body is read to its end, then refused; the session goes on
-        r.send(b"MAIL FROM:<a@example.org>\r\n" + f"RCPT TO:<{address}>\r\n".encode() + b"DATA\r\n")
-        assert [c for c, _ in r.replies(3)] == [250, 250, 354]
+        # (two recipients: LMTP answers the refused data once for each)
+        r.send(b"MAIL FROM:<a@example.org>\r\n" + f"RCPT TO:<{address}>\r\n".encode() * 2 + b"DATA\r\n")
+        assert [c for c, _ in r.replies(4)] == [250, 250, 250, 354]
         r.send(make_message(body="z" * 5000) + b".\r\n")
-        code, text = r.reply()
-        assert (code, text.split()[0]) == (552, "5.3.4")
+        for code, text in r.replies(2):
+            assert (code, text.split()[0]) == (552, "5.3.4")
+        # the same with BDAT: an oversized chunk is read and refused, BDAT LAST answers per recipient
+        r.send(b"MAIL FROM:<a@example.org>\r\n" + f"RCPT TO:<{address}>\r\n".encode() * 2)
+        assert [c for c, _ in r.replies(3)] == [250, 250, 250]
+        r.send(b"BDAT 3000\r\n" + b"b" * 3000 + b"BDAT 2 LAST\r\nzz")
+        replies = r.replies(3)
+        assert [c for c, _ in replies] == [552, 552, 552], replies
         r.send(b"NOOP\r\n")
         assert r.reply()[0] == 250
     finally:
