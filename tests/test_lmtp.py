@@ -7,7 +7,7 @@ import smtplib
 
 import pytest
 
-from delivery_helpers import RawSmtp, inbox_messages, junk_messages
+from delivery_helpers import RawSmtp, inbox_messages, junk_messages, wait_for
 from helpers import make_message, ok, unique
 
 MESSAGE = make_message(subject="Delivered over LMTP", body="Hello over LMTP.\n.leading dot line\n")
@@ -218,11 +218,18 @@ def test_message_size_limit(instances):
         code, text = r.reply()
         assert (code, text.split()[0]) == (552, "5.3.4")
         # undeclared, too big: the body is read to its end, then refused; the session goes on
-        r.send(b"MAIL FROM:<a@example.org>\r\n" + f"RCPT TO:<{address}>\r\n".encode() + b"DATA\r\n")
-        assert [c for c, _ in r.replies(3)] == [250, 250, 354]
+        # (two recipients: LMTP answers the refused data once for each)
+        r.send(b"MAIL FROM:<a@example.org>\r\n" + f"RCPT TO:<{address}>\r\n".encode() * 2 + b"DATA\r\n")
+        assert [c for c, _ in r.replies(4)] == [250, 250, 250, 354]
         r.send(make_message(body="z" * 5000) + b".\r\n")
-        code, text = r.reply()
-        assert (code, text.split()[0]) == (552, "5.3.4")
+        for code, text in r.replies(2):
+            assert (code, text.split()[0]) == (552, "5.3.4")
+        # the same with BDAT: an oversized chunk is read and refused, BDAT LAST answers per recipient
+        r.send(b"MAIL FROM:<a@example.org>\r\n" + f"RCPT TO:<{address}>\r\n".encode() * 2)
+        assert [c for c, _ in r.replies(3)] == [250, 250, 250]
+        r.send(b"BDAT 3000\r\n" + b"b" * 3000 + b"BDAT 2 LAST\r\nzz")
+        replies = r.replies(3)
+        assert [c for c, _ in replies] == [552, 552, 552], replies
         r.send(b"NOOP\r\n")
         assert r.reply()[0] == 250
     finally:
@@ -305,3 +312,57 @@ def test_bad_sequences_and_syntax(raw_lmtp, create_user):
     assert r.reply()[0] == 500
     assert r.reply()[0] == 421
     assert r.closed()
+
+
+def test_disabled_user_is_refused(api, create_user, raw_lmtp):
+    user = create_user()
+    ok(api.put(f"/users/{user.id}", json={"disabled": True}))
+    r = raw_lmtp()
+    r.send(b"LHLO x\r\nMAIL FROM:<a@example.org>\r\n" + f"RCPT TO:<{user.address}>\r\n".encode())
+    replies = r.replies(3)
+    assert replies[2][0] == 550 and replies[2][1].startswith("5.2.1"), replies
+
+
+def test_connection_limit_and_timeout(instances):
+    server = instances.start(env={"SEALPOST_LMTP_MAX_CONNECTIONS": "1", "SEALPOST_LMTP_TIMEOUT": "2"})
+    first = RawSmtp(server.lmtp_port)
+    try:
+        assert first.reply()[0] == 220
+        second = RawSmtp(server.lmtp_port)
+        try:
+            code, text = second.reply()
+            assert (code, text.split()[0]) == (421, "4.3.2")
+            assert second.closed()
+        finally:
+            second.close()
+        # the first session says nothing: it is timed out and closed
+        code, text = first.reply()
+        assert (code, text.split()[0]) == (421, "4.4.2")
+        assert first.closed()
+    finally:
+        first.close()
+    # its slot is free again (once the server has finished closing it)
+    def greeted() -> bool:
+        third = RawSmtp(server.lmtp_port)
+        try:
+            return third.reply()[0] == 220
+        finally:
+            third.close()
+
+    assert wait_for(greeted)
+
+
+def test_recipient_limit(instances):
+    server = instances.start(env={"SEALPOST_LMTP_MAX_RECIPIENTS": "2"})
+    a = server.api()
+    address = f"{unique('l')}@example.test"
+    ok(a.post("/users", json={"username": unique("l"), "password": "secret pass", "address": address}))
+    r = RawSmtp(server.lmtp_port)
+    try:
+        r.reply()
+        r.send(b"LHLO x\r\nMAIL FROM:<a@example.org>\r\n" + f"RCPT TO:<{address}>\r\n".encode() * 3)
+        replies = r.replies(5)
+        assert [c for c, _ in replies] == [250, 250, 250, 250, 452], replies
+        assert replies[4][1].startswith("4.5.3")
+    finally:
+        r.close()

@@ -423,8 +423,7 @@ impl Session {
             }
         }
         if decoder.overflowed() {
-            self.tx = None;
-            self.refuse(Reply::new(552, (5, 3, 4), "Message too big"));
+            self.refuse_message(Reply::new(552, (5, 3, 4), "Message too big"));
             return Ok(());
         }
         self.finish(body).await;
@@ -474,10 +473,12 @@ impl Session {
         };
         tx.chunking = true;
         if tx.too_big {
+            let too_big = Reply::new(552, (5, 3, 4), "Message too big");
             if last {
-                self.tx = None;
+                self.refuse_message(too_big);
+            } else {
+                self.refuse(too_big);
             }
-            self.refuse(Reply::new(552, (5, 3, 4), "Message too big"));
             return Ok(());
         }
         tx.body.extend_from_slice(&chunk);
@@ -489,6 +490,18 @@ impl Session {
             self.answer(ok((2, 0, 0), &text));
         }
         Ok(())
+    }
+
+    /// Ends the transaction with a refusal of its message: once per accepted recipient in
+    /// LMTP (RFC 2033 section 4.2), once in SMTP.
+    fn refuse_message(&mut self, r: Reply) {
+        let n = match (self.config.mode, self.tx.take()) {
+            (Mode::Lmtp, Some(tx)) => tx.recipients.len().max(1),
+            _ => 1,
+        };
+        for _ in 0..n {
+            self.refuse(r.clone());
+        }
     }
 
     /// Delivers the transaction's message and answers: per recipient in LMTP, once in SMTP.
