@@ -1,6 +1,8 @@
 //! Readable content of a message: the plain text and HTML bodies, the intro snippet and the
 //! text for the full-text index, each bounded.
 
+use std::collections::HashSet;
+
 use mail_parser::decoders::html::html_to_text;
 
 use crate::bodies::Bodies;
@@ -181,7 +183,33 @@ pub(crate) fn intro(text: &str) -> String {
     intro
 }
 
+/// A word compared as the full-text tokenizers see it: ASCII case folded.
+struct Folded<'a>(&'a str);
+
+impl PartialEq for Folded<'_> {
+    fn eq(&self, other: &Self) -> bool {
+        self.0.eq_ignore_ascii_case(other.0)
+    }
+}
+
+impl Eq for Folded<'_> {}
+
+impl std::hash::Hash for Folded<'_> {
+    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+        for b in self.0.bytes() {
+            state.write_u8(b.to_ascii_lowercase());
+        }
+        state.write_u8(0xff);
+    }
+}
+
 /// Subject, names and addresses of the correspondents, and the body text, bounded.
+///
+/// The body text is reduced to its distinct words (whitespace-separated, compared ignoring
+/// ASCII case), each once, in order of first occurrence. Searches only ask whether a message
+/// holds every word of a query, and a query word that the tokenizer splits (an address,
+/// `don't`) is matched as a phrase inside one word, which is kept whole: repeats add nothing
+/// but indexing work (tokenizing is most of the cost of storing a message on SQLite).
 pub(crate) fn search_text(subject: &str, addresses: &[&Addr], text: &str) -> String {
     let mut out = String::with_capacity((subject.len() + text.len()).min(MAX_SEARCH_TEXT) + 64);
     out.push_str(subject);
@@ -198,13 +226,15 @@ pub(crate) fn search_text(subject: &str, addresses: &[&Addr], text: &str) -> Str
         }
     }
     out.push('\n');
-    if out.len() < MAX_SEARCH_TEXT {
-        let room = MAX_SEARCH_TEXT - out.len();
-        let mut end = room.min(text.len());
-        while !text.is_char_boundary(end) {
-            end -= 1;
+    let mut seen: HashSet<Folded<'_>> = HashSet::new();
+    for word in text.split_whitespace() {
+        if out.len() >= MAX_SEARCH_TEXT {
+            break;
         }
-        out.push_str(text.get(..end).unwrap_or_default());
+        if seen.insert(Folded(word)) {
+            out.push_str(word);
+            out.push(' ');
+        }
     }
     truncate(&mut out, MAX_SEARCH_TEXT);
     out
@@ -253,5 +283,18 @@ mod tests {
         let out = search_text("Hello", &[&addr], &text);
         assert!(out.len() <= MAX_SEARCH_TEXT);
         assert!(out.starts_with("Hello\nAnn ann@example.com \n"));
+    }
+
+    #[test]
+    fn search_text_keeps_each_word_once() {
+        let out = search_text(
+            "Re: Budget",
+            &[],
+            "Budget review,\r\nbudget REVIEW, ann@example.com\n\tdon't review ann@example.com",
+        );
+        assert_eq!(
+            out,
+            "Re: Budget\n\nBudget review, ann@example.com don't review "
+        );
     }
 }
