@@ -196,8 +196,13 @@ impl Eq for Folded<'_> {}
 
 impl std::hash::Hash for Folded<'_> {
     fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
-        for b in self.0.bytes() {
-            state.write_u8(b.to_ascii_lowercase());
+        // Folded a piece at a time into a buffer: one hasher call per piece, not per byte.
+        let mut buf = [0u8; 32];
+        for piece in self.0.as_bytes().chunks(buf.len()) {
+            let folded = &mut buf[..piece.len()];
+            folded.copy_from_slice(piece);
+            folded.make_ascii_lowercase();
+            state.write(folded);
         }
         state.write_u8(0xff);
     }
