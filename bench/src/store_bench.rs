@@ -59,7 +59,7 @@ fn message(rng: &mut StdRng, i: usize) -> Vec<u8> {
     let mut subject = String::new();
     push_words(rng, 5, &mut subject);
     let lines = rng.gen_range(30..300);
-    let mut body = String::with_capacity(lines * 80);
+    let mut body = String::new();
     for _ in 0..lines {
         push_words(rng, 10, &mut body);
         body.push_str("\r\n");
