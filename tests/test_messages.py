@@ -376,6 +376,24 @@ def test_search_subject_and_paging(api, user):
     assert sorted(seen) == sorted(uids)
 
 
+def test_search_finds_words_however_often_and_wherever_they_occur(api, user):
+    """The full-text index keeps each distinct word of a body once: a word seen first in
+    another case, one after many repeated lines, and an address searched as one word are all
+    still found."""
+    needle = word()
+    address = f"{word()}.desk@example.org"
+    body = f"{needle.upper()} opens the text.\n" + "the same line again and again\n" * 400
+    body += f"Write to {address} about {needle} or the same line.\n"
+    mid = inbox(api, user.id)
+    uid = upload_ok(api, user.id, mid, make_message(subject="repeats", body=body))
+    upload_ok(api, user.id, mid, make_message(subject="other", body="the same line again"))
+    for q in [needle, needle.upper(), address, f"{address} {needle}"]:
+        data = ok(api.get(f"/users/{user.id}/search", params={"query": q}))
+        assert data["total"] == 1, q
+        assert [(m["mailbox"], m["id"]) for m in data["results"]] == [(mid, uid)], q
+    assert ok(api.get(f"/users/{user.id}/search", params={"query": f"{needle} {word()}"}))["total"] == 0
+
+
 def test_search_validation(api, user):
     invalid(api.get(f"/users/{user.id}/search"))
     invalid(api.get(f"/users/{user.id}/search", params={"query": "x", "limit": 0}))

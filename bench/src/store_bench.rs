@@ -28,6 +28,10 @@ struct Args {
     /// Samples per latency measurement.
     #[arg(long, default_value_t = 200)]
     samples: usize,
+    /// Messages smaller than this many bytes are stored in the database, larger ones as
+    /// files (`SEALPOST_INLINE_MAX`; the server's default when absent).
+    #[arg(long)]
+    inline_max: Option<u64>,
 }
 
 const WORDS: &[&str] = &[
@@ -39,21 +43,25 @@ const WORDS: &[&str] = &[
     "network", "storage",
 ];
 
-fn words(rng: &mut StdRng, n: usize) -> String {
-    (0..n)
-        .map(|_| WORDS[rng.gen_range(0..WORDS.len())])
-        .collect::<Vec<_>>()
-        .join(" ")
+/// Appends `n` random words, separated by spaces.
+fn push_words(rng: &mut StdRng, n: usize, out: &mut String) {
+    for k in 0..n {
+        if k > 0 {
+            out.push(' ');
+        }
+        out.push_str(WORDS[rng.gen_range(0..WORDS.len())]);
+    }
 }
 
 /// A message of realistic size: mostly 2-20 KB of text, one in ten carries a 50-200 KB
 /// attachment.
 fn message(rng: &mut StdRng, i: usize) -> Vec<u8> {
-    let subject = words(rng, 5);
-    let mut body = String::new();
+    let mut subject = String::new();
+    push_words(rng, 5, &mut subject);
     let lines = rng.gen_range(30..300);
+    let mut body = String::new();
     for _ in 0..lines {
-        body.push_str(&words(rng, 10));
+        push_words(rng, 10, &mut body);
         body.push_str("\r\n");
     }
     if i % 1000 == 7 {
@@ -127,6 +135,10 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         default_quota: i64::MAX / 2,
         max_message_size: 1 << 30,
         ..CoreConfig::default()
+    };
+    let config = CoreConfig {
+        inline_blob_max: args.inline_max.unwrap_or(config.inline_blob_max),
+        ..config
     };
     let core = Core::open(config).await?;
     let user = core

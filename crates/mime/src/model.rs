@@ -148,7 +148,8 @@ pub struct ParsedMessage {
     pub attachments: Vec<Attachment>,
     /// Subject with `Re:`/`Fwd:`/`[list]` prefixes removed, lower-cased: the threading key.
     pub thread_subject: String,
-    /// Text for the full-text index: subject, addresses, body text; at most 256 KiB.
+    /// Text for the full-text index: subject, addresses, then each distinct word of the body
+    /// text once (runs between ASCII whitespace, first occurrences in order); at most 256 KiB.
     /// Not serialised: it goes to the full-text index, not into the stored JSON index.
     #[serde(skip)]
     pub search_text: String,

@@ -1,6 +1,8 @@
 //! Readable content of a message: the plain text and HTML bodies, the intro snippet and the
 //! text for the full-text index, each bounded.
 
+use std::collections::HashSet;
+
 use mail_parser::decoders::html::html_to_text;
 
 use crate::bodies::Bodies;
@@ -182,6 +184,12 @@ pub(crate) fn intro(text: &str) -> String {
 }
 
 /// Subject, names and addresses of the correspondents, and the body text, bounded.
+///
+/// The body text is reduced to its distinct words (runs between ASCII whitespace), each
+/// once, in order of first occurrence, separated by spaces. Searches only ask whether a
+/// message holds every word of a query, and a query word that the tokenizer splits (an
+/// address, `don't`) is matched as a phrase inside one word, which is kept whole: repeats add
+/// nothing but indexing work (tokenizing is most of the cost of storing a message on SQLite).
 pub(crate) fn search_text(subject: &str, addresses: &[&Addr], text: &str) -> String {
     let mut out = String::with_capacity((subject.len() + text.len()).min(MAX_SEARCH_TEXT) + 64);
     out.push_str(subject);
@@ -198,13 +206,20 @@ pub(crate) fn search_text(subject: &str, addresses: &[&Addr], text: &str) -> Str
         }
     }
     out.push('\n');
-    if out.len() < MAX_SEARCH_TEXT {
-        let room = MAX_SEARCH_TEXT - out.len();
-        let mut end = room.min(text.len());
-        while !text.is_char_boundary(end) {
-            end -= 1;
+    // Split at ASCII whitespace only: a word holding other (Unicode) white space is kept
+    // whole, which the tokenizer splits as it would have anyway.
+    let mut seen: HashSet<&str> = HashSet::new();
+    for word in text
+        .split(|c: char| c.is_ascii_whitespace())
+        .filter(|w| !w.is_empty())
+    {
+        if out.len() >= MAX_SEARCH_TEXT {
+            break;
         }
-        out.push_str(text.get(..end).unwrap_or_default());
+        if seen.insert(word) {
+            out.push_str(word);
+            out.push(' ');
+        }
     }
     truncate(&mut out, MAX_SEARCH_TEXT);
     out
@@ -253,5 +268,18 @@ mod tests {
         let out = search_text("Hello", &[&addr], &text);
         assert!(out.len() <= MAX_SEARCH_TEXT);
         assert!(out.starts_with("Hello\nAnn ann@example.com \n"));
+    }
+
+    #[test]
+    fn search_text_keeps_each_word_once() {
+        let out = search_text(
+            "Re: Budget",
+            &[],
+            "Budget review,\r\nBudget review, ann@example.com\n\tdon't review ann@example.com\u{a0}x",
+        );
+        assert_eq!(
+            out,
+            "Re: Budget\n\nBudget review, ann@example.com don't review ann@example.com\u{a0}x "
+        );
     }
 }

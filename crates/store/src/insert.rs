@@ -13,9 +13,22 @@ use crate::rows::{Cols, corrupt};
 use crate::{Result, Store};
 use std::collections::{HashMap, HashSet};
 
-/// Rows per multi-row INSERT (22 parameters per message row stays far below both engines'
-/// parameter limits).
-const CHUNK: usize = 100;
+/// Rows per multi-row statement: a run of rows is cut into pieces of these sizes, largest
+/// first (64 message rows of 22 parameters stay far below both engines' parameter limits).
+/// Few distinct sizes keep every statement in the connection's prepared-statement cache:
+/// preparing a statement of a thousand parameters costs about as much as running it.
+const PIECES: [usize; 4] = [64, 16, 4, 1];
+
+/// `items` in consecutive pieces of the sizes in [`PIECES`].
+fn pieces<T>(items: &[T]) -> impl Iterator<Item = &[T]> {
+    let mut rest = items;
+    std::iter::from_fn(move || {
+        let n = PIECES.iter().copied().find(|&n| n <= rest.len())?;
+        let (piece, tail) = rest.split_at(n);
+        rest = tail;
+        Some(piece)
+    })
+}
 /// Referenced Message-IDs considered per message.
 const MAX_REFS: usize = 50;
 
@@ -98,7 +111,7 @@ impl Store {
         write_tx!(self, tx => {
             // 1. Users (locked on PostgreSQL) and mailboxes.
             let mut quota: HashMap<String, (i64, i64)> = HashMap::new();
-            for chunk in users.chunks(CHUNK) {
+            for chunk in pieces(&users) {
                 let sql = format!("SELECT id, quota_allowed, storage_used FROM users WHERE id IN ({}){lock}", list(1, chunk.len()));
                 let mut q = sqlx::query(&sql);
                 for u in chunk {
@@ -111,7 +124,7 @@ impl Store {
             let mut owner: HashMap<String, String> = HashMap::new();
             // When messages arriving now in each mailbox are due by its retention.
             let mut deadline: HashMap<String, Option<i64>> = HashMap::new();
-            for chunk in mailboxes.chunks(CHUNK) {
+            for chunk in pieces(&mailboxes) {
                 let sql = format!("SELECT id, user_id, special_use, retention FROM mailboxes WHERE id IN ({})", list(1, chunk.len()));
                 let mut q = sqlx::query(&sql);
                 for m in chunk {
@@ -186,7 +199,7 @@ impl Store {
                         None => blob_refs.push((m.blob.as_str(), 1, i)),
                     }
                 }
-                for chunk in blob_refs.chunks(CHUNK) {
+                for chunk in pieces(&blob_refs) {
                     let sql = format!(
                         "INSERT INTO blobs (hash, size, refcount, parsed, created) VALUES {} \
                          ON CONFLICT (hash) DO UPDATE SET refcount = blobs.refcount + excluded.refcount RETURNING hash, refcount",
@@ -221,7 +234,7 @@ impl Store {
                     }
                 }
                 // A row left by an unreferenced blob not yet collected is kept (same bytes).
-                for chunk in inline.chunks(CHUNK) {
+                for chunk in pieces(&inline) {
                     let sql = format!("INSERT INTO blob_data (hash, data) VALUES {} ON CONFLICT (hash) DO NOTHING", values(chunk.len(), 2));
                     let mut q = sqlx::query(&sql);
                     for m in chunk {
@@ -238,7 +251,7 @@ impl Store {
                     let ids: Vec<String> = unique(
                         accepted.iter().map(|&i| &batch[i]).filter(|m| m.user.as_str() == *user).flat_map(|m| m.references.iter().take(MAX_REFS).map(|r| text(r).into_owned())),
                     );
-                    for chunk in ids.chunks(CHUNK) {
+                    for chunk in pieces(&ids) {
                         let sql = format!("SELECT message_id, thread_id FROM thread_refs WHERE user_id = $1 AND message_id IN ({})", list(2, chunk.len()));
                         let mut q = sqlx::query(&sql).bind(*user);
                         for id in chunk {
@@ -294,7 +307,7 @@ impl Store {
                     plans.push(Plan { index: i, uid: *first, modseq: *modseq, thread });
                     *first += 1;
                 }
-                for chunk in new_threads.chunks(CHUNK) {
+                for chunk in pieces(&new_threads) {
                     let sql = format!("INSERT INTO threads (id, user_id, subject, updated) VALUES {}", values(chunk.len(), 4));
                     let mut q = sqlx::query(&sql);
                     for (t, u, s) in chunk {
@@ -303,7 +316,7 @@ impl Store {
                     q.execute(&mut *tx).await?;
                 }
                 let touched: Vec<String> = touched.into_iter().collect();
-                for chunk in touched.chunks(CHUNK) {
+                for chunk in pieces(&touched) {
                     let sql = format!("UPDATE threads SET updated = $1 WHERE id IN ({})", list(2, chunk.len()));
                     let mut q = sqlx::query(&sql).bind(now);
                     for t in chunk {
@@ -311,7 +324,7 @@ impl Store {
                     }
                     q.execute(&mut *tx).await?;
                 }
-                for chunk in new_refs.chunks(CHUNK) {
+                for chunk in pieces(&new_refs) {
                     let sql = format!("INSERT INTO thread_refs (user_id, message_id, thread_id) VALUES {} ON CONFLICT DO NOTHING", values(chunk.len(), 3));
                     let mut q = sqlx::query(&sql);
                     for (u, id, t) in chunk {
@@ -321,7 +334,7 @@ impl Store {
                 }
 
                 // 6. Messages, their full-text rows and journal rows.
-                for chunk in plans.chunks(CHUNK) {
+                for chunk in pieces(&plans) {
                     let sql = format!(
                         "INSERT INTO messages (user_id, mailbox_id, uid, modseq, thread_id, blob, size, idate, hdate, subject, \
                          from_name, from_address, message_id, intro, has_attachments, seen, answered, flagged, deleted, draft, \
@@ -435,5 +448,17 @@ mod tests {
         assert_eq!(earliest(None, Some(2)), Some(2));
         assert_eq!(earliest(Some(3), None), Some(3));
         assert_eq!(earliest(None, None), None);
+    }
+
+    #[test]
+    fn pieces_cover_every_row_in_few_sizes() {
+        for len in 0..300 {
+            let items: Vec<usize> = (0..len).collect();
+            let cut: Vec<&[usize]> = pieces(&items).collect();
+            assert_eq!(cut.concat(), items);
+            assert!(cut.iter().all(|p| PIECES.contains(&p.len())));
+        }
+        let sizes: Vec<usize> = pieces(&[0; 150]).map(<[i32]>::len).collect();
+        assert_eq!(sizes, vec![64, 64, 16, 4, 1, 1]);
     }
 }
