@@ -130,6 +130,47 @@ struct PackedChunk<'a> {
     keywords: &'a str,
 }
 
+/// Decimal numbers separated by `,` (what group_concat makes of integers), read without
+/// splitting into strings first: this loop runs for every message of a mailbox.
+struct Numbers<'a>(&'a [u8]);
+
+impl Numbers<'_> {
+    /// The next number (`Some(None)` if it is not one), or `None` at the end.
+    fn next_number(&mut self) -> Option<Option<i64>> {
+        if self.0.is_empty() {
+            return None;
+        }
+        let end = self
+            .0
+            .iter()
+            .position(|&b| b == b',')
+            .unwrap_or(self.0.len());
+        let (item, rest) = self.0.split_at(end);
+        self.0 = rest.get(1..).unwrap_or_default();
+        let (negative, digits) = match item.split_first() {
+            Some((b'-', d)) => (true, d),
+            _ => (false, item),
+        };
+        if digits.is_empty() {
+            return Some(None);
+        }
+        let mut n: i64 = 0;
+        for &b in digits {
+            if !b.is_ascii_digit() {
+                return Some(None);
+            }
+            let Some(v) = n
+                .checked_mul(10)
+                .and_then(|n| n.checked_add(i64::from(b - b'0')))
+            else {
+                return Some(None);
+            };
+            n = v;
+        }
+        Some(Some(if negative { -n } else { n }))
+    }
+}
+
 /// Decodes a [`PackedChunk`], appending its rows (by UID) to `out`.
 ///
 /// Numbers rather than one text line per row: turning five numbers per row into text
@@ -137,35 +178,39 @@ struct PackedChunk<'a> {
 /// lines cost an allocation per row here.
 fn unpack_chunk(chunk: &PackedChunk<'_>, out: &mut Vec<ViewRow>) -> Result<()> {
     let bad = |what: &str| rows::corrupt(format!("view chunk: {what}"));
-    let num = |s: Option<&str>, what: &str| -> Result<i64> {
-        s.and_then(|v| v.parse().ok()).ok_or_else(|| bad(what))
-    };
     let start = out.len();
-    if !chunk.uid_bits.is_empty() {
-        let mut modseq = chunk.modseq.split(',');
-        let mut size = chunk.size.split(',');
-        let mut idate = chunk.idate.split(',');
-        for ub in chunk.uid_bits.split(',') {
-            let ub = num(Some(ub), "uid")?;
-            let bits = ub & 31;
-            out.push(ViewRow {
-                uid: ub >> 5,
-                modseq: num(modseq.next(), "modseq")?,
-                size: num(size.next(), "size")?,
-                idate: num(idate.next(), "idate")?,
-                flags: Flags {
-                    seen: bits & 1 != 0,
-                    answered: bits & 2 != 0,
-                    flagged: bits & 4 != 0,
-                    deleted: bits & 8 != 0,
-                    draft: bits & 16 != 0,
-                    keywords: Vec::new(),
-                },
-            });
-        }
-        if modseq.next().is_some() || size.next().is_some() || idate.next().is_some() {
-            return Err(bad("column lengths differ"));
-        }
+    let mut uid_bits = Numbers(chunk.uid_bits.as_bytes());
+    let mut modseq = Numbers(chunk.modseq.as_bytes());
+    let mut size = Numbers(chunk.size.as_bytes());
+    let mut idate = Numbers(chunk.idate.as_bytes());
+    while let Some(ub) = uid_bits.next_number() {
+        let ub = ub.ok_or_else(|| bad("uid"))?;
+        let col = |list: &mut Numbers<'_>, what: &str| {
+            list.next_number().flatten().ok_or_else(|| bad(what))
+        };
+        let (m, s, d) = (
+            col(&mut modseq, "modseq")?,
+            col(&mut size, "size")?,
+            col(&mut idate, "idate")?,
+        );
+        let bits = ub & 31;
+        out.push(ViewRow {
+            uid: ub >> 5,
+            modseq: m,
+            size: s,
+            idate: d,
+            flags: Flags {
+                seen: bits & 1 != 0,
+                answered: bits & 2 != 0,
+                flagged: bits & 4 != 0,
+                deleted: bits & 8 != 0,
+                draft: bits & 16 != 0,
+                keywords: Vec::new(),
+            },
+        });
+    }
+    if !(modseq.0.is_empty() && size.0.is_empty() && idate.0.is_empty()) {
+        return Err(bad("column lengths differ"));
     }
     let rows = out.get_mut(start..).unwrap_or_default();
     // group_concat keeps the subquery's order in practice; sorting makes it a rule.
@@ -176,7 +221,10 @@ fn unpack_chunk(chunk: &PackedChunk<'_>, out: &mut Vec<ViewRow>) -> Result<()> {
     // nor a line feed can appear inside one.
     for line in chunk.keywords.split('\n').filter(|l| !l.is_empty()) {
         let mut parts = line.split(' ');
-        let uid = num(parts.next(), "keyword uid")?;
+        let uid: i64 = parts
+            .next()
+            .and_then(|u| u.parse().ok())
+            .ok_or_else(|| bad("keyword uid"))?;
         let i = rows
             .binary_search_by_key(&uid, |r| r.uid)
             .map_err(|_| bad("keywords of an unknown uid"))?;
@@ -225,24 +273,39 @@ impl Store {
                     .collect()
             });
         }
-        let sql = format!(
-            "SELECT CAST(COUNT(*) AS BIGINT) AS n, CAST(COALESCE(MAX(uid), 0) AS BIGINT) AS last, \
-             COALESCE(group_concat(uid * 32 + bits), '') AS uid_bits, \
+        // Chunks are UID ranges read straight off the (mailbox_id, uid) index: a subquery
+        // with ORDER BY and LIMIT cost a fifth more (a co-routine step per row). The flag
+        // columns hold 0 or 1 on SQLite.
+        let sql = "SELECT COALESCE(group_concat(uid * 32 + seen + 2 * answered + 4 * flagged + 8 * deleted + 16 * draft), '') AS uid_bits, \
              COALESCE(group_concat(modseq), '') AS modseqs, COALESCE(group_concat(size), '') AS sizes, \
              COALESCE(group_concat(idate), '') AS idates, \
              COALESCE(group_concat(CASE WHEN keywords <> '' THEN uid || ' ' || keywords END, char(10)), '') AS kws \
-             FROM (SELECT uid, modseq, size, idate, keywords, CAST(seen AS INTEGER) + 2 * CAST(answered AS INTEGER) \
-             + 4 * CAST(flagged AS INTEGER) + 8 * CAST(deleted AS INTEGER) + 16 * CAST(draft AS INTEGER) AS bits \
-             FROM messages WHERE mailbox_id = $1 AND user_id = $2 AND uid > $3 ORDER BY uid LIMIT {VIEW_CHUNK}) t"
-        );
+             FROM messages WHERE mailbox_id = $1 AND user_id = $2 AND uid > $3 AND uid <= $4";
+        // The next UID above a gap of more than a chunk (and the end).
+        let next_sql = "SELECT MIN(uid) AS uid FROM messages WHERE mailbox_id = $1 AND user_id = $2 AND uid > $3";
         let mut out = Vec::new();
         let mut after = after;
         loop {
-            let (n, last) = read!(self, db => {
-                let r = sqlx::query(&sql)
+            let next: Option<i64> = read!(self, db => {
+                sqlx::query(next_sql)
                     .bind(mailbox.as_str())
                     .bind(user.as_str())
                     .bind(after)
+                    .fetch_one(db)
+                    .await?
+                    .opt_i64("uid")?
+            });
+            let Some(next) = next else {
+                break;
+            };
+            // Each chunk starts at a message, so no query reads an empty range.
+            let hi = next.saturating_add(VIEW_CHUNK - 1);
+            read!(self, db => {
+                let r = sqlx::query(sql)
+                    .bind(mailbox.as_str())
+                    .bind(user.as_str())
+                    .bind(after)
+                    .bind(hi)
                     .fetch_one(db)
                     .await?;
                 let chunk = PackedChunk {
@@ -253,12 +316,8 @@ impl Store {
                     keywords: sqlx::Row::try_get::<&str, _>(&r, "kws")?,
                 };
                 unpack_chunk(&chunk, &mut out)?;
-                (r.i64("n")?, r.i64("last")?)
             });
-            if n < VIEW_CHUNK {
-                break;
-            }
-            after = last;
+            after = hi;
         }
         Ok(out)
     }
@@ -580,7 +639,10 @@ mod tests {
         assert_eq!(out.len(), 2);
         assert_eq!((out[0].uid, out[0].modseq, out[0].size), (3, 4, 200));
         assert!(out[0].flags.draft && !out[0].flags.seen);
-        assert_eq!(out[0].flags.keywords, vec!["$Junk".to_string(), "work".into()]);
+        assert_eq!(
+            out[0].flags.keywords,
+            vec!["$Junk".to_string(), "work".into()]
+        );
         assert_eq!((out[1].uid, out[1].idate), (7, 1700000000000));
         assert!(out[1].flags.seen && out[1].flags.flagged && !out[1].flags.deleted);
         assert!(out[1].flags.keywords.is_empty());
@@ -595,5 +657,11 @@ mod tests {
             ..chunk
         };
         assert!(unpack_chunk(&stray, &mut Vec::new()).is_err());
+        let mut n = Numbers(b"12,-3,x,,9223372036854775807,9223372036854775808");
+        let got: Vec<_> = std::iter::from_fn(|| n.next_number()).collect();
+        assert_eq!(
+            got,
+            vec![Some(12), Some(-3), None, None, Some(i64::MAX), None]
+        );
     }
 }
