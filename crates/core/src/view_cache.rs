@@ -45,6 +45,28 @@ struct Inner {
     slots: HashMap<(ObjectId, ObjectId), Slot>,
     rows: usize,
     tick: u64,
+    /// Mailboxes being read in full, each with the lock its readers queue on.
+    loading: HashMap<(ObjectId, ObjectId), Arc<tokio::sync::Mutex<()>>>,
+}
+
+/// The right to read one mailbox in full (see [`ViewCache::load_turn`]); dropping it lets
+/// the next reader in, or forgets the mailbox's lock when nobody waits.
+pub(crate) struct LoadTurn {
+    cache: ViewCache,
+    key: (ObjectId, ObjectId),
+    gate: Arc<tokio::sync::Mutex<()>>,
+    guard: Option<tokio::sync::OwnedMutexGuard<()>>,
+}
+
+impl Drop for LoadTurn {
+    fn drop(&mut self) {
+        self.guard.take();
+        let mut inner = self.cache.lock();
+        // Held by the map and by this turn only: nobody else waits.
+        if Arc::strong_count(&self.gate) == 2 {
+            inner.loading.remove(&self.key);
+        }
+    }
 }
 
 /// See the module documentation. Cheap to clone.
@@ -75,6 +97,21 @@ impl ViewCache {
         let slot = inner.slots.get_mut(&(user.clone(), mailbox.clone()))?;
         slot.used = tick;
         Some(slot.view.clone())
+    }
+
+    /// Waits until no other task of this process reads the mailbox in full, and returns
+    /// the turn to do so: concurrent cold SELECTs of one mailbox read it once, the others
+    /// then find it cached (single flight).
+    pub(crate) async fn load_turn(&self, user: &ObjectId, mailbox: &ObjectId) -> LoadTurn {
+        let key = (user.clone(), mailbox.clone());
+        let gate = self.lock().loading.entry(key.clone()).or_default().clone();
+        let guard = gate.clone().lock_owned().await;
+        LoadTurn {
+            cache: self.clone(),
+            key,
+            gate,
+            guard: Some(guard),
+        }
     }
 
     pub(crate) fn remove(&self, user: &ObjectId, mailbox: &ObjectId) {
@@ -258,43 +295,14 @@ impl Core {
         user: &ObjectId,
         mailbox: &ObjectId,
     ) -> Result<CachedView> {
-        if let Some(cached) = self.views.get(user, mailbox) {
-            let journal = self
-                .store
-                .mailbox_journal_since(user, mailbox, cached.modseq, JOURNAL_BATCH)
-                .await?;
-            let max_uid = cached.rows.last().map(|r| r.uid).unwrap_or(0);
-            match plan(&journal, max_uid, cached.modseq) {
-                Plan::Current => return Ok(cached),
-                Plan::Reload => {}
-                Plan::Apply {
-                    expunged,
-                    changed,
-                    added,
-                    modseq,
-                } => {
-                    let mut current = if changed.is_empty() {
-                        Vec::new()
-                    } else {
-                        self.store.view_rows(user, mailbox, &changed).await?
-                    };
-                    if added {
-                        current.extend(
-                            self.store
-                                .mailbox_view_after(user, mailbox, max_uid)
-                                .await?,
-                        );
-                    }
-                    let mut rows = cached.rows.as_ref().clone();
-                    apply(&mut rows, &expunged, &changed, current);
-                    let view = CachedView {
-                        modseq,
-                        rows: Arc::new(rows),
-                    };
-                    self.views.put(user, mailbox, view.clone());
-                    return Ok(view);
-                }
-            }
+        if let Some(view) = self.update_cached(user, mailbox).await? {
+            return Ok(view);
+        }
+        // One full read per mailbox at a time: whoever waited finds the view read by the
+        // one before it (and brings it up to date through the journal).
+        let _turn = self.views.load_turn(user, mailbox).await;
+        if let Some(view) = self.update_cached(user, mailbox).await? {
+            return Ok(view);
         }
         // Read the modseq before the rows: the rows reflect at least every change up to it.
         let Some(record) = self.store.get_mailbox(user, mailbox).await? else {
@@ -310,6 +318,53 @@ impl Core {
         };
         self.views.put(user, mailbox, view.clone());
         Ok(view)
+    }
+
+    /// The cached view brought up to date through the journal; `None` when there is none
+    /// or the journal asks for a full read.
+    async fn update_cached(
+        &self,
+        user: &ObjectId,
+        mailbox: &ObjectId,
+    ) -> Result<Option<CachedView>> {
+        let Some(cached) = self.views.get(user, mailbox) else {
+            return Ok(None);
+        };
+        let journal = self
+            .store
+            .mailbox_journal_since(user, mailbox, cached.modseq, JOURNAL_BATCH)
+            .await?;
+        let max_uid = cached.rows.last().map(|r| r.uid).unwrap_or(0);
+        let (expunged, changed, added, modseq) = match plan(&journal, max_uid, cached.modseq) {
+            Plan::Current => return Ok(Some(cached)),
+            Plan::Reload => return Ok(None),
+            Plan::Apply {
+                expunged,
+                changed,
+                added,
+                modseq,
+            } => (expunged, changed, added, modseq),
+        };
+        let mut current = if changed.is_empty() {
+            Vec::new()
+        } else {
+            self.store.view_rows(user, mailbox, &changed).await?
+        };
+        if added {
+            current.extend(
+                self.store
+                    .mailbox_view_after(user, mailbox, max_uid)
+                    .await?,
+            );
+        }
+        let mut rows = cached.rows.as_ref().clone();
+        apply(&mut rows, &expunged, &changed, current);
+        let view = CachedView {
+            modseq,
+            rows: Arc::new(rows),
+        };
+        self.views.put(user, mailbox, view.clone());
+        Ok(Some(view))
     }
 }
 

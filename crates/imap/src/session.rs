@@ -492,18 +492,30 @@ impl Session {
                 None => Vec::new(),
             }
         } else {
-            let max_known = self
-                .selected
-                .as_ref()
-                .map(|s| i64::from(s.max_uid()))
-                .unwrap_or(0);
+            let Some(selected) = self.selected.as_ref() else {
+                return Ok(());
+            };
+            let max_known = i64::from(selected.max_uid());
+            // A message whose snapshot is at or above the row's modseq already shows that
+            // change (typically this session's own STORE): no need to read it again.
+            let known = |uid: i64, modseq: Option<i64>| {
+                let (Ok(uid), Some(modseq)) = (u32::try_from(uid), modseq) else {
+                    return false;
+                };
+                selected
+                    .index_of(uid)
+                    .and_then(|i| selected.messages.get(i))
+                    .is_some_and(|m| !m.expunged && m.modseq >= modseq)
+            };
             let mut expunged = Vec::new();
             let mut changed = Vec::new();
             let mut added = false;
             for row in &rows {
                 match (row.command.as_str(), row.uid) {
                     ("EXPUNGE", Some(uid)) => expunged.push(uid),
-                    ("FETCH", Some(uid)) if uid <= max_known => changed.push(uid),
+                    ("FETCH", Some(uid)) if uid <= max_known && !known(uid, row.modseq) => {
+                        changed.push(uid)
+                    }
                     ("EXISTS", Some(uid)) if uid > max_known => added = true,
                     _ => {}
                 }

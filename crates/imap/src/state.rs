@@ -44,6 +44,9 @@ pub(crate) struct Selected {
     /// The mailbox modseq up to which its journal has been taken into account: the next
     /// refresh reads the journal rows above it (see `Session::refresh`).
     pub journal_modseq: i64,
+    /// Some message is marked `expunged` (so that a command boundary with nothing to
+    /// remove does not walk a big mailbox looking for one).
+    expunges_pending: bool,
 }
 
 fn uid32(uid: i64) -> Option<u32> {
@@ -115,6 +118,7 @@ impl Selected {
             highest_modseq: 0,
             saved: Vec::new(),
             journal_modseq: 0,
+            expunges_pending: false,
         }
     }
 
@@ -199,7 +203,10 @@ impl Selected {
                         out.push(update);
                     }
                 }
-                None => m.expunged = true,
+                None => {
+                    m.expunged = true;
+                    self.expunges_pending = true;
+                }
             }
         }
         if allow_expunge {
@@ -254,6 +261,9 @@ impl Selected {
     /// number first (so that each number is valid when the client reads it).
     /// With QRESYNC enabled, one `VANISHED` with their UIDs instead.
     pub fn take_expunges(&mut self) -> Vec<Data> {
+        if !std::mem::take(&mut self.expunges_pending) {
+            return Vec::new();
+        }
         if self.qresync {
             let uids = self.messages.iter().filter(|m| m.expunged).map(|m| m.uid);
             let Some(uids) = SequenceSet::from_ids(uids) else {
@@ -286,6 +296,7 @@ impl Selected {
                 && let Some(m) = self.messages.get_mut(i)
             {
                 m.expunged = true;
+                self.expunges_pending = true;
             }
         }
     }

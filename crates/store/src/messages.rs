@@ -151,6 +151,14 @@ pub fn fts5_query(q: &str) -> String {
         .join(" ")
 }
 
+/// What a flag change reads of each message.
+struct FlagRow {
+    uid: i64,
+    modseq: i64,
+    flags: Flags,
+    expires: Option<Millis>,
+}
+
 impl Store {
     /// Messages of one mailbox by UID.
     pub async fn list_messages(
@@ -439,14 +447,21 @@ impl Store {
             let mut modseq = None;
             for set in &sets {
                 let (cond, uids) = set.condition(3);
+                // Only what a flag change reads (not the whole record of each message).
                 let select = format!(
-                    "SELECT {MESSAGE_COLS} FROM messages m WHERE m.user_id = $1 AND m.mailbox_id = $2 AND {cond} ORDER BY m.uid"
+                    "SELECT m.uid, m.modseq, m.seen, m.answered, m.flagged, m.deleted, m.draft, m.keywords, m.expires \
+                     FROM messages m WHERE m.user_id = $1 AND m.mailbox_id = $2 AND {cond} ORDER BY m.uid"
                 );
                 let mut q = sqlx::query(&select).bind(user.as_str()).bind(mailbox.as_str());
                 for u in &uids {
                     q = q.bind(*u);
                 }
-                let current = q.fetch_all(&mut *tx).await?.iter().map(rows::message).collect::<Result<Vec<_>>>()?;
+                let current = q
+                    .fetch_all(&mut *tx)
+                    .await?
+                    .iter()
+                    .map(|r| Ok(FlagRow { uid: r.i64("uid")?, modseq: r.i64("modseq")?, flags: rows::flags(r)?, expires: r.opt_i64("expires")? }))
+                    .collect::<Result<Vec<_>>>()?;
                 for m in current {
                     if unchanged_since.is_some_and(|limit| m.modseq > limit) {
                         modified.push(m.uid);

@@ -118,31 +118,124 @@ const VIEW_COLS: &str =
 /// View rows read per statement when a whole mailbox (or its tail) is loaded.
 const VIEW_CHUNK: i64 = 10_000;
 
-/// One view row as the aggregated queries write it: "uid modseq flagbits size idate
-/// keyword…" (the keywords column is space-separated and keywords are atoms, so neither a
-/// space nor a line feed can appear inside one).
-fn parse_view_line(line: &str) -> Result<ViewRow> {
-    let bad = || rows::corrupt(format!("view row {line:?}"));
-    let mut parts = line.split(' ');
-    let mut num = || -> Result<i64> { parts.next().and_then(|p| p.parse().ok()).ok_or_else(bad) };
-    let (uid, modseq, bits, size, idate) = (num()?, num()?, num()?, num()?, num()?);
-    Ok(ViewRow {
-        uid,
-        modseq,
-        size,
-        idate,
-        flags: Flags {
-            seen: bits & 1 != 0,
-            answered: bits & 2 != 0,
-            flagged: bits & 4 != 0,
-            deleted: bits & 8 != 0,
-            draft: bits & 16 != 0,
-            keywords: parts
+/// One chunk of view rows as the SQLite aggregated query returns it: each column a list of
+/// decimal numbers separated by `,`, row `i` of every list being the same message, and
+/// the keywords of the messages that have any as lines "uid keyword…".
+struct PackedChunk<'a> {
+    /// `uid * 32 + flag bits` (seen 1, answered 2, flagged 4, deleted 8, draft 16).
+    uid_bits: &'a str,
+    modseq: &'a str,
+    size: &'a str,
+    idate: &'a str,
+    keywords: &'a str,
+}
+
+/// Decimal numbers separated by `,` (what group_concat makes of integers), read without
+/// splitting into strings first: this loop runs for every message of a mailbox.
+struct Numbers<'a>(&'a [u8]);
+
+impl Numbers<'_> {
+    /// The next number (`Some(None)` if it is not one), or `None` at the end.
+    fn next_number(&mut self) -> Option<Option<i64>> {
+        if self.0.is_empty() {
+            return None;
+        }
+        let end = self
+            .0
+            .iter()
+            .position(|&b| b == b',')
+            .unwrap_or(self.0.len());
+        let (item, rest) = self.0.split_at(end);
+        self.0 = rest.get(1..).unwrap_or_default();
+        let (negative, digits) = match item.split_first() {
+            Some((b'-', d)) => (true, d),
+            _ => (false, item),
+        };
+        if digits.is_empty() {
+            return Some(None);
+        }
+        let mut n: i64 = 0;
+        for &b in digits {
+            if !b.is_ascii_digit() {
+                return Some(None);
+            }
+            let Some(v) = n
+                .checked_mul(10)
+                .and_then(|n| n.checked_add(i64::from(b - b'0')))
+            else {
+                return Some(None);
+            };
+            n = v;
+        }
+        Some(Some(if negative { -n } else { n }))
+    }
+}
+
+/// Decodes a [`PackedChunk`], appending its rows (by UID) to `out`.
+///
+/// Numbers rather than one text line per row: turning five numbers per row into text
+/// joined by `||` cost SQLite several times more than the read itself, and splitting the
+/// lines cost an allocation per row here.
+fn unpack_chunk(chunk: &PackedChunk<'_>, out: &mut Vec<ViewRow>) -> Result<()> {
+    let bad = |what: &str| rows::corrupt(format!("view chunk: {what}"));
+    let start = out.len();
+    let mut uid_bits = Numbers(chunk.uid_bits.as_bytes());
+    let mut modseq = Numbers(chunk.modseq.as_bytes());
+    let mut size = Numbers(chunk.size.as_bytes());
+    let mut idate = Numbers(chunk.idate.as_bytes());
+    while let Some(ub) = uid_bits.next_number() {
+        let ub = ub.ok_or_else(|| bad("uid"))?;
+        let col = |list: &mut Numbers<'_>, what: &str| {
+            list.next_number().flatten().ok_or_else(|| bad(what))
+        };
+        let (m, s, d) = (
+            col(&mut modseq, "modseq")?,
+            col(&mut size, "size")?,
+            col(&mut idate, "idate")?,
+        );
+        let bits = ub & 31;
+        out.push(ViewRow {
+            uid: ub >> 5,
+            modseq: m,
+            size: s,
+            idate: d,
+            flags: Flags {
+                seen: bits & 1 != 0,
+                answered: bits & 2 != 0,
+                flagged: bits & 4 != 0,
+                deleted: bits & 8 != 0,
+                draft: bits & 16 != 0,
+                keywords: Vec::new(),
+            },
+        });
+    }
+    if !(modseq.0.is_empty() && size.0.is_empty() && idate.0.is_empty()) {
+        return Err(bad("column lengths differ"));
+    }
+    let rows = out.get_mut(start..).unwrap_or_default();
+    // group_concat keeps the subquery's order in practice; sorting makes it a rule.
+    if !rows.is_sorted_by_key(|r| r.uid) {
+        rows.sort_unstable_by_key(|r| r.uid);
+    }
+    // The keywords column is space-separated and keywords are atoms, so neither a space
+    // nor a line feed can appear inside one.
+    for line in chunk.keywords.split('\n').filter(|l| !l.is_empty()) {
+        let mut parts = line.split(' ');
+        let uid: i64 = parts
+            .next()
+            .and_then(|u| u.parse().ok())
+            .ok_or_else(|| bad("keyword uid"))?;
+        let i = rows
+            .binary_search_by_key(&uid, |r| r.uid)
+            .map_err(|_| bad("keywords of an unknown uid"))?;
+        if let Some(row) = rows.get_mut(i) {
+            row.flags.keywords = parts
                 .filter(|k| !k.is_empty())
                 .map(str::to_string)
-                .collect(),
-        },
-    })
+                .collect();
+        }
+    }
+    Ok(())
 }
 
 impl Store {
@@ -162,9 +255,6 @@ impl Store {
         mailbox: &ObjectId,
         after: i64,
     ) -> Result<Vec<ViewRow>> {
-        const LINE: &str = "uid || ' ' || modseq || ' ' || (CAST(seen AS INTEGER) + 2 * CAST(answered AS INTEGER) \
-            + 4 * CAST(flagged AS INTEGER) + 8 * CAST(deleted AS INTEGER) + 16 * CAST(draft AS INTEGER)) \
-            || ' ' || size || ' ' || idate || ' ' || keywords";
         // PostgreSQL decodes plain rows fast, and there the chunked aggregate was slower
         // (each chunk re-sorted its rows): 1.4 s against 0.4 s for 100,000 messages.
         if by_engine!(self, sqlite => false, postgres => true) {
@@ -183,41 +273,51 @@ impl Store {
                     .collect()
             });
         }
-        let agg = "group_concat(line, char(10))";
-        let sql = format!(
-            "SELECT CAST(COUNT(*) AS BIGINT) AS n, CAST(COALESCE(MAX(uid), 0) AS BIGINT) AS last, \
-             COALESCE({agg}, '') AS body FROM (SELECT uid, {LINE} AS line FROM messages \
-             WHERE mailbox_id = $1 AND user_id = $2 AND uid > $3 ORDER BY uid LIMIT {VIEW_CHUNK}) t"
-        );
+        // Chunks are UID ranges read straight off the (mailbox_id, uid) index: a subquery
+        // with ORDER BY and LIMIT cost a fifth more (a co-routine step per row). The flag
+        // columns hold 0 or 1 on SQLite.
+        let sql = "SELECT COALESCE(group_concat(uid * 32 + seen + 2 * answered + 4 * flagged + 8 * deleted + 16 * draft), '') AS uid_bits, \
+             COALESCE(group_concat(modseq), '') AS modseqs, COALESCE(group_concat(size), '') AS sizes, \
+             COALESCE(group_concat(idate), '') AS idates, \
+             COALESCE(group_concat(CASE WHEN keywords <> '' THEN uid || ' ' || keywords END, char(10)), '') AS kws \
+             FROM messages WHERE mailbox_id = $1 AND user_id = $2 AND uid > $3 AND uid <= $4";
+        // The next UID above a gap of more than a chunk (and the end).
+        let next_sql = "SELECT MIN(uid) AS uid FROM messages WHERE mailbox_id = $1 AND user_id = $2 AND uid > $3";
         let mut out = Vec::new();
         let mut after = after;
         loop {
-            let (n, last, body) = read!(self, db => {
-                let r = sqlx::query(&sql)
+            let next: Option<i64> = read!(self, db => {
+                sqlx::query(next_sql)
                     .bind(mailbox.as_str())
                     .bind(user.as_str())
                     .bind(after)
                     .fetch_one(db)
-                    .await?;
-                (r.i64("n")?, r.i64("last")?, r.string("body")?)
+                    .await?
+                    .opt_i64("uid")?
             });
-            if n == 0 {
+            let Some(next) = next else {
                 break;
-            }
-            let start = out.len();
-            for line in body.split('\n') {
-                out.push(parse_view_line(line)?);
-            }
-            // group_concat keeps the subquery's order in practice; sorting makes it a rule.
-            if let Some(chunk) = out.get_mut(start..)
-                && !chunk.is_sorted_by_key(|r| r.uid)
-            {
-                chunk.sort_unstable_by_key(|r| r.uid);
-            }
-            if n < VIEW_CHUNK {
-                break;
-            }
-            after = last;
+            };
+            // Each chunk starts at a message, so no query reads an empty range.
+            let hi = next.saturating_add(VIEW_CHUNK - 1);
+            read!(self, db => {
+                let r = sqlx::query(sql)
+                    .bind(mailbox.as_str())
+                    .bind(user.as_str())
+                    .bind(after)
+                    .bind(hi)
+                    .fetch_one(db)
+                    .await?;
+                let chunk = PackedChunk {
+                    uid_bits: sqlx::Row::try_get::<&str, _>(&r, "uid_bits")?,
+                    modseq: sqlx::Row::try_get::<&str, _>(&r, "modseqs")?,
+                    size: sqlx::Row::try_get::<&str, _>(&r, "sizes")?,
+                    idate: sqlx::Row::try_get::<&str, _>(&r, "idates")?,
+                    keywords: sqlx::Row::try_get::<&str, _>(&r, "kws")?,
+                };
+                unpack_chunk(&chunk, &mut out)?;
+            });
+            after = hi;
         }
         Ok(out)
     }
@@ -517,5 +617,54 @@ mod tests {
         assert_eq!(removed.keywords, vec!["a".to_string()]);
         assert_eq!(apply(FlagOp::Replace, &cur, &given), given);
         assert_eq!(list(3, 2), "$3,$4");
+    }
+
+    #[test]
+    fn unpacks_chunks() {
+        let mut out = Vec::new();
+        // UIDs 7 (seen, flagged) and 3 (draft, keywords), out of order; then an empty chunk.
+        let chunk = PackedChunk {
+            uid_bits: "229,112",
+            modseq: "9,4",
+            size: "100,200",
+            idate: "1700000000000,1600000000000",
+            keywords: "3 $Junk work",
+        };
+        unpack_chunk(&chunk, &mut out).unwrap();
+        let empty = PackedChunk {
+            uid_bits: "",
+            modseq: "",
+            size: "",
+            idate: "",
+            keywords: "",
+        };
+        unpack_chunk(&empty, &mut out).unwrap();
+        assert_eq!(out.len(), 2);
+        assert_eq!((out[0].uid, out[0].modseq, out[0].size), (3, 4, 200));
+        assert!(out[0].flags.draft && !out[0].flags.seen);
+        assert_eq!(
+            out[0].flags.keywords,
+            vec!["$Junk".to_string(), "work".into()]
+        );
+        assert_eq!((out[1].uid, out[1].idate), (7, 1700000000000));
+        assert!(out[1].flags.seen && out[1].flags.flagged && !out[1].flags.deleted);
+        assert!(out[1].flags.keywords.is_empty());
+        // Lists of different lengths, or keywords of a UID not in the chunk, are corrupt.
+        let short = PackedChunk {
+            modseq: "9",
+            ..chunk
+        };
+        assert!(unpack_chunk(&short, &mut Vec::new()).is_err());
+        let stray = PackedChunk {
+            keywords: "5 x",
+            ..chunk
+        };
+        assert!(unpack_chunk(&stray, &mut Vec::new()).is_err());
+        let mut n = Numbers(b"12,-3,x,,9223372036854775807,9223372036854775808");
+        let got: Vec<_> = std::iter::from_fn(|| n.next_number()).collect();
+        assert_eq!(
+            got,
+            vec![Some(12), Some(-3), None, None, Some(i64::MAX), None]
+        );
     }
 }
