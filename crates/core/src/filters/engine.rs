@@ -288,9 +288,9 @@ mod tests {
             query_ha: Some(false),
             ..filter(2)
         };
-        assert_eq!(run(&[yes.clone()], true, 10).matched.len(), 1);
+        assert_eq!(run(std::slice::from_ref(&yes), true, 10).matched.len(), 1);
         assert!(run(&[yes], false, 10).matched.is_empty());
-        assert_eq!(run(&[no.clone()], false, 10).matched.len(), 1);
+        assert_eq!(run(std::slice::from_ref(&no), false, 10).matched.len(), 1);
         assert!(run(&[no], true, 10).matched.is_empty());
     }
 
@@ -304,11 +304,29 @@ mod tests {
             query_size: Some(-1000),
             ..filter(2)
         };
-        assert_eq!(run(&[larger.clone()], false, 1000).matched.len(), 1);
-        assert_eq!(run(&[larger.clone()], false, 5000).matched.len(), 1);
+        assert_eq!(
+            run(std::slice::from_ref(&larger), false, 1000)
+                .matched
+                .len(),
+            1
+        );
+        assert_eq!(
+            run(std::slice::from_ref(&larger), false, 5000)
+                .matched
+                .len(),
+            1
+        );
         assert!(run(&[larger], false, 999).matched.is_empty());
-        assert_eq!(run(&[smaller.clone()], false, 1000).matched.len(), 1);
-        assert_eq!(run(&[smaller.clone()], false, 10).matched.len(), 1);
+        assert_eq!(
+            run(std::slice::from_ref(&smaller), false, 1000)
+                .matched
+                .len(),
+            1
+        );
+        assert_eq!(
+            run(std::slice::from_ref(&smaller), false, 10).matched.len(),
+            1
+        );
         assert!(run(&[smaller], false, 1001).matched.is_empty());
     }
 
@@ -351,7 +369,7 @@ mod tests {
             action_target_url: Some("https://hooks.example/in".into()),
             ..filter(1)
         };
-        let out = run(&[f.clone()], false, 10);
+        let out = run(std::slice::from_ref(&f), false, 10);
         assert_eq!(
             out,
             FilterOutcome {
