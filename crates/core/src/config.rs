@@ -23,6 +23,34 @@ pub struct CoreConfig {
     /// files: one file (an inode, and its share of a filesystem sync) per small message is
     /// what bounded ingestion. 0 keeps every message in a file.
     pub inline_blob_max: u64,
+    /// Where mail clients reach this server (Apple configuration profiles of application
+    /// specific passwords).
+    pub client_setup: ClientSetup,
+}
+
+/// The IMAP and SMTP endpoints mail clients are told to use.
+#[derive(Debug, Clone)]
+pub struct ClientSetup {
+    pub imap_host: String,
+    pub imap_port: u16,
+    /// Implicit TLS (IMAPS).
+    pub imap_tls: bool,
+    pub smtp_host: String,
+    pub smtp_port: u16,
+    pub smtp_tls: bool,
+}
+
+impl Default for ClientSetup {
+    fn default() -> Self {
+        ClientSetup {
+            imap_host: "localhost".into(),
+            imap_port: 1993,
+            imap_tls: true,
+            smtp_host: "localhost".into(),
+            smtp_port: 2525,
+            smtp_tls: false,
+        }
+    }
 }
 
 impl Default for CoreConfig {
@@ -37,6 +65,7 @@ impl Default for CoreConfig {
             domain: "localhost".into(),
             max_message_size: 64 << 20,
             inline_blob_max: 64 << 10,
+            client_setup: ClientSetup::default(),
         }
     }
 }

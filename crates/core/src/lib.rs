@@ -4,6 +4,7 @@
 //! POP3 and LMTP all call [`Core`]. `core` talks to persistence only through
 //! `sealpost_store`, never to a protocol.
 
+mod authlog;
 mod condstore;
 mod error;
 mod imap_fetch;
@@ -11,10 +12,15 @@ mod imap_support;
 mod mailbox_names;
 mod mailboxes;
 mod messages;
+mod mobileconfig;
 mod notify;
 mod page;
+mod qr_png;
+mod security;
 mod service;
 mod sort_fields;
+pub mod totp;
+mod updates;
 mod users;
 mod validate;
 mod view_cache;
@@ -23,14 +29,19 @@ mod writer;
 pub mod config;
 pub mod password;
 
+pub use authlog::{AuthEventExtra, AuthLogQuery, AuthMeta};
 pub use condstore::ConditionalStore;
-pub use config::CoreConfig;
+pub use config::{ClientSetup, CoreConfig};
 pub use error::{Error, Result};
 pub use imap_fetch::HEADER_PREFIX;
 pub use imap_support::*;
 pub use mailboxes::SPECIAL_USES;
+pub use notify::SessionSignal;
 pub use page::{Cursor, MAX_PAGE_LIMIT, Page, PageRequest};
 pub use sealpost_mime as mime;
 pub use sealpost_store::model::*;
+pub use sealpost_store::{AspRecord, AuthLogEntry, JournalEvent};
+pub use security::{ASP_SCOPES, CreatedAsp, MAX_ASPS, TotpSetup, TotpSetupRequest};
 pub use service::*;
 pub use sort_fields::SortFields;
+pub use updates::MAX_EVENTS;

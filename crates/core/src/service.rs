@@ -72,6 +72,8 @@ pub struct UserUpdate {
     pub encrypt_forwarded: Option<bool>,
     pub disabled: Option<bool>,
     pub suspended: Option<bool>,
+    /// Where the change came from, for the authentication log.
+    pub meta: crate::AuthMeta,
 }
 
 /// `GET /users` filters.
@@ -206,6 +208,10 @@ pub struct Core {
     pub(crate) changes: crate::notify::Notifier,
     /// Mailbox views shared by the sessions of this process (see `view_cache.rs`).
     pub(crate) views: crate::view_cache::ViewCache,
+    /// The authentication log's queue (see `authlog.rs`).
+    pub(crate) authlog: crate::authlog::AuthLog,
+    /// TOTP token checks per user (see `totp.rs`).
+    pub(crate) totp_checks: std::sync::Arc<crate::totp::CheckLimiter>,
 }
 
 #[allow(dead_code)]

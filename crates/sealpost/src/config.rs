@@ -667,6 +667,21 @@ impl Config {
             default_forwards: self.default_forwards,
             domain: self.domain.trim().to_owned(),
             max_message_size: self.max_message_size,
+            client_setup: self.client_setup(),
+        }
+    }
+
+    /// Where Apple configuration profiles point mail clients: the mail domain, with the
+    /// IMAPS and SMTP listen ports.
+    fn client_setup(&self) -> sealpost_core::ClientSetup {
+        let host = self.domain.trim().to_owned();
+        sealpost_core::ClientSetup {
+            imap_host: host.clone(),
+            imap_port: self.listen[Service::Imaps.index()].port(),
+            imap_tls: true,
+            smtp_host: host,
+            smtp_port: self.listen[Service::Smtp.index()].port(),
+            smtp_tls: false,
         }
     }
 

@@ -18,12 +18,16 @@ pub mod condstore;
 mod insert;
 pub mod mailboxes;
 mod messages;
+pub mod security;
+pub mod updates;
 mod users;
 pub mod view;
 
 pub use db::{Engine, Seek};
 pub use mailboxes::like_escape;
 pub use messages::{Direction, FlagChange, InsertError, Inserted, NewMessage, UidSet, fts5_query};
+pub use security::{AspCandidate, AspRecord, AuthLogEntry, AuthLogFilter, NewAsp, TotpState};
+pub use updates::JournalEvent;
 pub use users::{NewUserRow, UserFilter, UserPatch, mailbox_retention};
 
 use std::path::Path;

@@ -20,6 +20,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         include_str!("schema/sqlite_0003_blob_data.sql"),
         include_str!("schema/postgres_0003_blob_data.sql"),
     ),
+    (
+        10,
+        include_str!("schema/sqlite_0010_account_security.sql"),
+        include_str!("schema/postgres_0010_account_security.sql"),
+    ),
 ];
 
 pub async fn run(db: &Engine) -> Result<()> {

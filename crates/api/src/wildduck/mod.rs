@@ -7,8 +7,11 @@
 //! check and the `/user/...` alias rewrite.
 
 mod access;
+mod account;
 mod addresses;
+mod asps;
 mod auth;
+mod authlog;
 mod de;
 mod error;
 mod extract;
@@ -19,6 +22,8 @@ mod openapi;
 mod paging;
 mod quota;
 mod shape;
+mod two_factor;
+mod updates;
 mod users;
 
 use crate::ApiSettings;
@@ -47,6 +52,11 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .merge(mailboxes::routes())
         .merge(messages::routes())
         .merge(quota::routes())
+        .merge(account::routes())
+        .merge(asps::routes())
+        .merge(authlog::routes())
+        .merge(two_factor::routes())
+        .merge(updates::routes())
         .merge(openapi::routes())
 }
 

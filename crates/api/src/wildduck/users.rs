@@ -356,6 +356,7 @@ impl UpdateUserRequest {
             encrypt_forwarded: self.encrypt_forwarded,
             disabled: self.disabled,
             suspended: self.suspended,
+            meta: sealpost_core::AuthMeta::new("API", self.sess, self.ip),
         })
     }
 }
@@ -435,7 +436,9 @@ async fn create_user(
 )]
 async fn get_user(State(s): State<AppState>, path: PathArgs) -> ApiResult<Json<UserInfo>> {
     let user = path.id("user")?;
-    Ok(Json(s.core.get_user(&user).await?.into()))
+    let mut info = UserInfo::from(s.core.get_user(&user).await?);
+    info.enabled2fa = s.core.enabled_2fa(&user).await?;
+    Ok(Json(info))
 }
 
 /// Update a user; only the fields given change.
