@@ -27,6 +27,9 @@ use utoipa_axum::routes;
         (name = "Mailboxes", description = "Folders of a user"),
         (name = "Messages", description = "Messages in mailboxes; ids are IMAP UIDs"),
         (name = "Quota", description = "Storage accounting"),
+        (name = "2FA", description = "TOTP two-factor authentication"),
+        (name = "Application Specific Passwords", description = "Passwords for mail clients, limited to scopes"),
+        (name = "Updates", description = "The change stream of an account (EventSource)"),
         (name = "Meta", description = "This document"),
     ),
 )]
