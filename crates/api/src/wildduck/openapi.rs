@@ -141,6 +141,17 @@ mod tests {
             ("/users/{user}/flagged", &["get"]),
             ("/users/{user}/search", &["get"]),
             ("/users/{user}/quota/reset", &["post"]),
+            ("/users/{user}/logout", &["put"]),
+            ("/users/{user}/password/reset", &["post"]),
+            ("/users/{user}/authlog", &["get"]),
+            ("/users/{user}/2fa", &["delete"]),
+            ("/users/{user}/2fa/totp", &["delete"]),
+            ("/users/{user}/2fa/totp/setup", &["post"]),
+            ("/users/{user}/2fa/totp/enable", &["post"]),
+            ("/users/{user}/2fa/totp/check", &["post"]),
+            ("/users/{user}/asps", &["get", "post"]),
+            ("/users/{user}/asps/{asp}", &["delete"]),
+            ("/users/{user}/updates", &["get"]),
             ("/openapi.json", &["get"]),
         ];
         assert_eq!(
