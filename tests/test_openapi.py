@@ -39,6 +39,18 @@ ROUTES = [
     ("get", "/users/{user}/autoreply"),
     ("put", "/users/{user}/autoreply"),
     ("delete", "/users/{user}/autoreply"),
+    ("put", "/users/{user}/logout"),
+    ("post", "/users/{user}/password/reset"),
+    ("get", "/users/{user}/authlog"),
+    ("post", "/users/{user}/2fa/totp/setup"),
+    ("post", "/users/{user}/2fa/totp/enable"),
+    ("post", "/users/{user}/2fa/totp/check"),
+    ("delete", "/users/{user}/2fa/totp"),
+    ("delete", "/users/{user}/2fa"),
+    ("get", "/users/{user}/asps"),
+    ("post", "/users/{user}/asps"),
+    ("delete", "/users/{user}/asps/{asp}"),
+    ("get", "/users/{user}/updates"),
 ]
 
 METHODS = {"get", "put", "post", "delete", "options", "head", "patch", "trace"}

@@ -199,7 +199,14 @@ def test_autoreply_is_sent_through_the_relay(server, api, create_user, sink):
     assert "<b>away</b>" in reply.get_body(("html",)).get_content()
     # The original was delivered as usual.
     inbox = [m for m in ok(api.get(f"/users/{user.id}/mailboxes"))["results"] if m["path"] == "INBOX"][0]
-    assert ok(api.get(f"/users/{user.id}/mailboxes/{inbox['id']}/messages"))["total"] == 1
+    listed = ok(api.get(f"/users/{user.id}/mailboxes/{inbox['id']}/messages"))
+    assert listed["total"] == 1
+    # The message's timeline records the reply.
+    uid = listed["results"][0]["id"]
+    events = ok(api.get(f"/users/{user.id}/mailboxes/{inbox['id']}/messages/{uid}/events"))["events"]
+    auto = [e for e in events if e["action"] == "AUTOREPLY"]
+    assert len(auto) == 1, events
+    assert auto[0]["to"] == [alice] and auto[0]["from"] == user.address
 
 
 def test_reply_subject_from_the_original_when_none_set(server, api, create_user, sink):

@@ -32,6 +32,34 @@ pub struct CoreConfig {
     pub purge_interval: Duration,
     /// Outbound relay, retries, SRS, autoreply interval.
     pub outbound: crate::outbound::OutboundConfig,
+    /// Where mail clients reach this server (Apple configuration profiles of application
+    /// specific passwords).
+    pub client_setup: ClientSetup,
+}
+
+/// The IMAP and SMTP endpoints mail clients are told to use.
+#[derive(Debug, Clone)]
+pub struct ClientSetup {
+    pub imap_host: String,
+    pub imap_port: u16,
+    /// Implicit TLS (IMAPS).
+    pub imap_tls: bool,
+    pub smtp_host: String,
+    pub smtp_port: u16,
+    pub smtp_tls: bool,
+}
+
+impl Default for ClientSetup {
+    fn default() -> Self {
+        ClientSetup {
+            imap_host: "localhost".into(),
+            imap_port: 1993,
+            imap_tls: true,
+            smtp_host: "localhost".into(),
+            smtp_port: 2525,
+            smtp_tls: false,
+        }
+    }
 }
 
 impl Default for CoreConfig {
@@ -49,6 +77,7 @@ impl Default for CoreConfig {
             archive_for: Duration::from_secs(14 * 24 * 3600),
             purge_interval: Duration::from_secs(60),
             outbound: Default::default(),
+            client_setup: ClientSetup::default(),
         }
     }
 }

@@ -72,6 +72,8 @@ pub struct UserUpdate {
     pub encrypt_forwarded: Option<bool>,
     pub disabled: Option<bool>,
     pub suspended: Option<bool>,
+    /// Where the change came from, for the authentication log.
+    pub meta: crate::AuthMeta,
 }
 
 /// `GET /users` filters.
@@ -210,6 +212,10 @@ pub struct Core {
     pub(crate) uploads: std::sync::Arc<tokio::sync::Notify>,
     /// Outbound mail: relay settings, SRS, the worker's wake-up (see `outbound/`).
     pub(crate) outbound: std::sync::Arc<crate::outbound::Outbound>,
+    /// The authentication log's queue (see `authlog.rs`).
+    pub(crate) authlog: crate::authlog::AuthLog,
+    /// TOTP token checks per user (see `totp.rs`).
+    pub(crate) totp_checks: std::sync::Arc<crate::totp::CheckLimiter>,
 }
 
 #[allow(dead_code)]

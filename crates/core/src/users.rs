@@ -62,7 +62,10 @@ impl Core {
         let changes = crate::notify::Notifier::default();
         let writer = crate::writer::Writer::start(store.clone(), changes.clone());
         let gc = Arc::new(tokio::sync::Notify::new());
+        let authlog = crate::authlog::AuthLog::start(store.clone());
         let core = Core {
+            authlog,
+            totp_checks: Default::default(),
             store,
             config: Arc::new(config),
             writer,
@@ -298,61 +301,33 @@ impl Core {
             disabled: update.disabled,
             suspended: update.suspended,
         };
-        if self.store.update_user(id, &patch).await? {
-            Ok(())
-        } else {
-            Err(user_not_found())
+        let password_changed = patch.password_hash.is_some();
+        let locked = patch.disabled == Some(true) || patch.suspended == Some(true);
+        if !self.store.update_user(id, &patch).await? {
+            return Err(user_not_found());
         }
+        if password_changed {
+            self.record_auth_event(
+                id,
+                "password change",
+                true,
+                &update.meta,
+                Default::default(),
+            );
+        }
+        if locked {
+            self.changes.log_out(id, "Account disabled");
+        }
+        Ok(())
     }
 
     pub async fn delete_user(&self, id: &ObjectId) -> Result<()> {
         if !self.store.delete_user(id).await? {
             return Err(user_not_found());
         }
+        self.changes.log_out(id, "Account was deleted");
         self.gc.notify_one();
         Ok(())
-    }
-
-    /// Username or any address of the user; `Error::AuthFailed` on any mismatch.
-    pub async fn authenticate(
-        &self,
-        username: &str,
-        password: &str,
-        scope: Scope,
-    ) -> Result<AuthResult> {
-        if username.is_empty()
-            || username.len() > 256
-            || password.is_empty()
-            || password.len() > password::MAX_PASSWORD_LEN
-        {
-            return Err(Error::AuthFailed);
-        }
-        let found = self
-            .store
-            .find_login(
-                &username.trim().to_lowercase(),
-                &validate::normalize_address(username),
-            )
-            .await?;
-        let (id, hash) = match found {
-            Some((id, hash)) => (Some(id), hash),
-            None => (None, None),
-        };
-        if !password::verify(password, hash.as_deref()).await {
-            return Err(Error::AuthFailed);
-        }
-        let id = id.ok_or(Error::AuthFailed)?;
-        let user = self.store.get_user(&id).await?.ok_or(Error::AuthFailed)?;
-        if user.disabled || user.suspended {
-            return Err(Error::AuthFailed);
-        }
-        Ok(AuthResult {
-            id: user.id,
-            username: user.username,
-            scope,
-            require_2fa: Vec::new(),
-            require_password_change: user.require_password_change,
-        })
     }
 
     /// Finds a user by username or by any of its addresses.

@@ -99,6 +99,11 @@ pub(crate) struct Session {
     pub selected: Option<Selected>,
     /// Wake-ups for the logged-in user's changes (subscribed at login; see `op/idle.rs`).
     pub changes: Option<broadcast::Receiver<()>>,
+    /// Fires when the user is logged out everywhere (REST logout, user deleted or
+    /// disabled); registered at login.
+    pub kill: Option<sealpost_core::SessionSignal>,
+    /// Identifies the session in the authentication log.
+    pub id: String,
     pub logout: bool,
     /// `ENABLE IMAP4rev2` was accepted: rev2 rules (no `\Recent`, LIST after SELECT, SEARCH
     /// answered with ESEARCH (RFC 9051 6.4.4), ...).
@@ -137,6 +142,8 @@ pub(crate) async fn run(
         user: None,
         selected: None,
         changes: None,
+        kill: None,
+        id: sealpost_core::ObjectId::new().to_string(),
         logout: false,
         rev2: false,
         utf8_accept: false,
@@ -164,7 +171,23 @@ pub(crate) async fn run(
     result
 }
 
+/// The reason once the logged-in user's sessions are ended (never before login).
+pub(crate) async fn killed(kill: &mut Option<sealpost_core::SessionSignal>) -> String {
+    match kill {
+        Some(k) => k.ended().await,
+        None => std::future::pending().await,
+    }
+}
+
 impl Session {
+    /// Ends the session after a logout of the user: untagged BYE with the reason.
+    pub(crate) async fn killed<T>(&mut self, reason: String) -> Result<T> {
+        tracing::info!(peer = %self.conn.peer, "imap: session closed by a logout of the user");
+        self.push(StatusResponse::untagged(Status::Bye, reason));
+        self.flush().await?;
+        Err(Error::Closed)
+    }
+
     /// Parser limits for the current state: tiny before login.
     pub fn limits(&self) -> Limits {
         let mut limits = Limits {
@@ -241,11 +264,12 @@ impl Session {
         let start = self.buf.len();
         self.buf
             .reserve(if start == 0 { IDLE_BUF } else { READ_CHUNK });
-        let n = match tokio::time::timeout(self.idle_timeout(), self.stream.read_buf(&mut self.buf))
-            .await
-        {
-            Ok(r) => r?,
-            Err(_) => return Err(Error::Timeout),
+        let n = tokio::select! {
+            read = tokio::time::timeout(self.idle_timeout(), self.stream.read_buf(&mut self.buf)) => match read {
+                Ok(r) => r?,
+                Err(_) => return Err(Error::Timeout),
+            },
+            reason = killed(&mut self.kill) => return self.killed(reason).await,
         };
         if n == 0 {
             return Err(Error::Closed);

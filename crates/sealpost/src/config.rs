@@ -855,6 +855,21 @@ impl Config {
             archive_for: std::time::Duration::from_secs_f64(self.archive_days * DAY),
             purge_interval: std::time::Duration::from_secs_f64(self.retention_interval),
             outbound: self.relay.outbound_config(self.domain.trim()),
+            client_setup: self.client_setup(),
+        }
+    }
+
+    /// Where Apple configuration profiles point mail clients: the mail domain, with the
+    /// IMAPS and SMTP listen ports.
+    fn client_setup(&self) -> sealpost_core::ClientSetup {
+        let host = self.domain.trim().to_owned();
+        sealpost_core::ClientSetup {
+            imap_host: host.clone(),
+            imap_port: self.listen[Service::Imaps.index()].port(),
+            imap_tls: true,
+            smtp_host: host,
+            smtp_port: self.listen[Service::Smtp.index()].port(),
+            smtp_tls: false,
         }
     }
 

@@ -25,6 +25,8 @@ mod insert;
 pub mod mailboxes;
 mod messages;
 pub mod outbound;
+pub mod security;
+pub mod updates;
 mod users;
 pub mod view;
 
@@ -32,6 +34,8 @@ pub use archive::{PurgeStats, RestoreOutcome};
 pub use db::{Engine, Seek};
 pub use mailboxes::like_escape;
 pub use messages::{Direction, FlagChange, InsertError, Inserted, NewMessage, UidSet, fts5_query};
+pub use security::{AspCandidate, AspRecord, AuthLogEntry, AuthLogFilter, NewAsp, TotpState};
+pub use updates::JournalEvent;
 pub use users::{NewUserRow, UserFilter, UserPatch, mailbox_retention, retention_deadline};
 
 use std::path::Path;

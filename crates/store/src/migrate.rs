@@ -35,6 +35,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         include_str!("schema/sqlite_0007_archive.sql"),
         include_str!("schema/postgres_0007_archive.sql"),
     ),
+    (
+        10,
+        include_str!("schema/sqlite_0010_account_security.sql"),
+        include_str!("schema/postgres_0010_account_security.sql"),
+    ),
 ];
 
 pub async fn run(db: &Engine) -> Result<()> {

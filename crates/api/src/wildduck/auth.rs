@@ -6,7 +6,7 @@ use super::extract::JsonBody;
 use super::shape::ListOrFalse;
 use axum::Json;
 use axum::extract::State;
-use sealpost_core::{AuthResult, Scope};
+use sealpost_core::{AuthMeta, AuthResult, Scope};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use utoipa_axum::router::OpenApiRouter;
@@ -35,6 +35,17 @@ pub struct AuthRequest {
 }
 
 impl AuthRequest {
+    /// Where the request says the authentication comes from (for the authentication log).
+    fn meta(&self) -> AuthMeta {
+        let protocol = self
+            .protocol
+            .as_deref()
+            .map(str::trim)
+            .filter(|p| !p.is_empty())
+            .unwrap_or("API");
+        AuthMeta::new(protocol, self.sess.clone(), self.ip.clone())
+    }
+
     fn validate(self) -> ApiResult<(String, String, Scope)> {
         let username = self
             .username
@@ -106,8 +117,12 @@ async fn authenticate(
     State(s): State<AppState>,
     JsonBody(body): JsonBody<AuthRequest>,
 ) -> ApiResult<Json<AuthResponse>> {
+    let meta = body.meta();
     let (username, password, scope) = body.validate()?;
-    let result = s.core.authenticate(&username, &password, scope).await?;
+    let result = s
+        .core
+        .authenticate_from(&username, &password, scope, &meta)
+        .await?;
     Ok(Json(result.into()))
 }
 

@@ -153,7 +153,12 @@ impl From<Error> for ApiError {
                 ApiError::new(StatusCode::BAD_REQUEST, code, message)
             }
             Error::Forbidden { message, code } => {
-                ApiError::new(StatusCode::BAD_REQUEST, code, message)
+                let status = match code {
+                    "InvalidToken" => StatusCode::FORBIDDEN,
+                    "RateLimitedError" => StatusCode::TOO_MANY_REQUESTS,
+                    _ => StatusCode::BAD_REQUEST,
+                };
+                ApiError::new(status, code, message)
             }
             e @ Error::OverQuota => {
                 ApiError::new(StatusCode::FORBIDDEN, "OverQuotaError", e.to_string())

@@ -7,9 +7,12 @@
 //! check and the `/user/...` alias rewrite.
 
 mod access;
+mod account;
 mod addresses;
 mod archived;
+mod asps;
 mod auth;
+mod authlog;
 mod autoreply;
 mod de;
 mod error;
@@ -23,6 +26,8 @@ mod openapi;
 mod paging;
 mod quota;
 mod shape;
+mod two_factor;
+mod updates;
 mod users;
 
 use crate::ApiSettings;
@@ -55,6 +60,11 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .merge(filters::routes())
         .merge(events::routes())
         .merge(autoreply::routes())
+        .merge(account::routes())
+        .merge(asps::routes())
+        .merge(authlog::routes())
+        .merge(two_factor::routes())
+        .merge(updates::routes())
         .merge(openapi::routes())
 }
 

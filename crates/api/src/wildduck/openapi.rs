@@ -30,6 +30,9 @@ use utoipa_axum::routes;
         (name = "Quota", description = "Storage accounting"),
         (name = "Filters", description = "Message filters run at delivery"),
         (name = "Autoreplies", description = "Automatic replies sent at delivery"),
+        (name = "2FA", description = "TOTP two-factor authentication"),
+        (name = "Application Specific Passwords", description = "Passwords for mail clients, limited to scopes"),
+        (name = "Updates", description = "The change stream of an account (EventSource)"),
         (name = "Meta", description = "This document"),
     ),
 )]
@@ -151,6 +154,17 @@ mod tests {
                 &["get"],
             ),
             ("/users/{user}/autoreply", &["get", "put", "delete"]),
+            ("/users/{user}/logout", &["put"]),
+            ("/users/{user}/password/reset", &["post"]),
+            ("/users/{user}/authlog", &["get"]),
+            ("/users/{user}/2fa", &["delete"]),
+            ("/users/{user}/2fa/totp", &["delete"]),
+            ("/users/{user}/2fa/totp/setup", &["post"]),
+            ("/users/{user}/2fa/totp/enable", &["post"]),
+            ("/users/{user}/2fa/totp/check", &["post"]),
+            ("/users/{user}/asps", &["get", "post"]),
+            ("/users/{user}/asps/{asp}", &["delete"]),
+            ("/users/{user}/updates", &["get"]),
             ("/openapi.json", &["get"]),
         ];
         assert_eq!(

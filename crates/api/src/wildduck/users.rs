@@ -357,6 +357,7 @@ impl UpdateUserRequest {
             encrypt_forwarded: self.encrypt_forwarded,
             disabled: self.disabled,
             suspended: self.suspended,
+            meta: sealpost_core::AuthMeta::new("API", self.sess, self.ip),
         })
     }
 }
@@ -445,6 +446,7 @@ async fn get_user(State(s): State<AppState>, path: PathArgs) -> ApiResult<Json<U
             .resets
             .map(|t| ((t - chrono::Utc::now().timestamp_millis()) / 1000).max(1)),
     );
+    info.enabled2fa = s.core.enabled_2fa(&user).await?;
     Ok(Json(info))
 }
 

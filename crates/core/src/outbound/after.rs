@@ -51,7 +51,17 @@ impl Core {
             )
             .await
         {
-            Ok(Ok(_)) => {}
+            Ok(Ok(id)) => {
+                if let Some(s) = stored {
+                    let event = MessageEvent::new("AUTOREPLY")
+                        .with("from", msg.recipient)
+                        .with("to", vec![envelope.mail_from.clone()])
+                        .with("queueId", id.to_string());
+                    if let Err(e) = self.record_event(&user.id, &s.mailbox, s.uid, event).await {
+                        tracing::warn!(user = %user.id, error = %e, "cannot record the AUTOREPLY event");
+                    }
+                }
+            }
             Ok(Err(reason)) => {
                 tracing::debug!(user = %user.id, ?reason, "no autoreply");
             }

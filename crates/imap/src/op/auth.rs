@@ -45,9 +45,11 @@ impl Session {
                     .with_code(Code::Unavailable),
             );
         }
+        let meta =
+            sealpost_core::AuthMeta::new("IMAP", Some(self.id.clone()), Some(ip.to_string()));
         let result = self
             .core
-            .authenticate(username, password, sealpost_core::Scope::Imap)
+            .authenticate_from(username, password, sealpost_core::Scope::Imap, &meta)
             .await;
         self.login_result(tag, username, result, text).await
     }
@@ -73,6 +75,7 @@ impl Session {
                 self.conn.user_slot = Some(slot);
                 // Subscribed at login: changes between commands are not lost before IDLE.
                 self.changes = Some(self.core.subscribe_changes(&auth.id));
+                self.kill = Some(self.core.register_session(&auth.id));
                 self.user = Some(User { id: auth.id });
                 Ok(StatusResponse::ok(tag, text.to_string())
                     .with_code(Code::Capability(self.capabilities())))

@@ -71,6 +71,7 @@ impl Session {
                     Err(RecvError::Closed) => tokio::time::sleep(Duration::from_secs(1)).await,
                 },
                 _ = poll.tick() => self.idle_refresh().await?,
+                reason = crate::session::killed(&mut self.kill) => return self.killed(reason).await,
                 _ = tokio::time::sleep_until(deadline) => return Err(Error::Timeout),
             }
         }

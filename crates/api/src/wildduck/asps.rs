@@ -1,0 +1,195 @@
+//! `/users/{user}/asps`: application specific passwords (list, create, delete).
+
+use super::AppState;
+use super::de;
+use super::error::{ApiError, ApiResult, ErrorBody};
+use super::extract::{JsonBody, PathArgs, QueryArgs};
+use super::shape::{Success, iso_date};
+use axum::Json;
+use axum::extract::State;
+use sealpost_core::{AspRecord, AuthMeta};
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+pub fn routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(list_asps, create_asp))
+        .routes(routes!(delete_asp))
+}
+
+/// `sess` and `ip` of a request, for the authentication log (body or query string).
+#[derive(Debug, Default, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+#[serde(default)]
+pub struct LogArgs {
+    /// Session identifier for the authentication log.
+    pub sess: Option<String>,
+    /// IP address the request was made from, for the authentication log.
+    pub ip: Option<String>,
+}
+
+impl LogArgs {
+    pub fn meta(&self) -> AuthMeta {
+        AuthMeta::new("API", self.sess.clone(), self.ip.clone())
+    }
+}
+
+/// One application specific password (never the password itself).
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct AspItem {
+    #[schema(example = "5975d1ac97130ca55afa0c7f")]
+    pub id: String,
+    #[schema(example = "OSX Mail App")]
+    pub description: String,
+    /// "imap", "pop3", "smtp" or "*".
+    pub scopes: Vec<String>,
+    /// When it was last used to log in, `false` when never.
+    #[schema(value_type = Object)]
+    pub last_use: serde_json::Value,
+    pub created: String,
+}
+
+impl From<AspRecord> for AspItem {
+    fn from(a: AspRecord) -> Self {
+        AspItem {
+            id: a.id.to_string(),
+            description: a.description,
+            scopes: a.scopes,
+            last_use: match a.last_use {
+                Some(t) => serde_json::json!({ "time": iso_date(t) }),
+                None => serde_json::Value::Bool(false),
+            },
+            created: iso_date(a.created),
+        }
+    }
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct AspList {
+    pub success: bool,
+    pub results: Vec<AspItem>,
+}
+
+/// `POST /users/{user}/asps`.
+#[derive(Debug, Default, Deserialize, ToSchema)]
+#[serde(default, rename_all = "camelCase")]
+pub struct CreateAspRequest {
+    /// Name of the application.
+    #[schema(required = true, example = "Mac OSX Mail Client")]
+    pub description: Option<String>,
+    /// Array (or comma separated string) of "imap", "pop3", "smtp"; "*" (default) is all.
+    #[serde(deserialize_with = "de::opt_tags")]
+    #[schema(value_type = Option<Vec<String>>)]
+    pub scopes: Option<Vec<String>>,
+    /// Also return a base64 Apple configuration profile.
+    #[serde(deserialize_with = "de::opt_bool")]
+    #[schema(value_type = Option<bool>)]
+    pub generate_mobileconfig: Option<bool>,
+    pub sess: Option<String>,
+    pub ip: Option<String>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct CreatedAspResponse {
+    pub success: bool,
+    #[schema(example = "59773be3a7bc855155286d91")]
+    pub id: String,
+    /// The password; shown only here.
+    #[schema(example = "slrfwaavyzmatgxf")]
+    pub password: String,
+    /// Base64 `.mobileconfig` (content type `application/x-apple-aspen-config`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub mobileconfig: Option<String>,
+}
+
+/// List a user's application specific passwords.
+#[utoipa::path(
+    get,
+    path = "/users/{user}/asps",
+    tag = "Application Specific Passwords",
+    params(("user" = String, Path, description = "User id (24 hex)")),
+    responses(
+        (status = 200, description = "The passwords", body = AspList),
+        (status = 404, description = "No such user", body = ErrorBody),
+    )
+)]
+async fn list_asps(State(s): State<AppState>, path: PathArgs) -> ApiResult<Json<AspList>> {
+    let user = path.id("user")?;
+    let results = s.core.list_asps(&user).await?;
+    Ok(Json(AspList {
+        success: true,
+        results: results.into_iter().map(AspItem::from).collect(),
+    }))
+}
+
+/// Create an application specific password.
+#[utoipa::path(
+    post,
+    path = "/users/{user}/asps",
+    tag = "Application Specific Passwords",
+    params(("user" = String, Path, description = "User id (24 hex)")),
+    request_body = CreateAspRequest,
+    responses(
+        (status = 200, description = "Created; the password is shown only now", body = CreatedAspResponse),
+        (status = 400, description = "Invalid input", body = ErrorBody),
+        (status = 404, description = "No such user", body = ErrorBody),
+    )
+)]
+async fn create_asp(
+    State(s): State<AppState>,
+    path: PathArgs,
+    JsonBody(body): JsonBody<CreateAspRequest>,
+) -> ApiResult<Json<CreatedAspResponse>> {
+    let user = path.id("user")?;
+    let description = body
+        .description
+        .as_deref()
+        .filter(|d| !d.trim().is_empty())
+        .ok_or_else(|| ApiError::invalid("description", "\"description\" is required"))?;
+    let meta = AuthMeta::new("API", body.sess.clone(), body.ip.clone());
+    let created = s
+        .core
+        .create_asp(
+            &user,
+            description,
+            &body.scopes.clone().unwrap_or_default(),
+            body.generate_mobileconfig.unwrap_or(false),
+            &meta,
+        )
+        .await?;
+    Ok(Json(CreatedAspResponse {
+        success: true,
+        id: created.id.to_string(),
+        password: created.password,
+        mobileconfig: created.mobileconfig,
+    }))
+}
+
+/// Delete an application specific password.
+#[utoipa::path(
+    delete,
+    path = "/users/{user}/asps/{asp}",
+    tag = "Application Specific Passwords",
+    params(
+        ("user" = String, Path, description = "User id (24 hex)"),
+        ("asp" = String, Path, description = "Password id (24 hex)"),
+        LogArgs,
+    ),
+    responses(
+        (status = 200, description = "Deleted", body = Success),
+        (status = 404, description = "No such user or password", body = ErrorBody),
+    )
+)]
+async fn delete_asp(
+    State(s): State<AppState>,
+    path: PathArgs,
+    QueryArgs(q): QueryArgs<LogArgs>,
+) -> ApiResult<Json<Success>> {
+    let (user, asp) = (path.id("user")?, path.id("asp")?);
+    s.core.delete_asp(&user, &asp, &q.meta()).await?;
+    Ok(Success::ok())
+}

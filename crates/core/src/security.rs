@@ -1,0 +1,511 @@
+//! Account security: authentication (master password or application specific password,
+//! scopes, the 2FA rule), application specific passwords, TOTP 2FA, password reset and
+//! logging a user out of every session. Each step is written to the authentication log.
+
+use crate::authlog::{AuthEventExtra, AuthMeta};
+use crate::mobileconfig::{self, Profile};
+use crate::service::{AuthResult, Scope};
+use crate::{Core, Error, Result, password, qr_png, totp, validate};
+use base64::Engine as _;
+use sealpost_store::model::ObjectId;
+use sealpost_store::{AspRecord, NewAsp, UserPatch};
+use sha2::Digest;
+
+/// Application specific passwords one user may have.
+pub const MAX_ASPS: i64 = 50;
+/// Letters in a generated application specific password (as WildDuck: 16 lower-case).
+const ASP_LEN: usize = 16;
+/// Scopes an application specific password may have.
+pub const ASP_SCOPES: [&str; 4] = ["imap", "pop3", "smtp", "*"];
+
+/// A new application specific password, shown once.
+#[derive(Debug, Clone)]
+pub struct CreatedAsp {
+    pub id: ObjectId,
+    pub password: String,
+    /// Base64 of the Apple configuration profile, when asked for.
+    pub mobileconfig: Option<String>,
+}
+
+/// `POST /users/{user}/2fa/totp/setup` result.
+#[derive(Debug, Clone)]
+pub struct TotpSetup {
+    /// Base32 seed, for typing in by hand.
+    pub seed: String,
+    pub uri: String,
+    /// `data:image/png;base64,...` QR code of `uri`.
+    pub qrcode: String,
+}
+
+/// `POST /users/{user}/2fa/totp/setup` input.
+#[derive(Debug, Clone, Default)]
+pub struct TotpSetupRequest {
+    pub label: Option<String>,
+    pub issuer: Option<String>,
+    /// A new seed even when one is pending.
+    pub fresh: bool,
+}
+
+fn random_letters(n: usize) -> String {
+    use rand::Rng;
+    let mut rng = rand::rngs::OsRng;
+    (0..n).map(|_| rng.gen_range(b'a'..=b'z') as char).collect()
+}
+
+/// An application specific password as typed: spaces dropped, lower-cased; `None` when
+/// it cannot be one (so the master password is the only candidate).
+fn asp_form(password: &str) -> Option<String> {
+    let p: String = password
+        .chars()
+        .filter(|c| !c.is_whitespace())
+        .collect::<String>()
+        .to_ascii_lowercase();
+    (p.len() == ASP_LEN && p.bytes().all(|b| b.is_ascii_lowercase())).then_some(p)
+}
+
+/// Two hex digits of the SHA-256 of the password: the lookup key of its row.
+fn asp_lookup(p: &str) -> String {
+    hex_byte(sha2::Sha256::digest(p.as_bytes())[0])
+}
+
+fn hex_byte(b: u8) -> String {
+    format!("{b:02x}")
+}
+
+fn scope_allows(scopes: &[String], scope: Scope) -> bool {
+    scope != Scope::Master && scopes.iter().any(|s| s == "*" || s == scope.as_str())
+}
+
+/// Validates and normalises ASP scopes: known names, no duplicates, `*` alone.
+pub fn parse_scopes(given: &[String]) -> Result<Vec<String>> {
+    let mut out: Vec<String> = Vec::new();
+    for s in given {
+        let s = s.trim().to_ascii_lowercase();
+        if s.is_empty() {
+            continue;
+        }
+        if !ASP_SCOPES.contains(&s.as_str()) {
+            return Err(Error::validation(
+                "\"scopes\" must contain only imap, pop3, smtp or *",
+                "scopes",
+            ));
+        }
+        if !out.contains(&s) {
+            out.push(s);
+        }
+    }
+    if out.is_empty() || out.iter().any(|s| s == "*") {
+        return Ok(vec!["*".to_string()]);
+    }
+    Ok(out)
+}
+
+fn invalid_token() -> Error {
+    Error::Forbidden {
+        message: "Failed to validate TOTP".into(),
+        code: "InvalidToken",
+    }
+}
+
+impl Core {
+    /// Username or any address of the user; `Error::AuthFailed` on any mismatch.
+    pub async fn authenticate(
+        &self,
+        username: &str,
+        password: &str,
+        scope: Scope,
+    ) -> Result<AuthResult> {
+        self.authenticate_from(username, password, scope, &AuthMeta::default())
+            .await
+    }
+
+    /// [`Core::authenticate`] recorded in the user's authentication log with where it came
+    /// from. The master password works for every scope unless 2FA is on (then only for
+    /// `master`, and the result lists the 2FA methods still to pass); an application
+    /// specific password works for its scopes, never for `master`.
+    pub async fn authenticate_from(
+        &self,
+        username: &str,
+        password: &str,
+        scope: Scope,
+        meta: &AuthMeta,
+    ) -> Result<AuthResult> {
+        if username.is_empty()
+            || username.len() > 256
+            || password.is_empty()
+            || password.len() > password::MAX_PASSWORD_LEN
+        {
+            return Err(Error::AuthFailed);
+        }
+        let found = self
+            .store
+            .find_login(
+                &username.trim().to_lowercase(),
+                &validate::normalize_address(username),
+            )
+            .await?;
+        let (id, hash) = match found {
+            Some((id, hash)) => (Some(id), hash),
+            None => (None, None),
+        };
+        let master_ok = password::verify(password, hash.as_deref()).await;
+        let Some(id) = id else {
+            return Err(Error::AuthFailed);
+        };
+        let extra = || AuthEventExtra {
+            asp: None,
+            scope: Some(scope.as_str()),
+        };
+        let fail = |extra: AuthEventExtra| {
+            self.record_auth_event(&id, "authentication", false, meta, extra);
+            Err(Error::AuthFailed)
+        };
+        let user = match self.store.get_user(&id).await? {
+            Some(u) => u,
+            None => return Err(Error::AuthFailed),
+        };
+        let two_factor = self.store.totp_state(&id).await?.is_some_and(|t| t.enabled);
+        if master_ok {
+            if user.disabled || user.suspended || (two_factor && scope != Scope::Master) {
+                return fail(extra());
+            }
+            self.record_auth_event(&id, "authentication", true, meta, extra());
+            return Ok(AuthResult {
+                id: user.id,
+                username: user.username,
+                scope,
+                require_2fa: if two_factor && scope == Scope::Master {
+                    vec!["totp".to_string()]
+                } else {
+                    Vec::new()
+                },
+                require_password_change: user.require_password_change,
+            });
+        }
+        let Some(asp) = asp_form(password).filter(|_| scope != Scope::Master) else {
+            return fail(extra());
+        };
+        for candidate in self.store.asp_candidates(&id, &asp_lookup(&asp)).await? {
+            if !password::verify(&asp, Some(&candidate.hash)).await {
+                continue;
+            }
+            let extra = AuthEventExtra {
+                asp: Some(candidate.id.clone()),
+                scope: Some(scope.as_str()),
+            };
+            if !scope_allows(&candidate.scopes, scope) || user.disabled || user.suspended {
+                return fail(extra);
+            }
+            self.record_auth_event(&id, "authentication", true, meta, extra);
+            if let Err(e) = self
+                .store
+                .touch_asp(&candidate.id, sealpost_store::now_ms())
+                .await
+            {
+                tracing::warn!(error = %e, "cannot record the use of an application password");
+            }
+            return Ok(AuthResult {
+                id: user.id,
+                username: user.username,
+                scope,
+                require_2fa: Vec::new(),
+                require_password_change: false,
+            });
+        }
+        fail(extra())
+    }
+
+    // ---- application specific passwords ----
+
+    pub async fn list_asps(&self, user: &ObjectId) -> Result<Vec<AspRecord>> {
+        self.get_user(user).await?;
+        Ok(self.store.list_asps(user).await?)
+    }
+
+    /// Creates an application specific password; the password is returned only here.
+    pub async fn create_asp(
+        &self,
+        user: &ObjectId,
+        description: &str,
+        scopes: &[String],
+        mobileconfig: bool,
+        meta: &AuthMeta,
+    ) -> Result<CreatedAsp> {
+        let description = description.trim();
+        if description.is_empty() || description.chars().count() > 256 {
+            return Err(Error::validation(
+                "\"description\" must be 1 to 256 characters",
+                "description",
+            ));
+        }
+        validate::text(description, "description")?;
+        let scopes = parse_scopes(scopes)?;
+        let all = scopes.iter().any(|s| s == "*");
+        if mobileconfig
+            && !all
+            && !(scopes.contains(&"imap".into()) && scopes.contains(&"smtp".into()))
+        {
+            return Err(Error::validation(
+                "Profile file requires either all scopes or IMAP and SMTP",
+                "scopes",
+            ));
+        }
+        let record = self.get_user(user).await?;
+        let password = random_letters(ASP_LEN);
+        let id = ObjectId::new();
+        let asp = NewAsp {
+            id: id.clone(),
+            user: user.clone(),
+            description: description.to_string(),
+            scopes,
+            lookup: asp_lookup(&password),
+            hash: password::hash(&password).await?,
+            created: sealpost_store::now_ms(),
+        };
+        if !self.store.insert_asp(&asp, MAX_ASPS).await? {
+            return Err(Error::Forbidden {
+                message: format!("A user may have at most {MAX_ASPS} application passwords"),
+                code: "TooMany",
+            });
+        }
+        self.record_auth_event(
+            user,
+            "create asp",
+            true,
+            meta,
+            AuthEventExtra {
+                asp: Some(id.clone()),
+                scope: None,
+            },
+        );
+        let mobileconfig = mobileconfig.then(|| {
+            let address = record
+                .address
+                .clone()
+                .unwrap_or_else(|| record.username.clone());
+            let domain = address.rsplit('@').next().unwrap_or("localhost");
+            let reversed: Vec<&str> = domain.split('.').rev().collect();
+            let identifier = format!("{}.{}", reversed.join("."), record.username);
+            let xml = mobileconfig::render(&Profile {
+                display_name: description,
+                address: &address,
+                username: &record.username,
+                password: &password,
+                setup: &self.config.client_setup,
+                identifier: &identifier,
+            });
+            base64::engine::general_purpose::STANDARD.encode(xml)
+        });
+        Ok(CreatedAsp {
+            id,
+            password,
+            mobileconfig,
+        })
+    }
+
+    pub async fn delete_asp(&self, user: &ObjectId, asp: &ObjectId, meta: &AuthMeta) -> Result<()> {
+        self.get_user(user).await?;
+        if !self.store.delete_asp(user, asp).await? {
+            return Err(Error::not_found("Invalid or unknown ASP key"));
+        }
+        self.record_auth_event(
+            user,
+            "delete asp",
+            true,
+            meta,
+            AuthEventExtra {
+                asp: Some(asp.clone()),
+                scope: None,
+            },
+        );
+        Ok(())
+    }
+
+    // ---- TOTP 2FA ----
+
+    /// Enabled 2FA methods of the user (`["totp"]` or none).
+    pub async fn enabled_2fa(&self, user: &ObjectId) -> Result<Vec<String>> {
+        Ok(match self.store.totp_state(user).await? {
+            Some(t) if t.enabled => vec!["totp".to_string()],
+            _ => Vec::new(),
+        })
+    }
+
+    /// Prepares TOTP: a seed (the pending one unless `fresh`), its URI and QR code.
+    pub async fn setup_totp(
+        &self,
+        user: &ObjectId,
+        request: &TotpSetupRequest,
+        meta: &AuthMeta,
+    ) -> Result<TotpSetup> {
+        let record = self.get_user(user).await?;
+        let clean = |v: &Option<String>, field: &'static str| -> Result<Option<String>> {
+            match v.as_deref().map(str::trim).filter(|s| !s.is_empty()) {
+                Some(s) if s.chars().count() > 256 => {
+                    Err(Error::validation(format!("\"{field}\" is too long"), field))
+                }
+                Some(s) => {
+                    validate::text(s, field)?;
+                    Ok(Some(s.to_string()))
+                }
+                None => Ok(None),
+            }
+        };
+        let issuer = clean(&request.issuer, "issuer")?.unwrap_or_else(|| "Sealpost".into());
+        let label = clean(&request.label, "label")?
+            .unwrap_or_else(|| format!("{issuer}:{}", record.username));
+        let pending = self.store.totp_state(user).await?;
+        if pending.as_ref().is_some_and(|t| t.enabled) {
+            return Err(Error::Forbidden {
+                message: "TOTP 2FA is already enabled for this user".into(),
+                code: "TotpEnabled",
+            });
+        }
+        let seed = match pending {
+            Some(t) if !request.fresh => t.seed,
+            _ => {
+                let seed = totp::new_seed();
+                if !self.store.set_totp_seed(user, &seed).await? {
+                    return Err(Error::Forbidden {
+                        message: "TOTP 2FA is already enabled for this user".into(),
+                        code: "TotpEnabled",
+                    });
+                }
+                seed
+            }
+        };
+        let uri = totp::otpauth_uri(&label, &issuer, &seed);
+        let qrcode = qr_png::data_url(&uri)?;
+        self.record_auth_event(user, "setup 2fa totp", true, meta, Default::default());
+        Ok(TotpSetup { seed, uri, qrcode })
+    }
+
+    /// Checks a token against the user's seed: rate limited, each step usable once.
+    async fn use_token(&self, user: &ObjectId, token: &str, enable: bool) -> Result<()> {
+        self.get_user(user).await?;
+        let Some(state) = self.store.totp_state(user).await? else {
+            return Err(Error::Forbidden {
+                message: "TOTP 2FA is not initialized for this user".into(),
+                code: "TotpDisabled",
+            });
+        };
+        if state.enabled == enable {
+            return Err(if enable {
+                Error::Forbidden {
+                    message: "TOTP 2FA is already enabled for this user".into(),
+                    code: "TotpEnabled",
+                }
+            } else {
+                Error::Forbidden {
+                    message: "TOTP 2FA is not enabled for this user".into(),
+                    code: "TotpDisabled",
+                }
+            });
+        }
+        if !self.totp_checks.allow(user) {
+            return Err(Error::Forbidden {
+                message: "Too many attempts; try again later".into(),
+                code: "RateLimitedError",
+            });
+        }
+        let now = totp::step_of(chrono::Utc::now().timestamp());
+        let Some(step) = totp::matching_step(&state.seed, token, now) else {
+            return Err(invalid_token());
+        };
+        if step <= state.last_step || !self.store.use_totp_step(user, step, enable).await? {
+            // The token's step was used already.
+            return Err(invalid_token());
+        }
+        self.totp_checks.reset(user);
+        Ok(())
+    }
+
+    /// Enables TOTP with a first valid token.
+    pub async fn enable_totp(&self, user: &ObjectId, token: &str, meta: &AuthMeta) -> Result<()> {
+        let r = self.use_token(user, token, true).await;
+        self.record_auth_event(user, "enable 2fa totp", r.is_ok(), meta, Default::default());
+        r
+    }
+
+    /// Checks a token (after an authentication that asked for 2FA).
+    pub async fn check_totp(&self, user: &ObjectId, token: &str, meta: &AuthMeta) -> Result<()> {
+        let r = self.use_token(user, token, false).await;
+        if !matches!(&r, Err(Error::NotFound(_))) {
+            self.record_auth_event(user, "check 2fa totp", r.is_ok(), meta, Default::default());
+        }
+        r
+    }
+
+    /// Turns TOTP off (`action` names the log entry: "disable 2fa totp" or "disable 2fa").
+    pub async fn disable_totp(&self, user: &ObjectId, action: &str, meta: &AuthMeta) -> Result<()> {
+        self.get_user(user).await?;
+        self.store.delete_totp(user).await?;
+        self.record_auth_event(user, action, true, meta, Default::default());
+        Ok(())
+    }
+
+    // ---- password reset and logout ----
+
+    /// Sets a new random password that must be changed at the next opportunity
+    /// (`requirePasswordChange`), turns 2FA off, and returns the password.
+    pub async fn reset_password(&self, user: &ObjectId, meta: &AuthMeta) -> Result<String> {
+        self.get_user(user).await?;
+        let password = random_letters(ASP_LEN);
+        let patch = UserPatch {
+            password_hash: Some(password::hash(&password).await?),
+            require_password_change: Some(true),
+            ..Default::default()
+        };
+        if !self.store.update_user(user, &patch).await? {
+            return Err(Error::not_found("This user does not exist"));
+        }
+        self.store.delete_totp(user).await?;
+        self.record_auth_event(user, "password reset", true, meta, Default::default());
+        Ok(password)
+    }
+
+    /// Closes every open session (IMAP, POP3) of the user, telling them `reason`.
+    pub async fn log_out_user(&self, user: &ObjectId, reason: &str) -> Result<usize> {
+        self.get_user(user).await?;
+        Ok(self.changes.log_out(user, reason))
+    }
+
+    /// A kill switch for a session that `user` just opened (see `notify.rs`).
+    pub fn register_session(&self, user: &ObjectId) -> crate::notify::SessionSignal {
+        self.changes.register_session(user)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn asp_forms() {
+        assert_eq!(
+            asp_form("slrf waav yzma tgxf").as_deref(),
+            Some("slrfwaavyzmatgxf")
+        );
+        assert_eq!(
+            asp_form("SLRFWAAVYZMATGXF").as_deref(),
+            Some("slrfwaavyzmatgxf")
+        );
+        assert!(asp_form("short").is_none());
+        assert!(asp_form("slrfwaavyzmatgx1").is_none());
+        let p = random_letters(ASP_LEN);
+        assert_eq!(asp_form(&p).as_deref(), Some(p.as_str()));
+        assert_eq!(asp_lookup(&p).len(), 2);
+    }
+
+    #[test]
+    fn scopes() {
+        let s = |v: &[&str]| parse_scopes(&v.iter().map(|x| x.to_string()).collect::<Vec<_>>());
+        assert_eq!(s(&[]).unwrap(), vec!["*"]);
+        assert_eq!(s(&["imap", "IMAP", "smtp"]).unwrap(), vec!["imap", "smtp"]);
+        assert_eq!(s(&["imap", "*"]).unwrap(), vec!["*"]);
+        assert!(s(&["master"]).is_err());
+        assert!(scope_allows(&["*".into()], Scope::Pop3));
+        assert!(!scope_allows(&["*".into()], Scope::Master));
+        assert!(!scope_allows(&["imap".into()], Scope::Pop3));
+    }
+}
