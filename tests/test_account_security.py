@@ -8,6 +8,7 @@ from __future__ import annotations
 import base64
 import imaplib
 import plistlib
+import poplib
 import shutil
 import subprocess
 import time
@@ -31,6 +32,22 @@ def imap_login(server, username: str, password: str) -> bool:
     finally:
         try:
             client.logout()
+        except Exception:
+            pass
+
+
+def pop3_login(server, username: str, password: str) -> bool:
+    """USER/PASS on a fresh POP3 connection: True when accepted."""
+    client = poplib.POP3("127.0.0.1", server.pop3_port, timeout=30)
+    try:
+        client.user(username)
+        client.pass_(password)
+        return True
+    except poplib.error_proto:
+        return False
+    finally:
+        try:
+            client.quit()
         except Exception:
             pass
 
@@ -187,6 +204,12 @@ def test_two_factor_rules(api, server, user):
         err(authenticate(api, user.username, user.password, scope), 403)
     assert not imap_login(server, user.username, user.password)
     assert imap_login(server, user.username, asp)
+    # POP3 likewise: the master password is refused, a pop3 password works, an imap one not.
+    pop3_asp = create_asp(api, user, scopes=["pop3"])["password"]
+    assert not pop3_login(server, user.username, user.password)
+    assert not pop3_login(server, user.username, asp)
+    assert pop3_login(server, user.username, pop3_asp)
+    assert not imap_login(server, user.username, pop3_asp)
     assert ok(authenticate(api, user.username, asp, "imap"))["require2fa"] is False
     # Checking tokens: a valid one passes once, then the same step is refused.
     invalid(api.post(f"/users/{user.id}/2fa/totp/check", json={}))
@@ -314,6 +337,15 @@ def test_logout_ends_idle_sessions_with_bye(api, server, user, create_user):
         for r in (first, second):
             assert r.line() == b"* BYE Security check\r\n"
             assert r.file.readline() == b"", "the connection is closed after BYE"
+        # A POP3 session of the user ends too, with its DELE marks not applied.
+        pop = poplib.POP3("127.0.0.1", server.pop3_port, timeout=30)
+        pop.user(user.username)
+        pop.pass_(user.password)
+        ok(api.put(f"/users/{user.id}/logout", json={"reason": "Again"}))
+        with pytest.raises((poplib.error_proto, OSError, EOFError)):
+            pop.noop()
+            pop.noop()
+        pop.close()
         # Another user's session goes on.
         other.send(b"DONE\r\n")
         assert other.line().startswith(b"i OK")

@@ -72,6 +72,10 @@ pub(crate) struct Session {
     preauth_commands: u32,
     /// The rest of an over-long line is being dropped.
     discard_line: bool,
+    /// This session's id in the authentication log.
+    pub id: String,
+    /// Fires when the logged-in user is logged out everywhere.
+    pub kill: Option<sealpost_core::SessionSignal>,
 }
 
 /// Runs a session to its end.
@@ -96,6 +100,8 @@ pub(crate) async fn run(
         bad_commands: 0,
         preauth_commands: 0,
         discard_line: false,
+        id: sealpost_core::ObjectId::new().to_string(),
+        kill: None,
     };
     session.push(Reply::ok("Sealpost POP3 server ready"));
     let result = session.serve().await;
@@ -152,8 +158,26 @@ impl Session {
     /// Reads once from the socket into the buffer.
     async fn read_more(&mut self) -> Result<()> {
         self.buf.reserve(READ_CHUNK);
-        let read = self.stream.read_buf(&mut self.buf);
-        let n = match tokio::time::timeout(self.config.idle_timeout, read).await {
+        let read = tokio::time::timeout(
+            self.config.idle_timeout,
+            self.stream.read_buf(&mut self.buf),
+        );
+        let kill = async {
+            match &mut self.kill {
+                Some(k) => k.ended().await,
+                None => std::future::pending().await,
+            }
+        };
+        let read = tokio::select! {
+            read = read => read,
+            reason = kill => {
+                tracing::info!("pop3: session closed by a logout of the user");
+                self.push(Reply::err(format!("Session closed: {reason}")).with_code(Code::Auth));
+                let _ = self.flush().await;
+                return Err(Error::Closed);
+            }
+        };
+        let n = match read {
             Ok(r) => r?,
             Err(_) => {
                 self.push(Reply::err("Autologout: idle for too long"));

@@ -125,9 +125,11 @@ impl Session {
             self.count_auth_failure();
             return Ok(());
         }
+        let meta =
+            sealpost_core::AuthMeta::new("POP3", Some(self.id.clone()), Some(ip.to_string()));
         let auth = match self
             .core
-            .authenticate(username, password, Scope::Pop3)
+            .authenticate_from(username, password, Scope::Pop3, &meta)
             .await
         {
             Ok(auth) => auth,
@@ -162,6 +164,9 @@ impl Session {
         );
         let (count, size) = maildrop.stat();
         self.conn.user_slot = Some(slot);
+        // A logout of the user (REST `PUT /users/{user}/logout`, disabling, deletion) ends
+        // the session without applying its DELE marks.
+        self.kill = Some(self.core.register_session(&maildrop.user));
         self.state = State::Transaction(maildrop);
         self.push(Reply::ok(format!(
             "Logged in, maildrop has {count} messages ({size} octets)"
