@@ -5,6 +5,7 @@ connection with Last-Event-ID resumes with nothing missing and nothing repeated.
 from __future__ import annotations
 
 import json
+import smtplib
 import socket
 import time
 
@@ -133,6 +134,22 @@ def test_stream_shows_changes_and_resumes(api, connect, streams, user):
     # Resuming from the very first event replays the flag change too.
     again = streams(user.id, last_event_id=str(first_id))
     assert again.event()[0] == flag_id
+
+
+def test_stream_shows_an_lmtp_delivery(api, server, streams, user):
+    stream = streams(user.id)
+    lmtp = smtplib.LMTP("127.0.0.1", server.lmtp_port, timeout=30)
+    try:
+        lmtp.sendmail("sender@example.org", [user.address],
+                      make_message(subject="delivered over LMTP", to=user.address))
+    finally:
+        lmtp.quit()
+    box = inbox(api, user.id)
+    listed = ok(api.get(f"/users/{user.id}/mailboxes/{box}/messages"))["results"]
+    assert [m["subject"] for m in listed] == ["delivered over LMTP"], listed
+    _, event = stream.event()
+    assert event["command"] == "EXISTS" and event["mailbox"] == box, event
+    assert event["message"] == listed[0]["id"], event
 
 
 def test_stream_is_per_user(api, streams, user, create_user):
