@@ -148,12 +148,25 @@ impl Core {
         meta: &AuthMeta,
         extra: AuthEventExtra,
     ) {
+        let result = if success { "success" } else { "fail" };
+        self.record_auth_result(user, action, result, meta, extra);
+    }
+
+    /// Queues a log entry with any result (`success`, `fail`, `throttled`).
+    pub fn record_auth_result(
+        &self,
+        user: &ObjectId,
+        action: &str,
+        result: &str,
+        meta: &AuthMeta,
+        extra: AuthEventExtra,
+    ) {
         self.authlog.push(AuthLogEntry {
             seq: 0,
             id: ObjectId::new(),
             user: user.clone(),
             action: action.to_string(),
-            result: if success { "success" } else { "fail" }.to_string(),
+            result: result.to_string(),
             protocol: clip(meta.protocol.as_deref()),
             sess: clip(meta.sess.as_deref()),
             ip: clip(meta.ip.as_deref()),

@@ -35,6 +35,8 @@ pub struct CoreConfig {
     /// Where mail clients reach this server (Apple configuration profiles of application
     /// specific passwords).
     pub client_setup: ClientSetup,
+    /// Failed authentications counted across protocols (`[auth]`).
+    pub auth_throttle: crate::throttle::ThrottleConfig,
 }
 
 /// The IMAP and SMTP endpoints mail clients are told to use.
@@ -78,6 +80,7 @@ impl Default for CoreConfig {
             purge_interval: Duration::from_secs(60),
             outbound: Default::default(),
             client_setup: ClientSetup::default(),
+            auth_throttle: Default::default(),
         }
     }
 }

@@ -36,6 +36,7 @@ pub mod config;
 pub mod filters;
 pub mod outbound;
 pub mod password;
+pub mod throttle;
 
 pub use archive::ArchivedDetails;
 pub use authlog::{AuthEventExtra, AuthLogQuery, AuthMeta};

@@ -148,15 +148,29 @@ impl Core {
             Some((id, hash)) => (Some(id), hash),
             None => (None, None),
         };
-        let master_ok = password::verify(password, hash.as_deref()).await;
-        let Some(id) = id else {
-            return Err(Error::AuthFailed);
-        };
         let extra = || AuthEventExtra {
             asp: None,
             scope: Some(scope.as_str()),
         };
+        // Too many recent failures from this address, or for this name from it, on any
+        // protocol: refused before the password is even looked at.
+        let origin = meta.ip.as_deref().and_then(|ip| ip.parse().ok());
+        if self.auth_throttle.blocked(origin, username) {
+            if let Some(id) = &id {
+                self.record_auth_result(id, "authentication", "throttled", meta, extra());
+            }
+            return Err(Error::Forbidden {
+                message: "Too many failed authentications; try again later".into(),
+                code: "RateLimitedError",
+            });
+        }
+        let master_ok = password::verify(password, hash.as_deref()).await;
+        let Some(id) = id else {
+            self.auth_throttle.record_failure(origin, username);
+            return Err(Error::AuthFailed);
+        };
         let fail = |extra: AuthEventExtra| {
+            self.auth_throttle.record_failure(origin, username);
             self.record_auth_event(&id, "authentication", false, meta, extra);
             Err(Error::AuthFailed)
         };
@@ -169,6 +183,7 @@ impl Core {
             if user.disabled || user.suspended || (two_factor && scope != Scope::Master) {
                 return fail(extra());
             }
+            self.auth_throttle.record_success(origin, username);
             self.record_auth_event(&id, "authentication", true, meta, extra());
             return Ok(AuthResult {
                 id: user.id,
@@ -196,6 +211,7 @@ impl Core {
             if !scope_allows(&candidate.scopes, scope) || user.disabled || user.suspended {
                 return fail(extra);
             }
+            self.auth_throttle.record_success(origin, username);
             self.record_auth_event(&id, "authentication", true, meta, extra);
             if let Err(e) = self
                 .store

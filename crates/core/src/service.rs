@@ -216,6 +216,8 @@ pub struct Core {
     pub(crate) authlog: crate::authlog::AuthLog,
     /// TOTP token checks per user (see `totp.rs`).
     pub(crate) totp_checks: std::sync::Arc<crate::totp::CheckLimiter>,
+    /// Failed authentications across protocols (see `throttle.rs`).
+    pub(crate) auth_throttle: std::sync::Arc<crate::throttle::AuthThrottle>,
 }
 
 #[allow(dead_code)]

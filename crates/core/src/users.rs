@@ -63,8 +63,10 @@ impl Core {
         let writer = crate::writer::Writer::start(store.clone(), changes.clone());
         let gc = Arc::new(tokio::sync::Notify::new());
         let authlog = crate::authlog::AuthLog::start(store.clone());
+        let auth_throttle = Arc::new(crate::throttle::AuthThrottle::new(&config.auth_throttle));
         let core = Core {
             authlog,
+            auth_throttle,
             totp_checks: Default::default(),
             store,
             config: Arc::new(config),

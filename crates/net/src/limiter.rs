@@ -3,21 +3,18 @@
 //! down and then refuses it for a while.
 //!
 //! Every map here is bounded: connection counts hold only live connections (an entry goes
-//! when its last [`Slot`] is dropped), and each failure log keeps at most
-//! [`MAX_TRACKED`] keys with at most `limit` timestamps each, evicting expired entries first
-//! and then the stalest one.
+//! when its last [`Slot`] is dropped), and each failure log is a bounded
+//! [`sealpost_core::throttle::FailureLog`]. Failed logins are also counted across protocols
+//! by `core` itself (`sealpost_core::throttle`); these logs are the per-service limits.
 
 use sealpost_core::ObjectId;
-use std::collections::{HashMap, VecDeque};
+pub use sealpost_core::throttle::client_ip;
+use sealpost_core::throttle::{FailureLog, name_key};
+use std::collections::HashMap;
 use std::hash::Hash;
 use std::net::IpAddr;
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
-
-/// Keys (addresses, user names) each failure log remembers at most.
-const MAX_TRACKED: usize = 10_000;
-/// Longest user name kept as a failure-log key; longer ones are cut (they name no user).
-const MAX_KEY: usize = 320;
 
 /// The limits, from the configuration. A limit of 0 means "no limit".
 #[derive(Debug, Clone)]
@@ -38,26 +35,14 @@ pub struct Limiter {
 
 struct Failures {
     by_ip: FailureLog<IpAddr>,
-    by_user: FailureLog<String>,
+    /// By login name and address: never by name alone, so that guessing at a name from one
+    /// address does not lock its owner out everywhere.
+    by_user: FailureLog<(String, IpAddr)>,
 }
 
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
     // A panic elsewhere while holding the lock leaves counts that are still usable.
     m.lock().unwrap_or_else(|e| e.into_inner())
-}
-
-/// The address a client is counted under: IPv4-mapped IPv6 addresses as IPv4.
-pub fn client_ip(ip: IpAddr) -> IpAddr {
-    ip.to_canonical()
-}
-
-/// The failure-log key of a login name (case-insensitive, bounded).
-fn user_key(username: &str) -> String {
-    let name = username.trim().to_lowercase();
-    match name.char_indices().nth(MAX_KEY) {
-        Some((cut, _)) => name[..cut].to_string(),
-        None => name,
-    }
 }
 
 /// One connection counted under a key; dropping it releases the count.
@@ -144,7 +129,8 @@ impl Limiter {
     pub fn login_blocked(&self, ip: IpAddr, username: &str) -> bool {
         let now = Instant::now();
         let mut f = lock(&self.failures);
-        f.by_ip.blocked(&client_ip(ip), now) || f.by_user.blocked(&user_key(username), now)
+        let ip = client_ip(ip);
+        f.by_ip.blocked(&ip, now) || f.by_user.blocked(&(name_key(username), ip), now)
     }
 
     /// Records a failed login; returns the larger of the recent failure counts of the
@@ -152,106 +138,18 @@ impl Limiter {
     pub fn record_failure(&self, ip: IpAddr, username: &str) -> u32 {
         let now = Instant::now();
         let mut f = lock(&self.failures);
-        let by_ip = f.by_ip.record(client_ip(ip), now);
-        let by_user = f.by_user.record(user_key(username), now);
+        let ip = client_ip(ip);
+        let by_ip = f.by_ip.record(ip, now);
+        let by_user = f.by_user.record((name_key(username), ip), now);
         by_ip.max(by_user)
     }
 
     /// A successful login forgets the name's failures (not the address's: one valid account
     /// must not reset an address that guesses at others).
-    pub fn record_success(&self, username: &str) {
-        lock(&self.failures).by_user.forget(&user_key(username));
-    }
-}
-
-/// Recent failures per key, in a sliding window.
-struct FailureLog<K> {
-    entries: HashMap<K, VecDeque<Instant>>,
-    /// Failures within the window at which the key is blocked; 0 = never blocked, not tracked.
-    limit: u32,
-    window: Duration,
-}
-
-impl<K: Hash + Eq + Clone> FailureLog<K> {
-    fn new(limit: u32, window: Duration) -> Self {
-        FailureLog {
-            entries: HashMap::new(),
-            limit,
-            window,
-        }
-    }
-
-    fn expired(&self, at: Instant, now: Instant) -> bool {
-        now.saturating_duration_since(at) >= self.window
-    }
-
-    fn blocked(&mut self, key: &K, now: Instant) -> bool {
-        if self.limit == 0 {
-            return false;
-        }
-        let window = self.window;
-        let Some(times) = self.entries.get_mut(key) else {
-            return false;
-        };
-        while times
-            .front()
-            .is_some_and(|t| now.saturating_duration_since(*t) >= window)
-        {
-            times.pop_front();
-        }
-        if times.is_empty() {
-            self.entries.remove(key);
-            return false;
-        }
-        times.len() >= self.limit as usize
-    }
-
-    fn record(&mut self, key: K, now: Instant) -> u32 {
-        if self.limit == 0 {
-            return 0;
-        }
-        if !self.entries.contains_key(&key) && self.entries.len() >= MAX_TRACKED {
-            self.evict(now);
-        }
-        let window = self.window;
-        let limit = self.limit as usize;
-        let times = self.entries.entry(key).or_default();
-        while times
-            .front()
-            .is_some_and(|t| now.saturating_duration_since(*t) >= window)
-        {
-            times.pop_front();
-        }
-        times.push_back(now);
-        while times.len() > limit {
-            times.pop_front();
-        }
-        times.len() as u32
-    }
-
-    fn forget(&mut self, key: &K) {
-        self.entries.remove(key);
-    }
-
-    /// Makes room for one key: drops expired entries, else the one least recently failed.
-    fn evict(&mut self, now: Instant) {
-        let before = self.entries.len();
-        let entries = std::mem::take(&mut self.entries);
-        self.entries = entries
-            .into_iter()
-            .filter(|(_, times)| times.back().is_some_and(|t| !self.expired(*t, now)))
-            .collect();
-        if self.entries.len() < before && self.entries.len() < MAX_TRACKED {
-            return;
-        }
-        let stalest = self
-            .entries
-            .iter()
-            .min_by_key(|(_, times)| times.back().copied())
-            .map(|(k, _)| k.clone());
-        if let Some(key) = stalest {
-            self.entries.remove(&key);
-        }
+    pub fn record_success(&self, ip: IpAddr, username: &str) {
+        lock(&self.failures)
+            .by_user
+            .forget(&(name_key(username), client_ip(ip)));
     }
 }
 
@@ -309,7 +207,8 @@ mod tests {
             l.record_failure(ip, "alice");
         }
         assert!(l.login_blocked(ip, "ALICE"));
-        assert!(l.login_blocked("192.0.2.9".parse().unwrap(), "alice"));
+        // From elsewhere the name is not blocked: its owner is not locked out.
+        assert!(!l.login_blocked("192.0.2.9".parse().unwrap(), "alice"));
         assert!(!l.login_blocked(ip, "bob"));
         l.record_failure(ip, "bob");
         l.record_failure(ip, "carol");
@@ -318,24 +217,7 @@ mod tests {
             "five failures block the address"
         );
         assert!(!l.login_blocked("192.0.2.9".parse().unwrap(), "dave"));
-        l.record_success("alice");
+        l.record_success(ip, "alice");
         assert!(!l.login_blocked("192.0.2.9".parse().unwrap(), "alice"));
-    }
-
-    #[test]
-    fn failure_log_is_bounded_and_slides() {
-        let mut log = FailureLog::new(3, Duration::from_secs(10));
-        let t0 = Instant::now();
-        for i in 0..(MAX_TRACKED + 50) {
-            log.record(i, t0);
-        }
-        assert!(log.entries.len() <= MAX_TRACKED);
-        for _ in 0..10 {
-            log.record(usize::MAX, t0);
-        }
-        assert_eq!(log.entries.get(&usize::MAX).map(|t| t.len()), Some(3));
-        assert!(log.blocked(&usize::MAX, t0));
-        assert!(!log.blocked(&usize::MAX, t0 + Duration::from_secs(11)));
-        assert!(!log.entries.contains_key(&usize::MAX));
     }
 }

@@ -165,6 +165,7 @@ struct FileConfig {
     tls: Option<FileTls>,
     archive: Option<FileArchive>,
     retention: Option<FileRetention>,
+    auth: Option<FileAuth>,
     relay: Option<relay::FileRelay>,
     autoreply: Option<relay::FileAutoreply>,
 }
@@ -255,6 +256,18 @@ struct FileLimits {
     max_message_size: Option<u64>,
 }
 
+/// `[auth]`: failed authentications counted across protocols.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+struct FileAuth {
+    #[serde(alias = "max_failures_per_ip")]
+    max_failures_per_ip: Option<u32>,
+    #[serde(alias = "max_failures_per_user")]
+    max_failures_per_user: Option<u32>,
+    #[serde(alias = "failure_window")]
+    failure_window: Option<u64>,
+}
+
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct FileArchive {
@@ -316,6 +329,8 @@ pub struct Config {
     pub pop3: Pop3Options,
     /// `[archive] days`: how long deleted messages stay restorable; 0 = not archived.
     pub archive_days: f64,
+    /// `[auth]`: the failed-authentication throttle shared by every protocol.
+    pub auth_throttle: sealpost_core::throttle::ThrottleConfig,
     /// `[retention] interval`: seconds between purge runs.
     pub retention_interval: f64,
     /// `[relay]` and `[autoreply]`: outbound mail.
@@ -413,6 +428,7 @@ impl Default for Config {
             tls_key: None,
             pop3: Pop3Options::default(),
             archive_days: core.archive_for.as_secs_f64() / DAY,
+            auth_throttle: core.auth_throttle.clone(),
             retention_interval: core.purge_interval.as_secs_f64(),
             relay: relay::RelaySettings::default(),
             lmtp: DeliveryOptions::default(),
@@ -565,6 +581,16 @@ impl Config {
         if let Some(level) = file.log.and_then(|l| l.level) {
             self.log_level = level;
         }
+        if let Some(auth) = file.auth {
+            let t = &mut self.auth_throttle;
+            t.max_failures_per_ip = auth.max_failures_per_ip.unwrap_or(t.max_failures_per_ip);
+            t.max_failures_per_user = auth
+                .max_failures_per_user
+                .unwrap_or(t.max_failures_per_user);
+            if let Some(secs) = auth.failure_window {
+                t.window = std::time::Duration::from_secs(secs);
+            }
+        }
         if let Some(days) = file.archive.and_then(|a| a.days) {
             self.archive_days = days;
         }
@@ -670,6 +696,18 @@ impl Config {
         if let Some(v) = get("SEALPOST_TLS_KEY") {
             self.tls_key = Some(PathBuf::from(v));
         }
+        if let Some(v) = get("SEALPOST_AUTH_MAX_FAILURES_PER_IP") {
+            self.auth_throttle.max_failures_per_ip =
+                parse_count("SEALPOST_AUTH_MAX_FAILURES_PER_IP", &v)?;
+        }
+        if let Some(v) = get("SEALPOST_AUTH_MAX_FAILURES_PER_USER") {
+            self.auth_throttle.max_failures_per_user =
+                parse_count("SEALPOST_AUTH_MAX_FAILURES_PER_USER", &v)?;
+        }
+        if let Some(v) = get("SEALPOST_AUTH_FAILURE_WINDOW") {
+            self.auth_throttle.window =
+                std::time::Duration::from_secs(parse_count("SEALPOST_AUTH_FAILURE_WINDOW", &v)?);
+        }
         if let Some(v) = get("SEALPOST_ARCHIVE_DAYS") {
             self.archive_days = parse_number("SEALPOST_ARCHIVE_DAYS", &v)?;
         }
@@ -759,6 +797,12 @@ impl Config {
                     "tls.cert"
                 },
                 "[tls] cert and key go together: set both, or neither for a self-signed certificate",
+            ));
+        }
+        if self.auth_throttle.window.is_zero() {
+            return Err(ConfigError::value(
+                "auth.failureWindow",
+                "must be at least 1 second",
             ));
         }
         // At most ten years: a longer archive is no archive but a second mailbox.
@@ -856,6 +900,7 @@ impl Config {
             purge_interval: std::time::Duration::from_secs_f64(self.retention_interval),
             outbound: self.relay.outbound_config(self.domain.trim()),
             client_setup: self.client_setup(),
+            auth_throttle: self.auth_throttle.clone(),
         }
     }
 

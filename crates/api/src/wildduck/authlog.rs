@@ -35,7 +35,7 @@ pub struct AuthLogItem {
     pub id: String,
     #[schema(example = "create asp")]
     pub action: String,
-    /// "success" or "fail".
+    /// "success", "fail", or "throttled" (refused unchecked after too many failures).
     pub result: String,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub asp: Option<String>,

@@ -71,7 +71,9 @@ impl Session {
                     )
                     .with_code(Code::Limit));
                 };
-                self.conn.limiter.record_success(username);
+                self.conn
+                    .limiter
+                    .record_success(self.conn.peer.ip(), username);
                 self.conn.user_slot = Some(slot);
                 // Subscribed at login: changes between commands are not lost before IDLE.
                 self.changes = Some(self.core.subscribe_changes(&auth.id));

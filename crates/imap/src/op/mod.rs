@@ -102,6 +102,10 @@ pub(crate) fn core_error(tag: &str, e: &CoreError) -> StatusResponse {
     let (code, text) = match e {
         CoreError::NotFound(m) => (Code::NonExistent, m.clone()),
         CoreError::Conflict { message, .. } => (Code::AlreadyExists, message.clone()),
+        CoreError::Forbidden {
+            message,
+            code: "RateLimitedError",
+        } => (Code::Unavailable, message.clone()),
         CoreError::Forbidden { message, .. } => (Code::Cannot, message.clone()),
         CoreError::OverQuota => (Code::OverQuota, "Quota exceeded".to_string()),
         CoreError::TooLarge(m) => (Code::TooBig, m.clone()),

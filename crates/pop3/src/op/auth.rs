@@ -146,7 +146,9 @@ impl Session {
             );
             return Ok(());
         };
-        self.conn.limiter.record_success(username);
+        self.conn
+            .limiter
+            .record_success(self.conn.peer.ip(), username);
         let Some(inbox) = self.core.find_mailbox(&auth.id, "INBOX").await? else {
             self.push(Reply::err("The mailbox is not available").with_code(Code::SysTemp));
             return Ok(());

@@ -707,3 +707,34 @@ fn relay_defaults_and_errors() {
     .unwrap_err();
     assert!(e.to_string().contains("hots"), "{e}");
 }
+
+#[test]
+fn auth_throttle_settings() {
+    let cli = CliOverrides::default();
+    let c = load(None, &[], &cli).unwrap();
+    let t = c.core_config().auth_throttle;
+    assert_eq!((t.max_failures_per_ip, t.max_failures_per_user), (100, 20));
+    assert_eq!(t.window.as_secs(), 900);
+    let c = load(
+        Some("[auth]\nmaxFailuresPerIp = 7\nfailureWindow = 60\n"),
+        &[("SEALPOST_AUTH_MAX_FAILURES_PER_USER", "3")],
+        &cli,
+    )
+    .unwrap();
+    let t = c.core_config().auth_throttle;
+    assert_eq!(
+        (
+            t.max_failures_per_ip,
+            t.max_failures_per_user,
+            t.window.as_secs()
+        ),
+        (7, 3, 60)
+    );
+    let e = load(Some("[auth]\nfailureWindow = 0\n"), &[], &cli).unwrap_err();
+    assert!(e.to_string().contains("auth.failureWindow"), "{e}");
+    let e = load(None, &[("SEALPOST_AUTH_MAX_FAILURES_PER_IP", "many")], &cli).unwrap_err();
+    assert!(
+        e.to_string().contains("SEALPOST_AUTH_MAX_FAILURES_PER_IP"),
+        "{e}"
+    );
+}
