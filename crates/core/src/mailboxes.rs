@@ -131,7 +131,8 @@ impl Core {
             None => mailbox_retention(None, self.get_user(user).await?.retention),
         };
         let parents = validate::parents(&path);
-        self.store
+        let id = self
+            .store
             .create_mailbox(user, &parents, &path, special_use, retention)
             .await
             .map_err(|e| match e {
@@ -141,7 +142,10 @@ impl Core {
                 },
                 other => other.into(),
             })?
-            .ok_or_else(|| Error::not_found("This user does not exist"))
+            .ok_or_else(|| Error::not_found("This user does not exist"))?;
+        // Journaled: wake the readers (IDLE, the event stream) now, not at their next poll.
+        self.notify_change(user);
+        Ok(id)
     }
 
     /// Rename (children move along) and/or change retention / subscription.
@@ -200,6 +204,7 @@ impl Core {
                 if !ok {
                     return Err(mailbox_not_found());
                 }
+                self.notify_change(user);
             }
         }
         if (retention.is_some() || subscribed.is_some())
