@@ -52,6 +52,21 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
+def free_ports(n: int) -> list[int]:
+    """`n` distinct free ports: all held open together while they are chosen, so that the
+    kernel cannot hand the same one out twice (one at a time, it sometimes does)."""
+    held = []
+    try:
+        for _ in range(n):
+            s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+            held.append(s)
+            s.bind(("127.0.0.1", 0))
+        return [s.getsockname()[1] for s in held]
+    finally:
+        for s in held:
+            s.close()
+
+
 def port_open(port: int, host: str = "127.0.0.1") -> bool:
     try:
         with socket.create_connection((host, port), timeout=0.5):
@@ -201,17 +216,13 @@ class Instance:
         fixed_port = port
         for _attempt in range(3):
             self._n += 1
-            port = fixed_port or free_port()
+            api_port, imap_port, imaps_port, pop3_port, pop3s_port, lmtp_port, smtp_port = free_ports(7)
+            port = fixed_port or api_port
             listen = {} if fixed_port else {"SEALPOST_API_LISTEN": f"{listen_host}:{port}"}
-            imap_port = free_port()
             listen["SEALPOST_IMAP_LISTEN"] = f"127.0.0.1:{imap_port}"
-            imaps_port = free_port()
             listen["SEALPOST_IMAPS_LISTEN"] = f"127.0.0.1:{imaps_port}"
-            pop3_port = free_port()
             listen["SEALPOST_POP3_LISTEN"] = f"127.0.0.1:{pop3_port}"
-            pop3s_port = free_port()
             listen["SEALPOST_POP3S_LISTEN"] = f"127.0.0.1:{pop3s_port}"
-            lmtp_port, smtp_port = free_port(), free_port()
             listen["SEALPOST_LMTP_LISTEN"] = f"127.0.0.1:{lmtp_port}"
             listen["SEALPOST_SMTP_LISTEN"] = f"127.0.0.1:{smtp_port}"
             full_env = {**self.env, **listen, **(env or {})}
@@ -253,7 +264,10 @@ class Instance:
                 time.sleep(0.05)
             server.kill()
             last_log = server.log()
-            if fixed_port or "in use" not in last_log.lower():
+            # A port taken meanwhile by another process (or, with a fixed API port, one of
+            # ours equal to it): try again with other ports.
+            clash = "in use" in last_log.lower() or "is also the" in last_log
+            if not clash:
                 break
         raise RuntimeError(f"sealpost serve did not start (binary {BIN}):\n{last_log[-4000:]}")
 
