@@ -100,6 +100,31 @@ def test_unknown_recipient_and_per_recipient_replies(api, create_user, raw_lmtp)
     assert f"Delivered-To: {other.address.upper()}".encode() in m
 
 
+def test_a_user_named_twice_gets_one_copy(api, create_user, raw_lmtp):
+    user, other = create_user(), create_user()
+    local, domain = user.address.split("@")
+    r = raw_lmtp()
+    r.send(b"LHLO mta.example.org\r\n")
+    assert r.reply()[0] == 250
+    r.send(b"MAIL FROM:<sender@example.org>\r\n")
+    assert r.reply()[0] == 250
+    # the same user three times (same address, other case, a +tag), another user in between
+    for rcpt in (user.address, other.address, user.address.upper(), f"{local}+tag@{domain}"):
+        r.send(f"RCPT TO:<{rcpt}>\r\n".encode())
+        assert r.reply()[0] == 250
+    r.send(b"DATA\r\n")
+    assert r.reply()[0] == 354
+    r.send(make_message(subject="named twice") + b".\r\n")
+    # still one reply per accepted RCPT (RFC 2033), but one stored copy per user
+    replies = r.replies(4)
+    assert [c for c, _ in replies] == [250, 250, 250, 250], replies
+    r.send(b"QUIT\r\n")
+    assert r.reply()[0] == 221
+    [m] = inbox_messages(api, user.id)
+    assert f"Delivered-To: {user.address}".encode() in m
+    assert len(inbox_messages(api, other.id)) == 1
+
+
 def test_plus_tag_and_case_reach_the_same_user(api, create_user, lmtp):
     user = create_user()
     local, domain = user.address.split("@")

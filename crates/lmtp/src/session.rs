@@ -26,7 +26,12 @@ const READ_CHUNK: usize = 64 * 1024;
 struct Transaction {
     from: String,
     params: MailParams,
+    /// Accepted recipients, one per user: a user named twice (the same address again, or two
+    /// of its addresses) gets one copy, as with Dovecot and Postfix's duplicate filter.
     recipients: Vec<Recipient>,
+    /// For each accepted RCPT in order, the index in `recipients` of the user it delivers to
+    /// (LMTP answers every accepted RCPT after the body, RFC 2033 section 4.2).
+    accepted: Vec<usize>,
     /// RCPT commands seen (accepted or not), for the per-transaction limit.
     rcpt_count: usize,
     /// BDAT chunks received so far.
@@ -336,6 +341,7 @@ impl Session {
             from,
             params,
             recipients: Vec::new(),
+            accepted: Vec::new(),
             rcpt_count: 0,
             body: Vec::new(),
             chunking: false,
@@ -368,7 +374,14 @@ impl Session {
         match resolved {
             Ok(Some(r)) => {
                 if let Some(tx) = self.tx.as_mut() {
-                    tx.recipients.push(r);
+                    let index = match tx.recipients.iter().position(|x| x.user.id == r.user.id) {
+                        Some(i) => i,
+                        None => {
+                            tx.recipients.push(r);
+                            tx.recipients.len() - 1
+                        }
+                    };
+                    tx.accepted.push(index);
                 }
                 ok((2, 1, 5), "Recipient OK")
             }
@@ -496,7 +509,7 @@ impl Session {
     /// LMTP (RFC 2033 section 4.2), once in SMTP.
     fn refuse_message(&mut self, r: Reply) {
         let n = match (self.config.mode, self.tx.take()) {
-            (Mode::Lmtp, Some(tx)) => tx.recipients.len().max(1),
+            (Mode::Lmtp, Some(tx)) => tx.accepted.len().max(1),
             _ => 1,
         };
         for _ in 0..n {
@@ -545,7 +558,10 @@ impl Session {
             );
         }
         if lmtp {
-            for r in replies {
+            for &i in &tx.accepted {
+                let r = replies.get(i).cloned().unwrap_or_else(|| {
+                    Reply::new(451, (4, 3, 0), "Delivery result missing; try again")
+                });
                 self.answer(r);
             }
         } else {
