@@ -287,7 +287,7 @@ def test_large_message_retr_and_top(api, pop, user):
 
 
 def test_dele_quit_removes_and_imap_and_rest_see_it(api, pop, connect, user):
-    mid, uids, _ = fill(api, user, 3)
+    mid, uids, raws = fill(api, user, 3)
     imap = connect(user)
     typ, data = imap.select("INBOX")
     assert typ == "OK" and data == [b"3"]
@@ -312,6 +312,13 @@ def test_dele_quit_removes_and_imap_and_rest_see_it(api, pop, connect, user):
     fresh = connect(user)
     typ, data = fresh.select("INBOX")
     assert data == [b"1"]
+    # What QUIT removed went to the archive (as IMAP EXPUNGE and the REST delete do) and
+    # can be restored from it.
+    listed = ok(api.get(f"/users/{user.id}/archived"))["results"]
+    assert sorted(m["subject"] for m in listed) == ["Message 0", "Message 2"]
+    aid = next(m["id"] for m in listed if m["subject"] == "Message 2")
+    back = ok(api.post(f"/users/{user.id}/archived/{aid}/restore"))
+    assert eml(api, user, mid, back["uid"]) == raws[2]
 
 
 def test_dele_without_quit_keeps_messages(api, raw, pop, user):
