@@ -374,3 +374,67 @@ def test_relay_password_never_logged(tmp_path_factory, engine):
         assert "pa55-w0rd-xyz" not in srv.log()
     finally:
         made.cleanup()
+
+
+# ---- bounces of forwarded copies (DSN on give-up, SRS return path) ----
+
+
+def forward_all_to(api, user_id: str, target: str) -> None:
+    ok(api.post(f"/users/{user_id}/filters", json={"query_from": "remote.test", "action_forward": target}))
+
+
+def test_given_up_forward_bounces_to_the_original_sender(server, api, create_user, sink):
+    """A forwarded copy the relay refuses for good is given up, and the original sender gets a
+    delivery status notification (RFC 3464) from the null sender."""
+    user = create_user()
+    target = f"reject-{secrets.token_hex(4)}@elsewhere.test"
+    forward_all_to(api, user.id, target)
+    s = sender()
+    lmtp_send(server, s, user.address, make_message(sender=s, to=user.address, subject="to be bounced"))
+    [(mail_from, rcpts, raw)] = sink.wait_to(s)
+    assert mail_from in ("", "<>")
+    assert [r.lower() for r in rcpts] == [s.lower()]
+    report = parse(raw)
+    assert report.get_content_type() == "multipart/report"
+    assert report.get_param("report-type") == "delivery-status"
+    assert report["Auto-Submitted"] == "auto-replied"
+    text, status, headers = report.get_payload()
+    assert target in text.get_content()
+    assert status.get_content_type() == "message/delivery-status"
+    status_text = raw.decode()
+    assert f"Final-Recipient: rfc822; {target}" in status_text
+    assert "Action: failed" in status_text and "Status: 5.1.1" in status_text
+    assert headers.get_content_type() == "text/rfc822-headers"
+    assert "Subject: to be bounced" in status_text
+    # The refused copy itself never reached anyone, and the bounce is not bounced again.
+    assert sink.to(target) == []
+
+
+def test_mail_to_our_srs_address_goes_back_to_the_sender(server, api, create_user, sink):
+    """A bounce sent by a later hop to the SRS envelope sender of a forwarded copy is
+    accepted and passed back to the original sender; a forged SRS address is refused."""
+    user = create_user()
+    target = f"fwd-{secrets.token_hex(4)}@elsewhere.test"
+    forward_all_to(api, user.id, target)
+    s = sender()
+    lmtp_send(server, s, user.address, make_message(sender=s, to=user.address, subject="forward me"))
+    [(srs_address, _, _)] = sink.wait_to(target)
+    assert srs_address.upper().startswith("SRS0="), srs_address
+    bounce = make_message(sender="MAILER-DAEMON@elsewhere.test", to=srs_address, subject="Undelivered")
+    client = smtplib.LMTP("127.0.0.1", server.lmtp_port, timeout=30)
+    try:
+        client.ehlo("mx.elsewhere.test")
+        assert client.mail("<>")[0] == 250
+        assert client.rcpt(srs_address)[0] == 250
+        # the hash covers the original address: change one letter of it and it is not ours
+        local, domain = srs_address.rsplit("@", 1)
+        forged = local[:-1] + ("x" if local[-1] != "x" else "y") + "@" + domain
+        assert client.rcpt(forged)[0] == 550
+        code, _ = client.data(bounce)
+        assert code == 250
+    finally:
+        client.quit()
+    [(mail_from, rcpts, raw)] = sink.wait_to(s)
+    assert mail_from in ("", "<>")
+    assert [r.lower() for r in rcpts] == [s.lower()]
+    assert raw.endswith(bounce)

@@ -29,9 +29,11 @@ struct Transaction {
     /// Accepted recipients, one per user: a user named twice (the same address again, or two
     /// of its addresses) gets one copy, as with Dovecot and Postfix's duplicate filter.
     recipients: Vec<Recipient>,
-    /// For each accepted RCPT in order, the index in `recipients` of the user it delivers to
-    /// (LMTP answers every accepted RCPT after the body, RFC 2033 section 4.2).
-    accepted: Vec<usize>,
+    /// Each accepted RCPT in order (LMTP answers every one after the body, RFC 2033 section
+    /// 4.2).
+    accepted: Vec<Accepted>,
+    /// Where mail to our SRS addresses goes back to (bounces of forwarded copies).
+    returns: Vec<String>,
     /// RCPT commands seen (accepted or not), for the per-transaction limit.
     rcpt_count: usize,
     /// BDAT chunks received so far.
@@ -40,6 +42,15 @@ struct Transaction {
     chunking: bool,
     /// The BDAT sequence went over the size limit.
     too_big: bool,
+}
+
+/// An accepted RCPT.
+#[derive(Debug, Clone, Copy)]
+enum Accepted {
+    /// Delivered to `recipients[i]`.
+    User(usize),
+    /// Sent back to the original sender of a forwarded copy (SRS).
+    Return,
 }
 
 /// What to do after a command.
@@ -342,6 +353,7 @@ impl Session {
             params,
             recipients: Vec::new(),
             accepted: Vec::new(),
+            returns: Vec::new(),
             rcpt_count: 0,
             body: Vec::new(),
             chunking: false,
@@ -381,11 +393,24 @@ impl Session {
                             tx.recipients.len() - 1
                         }
                     };
-                    tx.accepted.push(index);
+                    tx.accepted.push(Accepted::User(index));
                 }
                 ok((2, 1, 5), "Recipient OK")
             }
             Ok(None) => {
+                match self.core.srs_return_address(&address).await {
+                    Ok(Some(original)) => {
+                        if let Some(tx) = self.tx.as_mut() {
+                            if !tx.returns.contains(&original) {
+                                tx.returns.push(original);
+                            }
+                            tx.accepted.push(Accepted::Return);
+                        }
+                        return ok((2, 1, 5), "Recipient OK (returned to the original sender)");
+                    }
+                    Ok(None) => {}
+                    Err(e) => return delivery_error(&e, self.config.quota_reply),
+                }
                 if self.config.mode == Mode::Smtp {
                     match self.core.is_local_domain(&address).await {
                         Ok(true) => {}
@@ -403,7 +428,7 @@ impl Session {
     fn body_refusal(&self) -> Option<Reply> {
         match &self.tx {
             None => Some(bad_sequence("Need MAIL first")),
-            Some(tx) if tx.recipients.is_empty() => Some(bad_sequence("No valid recipients")),
+            Some(tx) if tx.accepted.is_empty() => Some(bad_sequence("No valid recipients")),
             Some(_) => None,
         }
     }
@@ -539,7 +564,25 @@ impl Session {
             hostname: self.config.hostname.clone(),
             tls: self.tls.clone(),
         };
-        let results = self.core.deliver(&envelope, &tx.recipients, &body).await;
+        let results = if tx.recipients.is_empty() {
+            Vec::new()
+        } else {
+            self.core.deliver(&envelope, &tx.recipients, &body).await
+        };
+        let returned = if tx.returns.is_empty() {
+            None
+        } else {
+            let r = self
+                .core
+                .return_to_sender(&envelope.mail_from, tx.returns.clone(), &body)
+                .await;
+            tracing::info!(id = %envelope.id, from = %envelope.mail_from, to = ?tx.returns,
+                queued = r.is_ok(), "returned to the original sender (SRS)");
+            Some(match r {
+                Ok(_) => ok((2, 0, 0), &format!("Ok: queued as {}", envelope.id)),
+                Err(e) => delivery_error(&e, self.config.quota_reply),
+            })
+        };
         let replies: Vec<Reply> = results
             .iter()
             .map(|r| match r {
@@ -558,14 +601,21 @@ impl Session {
             );
         }
         if lmtp {
-            for &i in &tx.accepted {
-                let r = replies.get(i).cloned().unwrap_or_else(|| {
+            for a in &tx.accepted {
+                let r = match a {
+                    Accepted::User(i) => replies.get(*i).cloned(),
+                    Accepted::Return => returned.clone(),
+                };
+                self.answer(r.unwrap_or_else(|| {
                     Reply::new(451, (4, 3, 0), "Delivery result missing; try again")
-                });
-                self.answer(r);
+                }));
             }
         } else {
-            let first_failure = replies.iter().find(|r| !r.is_positive()).cloned();
+            let first_failure = replies
+                .iter()
+                .chain(returned.iter())
+                .find(|r| !r.is_positive())
+                .cloned();
             let r = first_failure
                 .unwrap_or_else(|| ok((2, 0, 0), &format!("Ok: delivered as {}", envelope.id)));
             self.answer(r);

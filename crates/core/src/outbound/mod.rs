@@ -11,6 +11,7 @@
 mod after;
 pub mod compose;
 pub mod config;
+pub mod dsn;
 pub mod smtp;
 pub mod srs;
 mod worker;
@@ -36,6 +37,8 @@ const MAX_ADDRESS: usize = 320;
 pub enum OutboundKind {
     Forward,
     Autoreply,
+    /// A delivery status notification for a forwarded copy that was given up.
+    Bounce,
 }
 
 impl OutboundKind {
@@ -43,6 +46,7 @@ impl OutboundKind {
         match self {
             OutboundKind::Forward => "forward",
             OutboundKind::Autoreply => "autoreply",
+            OutboundKind::Bounce => "bounce",
         }
     }
 }
@@ -151,7 +155,7 @@ impl Core {
     /// relay).
     pub fn start_outbound_worker(&self) {
         if let Some(relay) = self.outbound.config.relay.clone() {
-            worker::spawn(self.store.clone(), self.outbound.clone(), relay);
+            worker::spawn(self.clone(), relay);
         }
     }
 
@@ -195,6 +199,40 @@ impl Core {
     pub async fn srs_reverse(&self, address: &str) -> Result<Option<String>> {
         let now = sealpost_store::now_ms().max(0) as u64 / 1000;
         Ok(self.srs().await?.reverse(address, now))
+    }
+
+    /// Where mail to `address` goes back to when `address` is a valid, unexpired SRS address
+    /// of ours (a bounce or reply to a forwarded copy): `None` when it is not, or when no
+    /// relay is configured (nothing could send it on).
+    pub async fn srs_return_address(&self, address: &str) -> Result<Option<String>> {
+        if self.require_relay().is_err() {
+            return Ok(None);
+        }
+        self.srs_reverse(address).await
+    }
+
+    /// Queues mail that arrived for SRS addresses on to the addresses they reverse to. The
+    /// null sender of a bounce is kept (so it cannot bounce again); any other sender leaves
+    /// SRS-rewritten, as a forwarded copy does.
+    pub async fn return_to_sender(
+        &self,
+        mail_from: &str,
+        recipients: Vec<String>,
+        raw: &[u8],
+    ) -> Result<QueueId> {
+        let mail_from = if mail_from.is_empty() {
+            String::new()
+        } else {
+            self.srs_forward_sender(mail_from).await?
+        };
+        self.enqueue_outbound(OutboundMail {
+            mail_from,
+            recipients,
+            raw: raw.to_vec(),
+            user: None,
+            kind: OutboundKind::Bounce,
+        })
+        .await
     }
 }
 

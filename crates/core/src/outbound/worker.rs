@@ -2,9 +2,9 @@
 //! (sent, retried later, or given up). Also purges old records of given-up mail and of
 //! answered autoreply senders.
 
-use super::Outbound;
 use super::config::{RelayConfig, StartTls};
 use super::smtp::{Relay, SendError, SendReport};
+use super::{Outbound, OutboundKind, OutboundMail, dsn};
 use sealpost_store::Store;
 use sealpost_store::model::Millis;
 use sealpost_store::outbound::OutboundRow;
@@ -35,7 +35,9 @@ const SYSTEM_CA_BUNDLES: &[&str] = &[
     "/etc/ssl/ca-bundle.pem",
 ];
 
-pub(super) fn spawn(store: Store, outbound: Arc<Outbound>, relay: RelayConfig) {
+pub(super) fn spawn(core: crate::Core, relay: RelayConfig) {
+    let store = core.store.clone();
+    let outbound = core.outbound.clone();
     tokio::spawn(async move {
         let tls = if relay.starttls == StartTls::Never {
             None
@@ -56,6 +58,7 @@ pub(super) fn spawn(store: Store, outbound: Arc<Outbound>, relay: RelayConfig) {
         tracing::info!(host = %relay.host, port = relay.port, starttls = ?relay.starttls,
             auth = relay.username.is_some(), "outbound relay worker started");
         let worker = Worker {
+            core,
             store,
             outbound,
             relay: Relay::new(relay, tls),
@@ -93,6 +96,8 @@ fn tls_config(ca_file: Option<&std::path::Path>) -> Result<Arc<rustls::ClientCon
 }
 
 struct Worker {
+    /// For bounces: SRS reversal and queueing the notification.
+    core: crate::Core,
     store: Store,
     outbound: Arc<Outbound>,
     relay: Relay,
@@ -179,7 +184,7 @@ impl Worker {
         let settled = match result {
             Ok(report) => self.settle(&row, report).await,
             Err(SendError::Temporary(e)) => self.retry(&row, &row.recipients, &e).await,
-            Err(SendError::Permanent(e)) => self.give_up(&row, &row.recipients, &e).await,
+            Err(SendError::Permanent(e)) => self.give_up(&row, &row.recipients, &e, false).await,
         };
         if let Err(e) = settled {
             // The lease runs out and the row is tried again: at worst sent twice, never lost.
@@ -216,7 +221,7 @@ impl Worker {
         if rejected.is_empty() {
             self.store.delete_outbound(&row.id).await
         } else {
-            self.give_up(row, &rejected, &rejected_why).await
+            self.give_up(row, &rejected, &rejected_why, false).await
         }
     }
 
@@ -230,7 +235,7 @@ impl Worker {
         let c = &self.outbound.config;
         if now - row.created >= ms(c.max_age) {
             let why = format!("gave up after {} attempts: {error}", row.attempts);
-            return self.give_up(row, recipients, &why).await;
+            return self.give_up(row, recipients, &why, true).await;
         }
         let next = now + backoff(c.retry_base, c.retry_max, row.attempts);
         tracing::info!(id = %row.id, attempts = row.attempts, retry_in_ms = next - now,
@@ -245,10 +250,63 @@ impl Worker {
         row: &OutboundRow,
         recipients: &[String],
         error: &str,
+        expired: bool,
     ) -> sealpost_store::Result<()> {
         tracing::warn!(id = %row.id, kind = %row.kind, from = %row.mail_from, to = ?recipients,
             error, "outbound message given up");
+        self.bounce(row, recipients, error, expired).await;
         self.store.fail_outbound(&row.id, recipients, error).await
+    }
+
+    /// Queues a delivery status notification to the sender of a given-up message. None for
+    /// the null sender (autoreplies, bounces themselves: RFC 5321 section 4.5.5); a sender
+    /// that is one of our SRS addresses is reversed here rather than sent round through the
+    /// relay. A bounce that cannot be queued is logged; the given-up row stays inspectable.
+    async fn bounce(&self, row: &OutboundRow, recipients: &[String], error: &str, expired: bool) {
+        if row.mail_from.is_empty()
+            || row.kind == OutboundKind::Bounce.as_str()
+            || recipients.is_empty()
+        {
+            return;
+        }
+        let to = match self.core.srs_reverse(&row.mail_from).await {
+            Ok(Some(original)) => original,
+            _ => row.mail_from.clone(),
+        };
+        let failed: Vec<dsn::Failed> = recipients
+            .iter()
+            .map(|r| dsn::Failed {
+                recipient: r.clone(),
+                diagnostic: diagnostic_for(r, error),
+                expired,
+            })
+            .collect();
+        let hostname = self
+            .core
+            .outbound
+            .config
+            .relay
+            .as_ref()
+            .map(|r| r.helo_name.clone())
+            .unwrap_or_else(|| self.core.config().domain.clone());
+        let raw = dsn::compose(&dsn::Notification {
+            hostname: &hostname,
+            to: &to,
+            arrived_ms: row.created,
+            failed: &failed,
+            original: &row.raw,
+        });
+        let mail = OutboundMail {
+            mail_from: String::new(),
+            recipients: vec![to.clone()],
+            raw,
+            user: row.user.clone(),
+            kind: OutboundKind::Bounce,
+        };
+        match self.core.enqueue_outbound(mail).await {
+            Ok(id) => tracing::info!(id = %row.id, bounce = %id, to = %to, "bounce queued"),
+            Err(e) => tracing::warn!(id = %row.id, to = %to, error = %e, "cannot queue a bounce"),
+        }
     }
 }
 
@@ -257,6 +315,18 @@ fn backoff(base: Duration, max: Duration, attempts: i64) -> Millis {
     let exp = u32::try_from(attempts.saturating_sub(1).clamp(0, 30)).unwrap_or(30);
     let d = base.saturating_mul(2u32.saturating_pow(exp)).min(max);
     ms(d).max(0)
+}
+
+/// The part of a `"rcpt: why; rcpt2: why2"` summary that concerns `recipient`, else all of it.
+fn diagnostic_for(recipient: &str, error: &str) -> String {
+    error
+        .split("; ")
+        .find_map(|part| {
+            part.strip_prefix(recipient)
+                .and_then(|r| r.strip_prefix(": "))
+        })
+        .unwrap_or(error)
+        .to_string()
 }
 
 #[cfg(test)]
