@@ -13,8 +13,8 @@ import subprocess
 import time
 
 from harness import clean_env
-from helpers import create_user, inbox, make_message, mailbox_by_path, message_path, ok, upload_ok
-from test_imap_viewcache import COUNT, fresh_select, rest_state
+from helpers import create_user, inbox, make_message, message_path, ok, upload_ok
+from test_imap_viewcache import COUNT, change_through_rest, fresh_select, rest_state
 
 SAVED = "mailbox view saved"
 FROM_SAVED = "mailbox view read from its saved copy"
@@ -75,11 +75,7 @@ def test_select_after_restart_uses_the_saved_view_and_the_journal(instances):
     srv = inst.start()
     api = srv.api()
     uids = [u for u, _ in before]
-    ok(api.put(message_path(user.id, mid, uids[3]), json={"flagged": True}))
-    assert api.delete(message_path(user.id, mid, uids[5])).status_code == 200
-    ok(api.put(message_path(user.id, mid, uids[7]),
-               json={"moveTo": mailbox_by_path(api, user.id, "Trash")["id"]}))
-    new_uid = upload_ok(api, user.id, mid, make_message(subject="new"))
+    new_uid = change_through_rest(api, user, mid, uids)
     one = connect(srv, user)
     assert one.select("INBOX")[0] == "OK"
     one.uid("STORE", str(uids[10]), "+FLAGS", "(\\Seen \\Deleted)")

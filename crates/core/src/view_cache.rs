@@ -9,6 +9,12 @@
 //! mailbox's deletion, mean a full reload. A stale entry is therefore never handed out,
 //! whoever changed the mailbox (IMAP, REST, another process sharing the database).
 //!
+//! A view read in full is also saved in the database, packed (`mailbox_views`, see
+//! `view_saved.rs` in the store), with the modseq it reflects: the first use of a mailbox
+//! in a process (after a start, or once evicted) starts from that copy and the journal above
+//! it, the same way, instead of reading every message row. A missing, damaged or too old
+//! copy (the journal asks for a full read) means a full read, which saves a new one.
+//!
 //! The cache is per process; several processes sharing one database each keep their own,
 //! and each still goes through the journal before use. It is bounded by the total number
 //! of rows held across mailboxes (least recently used mailboxes are dropped first); a
@@ -369,7 +375,7 @@ impl Core {
     /// Saves `view` in the background (a full read of a mailbox costs far more than this
     /// write); only for mailboxes the cache would keep.
     fn save_view_later(&self, user: &ObjectId, mailbox: &ObjectId, view: &CachedView) {
-        if view.rows.len() < MIN_CACHED_ROWS {
+        if view.rows.len() < MIN_CACHED_ROWS || view.rows.len() > self.views.max_rows {
             return;
         }
         let (store, user, mailbox, view) = (

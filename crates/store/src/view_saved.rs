@@ -14,9 +14,9 @@
 //! keyword count and each keyword as length and UTF-8 bytes.
 
 use crate::db::{read, write_tx};
-use crate::model::{Flags, ObjectId};
+use crate::model::ObjectId;
 use crate::rows::{Cols, corrupt};
-use crate::view::ViewRow;
+use crate::view::{ViewRow, flags_from_bits};
 use crate::{Result, Store};
 
 const VERSION: u8 = 1;
@@ -164,14 +164,7 @@ pub fn unpack_view(data: &[u8]) -> Result<Vec<ViewRow>> {
             modseq,
             size,
             idate,
-            flags: Flags {
-                seen: bits & 1 != 0,
-                answered: bits & 2 != 0,
-                flagged: bits & 4 != 0,
-                deleted: bits & 8 != 0,
-                draft: bits & 16 != 0,
-                keywords,
-            },
+            flags: flags_from_bits(i64::from(bits), keywords),
         });
     }
     if !r.0.is_empty() {
@@ -236,6 +229,7 @@ impl Store {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::model::Flags;
 
     fn row(uid: i64, modseq: i64, idate: i64, keywords: &[&str]) -> ViewRow {
         ViewRow {
