@@ -63,6 +63,15 @@ def fresh_select(connect, user) -> list[tuple[int, set[str]]]:
     return [(uid, flags & {"\\Seen", "\\Flagged", "\\Deleted", "\\Draft"}) for uid, flags in state]
 
 
+def change_through_rest(api, user, mid, uids) -> int:
+    """Flags uids[3], deletes uids[5], moves uids[7] to Trash, uploads one; its UID."""
+    ok(api.put(message_path(user.id, mid, uids[3]), json={"flagged": True}))
+    assert api.delete(message_path(user.id, mid, uids[5])).status_code == 200
+    ok(api.put(message_path(user.id, mid, uids[7]),
+               json={"moveTo": mailbox_by_path(api, user.id, "Trash")["id"]}))
+    return upload_ok(api, user.id, mid, make_message(subject="new"))
+
+
 def test_select_after_changes_made_while_nobody_had_it_selected(api, connect, user):
     one = connect(user)
     append(one, "INBOX", COUNT)
@@ -73,11 +82,7 @@ def test_select_after_changes_made_while_nobody_had_it_selected(api, connect, us
     uids = [u for u, _ in before]
 
     # Changes through REST and through an IMAP session that then leaves the mailbox.
-    ok(api.put(message_path(user.id, mid, uids[3]), json={"flagged": True}))
-    assert api.delete(message_path(user.id, mid, uids[5])).status_code == 200
-    ok(api.put(message_path(user.id, mid, uids[7]),
-               json={"moveTo": mailbox_by_path(api, user.id, "Trash")["id"]}))
-    new_uid = upload_ok(api, user.id, mid, make_message(subject="new"))
+    new_uid = change_through_rest(api, user, mid, uids)
     one.select("INBOX")
     one.uid("STORE", str(uids[10]), "+FLAGS", "(\\Seen \\Deleted)")
     one.uid("STORE", str(uids[11]), "+FLAGS", "(\\Deleted)")

@@ -9,6 +9,12 @@
 //! mailbox's deletion, mean a full reload. A stale entry is therefore never handed out,
 //! whoever changed the mailbox (IMAP, REST, another process sharing the database).
 //!
+//! A view read in full is also saved in the database, packed (`mailbox_views`, see
+//! `view_saved.rs` in the store), with the modseq it reflects: the first use of a mailbox
+//! in a process (after a start, or once evicted) starts from that copy and the journal above
+//! it, the same way, instead of reading every message row. A missing, damaged or too old
+//! copy (the journal asks for a full read) means a full read, which saves a new one.
+//!
 //! The cache is per process; several processes sharing one database each keep their own,
 //! and each still goes through the journal before use. It is bounded by the total number
 //! of rows held across mailboxes (least recently used mailboxes are dropped first); a
@@ -17,6 +23,7 @@
 use crate::{Core, Result};
 use sealpost_store::model::ObjectId;
 use sealpost_store::view::{JournalEntry, ViewRow};
+use sealpost_store::view_saved::{pack_view, unpack_view};
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
@@ -27,6 +34,9 @@ const JOURNAL_BATCH: i64 = 1000;
 /// Smaller mailboxes are read from the database each time (cheap; keeps the cache for
 /// the mailboxes where it matters).
 const MIN_CACHED_ROWS: usize = 64;
+/// A view read from its saved copy is saved again when the journal moved it on by this
+/// many modseqs (at [`JOURNAL_BATCH`] rows the saved copy is no longer used).
+const RESAVE_AFTER: i64 = 200;
 
 /// A mailbox's rows by UID, reflecting every change up to `modseq`.
 #[derive(Debug, Clone)]
@@ -312,12 +322,84 @@ impl Core {
                 rows: Arc::new(self.store.mailbox_view(user, mailbox).await?),
             });
         };
+        if let Some(view) = self.view_from_saved(user, mailbox).await? {
+            self.views.put(user, mailbox, view.clone());
+            return Ok(view);
+        }
         let view = CachedView {
             modseq: record.modseq,
             rows: Arc::new(self.store.mailbox_view(user, mailbox).await?),
         };
         self.views.put(user, mailbox, view.clone());
+        self.save_view_later(user, mailbox, &view);
         Ok(view)
+    }
+
+    /// The mailbox's saved view (see `view_saved.rs` in the store) brought up to date
+    /// through the journal; `None` when there is none, it cannot be read, or the journal
+    /// asks for a full read. Saved again when many changes were applied to it.
+    async fn view_from_saved(
+        &self,
+        user: &ObjectId,
+        mailbox: &ObjectId,
+    ) -> Result<Option<CachedView>> {
+        let Some((modseq, data)) = self.store.saved_view(user, mailbox).await? else {
+            return Ok(None);
+        };
+        let rows = match tokio::task::spawn_blocking(move || unpack_view(&data)).await {
+            Ok(Ok(rows)) => rows,
+            Ok(Err(e)) => {
+                tracing::warn!(%mailbox, error = %e, "saved mailbox view unreadable; reading the mailbox");
+                return Ok(None);
+            }
+            Err(e) => {
+                tracing::warn!(%mailbox, error = %e, "decoding a saved mailbox view failed");
+                return Ok(None);
+            }
+        };
+        let saved = CachedView {
+            modseq,
+            rows: Arc::new(rows),
+        };
+        let Some(view) = self.bring_up_to_date(user, mailbox, saved).await? else {
+            return Ok(None);
+        };
+        tracing::info!(%mailbox, messages = view.rows.len(), saved_modseq = modseq, modseq = view.modseq,
+            "mailbox view read from its saved copy");
+        if view.modseq - modseq >= RESAVE_AFTER {
+            self.save_view_later(user, mailbox, &view);
+        }
+        Ok(Some(view))
+    }
+
+    /// Saves `view` in the background (a full read of a mailbox costs far more than this
+    /// write); only for mailboxes the cache would keep.
+    fn save_view_later(&self, user: &ObjectId, mailbox: &ObjectId, view: &CachedView) {
+        if view.rows.len() < MIN_CACHED_ROWS || view.rows.len() > self.views.max_rows {
+            return;
+        }
+        let (store, user, mailbox, view) = (
+            self.store.clone(),
+            user.clone(),
+            mailbox.clone(),
+            view.clone(),
+        );
+        tokio::spawn(async move {
+            let rows = view.rows.clone();
+            let packed = match tokio::task::spawn_blocking(move || pack_view(&rows)).await {
+                Ok(Some(p)) => p,
+                _ => return,
+            };
+            let n = view.rows.len() as i64;
+            match store
+                .save_view(&user, &mailbox, view.modseq, n, &packed)
+                .await
+            {
+                Ok(()) => tracing::info!(%mailbox, messages = n, modseq = view.modseq,
+                    bytes = packed.len(), "mailbox view saved"),
+                Err(e) => tracing::warn!(%mailbox, error = %e, "saving the mailbox view failed"),
+            }
+        });
     }
 
     /// The cached view brought up to date through the journal; `None` when there is none
@@ -330,6 +412,21 @@ impl Core {
         let Some(cached) = self.views.get(user, mailbox) else {
             return Ok(None);
         };
+        let view = self.bring_up_to_date(user, mailbox, cached).await?;
+        if let Some(view) = &view {
+            self.views.put(user, mailbox, view.clone());
+        }
+        Ok(view)
+    }
+
+    /// `view` with the journal rows above its modseq applied; `None` when the journal
+    /// asks for a full read.
+    async fn bring_up_to_date(
+        &self,
+        user: &ObjectId,
+        mailbox: &ObjectId,
+        cached: CachedView,
+    ) -> Result<Option<CachedView>> {
         let journal = self
             .store
             .mailbox_journal_since(user, mailbox, cached.modseq, JOURNAL_BATCH)
@@ -359,12 +456,10 @@ impl Core {
         }
         let mut rows = cached.rows.as_ref().clone();
         apply(&mut rows, &expunged, &changed, current);
-        let view = CachedView {
+        Ok(Some(CachedView {
             modseq,
             rows: Arc::new(rows),
-        };
-        self.views.put(user, mailbox, view.clone());
-        Ok(Some(view))
+        }))
     }
 }
 

@@ -29,6 +29,7 @@ pub mod security;
 pub mod updates;
 mod users;
 pub mod view;
+pub mod view_saved;
 
 pub use archive::{PurgeStats, RestoreOutcome};
 pub use db::{Engine, Seek};

@@ -40,6 +40,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         include_str!("schema/sqlite_0010_account_security.sql"),
         include_str!("schema/postgres_0010_account_security.sql"),
     ),
+    (
+        15,
+        include_str!("schema/sqlite_0015_mailbox_views.sql"),
+        include_str!("schema/postgres_0015_mailbox_views.sql"),
+    ),
 ];
 
 pub async fn run(db: &Engine) -> Result<()> {

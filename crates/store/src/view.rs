@@ -171,6 +171,18 @@ impl Numbers<'_> {
     }
 }
 
+/// Flags from their bits (seen 1, answered 2, flagged 4, deleted 8, draft 16).
+pub(crate) fn flags_from_bits(bits: i64, keywords: Vec<String>) -> Flags {
+    Flags {
+        seen: bits & 1 != 0,
+        answered: bits & 2 != 0,
+        flagged: bits & 4 != 0,
+        deleted: bits & 8 != 0,
+        draft: bits & 16 != 0,
+        keywords,
+    }
+}
+
 /// Decodes a [`PackedChunk`], appending its rows (by UID) to `out`.
 ///
 /// Numbers rather than one text line per row: turning five numbers per row into text
@@ -199,14 +211,7 @@ fn unpack_chunk(chunk: &PackedChunk<'_>, out: &mut Vec<ViewRow>) -> Result<()> {
             modseq: m,
             size: s,
             idate: d,
-            flags: Flags {
-                seen: bits & 1 != 0,
-                answered: bits & 2 != 0,
-                flagged: bits & 4 != 0,
-                deleted: bits & 8 != 0,
-                draft: bits & 16 != 0,
-                keywords: Vec::new(),
-            },
+            flags: flags_from_bits(bits, Vec::new()),
         });
     }
     if !(modseq.0.is_empty() && size.0.is_empty() && idate.0.is_empty()) {
