@@ -22,6 +22,8 @@ pub use plan::{DeliveryInput, DeliveryPlan};
 pub use spam::marked_by_mta;
 pub use trace::trace_headers;
 
+use crate::events::MessageEvent;
+use crate::filters::{DeliveryFacts, delivery_events};
 use crate::messages::{Analysed, check_keywords, stored};
 use crate::{Core, Error, Result, Stored};
 use sealpost_store::NewMessage;
@@ -209,7 +211,12 @@ impl Core {
             return Err(Error::OverQuota);
         }
         let mailbox = self.target_mailbox(&user.id, &mut plan).await?;
-        let row = delivery_row(&user.id, &mailbox, &mut analysed, &plan);
+        let mut row = delivery_row(&user.id, &mailbox, &mut analysed, &plan);
+        // STORE and FILTER are committed with the message, not in a transaction of their own.
+        row.events = delivery_events(&plan, &delivery_facts(envelope, &r.address))
+            .into_iter()
+            .map(MessageEvent::encode)
+            .collect::<Result<_>>()?;
         Ok(Prepared {
             analysed,
             plan,
@@ -284,5 +291,21 @@ fn delivery_row(
         flags: plan.flags.clone(),
         expires: None,
         search_text: std::mem::take(&mut index.search_text),
+        events: Vec::new(),
+    }
+}
+
+/// How the message arrived, for its `STORE` event.
+fn delivery_facts(envelope: &Envelope, recipient: &str) -> DeliveryFacts {
+    DeliveryFacts {
+        source: match envelope.protocol {
+            Protocol::Lmtp | Protocol::Lmtps => "LMTP",
+            _ => "MX",
+        }
+        .to_string(),
+        origin: Some(envelope.peer.to_string()),
+        from: envelope.mail_from.clone(),
+        to: recipient.to_string(),
+        transtype: Some(envelope.protocol.as_str().to_string()),
     }
 }
