@@ -35,6 +35,15 @@ impl MessageEvent {
         }
         self
     }
+
+    /// The action and the fields as stored (a JSON object); refused when too large.
+    pub(crate) fn encode(self) -> Result<(String, String)> {
+        let data = Value::Object(self.fields).to_string();
+        if data.len() > MAX_EVENT_BYTES {
+            return Err(Error::TooLarge("The event is too large".into()));
+        }
+        Ok((self.action, data))
+    }
 }
 
 /// The id shown for a message in the events listing: its storage row as 24 hex digits.
@@ -51,20 +60,10 @@ impl Core {
         uid: i64,
         event: MessageEvent,
     ) -> Result<()> {
-        let data = Value::Object(event.fields).to_string();
-        if data.len() > MAX_EVENT_BYTES {
-            return Err(Error::TooLarge("The event is too large".into()));
-        }
+        let (action, data) = event.encode()?;
         let ok = self
             .store
-            .insert_event(
-                user,
-                mailbox,
-                uid,
-                &event.action,
-                &data,
-                MAX_EVENTS_PER_MESSAGE,
-            )
+            .insert_event(user, mailbox, uid, &action, &data, MAX_EVENTS_PER_MESSAGE)
             .await?;
         if ok {
             Ok(())

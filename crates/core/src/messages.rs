@@ -146,10 +146,10 @@ impl Core {
             return Err(Error::validation("Message is empty", "message"));
         }
         let raw = Arc::new(raw);
-        // One blocking call hashes, parses, encodes the index and, for a large message, writes
-        // the blob file if it is not there yet (not synced: the writer syncs each batch before
-        // committing it, and rewrites durably any newly referenced blob this batch did not
-        // write). A small message's bytes go into the database with its row instead.
+        // One blocking call hashes, parses, encodes the index and, for a large message, creates
+        // the blob file durably if it is not there yet (the store rewrites durably any newly
+        // referenced blob that its batch did not create). A small message's bytes go into the
+        // database with its row instead.
         let inline = (raw.len() as u64) < self.config.inline_blob_max;
         let (input, blobs) = (raw.clone(), self.store.blobs.clone());
         let (hash, index, parsed_json, blob_written) = tokio::task::spawn_blocking(move || {
@@ -160,7 +160,7 @@ impl Core {
             let json = serde_json::to_string(&index).map_err(|e| Error::Internal(e.to_string()))?;
             let written = !inline
                 && blobs
-                    .write_blocking(&hash, &input, false)
+                    .create_blocking(&hash, &input)
                     .map_err(|e| Error::Internal(format!("blob write failed: {e}")))?;
             Ok::<_, Error>((hash, index, json, written))
         })
@@ -418,7 +418,7 @@ impl Core {
     }
 }
 
-/// A parsed message whose blob is written (not synced), ready to become a row.
+/// A parsed message whose blob is written (durably, when it is a file), ready to become a row.
 pub(crate) struct Analysed {
     pub raw: Arc<Vec<u8>>,
     pub hash: String,
@@ -466,5 +466,6 @@ pub(crate) fn new_message(
         flags: options.flags,
         expires: None,
         search_text: index.search_text,
+        events: Vec::new(),
     }
 }

@@ -1,12 +1,8 @@
 //! Group commit: concurrent deliveries and uploads are queued to one writer that stores them
-//! in batches, one blob sync (only when the batch wrote blob files: small messages are stored
-//! in the database, in the batch's transaction) and one transaction per batch. Each caller gets its own result
-//! once the batch that holds its message is committed.
-//!
-//! The writer is a two-stage pipeline: the first stage collects a batch and makes its blob
-//! files durable (`syncfs`), the second runs the batch's SQL and commits. A one-slot channel
-//! between them lets the sync of batch N+1 overlap the commit of batch N, which matters
-//! because a single SQLite writer is the bottleneck of ingestion.
+//! in batches, one transaction (and so one sync of the database) per batch. Each caller gets
+//! its own result once the batch that holds its message is committed. Blob files are already
+//! durable when their messages are queued (each delivery synced its own file), so a batch is
+//! only SQL: while one commits, the next collects the messages that arrive meanwhile.
 
 use sealpost_store::{InsertError, Inserted, NewMessage, Store};
 use tokio::sync::{mpsc, oneshot};
@@ -31,10 +27,6 @@ fn failed(why: String) -> InsertError {
 impl Writer {
     pub(crate) fn start(store: Store, changes: crate::notify::Notifier) -> Writer {
         let (tx, mut rx) = mpsc::channel::<(NewMessage, Reply)>(QUEUE);
-        let (synced_tx, mut synced_rx) = mpsc::channel::<Batch>(1);
-
-        // Stage 1: collect a batch, make its blobs durable, hand it on.
-        let sync_store = store.clone();
         tokio::spawn(async move {
             while let Some(first) = rx.recv().await {
                 let mut batch: Batch = Vec::with_capacity(MAX_BATCH);
@@ -45,26 +37,8 @@ impl Writer {
                         Err(_) => break,
                     }
                 }
-                if batch.iter().any(|(m, _)| m.blob_written)
-                    && let Err(e) = sync_store.blobs.sync().await
-                {
-                    tracing::error!(error = %e, "blob sync failed; refusing the batch");
-                    for (_, reply) in batch {
-                        let _ = reply.send(Err(failed(format!("blob sync failed: {e}"))));
-                    }
-                    continue;
-                }
-                if synced_tx.send(batch).await.is_err() {
-                    break;
-                }
-            }
-        });
-
-        // Stage 2: store and commit, then answer every caller of the batch.
-        tokio::spawn(async move {
-            while let Some(batch) = synced_rx.recv().await {
                 let (messages, replies): (Vec<_>, Vec<_>) = batch.into_iter().unzip();
-                match store.insert_messages(&messages, true).await {
+                match store.insert_messages(&messages).await {
                     Ok(results) => {
                         let mut users: Vec<&sealpost_store::model::ObjectId> = messages
                             .iter()

@@ -7,10 +7,11 @@
 //! (`blobs.refcount`); the database is authoritative: a blob file is trusted only once a
 //! committed row references it.
 //!
-//! Durability is batched: deliveries create their blobs under their final name without fsync
-//! ([`BlobStore::write`]), and the group-commit writer calls [`BlobStore::sync`] (one `syncfs`
-//! of the blob filesystem) before it commits the rows that reference them. A blob file left
-//! torn by a crash is never referenced: an unreferenced blob is always written again.
+//! Durability: a delivery creates its blob under its final name and syncs it (file and
+//! directory, [`BlobStore::create_blocking`]) before its row is queued for the group-commit
+//! writer, so a committed row never references bytes that are not on stable storage. A blob
+//! file left torn by a crash is never referenced: an unreferenced blob is always written
+//! again.
 
 use crate::Store;
 use crate::db::read;
@@ -47,33 +48,43 @@ impl BlobStore {
         Ok(self.root.join(&hash[..2]).join(hash))
     }
 
-    /// Writes `bytes` under `hash` (blocking: call from a blocking thread); false when a file
-    /// of that name already exists (nothing is written then).
+    /// Creates the file of a new blob (blocking: call from a blocking thread) and makes it
+    /// durable: the bytes and the directory entry are synced before this returns. False when
+    /// a file of that name already exists (nothing is written then): it may be a leftover
+    /// torn by a crash or another writer's file not yet synced, so the store rewrites with
+    /// [`Self::write_blocking`] every newly referenced blob that its batch did not create.
     ///
-    /// Without `durable` the file is created under its final name (`O_EXCL`), unsynced: the
-    /// caller must [`Self::sync`] before committing a reference to it, and a file that a crash
-    /// left torn is never referenced, because the store rewrites durably every newly
-    /// referenced blob that its batch did not write itself. With `durable` the bytes go to a
-    /// temporary file that is fsynced and renamed over the name (replacing a torn file
-    /// atomically), then the directory is fsynced.
-    pub fn write_blocking(&self, hash: &str, bytes: &[u8], durable: bool) -> io::Result<bool> {
+    /// Each delivery syncs its own file (from its own blocking thread, so concurrent ones
+    /// overlap) rather than the writer syncing the whole filesystem per batch: `syncfs`
+    /// also waits for every other program's dirty pages on a shared disk.
+    pub fn create_blocking(&self, hash: &str, bytes: &[u8]) -> io::Result<bool> {
         let dest = self.path(hash)?;
-        if !durable {
-            let mut f = match fs::OpenOptions::new()
-                .write(true)
-                .create_new(true)
-                .open(&dest)
-            {
-                Ok(f) => f,
-                Err(e) if e.kind() == io::ErrorKind::AlreadyExists => return Ok(false),
-                Err(e) => return Err(e),
-            };
-            if let Err(e) = f.write_all(bytes) {
-                let _ = fs::remove_file(&dest);
-                return Err(e);
-            }
-            return Ok(true);
+        let mut f = match fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .open(&dest)
+        {
+            Ok(f) => f,
+            Err(e) if e.kind() == io::ErrorKind::AlreadyExists => return Ok(false),
+            Err(e) => return Err(e),
+        };
+        let dir = dest.parent().unwrap_or(&self.root);
+        let result = f
+            .write_all(bytes)
+            .and_then(|()| f.sync_data())
+            .and_then(|()| File::open(dir)?.sync_all());
+        if let Err(e) = result {
+            let _ = fs::remove_file(&dest);
+            return Err(e);
         }
+        Ok(true)
+    }
+
+    /// Writes `bytes` under `hash` durably (blocking), replacing a file of that name: the
+    /// bytes go to a temporary file that is fsynced and renamed over the name (replacing a
+    /// torn file atomically), then the directory is fsynced.
+    pub fn write_blocking(&self, hash: &str, bytes: &[u8]) -> io::Result<()> {
+        let dest = self.path(hash)?;
         let dir = dest.parent().unwrap_or(&self.root).to_path_buf();
         let tmp = dir.join(format!(".{hash}.{:016x}.tmp", rand::random::<u64>()));
         let result = (|| {
@@ -86,46 +97,13 @@ impl BlobStore {
         if result.is_err() {
             let _ = fs::remove_file(&tmp);
         }
-        result.map(|()| true)
+        result
     }
 
-    pub async fn write(
-        &self,
-        hash: &str,
-        bytes: std::sync::Arc<Vec<u8>>,
-        durable: bool,
-    ) -> io::Result<bool> {
+    pub async fn write(&self, hash: &str, bytes: std::sync::Arc<Vec<u8>>) -> io::Result<()> {
         let this = self.clone();
         let hash = hash.to_string();
-        tokio::task::spawn_blocking(move || this.write_blocking(&hash, &bytes, durable))
-            .await
-            .map_err(io::Error::other)?
-    }
-
-    /// Makes every blob written so far durable: one `syncfs(2)` of the filesystem that holds
-    /// the blob directory (file data, and the renames that named them).
-    pub fn sync_blocking(&self) -> io::Result<()> {
-        let dir = File::open(&self.root)?;
-        #[cfg(target_os = "linux")]
-        {
-            use std::os::fd::AsRawFd;
-            // SAFETY: syncfs only reads the descriptor, which `dir` keeps open for the call.
-            if unsafe { libc::syncfs(dir.as_raw_fd()) } != 0 {
-                return Err(io::Error::last_os_error());
-            }
-            Ok(())
-        }
-        #[cfg(not(target_os = "linux"))]
-        {
-            // SAFETY: sync(2) takes no arguments and cannot fail.
-            unsafe { libc::sync() };
-            dir.sync_all()
-        }
-    }
-
-    pub async fn sync(&self) -> io::Result<()> {
-        let this = self.clone();
-        tokio::task::spawn_blocking(move || this.sync_blocking())
+        tokio::task::spawn_blocking(move || this.write_blocking(&hash, &bytes))
             .await
             .map_err(io::Error::other)?
     }

@@ -3,35 +3,33 @@
 
 use crate::db::read;
 use crate::insert::list;
-use crate::model::ObjectId;
-use crate::rows::{self, Cols};
+use crate::model::{ObjectId, UserRecord};
+use crate::rows::{self, Cols, USER_COLS};
 use crate::{Result, Store};
 
 impl Store {
-    /// The owner of the first of `norms` (normalised addresses, in order of preference) that
-    /// is an address here.
-    pub async fn find_address_owner(&self, norms: &[String]) -> Result<Option<ObjectId>> {
+    /// The user owning the first of `norms` (normalised addresses, in order of preference)
+    /// that is an address here: one query for the address and its user.
+    pub async fn find_recipient(&self, norms: &[String]) -> Result<Option<UserRecord>> {
         if norms.is_empty() {
             return Ok(None);
         }
+        let rank: String = (1..=norms.len())
+            .map(|i| format!(" WHEN ${i} THEN {i}"))
+            .collect();
         let sql = format!(
-            "SELECT user_id, address_norm FROM addresses WHERE address_norm IN ({})",
+            "SELECT {USER_COLS} FROM users WHERE id = (SELECT user_id FROM addresses \
+             WHERE address_norm IN ({}) ORDER BY CASE address_norm{rank} END LIMIT 1)",
             list(1, norms.len())
         );
-        let found: Vec<(String, ObjectId)> = read!(self, db => {
+        read!(self, db => {
             let mut q = sqlx::query(&sql);
             for n in norms {
                 q = q.bind(n);
             }
-            q.fetch_all(db)
-                .await?
-                .iter()
-                .map(|r| Ok((r.string("address_norm")?, rows::id(r, "user_id")?)))
-                .collect::<Result<Vec<_>>>()?
-        });
-        Ok(norms
-            .iter()
-            .find_map(|n| found.iter().find(|(a, _)| a == n).map(|(_, u)| u.clone())))
+            let row = q.fetch_optional(db).await?;
+            row.map(|r| rows::user(&r)).transpose()
+        })
     }
 
     /// The user's INBOX and Junk (`\Junk`) mailboxes, when they exist.

@@ -3,8 +3,8 @@
 //! A batch is stored with a handful of set-based statements rather than a dozen per message:
 //! refusals (unknown user or mailbox, over quota) are decided in memory from one read, then
 //! one UPDATE per user (quota) and per mailbox (UIDs, modseq), and multi-row INSERTs for
-//! blobs, threads, messages, full-text rows and journal rows. All in one transaction, after
-//! one sync of the blob files the batch wrote.
+//! blobs, threads, messages, full-text rows, journal rows and the messages' first events
+//! (a delivery's `STORE`). All in one transaction; blob files are durable before it starts.
 
 use crate::db::{by_engine, write_tx};
 use crate::messages::{InsertError, Inserted, NewMessage, keywords_text, text};
@@ -70,16 +70,13 @@ struct Plan {
 
 impl Store {
     /// Stores a batch of messages in one transaction. Each message gets its own result: a
-    /// refusal of one does not affect the others; a storage failure fails the batch.
-    ///
-    /// `blobs_synced` tells that the caller already made the batch's blob files durable
-    /// ([`crate::blobs::BlobStore::sync`] after they were written); otherwise this does it.
+    /// refusal of one does not affect the others; a storage failure fails the batch. The
+    /// blob files the callers created ([`NewMessage::blob_written`]) are already durable.
     pub async fn insert_messages(
         &self,
         batch: &[NewMessage],
-        blobs_synced: bool,
     ) -> Result<Vec<Result<Inserted, InsertError>>> {
-        self.insert_batch(batch, blobs_synced, false).await
+        self.insert_batch(batch, false).await
     }
 
     /// Stores a batch all or nothing (IMAP MULTIAPPEND, RFC 3502): when one message is
@@ -88,19 +85,14 @@ impl Store {
         &self,
         batch: &[NewMessage],
     ) -> Result<Vec<Result<Inserted, InsertError>>> {
-        self.insert_batch(batch, false, true).await
+        self.insert_batch(batch, true).await
     }
 
     async fn insert_batch(
         &self,
         batch: &[NewMessage],
-        blobs_synced: bool,
         atomic: bool,
     ) -> Result<Vec<Result<Inserted, InsertError>>> {
-        // The blobs of this batch reach stable storage before any row that references them.
-        if !blobs_synced && batch.iter().any(|m| m.blob_written) {
-            self.blobs.sync().await?;
-        }
         let now = crate::now_ms();
         let mut results: Vec<Option<Result<Inserted, InsertError>>> =
             (0..batch.len()).map(|_| None).collect();
@@ -224,12 +216,12 @@ impl Store {
                             inline.push(m);
                             continue;
                         }
-                        // Newly referenced but not written (and synced) by this batch: the file
-                        // found by the caller may be a leftover torn by a crash, or collected
-                        // since. Write it again, durably.
+                        // Newly referenced but not created (and synced) for this batch: the file
+                        // found by the caller may be a leftover torn by a crash, one not synced
+                        // yet, or collected since. Write it again, durably.
                         let written = batch.iter().any(|m| m.blob == hash && m.blob_written);
                         if !written {
-                            self.blobs.write(&hash, m.raw.clone(), true).await?;
+                            self.blobs.write(&hash, m.raw.clone()).await?;
                         }
                     }
                 }
@@ -398,6 +390,15 @@ impl Store {
                         q = q.bind(m.user.as_str()).bind(m.mailbox.as_str()).bind("EXISTS").bind(p.uid).bind(p.modseq).bind(None::<String>).bind(now);
                     }
                     q.execute(&mut *tx).await?;
+                    let events: Vec<(i64, &(String, String))> = fts.iter().flat_map(|(rowid, m)| m.events.iter().map(|e| (*rowid, e))).collect();
+                    for piece in pieces(&events) {
+                        let sql = format!("INSERT INTO message_events (message_id, action, data, created) VALUES {}", values(piece.len(), 4));
+                        let mut q = sqlx::query(&sql);
+                        for (rowid, (action, data)) in piece {
+                            q = q.bind(*rowid).bind(action.as_str()).bind(data.as_str()).bind(now);
+                        }
+                        q.execute(&mut *tx).await?;
+                    }
                     for p in chunk {
                         let m = &batch[p.index];
                         results[p.index] = Some(Ok(Inserted { mailbox: m.mailbox.clone(), uid: p.uid, modseq: p.modseq, size: m.raw.len() as i64 }));

@@ -16,7 +16,7 @@ pub struct NewMessage {
     pub mailbox: ObjectId,
     pub raw: Arc<Vec<u8>>,
     pub blob: String,
-    /// True when the caller wrote the blob file (not yet synced: the batch syncs it).
+    /// True when the caller created the blob file, durably ([`crate::blobs::BlobStore::create_blocking`]).
     pub blob_written: bool,
     /// True to keep the bytes in the database (`blob_data`, same transaction as the message
     /// row) instead of a file: the caller writes no file for it.
@@ -37,6 +37,9 @@ pub struct NewMessage {
     pub flags: Flags,
     pub expires: Option<Millis>,
     pub search_text: String,
+    /// Message events recorded with the message in its transaction: (action, fields as a
+    /// JSON object), oldest first (a delivery's `STORE` and `FILTER`).
+    pub events: Vec<(String, String)>,
 }
 
 #[derive(Debug, Clone)]

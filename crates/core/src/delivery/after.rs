@@ -1,9 +1,9 @@
 //! What happens after a message is stored (or dropped by a filter) for one user: the hook
-//! for autoreplies, forwarding, `targetUrl` posts and message events. It never fails a
-//! delivery that is already committed: its own failures are logged.
+//! for autoreplies, forwarding and `targetUrl` posts, and their message events (`STORE` and
+//! `FILTER` were committed with the message). It never fails a delivery that is already
+//! committed: its own failures are logged.
 
-use super::{DeliveryInput, DeliveryPlan, Envelope, Protocol};
-use crate::filters::DeliveryFacts;
+use super::{DeliveryInput, DeliveryPlan, Envelope};
 use crate::{Core, Stored};
 use sealpost_store::model::UserRecord;
 
@@ -28,25 +28,7 @@ impl Core {
             spam = plan.spam,
             "delivered"
         );
-        let facts = DeliveryFacts {
-            source: match envelope.protocol {
-                Protocol::Lmtp | Protocol::Lmtps => "LMTP",
-                _ => "MX",
-            }
-            .to_string(),
-            origin: Some(envelope.peer.to_string()),
-            from: envelope.mail_from.clone(),
-            to: msg.recipient.to_string(),
-            transtype: Some(envelope.protocol.as_str().to_string()),
-        };
-        self.filters_after_delivery(
-            &user.id,
-            stored.map(|s| (&s.mailbox, s.uid)),
-            plan,
-            &facts,
-            msg.raw,
-        )
-        .await;
+        self.filters_after_delivery(&user.id, plan, msg.raw).await;
         // Forward copies and the autoreply (`outbound/after.rs`).
         self.outbound_after_delivery(user, stored, plan, envelope, msg)
             .await;

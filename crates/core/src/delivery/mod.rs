@@ -22,6 +22,8 @@ pub use plan::{DeliveryInput, DeliveryPlan};
 pub use spam::marked_by_mta;
 pub use trace::trace_headers;
 
+use crate::events::MessageEvent;
+use crate::filters::{DeliveryFacts, delivery_events};
 use crate::messages::{Analysed, check_keywords, stored};
 use crate::{Core, Error, Result, Stored};
 use sealpost_store::NewMessage;
@@ -86,10 +88,7 @@ impl Core {
         let Some(norm) = NormalAddress::parse(address) else {
             return Ok(None);
         };
-        let Some(id) = self.store.find_address_owner(&norm.candidates()).await? else {
-            return Ok(None);
-        };
-        let Some(user) = self.store.get_user(&id).await? else {
+        let Some(user) = self.store.find_recipient(&norm.candidates()).await? else {
             return Ok(None);
         };
         if user.disabled || user.suspended {
@@ -188,7 +187,10 @@ impl Core {
         let mut raw = trace_headers(envelope, &r.address, date);
         raw.extend_from_slice(data);
         let size = raw.len() as i64;
-        let mut analysed = self.analyse(raw).await?;
+        // The mailboxes are read while the message is parsed (on a blocking thread).
+        let (analysed, mailboxes) =
+            tokio::join!(self.analyse(raw), self.store.delivery_mailboxes(&r.user.id));
+        let mut analysed = analysed?;
         let input = DeliveryInput {
             envelope,
             recipient: &r.address,
@@ -208,8 +210,13 @@ impl Core {
         if user.quota_allowed > 0 && user.storage_used + size > user.quota_allowed {
             return Err(Error::OverQuota);
         }
-        let mailbox = self.target_mailbox(&user.id, &mut plan).await?;
-        let row = delivery_row(&user.id, &mailbox, &mut analysed, &plan);
+        let mailbox = self.target_mailbox(&user.id, mailboxes?, &mut plan).await?;
+        let mut row = delivery_row(&user.id, &mailbox, &mut analysed, &plan);
+        // STORE and FILTER are committed with the message, not in a transaction of their own.
+        row.events = delivery_events(&plan, &delivery_facts(envelope, &r.address))
+            .into_iter()
+            .map(MessageEvent::encode)
+            .collect::<Result<_>>()?;
         Ok(Prepared {
             analysed,
             plan,
@@ -217,10 +224,14 @@ impl Core {
         })
     }
 
-    /// Junk for spam, else the plan's mailbox if it still exists, else INBOX. The plan is
-    /// updated to name the mailbox chosen.
-    async fn target_mailbox(&self, user: &ObjectId, plan: &mut DeliveryPlan) -> Result<ObjectId> {
-        let (inbox, junk) = self.store.delivery_mailboxes(user).await?;
+    /// Junk for spam, else the plan's mailbox if it still exists, else INBOX (`mailboxes`:
+    /// the user's INBOX and Junk). The plan is updated to name the mailbox chosen.
+    async fn target_mailbox(
+        &self,
+        user: &ObjectId,
+        (inbox, junk): (Option<ObjectId>, Option<ObjectId>),
+        plan: &mut DeliveryPlan,
+    ) -> Result<ObjectId> {
         if plan.spam
             && let Some(junk) = junk
         {
@@ -284,5 +295,21 @@ fn delivery_row(
         flags: plan.flags.clone(),
         expires: None,
         search_text: std::mem::take(&mut index.search_text),
+        events: Vec::new(),
+    }
+}
+
+/// How the message arrived, for its `STORE` event.
+fn delivery_facts(envelope: &Envelope, recipient: &str) -> DeliveryFacts {
+    DeliveryFacts {
+        source: match envelope.protocol {
+            Protocol::Lmtp | Protocol::Lmtps => "LMTP",
+            _ => "MX",
+        }
+        .to_string(),
+        origin: Some(envelope.peer.to_string()),
+        from: envelope.mail_from.clone(),
+        to: recipient.to_string(),
+        transtype: Some(envelope.protocol.as_str().to_string()),
     }
 }

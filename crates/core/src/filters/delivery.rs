@@ -1,11 +1,11 @@
 //! Filters at delivery: running the user's filters on an incoming message and turning their
-//! outcome, with the MTA's spam verdict, into a decision for the delivery plan; then, once the
-//! message is stored (or dropped), queueing the uploads and recording the message's events.
+//! outcome, with the MTA's spam verdict, into a decision for the delivery plan; the events
+//! the message is stored with; once it is stored (or dropped), queueing the uploads.
 
 use super::engine::{FilterOutcome, MessageFacts, evaluate};
+use crate::Core;
 use crate::delivery::DeliveryPlan;
 use crate::events::MessageEvent;
-use crate::{Core, Result};
 use sealpost_mime::ParsedMessage;
 use sealpost_store::model::ObjectId;
 
@@ -88,80 +88,60 @@ impl Core {
         decide(evaluate(&filters, &MessageFacts::of(parsed)), header_spam)
     }
 
-    /// After the message was stored as `stored` (`None`: dropped by a filter): queues the
-    /// uploads and records the STORE and FILTER events. Failures are logged; the message is
-    /// already delivered.
-    pub async fn filters_after_delivery(
-        &self,
-        user: &ObjectId,
-        stored: Option<(&ObjectId, i64)>,
-        plan: &DeliveryPlan,
-        facts: &DeliveryFacts,
-        raw: &[u8],
-    ) {
+    /// After the message was stored (or dropped): queues the uploads. Failures are logged;
+    /// the message is already delivered.
+    pub async fn filters_after_delivery(&self, user: &ObjectId, plan: &DeliveryPlan, raw: &[u8]) {
         for url in &plan.target_urls {
             if let Err(e) = self.enqueue_upload(user, url, raw).await {
                 tracing::warn!(%user, url, error = %e, "cannot queue upload");
             }
         }
-        let Some((mailbox, uid)) = stored else { return };
-        if let Err(e) = self
-            .record_delivery_events(user, mailbox, uid, plan, facts)
-            .await
-        {
-            tracing::warn!(%user, error = %e, "cannot record message events");
-        }
     }
+}
 
-    async fn record_delivery_events(
-        &self,
-        user: &ObjectId,
-        mailbox: &ObjectId,
-        uid: i64,
-        plan: &DeliveryPlan,
-        facts: &DeliveryFacts,
-    ) -> Result<()> {
-        let mut store = MessageEvent::new("STORE")
-            .with("source", facts.source.as_str())
-            .with("from", facts.from.as_str())
-            .with("to", vec![facts.to.clone()]);
-        if let Some(origin) = &facts.origin {
-            store = store.with("origin", origin.as_str());
-        }
-        if let Some(t) = &facts.transtype {
-            store = store.with("transtype", t.as_str());
-        }
-        self.record_event(user, mailbox, uid, store).await?;
-        if !plan.filters_matched.is_empty() {
-            let mut event = MessageEvent::new("FILTER").with(
-                "filters",
-                plan.filters_matched
-                    .iter()
-                    .map(|id| id.to_string())
-                    .collect::<Vec<_>>(),
-            );
-            if plan.spam {
-                event = event.with("spam", true);
-            }
-            if plan.flags.seen {
-                event = event.with("seen", true);
-            }
-            if plan.flags.flagged {
-                event = event.with("flagged", true);
-            }
-            if let Some(m) = &plan.mailbox {
-                event = event.with("mailbox", m.to_string());
-            }
-            if !plan.forward_to.is_empty() {
-                event = event.with("forward", plan.forward_to.clone());
-            }
-            if !plan.target_urls.is_empty() {
-                event = event.with("targetUrl", plan.target_urls.clone());
-            }
-            self.record_event(user, mailbox, uid, event).await?;
-        }
-        Ok(())
+/// The events a delivered message is stored with: `STORE` (how it arrived), then `FILTER`
+/// when filters matched (what they did). They go into the message's own transaction.
+pub fn delivery_events(plan: &DeliveryPlan, facts: &DeliveryFacts) -> Vec<MessageEvent> {
+    let mut store = MessageEvent::new("STORE")
+        .with("source", facts.source.as_str())
+        .with("from", facts.from.as_str())
+        .with("to", vec![facts.to.clone()]);
+    if let Some(origin) = &facts.origin {
+        store = store.with("origin", origin.as_str());
     }
+    if let Some(t) = &facts.transtype {
+        store = store.with("transtype", t.as_str());
+    }
+    let mut events = vec![store];
+    if !plan.filters_matched.is_empty() {
+        let mut event = MessageEvent::new("FILTER").with(
+            "filters",
+            plan.filters_matched
+                .iter()
+                .map(|id| id.to_string())
+                .collect::<Vec<_>>(),
+        );
+        if plan.spam {
+            event = event.with("spam", true);
+        }
+        if plan.flags.seen {
+            event = event.with("seen", true);
+        }
+        if plan.flags.flagged {
+            event = event.with("flagged", true);
+        }
+        if let Some(m) = &plan.mailbox {
+            event = event.with("mailbox", m.to_string());
+        }
+        if !plan.forward_to.is_empty() {
+            event = event.with("forward", plan.forward_to.clone());
+        }
+        if !plan.target_urls.is_empty() {
+            event = event.with("targetUrl", plan.target_urls.clone());
+        }
+        events.push(event);
+    }
+    events
 }
 
 #[cfg(test)]

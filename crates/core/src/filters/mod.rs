@@ -12,7 +12,7 @@ use sealpost_store::filters::FilterRecord;
 use sealpost_store::model::ObjectId;
 use serde_json::Value;
 
-pub use delivery::{DeliveryFacts, FilterDecision, decide};
+pub use delivery::{DeliveryFacts, FilterDecision, decide, delivery_events};
 pub use engine::{FilterOutcome, MessageFacts, evaluate};
 
 /// Most filters one user may have.
