@@ -17,7 +17,8 @@ from pathlib import Path
 import pytest
 
 from helpers import create_user, err, inbox, invalid, list_messages, make_message, message_path, ok, unique, upload
-from test_outbound import Sink, relay_env
+# The module's server has its relay pointed at an aiosmtpd sink (for forwarded copies).
+from test_outbound import server, sink  # noqa: F401  (fixtures)
 
 PASS = "correct horse battery"
 ARMOR = re.compile(rb"-----BEGIN PGP MESSAGE-----\r?\n.*?-----END PGP MESSAGE-----", re.S)
@@ -61,28 +62,6 @@ def gpg(tmp_path):
     g = Gpg(tmp_path / "gnupg")
     yield g
     g.stop()
-
-
-@pytest.fixture(scope="module")
-def sink():
-    s = Sink().start()
-    yield s
-    s.stop()
-
-
-@pytest.fixture(scope="module")
-def server(tmp_path_factory, engine, sink):
-    """This module's server, its relay pointed at the sink (for forwarded copies)."""
-    from harness import Instances
-
-    made = Instances(tmp_path_factory, engine)
-    srv = made.start(env=relay_env(sink.port))
-    yield srv
-    alive = srv.alive()
-    log = srv.log()
-    made.cleanup()
-    assert alive, f"the server died during the tests:\n{log[-4000:]}"
-    assert PASS not in log
 
 
 def lmtp_send(server, rcpt: str, raw: bytes, mail_from: str = "sender@remote.test") -> None:
