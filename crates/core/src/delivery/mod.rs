@@ -8,11 +8,14 @@
 //! recipient's result is ready only once its message is durably committed. After that
 //! [`Core::after_delivery`] (`after.rs`) runs the follow-ups (autoreply, forwarding, events).
 //!
+//! For a user whose mail is encrypted at rest, the stored form is made in `encrypt.rs`.
+//!
 //! Address normalisation (`address.rs`) follows WildDuck: case-insensitive, IDN domains in
 //! either spelling, `user+tag@domain` to `user@domain`.
 
 mod address;
 mod after;
+mod encrypt;
 mod plan;
 mod spam;
 mod trace;
@@ -25,7 +28,7 @@ pub use trace::trace_headers;
 use crate::events::MessageEvent;
 use crate::filters::{DeliveryFacts, delivery_events};
 use crate::messages::{Analysed, check_keywords, stored};
-use crate::{Core, Error, Result, Stored};
+use crate::{Core, Error, KeyUse, Result, Stored};
 use sealpost_store::NewMessage;
 use sealpost_store::model::{ObjectId, UserRecord};
 use std::net::IpAddr;
@@ -187,9 +190,13 @@ impl Core {
         let mut raw = trace_headers(envelope, &r.address, date);
         raw.extend_from_slice(data);
         let size = raw.len() as i64;
-        // The mailboxes are read while the message is parsed (on a blocking thread).
-        let (analysed, mailboxes) =
-            tokio::join!(self.analyse(raw), self.store.delivery_mailboxes(&r.user.id));
+        // Encrypted at rest: filters see the plaintext, whose blob is never written. The
+        // mailboxes are read while the message is parsed (on a blocking thread).
+        let key = self.encryption_key_for(&r.user, KeyUse::Storage).await;
+        let (analysed, mailboxes) = tokio::join!(
+            self.analyse_with(raw, key.is_none()),
+            self.store.delivery_mailboxes(&r.user.id)
+        );
         let mut analysed = analysed?;
         let input = DeliveryInput {
             envelope,
@@ -211,7 +218,13 @@ impl Core {
             return Err(Error::OverQuota);
         }
         let mailbox = self.target_mailbox(&user.id, mailboxes?, &mut plan).await?;
-        let mut row = delivery_row(&user.id, &mailbox, &mut analysed, &plan);
+        let mut row = match &key {
+            Some(key) => {
+                let mut stored = self.encrypted_delivery(user, key, &analysed).await?;
+                delivery_row(&user.id, &mailbox, &mut stored, &plan)
+            }
+            None => delivery_row(&user.id, &mailbox, &mut analysed, &plan),
+        };
         // STORE and FILTER are committed with the message, not in a transaction of their own.
         row.events = delivery_events(&plan, &delivery_facts(envelope, &r.address))
             .into_iter()
