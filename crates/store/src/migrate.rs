@@ -40,6 +40,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         include_str!("schema/sqlite_0010_account_security.sql"),
         include_str!("schema/postgres_0010_account_security.sql"),
     ),
+    (
+        11,
+        include_str!("schema/sqlite_0011_guard.sql"),
+        include_str!("schema/postgres_0011_guard.sql"),
+    ),
 ];
 
 pub async fn run(db: &Engine) -> Result<()> {
