@@ -79,6 +79,10 @@ impl Core {
             guard: Default::default(),
         };
         core.spawn_blob_collector();
+        if core.config.guard.recovery {
+            // Made at first start (mode 0600), not when the first recovery copy is due.
+            core.guard_master_key().await?;
+        }
         Ok(core)
     }
 

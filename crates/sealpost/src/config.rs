@@ -719,8 +719,8 @@ impl Config {
         if let Some(v) = get("SEALPOST_RETENTION_INTERVAL") {
             self.retention_interval = parse_number("SEALPOST_RETENTION_INTERVAL", &v)?;
         }
-        self.relay.apply_env(&get)?;
-        guard::apply_env(&mut self.guard, &get)?;
+        self.relay.apply_env(get)?;
+        guard::apply_env(&mut self.guard, get)?;
         Ok(())
     }
 

@@ -253,7 +253,7 @@ impl Core {
             created: now,
             updated: now,
         };
-        self.store_rings(&[row.clone()], true).await?;
+        self.store_rings(std::slice::from_ref(&row), true).await?;
         let row = self.ring_row(user, Some(row.key_id)).await?;
         self.view(row, KeyType::PublicPrivate, true).await
     }

@@ -1,7 +1,7 @@
 //! The server master key that protects recovery copies of private keys. It never enters the
 //! database: it is `[guard] masterKey` (or `SEALPOST_GUARD_MASTER_KEY`), else the file
 //! `[guard] masterKeyFile` (default `<data_dir>/guard-master.key`, 32 random bytes in hex,
-//! created at first use with mode 0600). Every node must have the same key.
+//! created at first start with mode 0600). Every node must have the same key.
 
 use crate::outbound::Secret;
 use crate::{Core, Error, Result};

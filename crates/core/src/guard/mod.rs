@@ -29,7 +29,7 @@ pub struct GuardConfig {
     /// The master key itself (at least 32 characters); `None` = read from `master_key_file`.
     pub master_key: Option<Secret>,
     /// File of the master key; `None` = `<data_dir>/guard-master.key`, created at first
-    /// use with mode 0600.
+    /// start with mode 0600.
     pub master_key_file: Option<PathBuf>,
     /// Lifetime of a session token from `POST /authenticate`.
     pub session_ttl: Duration,

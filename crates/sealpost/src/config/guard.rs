@@ -115,3 +115,31 @@ pub(super) fn validate(c: &GuardConfig) -> Result<(), ConfigError> {
     }
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn file_env_and_validation() {
+        let mut c = GuardConfig::default();
+        let f: FileGuard =
+            toml::from_str("recovery = false\nmasterKeyFile = \"/k\"\nauthTtl = 60").unwrap();
+        apply_file(&mut c, Some(f));
+        assert!(!c.recovery);
+        assert_eq!(
+            c.master_key_file.as_deref(),
+            Some(std::path::Path::new("/k"))
+        );
+        assert_eq!(c.auth_ttl, Duration::from_secs(60));
+        let env = |k: &str| (k == "SEALPOST_GUARD_RECOVERY").then(|| "yes".to_string());
+        apply_env(&mut c, env).unwrap();
+        assert!(c.recovery);
+        let bad = |k: &str| (k == "SEALPOST_GUARD_RECOVERY").then(|| "maybe".to_string());
+        assert!(apply_env(&mut c, bad).is_err());
+        assert!(validate(&c).is_ok());
+        c.master_key = Some(Secret::new("short"));
+        assert!(validate(&c).is_err());
+        assert!(toml::from_str::<FileGuard>("unknown = 1").is_err());
+    }
+}
