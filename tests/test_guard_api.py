@@ -23,7 +23,7 @@ import pytest
 
 from harness import Instances, clean_env
 from helpers import PASSWORD, create_user, err, inbox, ok, upload_ok
-from test_outbound import Sink, relay_env
+from test_outbound import relay_env, sink  # noqa: F401 (sink: this module's relay, a fixture)
 
 KEY_PW = "correct key horse 1"
 
@@ -91,13 +91,6 @@ def gpg2():
 
 
 # ---- the server and Guard calls ----
-
-
-@pytest.fixture(scope="module")
-def sink():
-    s = Sink().start()
-    yield s
-    s.stop()
 
 
 @pytest.fixture(scope="module")

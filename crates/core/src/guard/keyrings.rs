@@ -428,9 +428,23 @@ impl Core {
         self.check_new_password(new.expose(), "newpass")?;
         let row = self.ring_row(user, None).await?;
         let private = row.private_ring.clone().ok_or_else(no_private)?;
+        self.reprotect(user, &row, private, old, new).await?;
+        self.issue_guard_auth(user, new.expose()).await
+    }
+
+    /// Stores `row`'s secret keys (`armored`, unlocked by `old`) protected by `new`, keeping
+    /// the recovery copy; every `auth` token of the user ends.
+    async fn reprotect(
+        &self,
+        user: &ObjectId,
+        row: &KeyRingRow,
+        armored: String,
+        old: &Secret,
+        new: &Secret,
+    ) -> Result<()> {
         let (o, n) = (old.clone(), new.clone());
         let private_ring = blocking(move || {
-            pgp::parse_cert(private.as_bytes())?
+            pgp::parse_cert(armored.as_bytes())?
                 .change_passphrase(o.expose(), n.expose())?
                 .armored_secret()
         })
@@ -446,7 +460,7 @@ impl Core {
             )
             .await?;
         self.store.delete_guard_auth(user).await?;
-        self.issue_guard_auth(user, new.expose()).await
+        Ok(())
     }
 
     /// Verifies the key password of the current ring.
@@ -520,25 +534,8 @@ impl Core {
             .await?
             .ok_or_else(no_recovery)?;
         let new = Secret::new(random_password(super::GENERATED_PASSWORD_LENGTH));
-        let n = new.clone();
-        let private_ring = blocking(move || {
-            pgp::parse_cert(recovery.as_bytes())?
-                .change_passphrase(pass.expose(), n.expose())?
-                .armored_secret()
-        })
-        .await?;
         let raw = super::reset_mail(&self.config.domain, &to, new.expose());
-        let now = sealpost_store::now_ms();
-        self.store
-            .update_keyring_secret(
-                user,
-                row.key_id,
-                &private_ring,
-                row.recovery.as_deref(),
-                now,
-            )
-            .await?;
-        self.store.delete_guard_auth(user).await?;
+        self.reprotect(user, &row, recovery, &pass, &new).await?;
         self.enqueue_outbound(crate::outbound::OutboundMail {
             mail_from: String::new(),
             recipients: vec![to],
