@@ -69,11 +69,12 @@ impl Core {
             });
         }
         let sender = self.srs_forward_sender(mail_from.trim()).await?;
+        let raw = self.forwarded_form(user, raw).await;
         let id = self
             .enqueue_outbound(OutboundMail {
                 mail_from: sender,
                 recipients: targets.clone(),
-                raw: raw.to_vec(),
+                raw,
                 user: Some(user.id.clone()),
                 kind: OutboundKind::Forward,
             })

@@ -125,6 +125,7 @@ impl Core {
         {
             return Err(Error::OverQuota);
         }
+        let raw = self.encrypted_upload(owner, raw, &options.flags).await;
         let analysed = self.analyse(raw).await?;
         Ok(new_message(&owner.id, mailbox, analysed, options))
     }
@@ -142,6 +143,12 @@ impl Core {
 
     /// Parses a message and writes its blob (not synced) in one blocking call.
     pub(crate) async fn analyse(&self, raw: Vec<u8>) -> Result<Analysed> {
+        self.analyse_with(raw, true).await
+    }
+
+    /// [`Core::analyse`]; with `store` false a large message's blob is not written (its
+    /// plaintext is only looked at, the stored form is another one).
+    pub(crate) async fn analyse_with(&self, raw: Vec<u8>, store: bool) -> Result<Analysed> {
         if raw.iter().all(u8::is_ascii_whitespace) {
             return Err(Error::validation("Message is empty", "message"));
         }
@@ -150,7 +157,7 @@ impl Core {
         // the blob file if it is not there yet (not synced: the writer syncs each batch before
         // committing it, and rewrites durably any newly referenced blob this batch did not
         // write). A small message's bytes go into the database with its row instead.
-        let inline = (raw.len() as u64) < self.config.inline_blob_max;
+        let inline = !store || (raw.len() as u64) < self.config.inline_blob_max;
         let (input, blobs) = (raw.clone(), self.store.blobs.clone());
         let (hash, index, parsed_json, blob_written) = tokio::task::spawn_blocking(move || {
             let hash = blobs::hash(&input);

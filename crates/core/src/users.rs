@@ -166,6 +166,9 @@ impl Core {
         if new.pub_key.as_ref().is_some_and(|k| k.len() > MAX_PUBKEY) {
             return Err(Error::validation("pubKey is too large", "pubKey"));
         }
+        if let Some(k) = &new.pub_key {
+            self.check_pub_key(k).await?;
+        }
         let password_hash = match (&new.password, &new.hashed_password) {
             (Some(_), Some(_)) => {
                 return Err(Error::validation(
@@ -268,6 +271,12 @@ impl Core {
         }
         if let Some(k) = &update.pub_key {
             validate::text(k, "pubKey")?;
+        }
+        if let Some(k) = update.pub_key.as_ref().filter(|k| !k.trim().is_empty()) {
+            if k.len() > MAX_PUBKEY {
+                return Err(Error::validation("pubKey is too large", "pubKey"));
+            }
+            self.check_pub_key(k).await?;
         }
         if let Some(Some(name)) = &update.name
             && name.chars().count() > 256

@@ -130,15 +130,33 @@ pub struct UserInfo {
     pub encrypt_messages: bool,
     pub encrypt_forwarded: bool,
     pub pub_key: String,
-    /// Details of the public key, `false` when none is parsed.
-    #[schema(value_type = bool, example = false)]
-    pub key_info: bool,
+    /// Details of the public key (`name`, `address`, `fingerprint`), `false` when there is
+    /// none.
+    #[schema(value_type = Object, example = false)]
+    #[serde(serialize_with = "key_info_or_false")]
+    pub key_info: Option<KeyInfo>,
     pub limits: UserLimits,
     pub tags: Vec<String>,
     pub has_password_set: bool,
     pub activated: bool,
     pub disabled: bool,
     pub suspended: bool,
+}
+
+/// `keyInfo` of a user's `pubKey`.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct KeyInfo {
+    pub name: Option<String>,
+    pub address: Option<String>,
+    /// Primary key fingerprint, lowercase hex.
+    pub fingerprint: String,
+}
+
+fn key_info_or_false<S: serde::Serializer>(v: &Option<KeyInfo>, s: S) -> Result<S::Ok, S::Error> {
+    match v {
+        Some(k) => k.serialize(s),
+        None => s.serialize_bool(false),
+    }
 }
 
 impl From<UserRecord> for UserInfo {
@@ -156,7 +174,7 @@ impl From<UserRecord> for UserInfo {
             encrypt_messages: u.encrypt_messages,
             encrypt_forwarded: u.encrypt_forwarded,
             pub_key: u.pub_key,
-            key_info: false,
+            key_info: None,
             limits: UserLimits {
                 quota,
                 recipients: RateLimit {
@@ -447,6 +465,11 @@ async fn get_user(State(s): State<AppState>, path: PathArgs) -> ApiResult<Json<U
             .map(|t| ((t - chrono::Utc::now().timestamp_millis()) / 1000).max(1)),
     );
     info.enabled2fa = s.core.enabled_2fa(&user).await?;
+    info.key_info = s.core.pub_key_info(&info.pub_key).await.map(|k| KeyInfo {
+        name: k.name,
+        address: k.address,
+        fingerprint: k.fingerprint,
+    });
     Ok(Json(info))
 }
 

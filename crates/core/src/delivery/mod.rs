@@ -8,11 +8,14 @@
 //! recipient's result is ready only once its message is durably committed. After that
 //! [`Core::after_delivery`] (`after.rs`) runs the follow-ups (autoreply, forwarding, events).
 //!
+//! For a user whose mail is encrypted at rest, the stored form is made in `encrypt.rs`.
+//!
 //! Address normalisation (`address.rs`) follows WildDuck: case-insensitive, IDN domains in
 //! either spelling, `user+tag@domain` to `user@domain`.
 
 mod address;
 mod after;
+mod encrypt;
 mod plan;
 mod spam;
 mod trace;
@@ -23,7 +26,7 @@ pub use spam::marked_by_mta;
 pub use trace::trace_headers;
 
 use crate::messages::{Analysed, check_keywords, stored};
-use crate::{Core, Error, Result, Stored};
+use crate::{Core, Error, KeyUse, Result, Stored};
 use sealpost_store::NewMessage;
 use sealpost_store::model::{ObjectId, UserRecord};
 use std::net::IpAddr;
@@ -188,7 +191,9 @@ impl Core {
         let mut raw = trace_headers(envelope, &r.address, date);
         raw.extend_from_slice(data);
         let size = raw.len() as i64;
-        let mut analysed = self.analyse(raw).await?;
+        // Encrypted at rest: filters see the plaintext, whose blob is never written.
+        let key = self.encryption_key_for(&r.user, KeyUse::Storage).await;
+        let mut analysed = self.analyse_with(raw, key.is_none()).await?;
         let input = DeliveryInput {
             envelope,
             recipient: &r.address,
@@ -209,7 +214,13 @@ impl Core {
             return Err(Error::OverQuota);
         }
         let mailbox = self.target_mailbox(&user.id, &mut plan).await?;
-        let row = delivery_row(&user.id, &mailbox, &mut analysed, &plan);
+        let row = match &key {
+            Some(key) => {
+                let mut stored = self.encrypted_delivery(user, key, &analysed).await?;
+                delivery_row(&user.id, &mailbox, &mut stored, &plan)
+            }
+            None => delivery_row(&user.id, &mailbox, &mut analysed, &plan),
+        };
         Ok(Prepared {
             analysed,
             plan,
