@@ -541,3 +541,34 @@ def stored_secret_rings(inst) -> list[str]:
         return [row[0] for row in conn.execute(query)]
     finally:
         conn.close()
+
+
+# ---- the current key encrypts stored mail ----
+
+
+def test_current_guard_key_encrypts_delivered_mail(api, server, gpg):
+    from test_outbound import lmtp_send
+
+    g, user = guard_for(api)
+    ok(api.put(f"/users/{user.id}", json={"encryptMessages": True}))
+    ring = g.create()
+    assert ring["current"]
+    original = (f"From: Bob <bob@remote.test>\r\nTo: {user.address}\r\nSubject: at rest\r\n"
+                "Content-Type: text/plain\r\n\r\nStored encrypted to the Guard key.\r\n").encode()
+    lmtp_send(server, "bob@remote.test", user.address, original)
+    mbox = inbox(api, user.id)
+    msgs = ok(api.get(f"/users/{user.id}/mailboxes/{mbox}/messages"))["results"]
+    assert len(msgs) == 1
+    path = f"/users/{user.id}/mailboxes/{mbox}/messages/{msgs[0]['id']}/message.eml"
+    stored = api.get(path).content
+    assert b"multipart/encrypted" in stored and b"Stored encrypted" not in stored
+    # gpg with the key ring from the API decrypts what was stored ...
+    private = g.call("POST", "keys", "downloadKey", json={"password": KEY_PW}).text
+    gpg.import_key(private, passphrase=KEY_PW)
+    block = re.search(rb"-----BEGIN PGP MESSAGE-----.*?-----END PGP MESSAGE-----", stored, re.S).group(0)
+    plain = gpg.run("--decrypt", passphrase=KEY_PW, input=block).stdout
+    assert b"Stored encrypted to the Guard key." in plain
+    # ... and so does the REST API, given a Guard auth token.
+    auth = g.ok("POST", "login", "login", json={"ox_password": KEY_PW})["auth"]
+    r = api.get(path, params={"guardAuth": auth})
+    assert b"Stored encrypted to the Guard key." in r.content
