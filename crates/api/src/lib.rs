@@ -1,7 +1,9 @@
 //! HTTP APIs of Sealpost on one axum router: the WildDuck-compatible REST API (this crate's
-//! `wildduck` module), its generated OpenAPI document at `/openapi.json`, and later the Guard,
-//! JSON-RPC and vault APIs as sibling modules.
+//! `wildduck` module), its generated OpenAPI document at `/openapi.json`, the OX Guard
+//! key-management API under `/guard` (`guard` module), and later the JSON-RPC and vault APIs
+//! as sibling modules.
 
+pub mod guard;
 mod wildduck;
 
 use sealpost_core::Core;
@@ -17,5 +19,6 @@ pub struct ApiSettings {
 
 /// Builds the whole HTTP router.
 pub fn router(core: Core, settings: ApiSettings) -> axum::Router {
-    wildduck::router(core, settings)
+    let guard = guard::router(core.clone());
+    wildduck::router(core, settings, guard)
 }

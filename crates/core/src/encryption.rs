@@ -86,9 +86,9 @@ impl Core {
     }
 
     /// The public key that encrypts `user`'s mail for `usage`, or `None` when that mail is
-    /// stored (or forwarded) as it is. This is the one place that decides it: today the
-    /// user's `pubKey` when `encryptMessages` (storage) or `encryptForwarded` (forwards) is
-    /// set.
+    /// stored (or forwarded) as it is. This is the one place that decides it: when
+    /// `encryptMessages` (storage) or `encryptForwarded` (forwards) is set, the user's current
+    /// Guard key ring ([`Core::current_guard_public_key`]) if there is one, else `pubKey`.
     pub async fn encryption_key_for(
         &self,
         user: &UserRecord,
@@ -98,7 +98,19 @@ impl Core {
             KeyUse::Storage => user.encrypt_messages,
             KeyUse::Forward => user.encrypt_forwarded,
         };
-        if !wanted || user.pub_key.trim().is_empty() {
+        if !wanted {
+            return None;
+        }
+        match self.current_guard_public_key(&user.id).await {
+            Ok(Some(guard)) => {
+                return Some(EncryptionKey {
+                    armored: Arc::from(guard.as_str()),
+                });
+            }
+            Ok(None) => {}
+            Err(e) => tracing::warn!(error = %e, "cannot read the current Guard key"),
+        }
+        if user.pub_key.trim().is_empty() {
             return None;
         }
         Some(EncryptionKey {

@@ -13,6 +13,7 @@ mod encryption;
 mod error;
 mod events;
 mod forward;
+pub mod guard;
 mod imap_fetch;
 mod imap_support;
 mod mailbox_names;

@@ -76,8 +76,13 @@ impl Core {
             views: crate::view_cache::ViewCache::new(crate::view_cache::MAX_CACHED_ROWS),
             uploads: Arc::new(tokio::sync::Notify::new()),
             outbound: crate::outbound::Outbound::new(config_outbound),
+            guard: Default::default(),
         };
         core.spawn_blob_collector();
+        if core.config.guard.recovery {
+            // Made at first start (mode 0600), not when the first recovery copy is due.
+            core.guard_master_key().await?;
+        }
         Ok(core)
     }
 

@@ -21,6 +21,7 @@ pub mod counters;
 mod delivery;
 pub mod events;
 pub mod filters;
+pub mod guard;
 mod insert;
 pub mod mailboxes;
 mod messages;

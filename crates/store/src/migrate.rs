@@ -41,6 +41,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         include_str!("schema/postgres_0010_account_security.sql"),
     ),
     (
+        11,
+        include_str!("schema/sqlite_0011_guard.sql"),
+        include_str!("schema/postgres_0011_guard.sql"),
+    ),
+    (
         15,
         include_str!("schema/sqlite_0015_mailbox_views.sql"),
         include_str!("schema/postgres_0015_mailbox_views.sql"),

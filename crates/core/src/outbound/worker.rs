@@ -258,13 +258,14 @@ impl Worker {
         self.store.fail_outbound(&row.id, recipients, error).await
     }
 
-    /// Queues a delivery status notification to the sender of a given-up message. None for
-    /// the null sender (autoreplies, bounces themselves: RFC 5321 section 4.5.5); a sender
+    /// Queues a delivery status notification to the sender of a given-up forwarded copy. None
+    /// for other kinds (autoreplies and bounces go from the null sender, RFC 5321 section
+    /// 4.5.5; password resets from ourselves); a sender
     /// that is one of our SRS addresses is reversed here rather than sent round through the
     /// relay. A bounce that cannot be queued is logged; the given-up row stays inspectable.
     async fn bounce(&self, row: &OutboundRow, recipients: &[String], error: &str, expired: bool) {
         if row.mail_from.is_empty()
-            || row.kind == OutboundKind::Bounce.as_str()
+            || row.kind != OutboundKind::Forward.as_str()
             || recipients.is_empty()
         {
             return;
