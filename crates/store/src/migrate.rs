@@ -40,6 +40,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         include_str!("schema/sqlite_0010_account_security.sql"),
         include_str!("schema/postgres_0010_account_security.sql"),
     ),
+    (
+        13,
+        include_str!("schema/sqlite_0013_external_keys.sql"),
+        include_str!("schema/postgres_0013_external_keys.sql"),
+    ),
 ];
 
 pub async fn run(db: &Engine) -> Result<()> {
