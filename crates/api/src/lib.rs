@@ -3,6 +3,7 @@
 //! JSON-RPC and vault APIs as sibling modules.
 
 mod wildduck;
+mod wkd;
 
 use sealpost_core::Core;
 
@@ -17,5 +18,6 @@ pub struct ApiSettings {
 
 /// Builds the whole HTTP router.
 pub fn router(core: Core, settings: ApiSettings) -> axum::Router {
-    wildduck::router(core, settings)
+    // WKD is public by design: outside the WildDuck router's access token check.
+    wkd::router(core.clone()).merge(wildduck::router(core, settings))
 }

@@ -13,6 +13,7 @@
 
 mod address;
 mod after;
+pub mod autocrypt;
 mod plan;
 mod spam;
 mod trace;
