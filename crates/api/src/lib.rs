@@ -1,7 +1,9 @@
 //! HTTP APIs of Sealpost on one axum router: the WildDuck-compatible REST API (this crate's
-//! `wildduck` module), its generated OpenAPI document at `/openapi.json`, and later the Guard,
-//! JSON-RPC and vault APIs as sibling modules.
+//! `wildduck` module), its generated OpenAPI document at `/openapi.json`, the OX Guard
+//! key-management API under `/guard` (`guard` module), and later the JSON-RPC and vault APIs
+//! as sibling modules.
 
+pub mod guard;
 mod wildduck;
 mod wkd;
 
@@ -18,6 +20,8 @@ pub struct ApiSettings {
 
 /// Builds the whole HTTP router.
 pub fn router(core: Core, settings: ApiSettings) -> axum::Router {
-    // WKD is public by design: outside the WildDuck router's access token check.
-    wkd::router(core.clone()).merge(wildduck::router(core, settings))
+    let guard = guard::router(core.clone());
+    // The Web Key Directory (public by design, like the Guard API: see `access.rs`).
+    let siblings = guard.merge(wkd::router(core.clone()));
+    wildduck::router(core, settings, siblings)
 }

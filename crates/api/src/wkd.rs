@@ -1,6 +1,6 @@
 //! Web Key Directory (draft-koch-openpgp-webkey-service): users' public keys under
-//! `/.well-known/openpgpkey/`, public by design, so these routes sit outside the access
-//! token check.
+//! `/.well-known/openpgpkey/`, public by design: the access token check lets these paths
+//! through (`wildduck/access.rs`).
 //!
 //! - direct method: `/.well-known/openpgpkey/hu/<hash>[?l=<local>]` and
 //!   `/.well-known/openpgpkey/policy`, for the domain named by the `Host` header;

@@ -37,6 +37,8 @@ pub struct CoreConfig {
     pub client_setup: ClientSetup,
     /// Failed authentications counted across protocols (`[auth]`).
     pub auth_throttle: crate::throttle::ThrottleConfig,
+    /// The Guard key-management API (`[guard]`).
+    pub guard: crate::guard::GuardConfig,
 }
 
 /// The IMAP and SMTP endpoints mail clients are told to use.
@@ -81,6 +83,7 @@ impl Default for CoreConfig {
             outbound: Default::default(),
             client_setup: ClientSetup::default(),
             auth_throttle: Default::default(),
+            guard: Default::default(),
         }
     }
 }

@@ -12,6 +12,7 @@ pub mod delivery;
 mod error;
 mod events;
 mod forward;
+pub mod guard;
 mod imap_fetch;
 mod imap_support;
 mod mailbox_names;

@@ -218,6 +218,8 @@ pub struct Core {
     pub(crate) totp_checks: std::sync::Arc<crate::totp::CheckLimiter>,
     /// Failed authentications across protocols (see `throttle.rs`).
     pub(crate) auth_throttle: std::sync::Arc<crate::throttle::AuthThrottle>,
+    /// Guard key management: the master key, loaded on first use (see `guard/`).
+    pub(crate) guard: std::sync::Arc<crate::guard::GuardState>,
 }
 
 #[allow(dead_code)]

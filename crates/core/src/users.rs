@@ -76,6 +76,7 @@ impl Core {
             views: crate::view_cache::ViewCache::new(crate::view_cache::MAX_CACHED_ROWS),
             uploads: Arc::new(tokio::sync::Notify::new()),
             outbound: crate::outbound::Outbound::new(config_outbound),
+            guard: Default::default(),
         };
         core.spawn_blob_collector();
         Ok(core)

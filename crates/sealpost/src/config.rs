@@ -168,6 +168,7 @@ struct FileConfig {
     auth: Option<FileAuth>,
     relay: Option<relay::FileRelay>,
     autoreply: Option<relay::FileAutoreply>,
+    guard: Option<guard::FileGuard>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -335,6 +336,8 @@ pub struct Config {
     pub retention_interval: f64,
     /// `[relay]` and `[autoreply]`: outbound mail.
     pub relay: relay::RelaySettings,
+    /// `[guard]`: the Guard key-management API.
+    pub guard: sealpost_core::guard::GuardConfig,
     /// `[lmtp]` and `[smtp]` settings besides the listener.
     pub lmtp: DeliveryOptions,
     pub smtp: DeliveryOptions,
@@ -431,6 +434,7 @@ impl Default for Config {
             auth_throttle: core.auth_throttle.clone(),
             retention_interval: core.purge_interval.as_secs_f64(),
             relay: relay::RelaySettings::default(),
+            guard: core.guard.clone(),
             lmtp: DeliveryOptions::default(),
             smtp: DeliveryOptions::default(),
         }
@@ -598,6 +602,7 @@ impl Config {
             self.retention_interval = interval;
         }
         self.relay.apply_file(file.relay, file.autoreply)?;
+        guard::apply_file(&mut self.guard, file.guard);
         Ok(())
     }
 
@@ -714,7 +719,8 @@ impl Config {
         if let Some(v) = get("SEALPOST_RETENTION_INTERVAL") {
             self.retention_interval = parse_number("SEALPOST_RETENTION_INTERVAL", &v)?;
         }
-        self.relay.apply_env(get)?;
+        self.relay.apply_env(&get)?;
+        guard::apply_env(&mut self.guard, &get)?;
         Ok(())
     }
 
@@ -819,6 +825,7 @@ impl Config {
             ));
         }
         self.relay.validate()?;
+        guard::validate(&self.guard)?;
         for service in [Service::Lmtp, Service::Smtp] {
             let o = self.delivery_mut(service);
             let checks = [
@@ -901,6 +908,7 @@ impl Config {
             outbound: self.relay.outbound_config(self.domain.trim()),
             client_setup: self.client_setup(),
             auth_throttle: self.auth_throttle.clone(),
+            guard: self.guard.clone(),
         }
     }
 
@@ -1017,6 +1025,7 @@ pub fn redact_url(url: &str) -> String {
     }
 }
 
+mod guard;
 mod pop3;
 mod relay;
 #[cfg(test)]

@@ -22,6 +22,7 @@ mod delivery;
 pub mod events;
 pub mod external_keys;
 pub mod filters;
+pub mod guard;
 mod insert;
 pub mod mailboxes;
 mod messages;

@@ -41,6 +41,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         include_str!("schema/postgres_0010_account_security.sql"),
     ),
     (
+        11,
+        include_str!("schema/sqlite_0011_guard.sql"),
+        include_str!("schema/postgres_0011_guard.sql"),
+    ),
+    (
         13,
         include_str!("schema/sqlite_0013_external_keys.sql"),
         include_str!("schema/postgres_0013_external_keys.sql"),

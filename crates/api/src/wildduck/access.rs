@@ -11,6 +11,14 @@ use std::sync::Arc;
 
 pub const HEADER: &str = "x-access-token";
 
+/// Paths that authenticate their own way and never need the access token: the Guard API
+/// (user sessions), and the Web Key Directory (public keys, public by design).
+pub const PUBLIC_PREFIXES: &[&str] = &["/guard/", "/.well-known/openpgpkey/"];
+
+fn is_public(path: &str) -> bool {
+    PUBLIC_PREFIXES.iter().any(|p| path.starts_with(p))
+}
+
 #[derive(Deserialize)]
 struct TokenQuery {
     #[serde(rename = "accessToken")]
@@ -47,7 +55,7 @@ pub async fn require_token(
     req: Request,
     next: Next,
 ) -> Response {
-    if let Some(expected) = expected {
+    if let Some(expected) = expected.filter(|_| !is_public(req.uri().path())) {
         let ok = presented(&req)
             .is_some_and(|token| constant_time_eq(token.as_bytes(), expected.as_bytes()));
         if !ok {

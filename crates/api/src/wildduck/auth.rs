@@ -32,6 +32,9 @@ pub struct AuthRequest {
     pub protocol: Option<String>,
     pub sess: Option<String>,
     pub ip: Option<String>,
+    /// Also issue a user session token (`token` in the answer): the Guard API's `session`.
+    /// Only for the master scope once no 2FA step is pending.
+    pub token: Option<bool>,
 }
 
 impl AuthRequest {
@@ -47,6 +50,17 @@ impl AuthRequest {
     }
 
     fn validate(self) -> ApiResult<(String, String, Scope)> {
+        if self.token == Some(true)
+            && self
+                .scope
+                .as_deref()
+                .is_some_and(|s| !s.trim().eq_ignore_ascii_case("master") && !s.trim().is_empty())
+        {
+            return Err(ApiError::invalid(
+                "token",
+                "\"token\" is only issued for the master scope",
+            ));
+        }
         let username = self
             .username
             .filter(|u| !u.trim().is_empty())
@@ -86,6 +100,9 @@ pub struct AuthResponse {
     #[serde(rename = "require2fa")]
     pub require_2fa: ListOrFalse,
     pub require_password_change: bool,
+    /// With `token: true`: a user session token (valid for `[guard] sessionTtl`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub token: Option<String>,
 }
 
 impl From<AuthResult> for AuthResponse {
@@ -97,6 +114,7 @@ impl From<AuthResult> for AuthResponse {
             scope: a.scope.as_str().to_string(),
             require_2fa: ListOrFalse::nonempty(a.require_2fa),
             require_password_change: a.require_password_change,
+            token: None,
         }
     }
 }
@@ -118,12 +136,21 @@ async fn authenticate(
     JsonBody(body): JsonBody<AuthRequest>,
 ) -> ApiResult<Json<AuthResponse>> {
     let meta = body.meta();
+    let want_token = body.token == Some(true);
     let (username, password, scope) = body.validate()?;
     let result = s
         .core
         .authenticate_from(&username, &password, scope, &meta)
         .await?;
-    Ok(Json(result.into()))
+    let issue = want_token && scope == Scope::Master && result.require_2fa.is_empty();
+    let token = if issue {
+        Some(s.core.create_session(&result.id, scope).await?.token)
+    } else {
+        None
+    };
+    let mut response = AuthResponse::from(result);
+    response.token = token;
+    Ok(Json(response))
 }
 
 #[cfg(test)]

@@ -68,8 +68,9 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .merge(openapi::routes())
 }
 
-/// The WildDuck router with all its layers.
-pub fn router(core: Core, settings: ApiSettings) -> Router {
+/// The WildDuck router with all its layers; `siblings` (the other APIs' routers) are served
+/// inside the same layers.
+pub fn router(core: Core, settings: ApiSettings, siblings: Router) -> Router {
     let state = AppState {
         core,
         max_body: settings.max_body,
@@ -78,7 +79,8 @@ pub fn router(core: Core, settings: ApiSettings) -> Router {
     let inner = api
         .fallback(not_found)
         .layer(openapi::document_layer(&doc))
-        .with_state(state);
+        .with_state(state)
+        .merge(siblings);
     wrap(inner, settings.access_token)
 }
 

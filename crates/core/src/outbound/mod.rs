@@ -198,9 +198,10 @@ impl Core {
     }
 }
 
-/// Reads the SRS key file, or creates it (32 random bytes, hex, mode 0600).
-fn load_or_create_key(path: &std::path::Path) -> Result<Vec<u8>> {
-    let io = |e: std::io::Error| Error::Internal(format!("SRS key {}: {e}", path.display()));
+/// Reads a key file (the SRS key, the Guard master key), or creates it (32 random bytes, hex,
+/// mode 0600).
+pub(crate) fn load_or_create_key(path: &std::path::Path) -> Result<Vec<u8>> {
+    let io = |e: std::io::Error| Error::Internal(format!("key file {}: {e}", path.display()));
     match std::fs::read_to_string(path) {
         Ok(s) if !s.trim().is_empty() => return Ok(s.trim().as_bytes().to_vec()),
         Ok(_) => {}
