@@ -36,6 +36,9 @@ pub struct ExternalKey {
     pub record: ExternalKeyRecord,
     /// 0: the user's own key; 1: a key another user of the domain shared (read-only).
     pub share_level: u8,
+    /// What the key says about itself now (expiry, revocation...); `None` only if the stored
+    /// key no longer parses.
+    pub info: Option<sealpost_pgp::KeyInfo>,
 }
 
 impl ExternalKey {
@@ -191,27 +194,21 @@ impl Core {
     /// The user's own external keys, then those other users of the domain shared.
     pub async fn external_keys(&self, user: &ObjectId) -> Result<Vec<ExternalKey>> {
         let u = self.get_user(user).await?;
-        let mut out: Vec<ExternalKey> = self
+        let mut rows: Vec<(ExternalKeyRecord, u8)> = self
             .store
             .list_external_keys(user)
             .await?
             .into_iter()
-            .map(|record| ExternalKey {
-                record,
-                share_level: 0,
-            })
+            .map(|record| (record, 0))
             .collect();
         if let Some(domain) = share_domain(&u) {
             let shared = self
                 .store
                 .list_shared_external_keys(&domain, user, MAX_SHARED_SHOWN)
                 .await?;
-            out.extend(shared.into_iter().map(|record| ExternalKey {
-                record,
-                share_level: 1,
-            }));
+            rows.extend(shared.into_iter().map(|record| (record, 1)));
         }
-        Ok(out)
+        with_info(rows).await
     }
 
     /// Public keys `user` can use for `address`: own keys first (uploaded before Autocrypt),
@@ -220,14 +217,21 @@ impl Core {
         &self,
         user: &ObjectId,
         address: &str,
-    ) -> Result<Vec<ExternalKeyRecord>> {
+    ) -> Result<Vec<ExternalKey>> {
         let u = self.get_user(user).await?;
         let address = address.trim().to_lowercase();
         let domain = share_domain(&u);
-        Ok(self
+        let rows = self
             .store
             .find_external_keys_by_address(user, &address, domain.as_deref(), 100)
-            .await?)
+            .await?
+            .into_iter()
+            .map(|r| {
+                let level = u8::from(r.user != *user);
+                (r, level)
+            })
+            .collect();
+        with_info(rows).await
     }
 
     /// The rows of `user`'s own keys named by `names` (key ids, fingerprints or row ids);
@@ -306,6 +310,26 @@ impl Core {
             .set_external_keys_inline(user, &ids, inline)
             .await?)
     }
+}
+
+/// Adds what each stored key says about itself (parsed off the runtime).
+async fn with_info(rows: Vec<(ExternalKeyRecord, u8)>) -> Result<Vec<ExternalKey>> {
+    tokio::task::spawn_blocking(move || {
+        rows.into_iter()
+            .map(|(record, share_level)| {
+                let info = sealpost_pgp::parse_cert(record.armored.as_bytes())
+                    .map(|c| c.info())
+                    .ok();
+                ExternalKey {
+                    record,
+                    share_level,
+                    info,
+                }
+            })
+            .collect()
+    })
+    .await
+    .map_err(|e| Error::Internal(format!("key listing task: {e}")))
 }
 
 fn too_many() -> Error {

@@ -130,8 +130,8 @@ fn autocrypt_fields(raw: &[u8]) -> Vec<String> {
 pub fn header_for(raw: &[u8], from: &str) -> Option<AutocryptHeader> {
     let from = from.trim().to_lowercase();
     let mut valid = autocrypt_fields(raw)
-        .iter()
-        .filter_map(|v| parse_header(v))
+        .into_iter()
+        .filter_map(|v| parse_header(&v))
         .filter(|h| h.addr == from);
     let first = valid.next()?;
     valid.next().is_none().then_some(first)
