@@ -22,8 +22,14 @@ pub fn router(core: Core) -> Router {
     Router::new()
         .route("/.well-known/openpgpkey/hu/{hash}", get(direct_key))
         .route("/.well-known/openpgpkey/policy", get(direct_policy))
-        .route("/.well-known/openpgpkey/{domain}/hu/{hash}", get(advanced_key))
-        .route("/.well-known/openpgpkey/{domain}/policy", get(advanced_policy))
+        .route(
+            "/.well-known/openpgpkey/{domain}/hu/{hash}",
+            get(advanced_key),
+        )
+        .route(
+            "/.well-known/openpgpkey/{domain}/policy",
+            get(advanced_policy),
+        )
         .with_state(core)
 }
 
@@ -60,13 +66,9 @@ async fn key(core: &Core, domain: Option<String>, hash: &str, local: Option<Stri
         return not_found();
     };
     match core.wkd_lookup(&domain, hash, local.as_deref()).await {
-        Ok(Some(key)) => with_cors(
-            (
-                [(header::CONTENT_TYPE, "application/octet-stream")],
-                key,
-            )
-                .into_response(),
-        ),
+        Ok(Some(key)) => {
+            with_cors(([(header::CONTENT_TYPE, "application/octet-stream")], key).into_response())
+        }
         Ok(None) => not_found(),
         Err(e) => {
             tracing::error!(error = %e, "WKD lookup failed");

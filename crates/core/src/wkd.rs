@@ -120,7 +120,11 @@ impl Core {
             return Ok(None);
         };
         let local = address.rsplit_once('@').map_or("", |(l, _)| l);
-        let wanted: Vec<String> = norm.domains.iter().map(|d| format!("{local}@{d}")).collect();
+        let wanted: Vec<String> = norm
+            .domains
+            .iter()
+            .map(|d| format!("{local}@{d}"))
+            .collect();
         tokio::task::spawn_blocking(move || {
             let Ok(cert) = sealpost_pgp::parse_cert(armored.as_bytes()) else {
                 return None;

@@ -312,7 +312,8 @@ impl Store {
 
     /// The user's own external keys, oldest first.
     pub async fn list_external_keys(&self, user: &ObjectId) -> Result<Vec<ExternalKeyRecord>> {
-        let sql = format!("SELECT {KEY_COLS} FROM external_keys WHERE user_id = $1 ORDER BY created, id");
+        let sql =
+            format!("SELECT {KEY_COLS} FROM external_keys WHERE user_id = $1 ORDER BY created, id");
         read!(self, db => {
             sqlx::query(&sql)
                 .bind(user.as_str())

@@ -50,7 +50,11 @@ async fn list(
     params: Params,
 ) -> GuardResult<Response> {
     let keys = match params.get("email") {
-        Some(email) => s.core.external_keys_for_address(&session.user, email).await?,
+        Some(email) => {
+            s.core
+                .external_keys_for_address(&session.user, email)
+                .await?
+        }
         None => s.core.external_keys(&session.user).await?,
     };
     let rings: Vec<Value> = keys.iter().map(ring_json).collect();

@@ -63,7 +63,11 @@ pub fn parse_header(value: &str) -> Option<AutocryptHeader> {
             "addr" if addr.is_none() => addr = Some(val.to_lowercase()),
             "keydata" if keydata.is_none() => {
                 let clean: String = val.chars().filter(|c| !c.is_whitespace()).collect();
-                keydata = Some(base64::engine::general_purpose::STANDARD.decode(clean).ok()?);
+                keydata = Some(
+                    base64::engine::general_purpose::STANDARD
+                        .decode(clean)
+                        .ok()?,
+                );
             }
             "prefer-encrypt" => {
                 if val.eq_ignore_ascii_case("mutual") {
@@ -233,7 +237,10 @@ mod tests {
         let two = b"Autocrypt: addr=bob@example.org; keydata=QUJD\r\nAutocrypt: addr=bob@example.org; keydata=RUZH\r\n\r\n";
         assert!(header_for(two, "bob@example.org").is_none());
         let other = b"Autocrypt: addr=eve@example.org; keydata=QUJD\r\nAutocrypt: addr=bob@example.org; keydata=RUZH\r\n\r\n";
-        assert_eq!(header_for(other, "bob@example.org").unwrap().keydata, b"EFG");
+        assert_eq!(
+            header_for(other, "bob@example.org").unwrap().keydata,
+            b"EFG"
+        );
     }
 
     #[test]
