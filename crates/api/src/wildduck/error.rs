@@ -154,7 +154,7 @@ impl From<Error> for ApiError {
             }
             Error::Forbidden { message, code } => {
                 let status = match code {
-                    "InvalidToken" => StatusCode::FORBIDDEN,
+                    "InvalidToken" | "AuthExpired" | "BadPassword" => StatusCode::FORBIDDEN,
                     "RateLimitedError" => StatusCode::TOO_MANY_REQUESTS,
                     _ => StatusCode::BAD_REQUEST,
                 };

@@ -682,7 +682,19 @@ async fn delete_message(State(s): State<AppState>, path: PathArgs) -> ApiResult<
     Ok(Success::ok())
 }
 
-/// The raw message source, byte for byte.
+/// Header carrying a Guard `auth` token (or the `guardAuth` query argument).
+const GUARD_AUTH_HEADER: &str = "x-guard-auth";
+
+#[derive(Debug, Default, Deserialize, IntoParams)]
+#[serde(default, rename_all = "camelCase")]
+pub struct SourceQuery {
+    /// A Guard `auth` token (from `/guard/login/login` with `ox_password`): the source of an
+    /// OpenPGP-encrypted message is returned decrypted.
+    pub guard_auth: Option<String>,
+}
+
+/// The raw message source, byte for byte; decrypted with a Guard `auth` token
+/// (`guardAuth` or the `X-Guard-Auth` header).
 #[utoipa::path(
     get,
     path = "/users/{user}/mailboxes/{mailbox}/messages/{message}/message.eml",
@@ -691,6 +703,7 @@ async fn delete_message(State(s): State<AppState>, path: PathArgs) -> ApiResult<
         ("user" = String, Path, description = "User id (24 hex)"),
         ("mailbox" = String, Path, description = "Mailbox id (24 hex)"),
         ("message" = i64, Path, description = "Message UID"),
+        SourceQuery,
     ),
     responses(
         (status = 200, description = "RFC 822 source", body = Binary, content_type = "message/rfc822"),
@@ -698,9 +711,27 @@ async fn delete_message(State(s): State<AppState>, path: PathArgs) -> ApiResult<
         (status = 404, description = "No such user, mailbox or message", body = ErrorBody),
     )
 )]
-async fn get_message_source(State(s): State<AppState>, path: PathArgs) -> ApiResult<Response> {
+async fn get_message_source(
+    State(s): State<AppState>,
+    path: PathArgs,
+    QueryArgs(q): QueryArgs<SourceQuery>,
+    headers: axum::http::HeaderMap,
+) -> ApiResult<Response> {
     let (user, mailbox, uid) = (path.id("user")?, path.id("mailbox")?, path.uid("message")?);
-    let raw = s.core.get_message_source(&user, &mailbox, uid).await?;
+    let guard_auth = q.guard_auth.filter(|a| !a.is_empty()).or_else(|| {
+        headers
+            .get(GUARD_AUTH_HEADER)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_string)
+    });
+    let raw = match guard_auth {
+        Some(auth) => {
+            s.core
+                .guard_message_source(&user, &mailbox, uid, &auth)
+                .await?
+        }
+        None => s.core.get_message_source(&user, &mailbox, uid).await?,
+    };
     Ok((
         [(
             header::CONTENT_TYPE,

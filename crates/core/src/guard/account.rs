@@ -77,6 +77,32 @@ impl Core {
         })
     }
 
+    /// The address password resets are mailed to, if set.
+    pub async fn guard_secondary_email(&self, user: &ObjectId) -> Result<Option<String>> {
+        self.get_user(user).await?;
+        Ok(self.store.guard_user(user).await?.secondary_email)
+    }
+
+    /// Sets (or, with "", clears) the secondary address; needs the current key's password.
+    pub async fn guard_set_secondary_email(
+        &self,
+        user: &ObjectId,
+        auth: &super::GuardAuth,
+        email: &str,
+    ) -> Result<()> {
+        let email = email.trim();
+        if !email.is_empty() && !crate::outbound::valid_envelope_address(email) {
+            return Err(Error::validation("Invalid e-mail address", "email"));
+        }
+        self.guard_check_password(user, auth).await?;
+        let now = sealpost_store::now_ms();
+        let value = (!email.is_empty()).then_some(email);
+        self.store
+            .set_guard_user(user, Some(value), None, now)
+            .await?;
+        Ok(())
+    }
+
     /// Whether the user has a private and a public key ring in Guard.
     pub async fn guard_key_status(&self, user: &ObjectId) -> Result<(bool, bool)> {
         self.get_user(user).await?;

@@ -6,11 +6,14 @@
 
 mod account;
 mod auth;
+mod keyrings;
 mod master;
+mod messages;
 mod session;
 
 pub use account::{GuardAccount, LANGUAGES, normalise_language};
 pub use auth::GuardAuth;
+pub use keyrings::{KeyRing, KeyType};
 pub use session::SessionToken;
 
 use crate::outbound::Secret;
@@ -76,4 +79,27 @@ fn random_bytes<const N: usize>() -> [u8; N] {
     let mut b = [0u8; N];
     rand::rngs::OsRng.fill_bytes(&mut b);
     b
+}
+
+/// Length of the passwords the server generates (resets).
+pub const GENERATED_PASSWORD_LENGTH: usize = 16;
+
+/// The message that carries a reset key password to `to`.
+fn reset_mail(domain: &str, to: &str, password: &str) -> Vec<u8> {
+    let text = format!(
+        "The password of your OpenPGP key on {domain} was reset.\n\n\
+         Your new key password: {password}\n\n\
+         Please log in and change it now.\n"
+    );
+    let from = format!("postmaster@{domain}");
+    crate::outbound::compose::compose(&crate::outbound::compose::Composed {
+        from_name: "Guard",
+        from_address: &from,
+        to_address: to,
+        subject: "Your new key password",
+        extra_headers: vec![("Auto-Submitted", "auto-generated".into())],
+        text: &text,
+        domain,
+        ..Default::default()
+    })
 }

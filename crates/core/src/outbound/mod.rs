@@ -36,6 +36,8 @@ const MAX_ADDRESS: usize = 320;
 pub enum OutboundKind {
     Forward,
     Autoreply,
+    /// A Guard key password reset.
+    PasswordReset,
 }
 
 impl OutboundKind {
@@ -43,6 +45,7 @@ impl OutboundKind {
         match self {
             OutboundKind::Forward => "forward",
             OutboundKind::Autoreply => "autoreply",
+            OutboundKind::PasswordReset => "password-reset",
         }
     }
 }
