@@ -163,6 +163,25 @@ def test_wkd_user_without_key_or_other_address(server, api, gpg):
         assert wkd_get(server, f"/.well-known/openpgpkey/hu/{h}", host=domain).status_code == 404
 
 
+def test_wkd_serves_the_current_guard_key(server, api, gpg, fresh_gpg):
+    domain = new_domain()
+    address = f"guarded@{domain}"
+    old = gpg.gen(f"Guarded <{address}>")
+    user = create_user(api, address=address, pubKey=gpg.export(old).decode())
+    h = zbase32_sha1("guarded")
+    first = wkd_get(server, f"/.well-known/openpgpkey/hu/{h}", host=domain, l="guarded")
+    assert first.status_code == 200
+    # A Guard key ring, once created, is the current key: WKD serves it instead of pubKey.
+    session = session_for(api, user)
+    r = api.post("/guard/keys/create", params={"session": session},
+                 json={"password": "guard key password", "name": "Guarded"})
+    assert r.status_code == 200, r.text
+    guard_fpr = r.json()["data"]["publicRing"]["keys"][0]["fingerPrint"]
+    served = wkd_get(server, f"/.well-known/openpgpkey/hu/{h}", host=domain, l="guarded")
+    assert served.status_code == 200 and served.content != first.content
+    assert fresh_gpg.imported_fingerprints(served.content) == [guard_fpr.upper()]
+
+
 def test_wkd_needs_no_access_token(instances, gpg, fresh_gpg):
     token = "wkd-" + secrets.token_hex(8)
     server = instances.start(env={"SEALPOST_ACCESS_TOKEN": token})
@@ -205,14 +224,6 @@ class Guard:
         assert r.status_code == 200, r.text
         return r.json()["data"]["externalPublicKeyRings"]
 
-    def stable_rings(self) -> list[dict]:
-        """`rings()` without the one field that changes with the clock (`validSeconds`)."""
-        rings = self.rings()
-        for ring in rings:
-            for key in ring["publicRing"]["keys"]:
-                key.pop("validSeconds", None)
-        return rings
-
     def fingerprints(self, **params) -> list[str]:
         return [ring["publicRing"]["keys"][0]["fingerPrint"] for ring in self.rings(**params)]
 
@@ -243,7 +254,7 @@ def test_upload_list_delete(api, gpg):
     assert ring["source"] == "upload" and ring["ids"] == bob[-16:]
     key = ring["publicRing"]["keys"][0]
     assert key["masterKey"] and key["encryptionKey"] and not key["expired"] and not key["revoked"]
-    assert key["hasPrivateKey"] is False and key["validSeconds"] > 0
+    assert key["hasPrivateKey"] is False and key["validSeconds"] == 365 * 86400
     assert "BEGIN PGP PUBLIC KEY BLOCK" in ring["publicRing"]["ring"]
     # The stored ring is the key GnuPG made.
     check = Gpg()
@@ -272,7 +283,7 @@ def test_bad_uploads_change_nothing(api, gpg):
     g = Guard(api, user)
     good = gpg.gen(f"Good <good@{new_domain()}>")
     g.upload(gpg.export(good))
-    before = g.stable_rings()
+    before = g.rings()
     sign_only = gpg.gen(f"Signer <signer@{new_domain()}>", algo="ed25519", usage="sign")
     expired = gpg.gen(f"Old <old@{new_domain()}>", expire="1d", faked_time="20200101T000000")
     revoked = gpg.gen(f"Gone <gone@{new_domain()}>")
@@ -296,7 +307,7 @@ def test_bad_uploads_change_nothing(api, gpg):
     r = g.upload(oversized)
     assert r.status_code == 413, r.text
     guard_error(g.call("uploadExternalPublicKey", json={}), 400)
-    assert g.stable_rings() == before
+    assert g.rings() == before
     # No session: refused.
     r = api.get("/guard/keys/getExternalPublicKeys")
     assert r.status_code == 401

@@ -3,7 +3,8 @@
 //! lower-cased local part (`/.well-known/openpgpkey/hu/<hash>`).
 //!
 //! Only domains the server hosts (the domains of its addresses, or the configured domain)
-//! answer. The key published for a user is [`Core::published_public_key`]; it is served only
+//! answer. The key published for a user is [`Core::published_public_key`] (the current Guard
+//! key ring, else the WildDuck `pubKey`); it is served only
 //! when it has a user id with the address asked for (the draft requires it) and can be
 //! encrypted to, as binary (non-armored) OpenPGP without secret parts.
 
@@ -53,9 +54,12 @@ fn is_hash(s: &str) -> bool {
 }
 
 impl Core {
-    /// The public key (armored) that the server publishes for `user`: today the WildDuck
-    /// `pubKey`. This is the one place to extend when users get a current Guard key ring.
+    /// The public key (armored) that the server publishes for `user`: the public ring of the
+    /// user's current Guard key ring, else the WildDuck `pubKey`.
     pub async fn published_public_key(&self, user: &UserRecord) -> Result<Option<String>> {
+        if let Some(ring) = self.current_guard_public_key(&user.id).await? {
+            return Ok(Some(ring));
+        }
         let key = user.pub_key.trim();
         Ok((!key.is_empty()).then(|| key.to_string()))
     }

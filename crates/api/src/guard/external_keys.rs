@@ -15,6 +15,7 @@
 //! `id`, `source` (`upload` or `autocrypt`) and, for Autocrypt keys, `preferEncrypt`.
 
 use super::error::GuardResult;
+use super::keys::{PublicKeyJson, RingJson};
 use super::params::Params;
 use super::session::GuardSession;
 use super::{GuardState, data, empty};
@@ -117,30 +118,28 @@ fn bool_param(params: &Params, name: &str) -> GuardResult<bool> {
     }
 }
 
-/// One entry of `externalPublicKeyRings`.
+/// One entry of `externalPublicKeyRings`: `publicRing` as in the user's own key rings.
 fn ring_json(k: &ExternalKey) -> Value {
     let r = &k.record;
-    let mut key = json!({
-        "id": key_id_number(&r.key_id),
-        "hasPrivateKey": false,
-        "fingerPrint": r.fingerprint,
-        "userIds": r.user_ids,
-        "masterKey": true,
-    });
-    if let (Some(info), Value::Object(map)) = (&k.info, &mut key) {
-        let now = chrono::Utc::now().timestamp().max(0) as u64;
-        map.insert("expired".into(), info.expired.into());
-        map.insert("revoked".into(), info.revoked.into());
-        map.insert("encryptionKey".into(), info.can_encrypt.into());
-        map.insert(
-            "validSeconds".into(),
-            info.expires.map_or(0, |e| e.saturating_sub(now)).into(),
-        );
-        map.insert(
-            "creationTime".into(),
-            (info.created.saturating_mul(1000)).into(),
-        );
-    }
+    let key = PublicKeyJson {
+        id: key_id_number(&r.key_id),
+        expired: k.info.as_ref().is_some_and(|i| i.expired),
+        has_private_key: false,
+        finger_print: r.fingerprint.clone(),
+        user_ids: r.user_ids.clone(),
+        encryption_key: k.info.as_ref().is_some_and(|i| i.can_encrypt),
+        master_key: true,
+        valid_seconds: k
+            .info
+            .as_ref()
+            .and_then(|i| i.expires.map(|e| e.saturating_sub(i.created) as i64))
+            .unwrap_or(0),
+        revoked: k.info.as_ref().is_some_and(|i| i.revoked),
+        creation_time: k
+            .info
+            .as_ref()
+            .map_or(0, |i| (i.created as i64).saturating_mul(1000)),
+    };
     let mut ring = json!({
         "id": r.id.as_str(),
         "ids": r.key_id,
@@ -148,7 +147,7 @@ fn ring_json(k: &ExternalKey) -> Value {
         "inline": r.inline,
         "shared": k.shared(),
         "source": r.source.as_str(),
-        "publicRing": {"ring": r.armored, "keys": [key]},
+        "publicRing": RingJson { ring: r.armored.clone(), keys: vec![key] },
     });
     if r.source == KeySource::Autocrypt
         && let Value::Object(map) = &mut ring
