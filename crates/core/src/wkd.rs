@@ -25,21 +25,7 @@ const ZBASE32: &[u8; 32] = b"ybndrfg8ejkmcpqxot1uwisza345h769";
 
 /// z-base-32 (RFC 6189 section 5.1.6 alphabet, no padding) of `data`.
 pub fn zbase32(data: &[u8]) -> String {
-    let mut out = String::with_capacity(data.len() * 8 / 5 + 1);
-    let (mut buffer, mut bits) = (0u32, 0u32);
-    for &b in data {
-        buffer = (buffer << 8) | u32::from(b);
-        bits += 8;
-        while bits >= 5 {
-            bits -= 5;
-            out.push(char::from(ZBASE32[((buffer >> bits) & 31) as usize]));
-        }
-        buffer &= (1 << bits) - 1;
-    }
-    if bits > 0 {
-        out.push(char::from(ZBASE32[((buffer << (5 - bits)) & 31) as usize]));
-    }
-    out
+    crate::totp::base32_encode_with(ZBASE32, data)
 }
 
 /// The WKD hash of a local part: z-base-32 of the SHA-1 of the local part with ASCII upper
