@@ -182,6 +182,21 @@ macro_rules! replace_addresses {
     }};
 }
 
+/// Runs `$sql` in a write transaction with the parameters `$binds` adds, then one per id of
+/// `$ids`; the number of rows affected.
+macro_rules! for_ids {
+    ($store:expr, $sql:expr, $ids:expr, |$q:ident| $binds:expr) => {
+        write_tx!($store, tx => {
+            let $q = sqlx::query($sql);
+            let mut q = $binds;
+            for id in $ids {
+                q = q.bind(id.as_str());
+            }
+            q.execute(&mut *tx).await?.rows_affected()
+        })
+    };
+}
+
 /// Number of keys of a user (inside a transaction).
 macro_rules! count_keys {
     ($tx:ident, $user:expr) => {
@@ -386,14 +401,7 @@ impl Store {
             "DELETE FROM external_keys WHERE user_id = $1 AND id IN ({})",
             list(2, ids.len())
         );
-        let n = write_tx!(self, tx => {
-            let mut q = sqlx::query(&sql).bind(user.as_str());
-            for id in ids {
-                q = q.bind(id.as_str());
-            }
-            q.execute(&mut *tx).await?.rows_affected()
-        });
-        Ok(n)
+        Ok(for_ids!(self, &sql, ids, |q| q.bind(user.as_str())))
     }
 
     /// Shares the user's keys among `ids` with `domain` (`None`: stops sharing them);
@@ -440,17 +448,10 @@ impl Store {
             "UPDATE external_keys SET {column} = $1, updated = $2 WHERE user_id = $3 AND id IN ({})",
             list(4, ids.len())
         );
-        let n = write_tx!(self, tx => {
-            let mut q = sqlx::query(&sql)
-                .bind(value.clone())
-                .bind(crate::now_ms())
-                .bind(user.as_str());
-            for id in ids {
-                q = q.bind(id.as_str());
-            }
-            q.execute(&mut *tx).await?.rows_affected()
-        });
-        Ok(n)
+        Ok(for_ids!(self, &sql, ids, |q| q
+            .bind(value.clone())
+            .bind(crate::now_ms())
+            .bind(user.as_str())))
     }
 
     /// Normalised addresses (and their owners) in any of `domains`, at most `limit`: the
