@@ -348,8 +348,8 @@ def autocrypt_header(addr: str, keydata: bytes, prefer: str | None = "mutual") -
     return f"addr={addr};{pe} keydata=\r\n {folded}"
 
 
-def deliver(server, rcpt: str, sender: str, date: str, autocrypt: list[str]) -> None:
-    msg = make_message(sender=sender, to=rcpt, date=date, subject="with Autocrypt")
+def deliver(server, rcpt: str, sender: str, date: str, autocrypt: list[str], headers: dict | None = None) -> None:
+    msg = make_message(sender=sender, to=rcpt, date=date, subject="with Autocrypt", headers=headers)
     head, body = msg.split(b"\r\n\r\n", 1)
     extra = "".join(f"\r\nAutocrypt: {a}" for a in autocrypt).encode()
     raw = head + extra + b"\r\n\r\n" + body
@@ -398,7 +398,13 @@ def test_autocrypt(server, api, gpg):
                                                autocrypt_header(bob_address, gpg.export(bob2, armor=False))])
     deliver(server, rcpt, bob_address, later,
             ["type=7; " + autocrypt_header(bob_address, gpg.export(bob1, armor=False))])
+    # Spam (marked by the MTA) is not trusted with keys either.
+    deliver(server, rcpt, bob_address, later, [autocrypt_header(bob_address, gpg.export(bob1, armor=False))],
+            headers={"X-Spam-Flag": "YES"})
     assert g.fingerprints() == [bob3]
+    # The same header without the spam mark is taken: the cases above failed for their reason.
+    deliver(server, rcpt, bob_address, later, [autocrypt_header(bob_address, gpg.export(bob1, armor=False))])
+    assert g.fingerprints() == [bob1]
 
 
 def test_autocrypt_never_overrides_a_key_uploaded_by_hand(server, api, gpg):
