@@ -5,6 +5,7 @@
 
 pub mod guard;
 mod wildduck;
+mod wkd;
 
 use sealpost_core::Core;
 
@@ -20,5 +21,7 @@ pub struct ApiSettings {
 /// Builds the whole HTTP router.
 pub fn router(core: Core, settings: ApiSettings) -> axum::Router {
     let guard = guard::router(core.clone());
-    wildduck::router(core, settings, guard)
+    // The Web Key Directory (public by design, like the Guard API: see `access.rs`).
+    let siblings = guard.merge(wkd::router(core.clone()));
+    wildduck::router(core, settings, siblings)
 }

@@ -34,6 +34,9 @@ mod validate;
 mod view_cache;
 mod writer;
 
+pub mod external_keys;
+pub mod wkd;
+
 pub mod config;
 pub mod filters;
 pub mod outbound;

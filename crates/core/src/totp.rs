@@ -18,6 +18,11 @@ const DRIFT: i64 = 1;
 const ALPHABET: &[u8; 32] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZ234567";
 
 pub fn base32_encode(data: &[u8]) -> String {
+    base32_encode_with(ALPHABET, data)
+}
+
+/// Base32 of `data` in `alphabet`, without padding (RFC 4648's, or z-base-32's for WKD).
+pub(crate) fn base32_encode_with(alphabet: &[u8; 32], data: &[u8]) -> String {
     let mut out = String::with_capacity(data.len().div_ceil(5) * 8);
     let (mut buffer, mut bits) = (0u32, 0u32);
     for &b in data {
@@ -25,11 +30,11 @@ pub fn base32_encode(data: &[u8]) -> String {
         bits += 8;
         while bits >= 5 {
             bits -= 5;
-            out.push(ALPHABET[((buffer >> bits) & 31) as usize] as char);
+            out.push(alphabet[((buffer >> bits) & 31) as usize] as char);
         }
     }
     if bits > 0 {
-        out.push(ALPHABET[((buffer << (5 - bits)) & 31) as usize] as char);
+        out.push(alphabet[((buffer << (5 - bits)) & 31) as usize] as char);
     }
     out
 }

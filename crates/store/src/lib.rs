@@ -20,6 +20,7 @@ pub mod condstore;
 pub mod counters;
 mod delivery;
 pub mod events;
+pub mod external_keys;
 pub mod filters;
 pub mod guard;
 mod insert;

@@ -46,6 +46,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         include_str!("schema/postgres_0011_guard.sql"),
     ),
     (
+        13,
+        include_str!("schema/sqlite_0013_external_keys.sql"),
+        include_str!("schema/postgres_0013_external_keys.sql"),
+    ),
+    (
         15,
         include_str!("schema/sqlite_0015_mailbox_views.sql"),
         include_str!("schema/postgres_0015_mailbox_views.sql"),

@@ -8,6 +8,7 @@
 //! These routes do not need the admin access token: a session authenticates them.
 
 pub mod error;
+pub mod external_keys;
 pub mod keys;
 pub mod login;
 pub mod params;
@@ -48,7 +49,10 @@ pub fn empty() -> Response {
 
 /// The actions, relative to [`PREFIX`].
 fn routes() -> Router<GuardState> {
-    Router::new().merge(login::routes()).merge(keys::routes())
+    Router::new()
+        .merge(login::routes())
+        .merge(keys::routes())
+        .merge(external_keys::routes())
 }
 
 /// The Guard router, to be mounted at [`PREFIX`] with `nest_service`.

@@ -29,6 +29,9 @@ impl Core {
             "delivered"
         );
         self.filters_after_delivery(&user.id, plan, msg.raw).await;
+        // A key in an `Autocrypt:` header (`autocrypt.rs`).
+        self.autocrypt_after_delivery(user, plan.spam, msg.raw, msg.parsed)
+            .await;
         // Forward copies and the autoreply (`outbound/after.rs`).
         self.outbound_after_delivery(user, stored, plan, envelope, msg)
             .await;

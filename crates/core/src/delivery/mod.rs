@@ -15,6 +15,7 @@
 
 mod address;
 mod after;
+pub mod autocrypt;
 mod encrypt;
 mod plan;
 mod spam;
