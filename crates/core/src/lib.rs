@@ -23,6 +23,7 @@ mod mobileconfig;
 mod notify;
 mod page;
 mod qr_png;
+mod random;
 mod retention;
 mod security;
 mod service;

@@ -47,9 +47,7 @@ pub struct TotpSetupRequest {
 }
 
 fn random_letters(n: usize) -> String {
-    use rand::Rng;
-    let mut rng = rand::rngs::OsRng;
-    (0..n).map(|_| rng.gen_range(b'a'..=b'z') as char).collect()
+    crate::random::chars(b"abcdefghijklmnopqrstuvwxyz", n)
 }
 
 /// An application specific password as typed: spaces dropped, lower-cased; `None` when

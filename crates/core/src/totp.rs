@@ -60,10 +60,7 @@ pub fn base32_decode(s: &str) -> Option<Vec<u8>> {
 
 /// A new random seed, base32.
 pub fn new_seed() -> String {
-    use rand::RngCore;
-    let mut bytes = [0u8; SEED_BYTES];
-    rand::rngs::OsRng.fill_bytes(&mut bytes);
-    base32_encode(&bytes)
+    base32_encode(&crate::random::bytes::<SEED_BYTES>())
 }
 
 /// The 6-digit HOTP value of `key` at `counter`.

@@ -101,12 +101,10 @@ fn no_private() -> Error {
 
 /// A random password of `len` characters (letters and digits without look-alikes).
 pub(crate) fn random_password(len: usize) -> String {
-    use rand::Rng;
-    const CHARS: &[u8] = b"abcdefghjkmnpqrstuvwxyzABCDEFGHJKLMNPQRSTUVWXYZ23456789";
-    let mut rng = rand::rngs::OsRng;
-    (0..len)
-        .map(|_| CHARS[rng.gen_range(0..CHARS.len())] as char)
-        .collect()
+    crate::random::chars(
+        b"abcdefghjkmnpqrstuvwxyzABCDEFGHJKLMNPQRSTUVWXYZ23456789",
+        len,
+    )
 }
 
 /// A secret key ring and its recovery copy, both protected.

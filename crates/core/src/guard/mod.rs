@@ -17,6 +17,7 @@ pub use keyrings::{KeyRing, KeyType};
 pub use session::SessionToken;
 
 use crate::outbound::Secret;
+use crate::random::bytes as random_bytes;
 use std::path::PathBuf;
 use std::time::Duration;
 
@@ -71,14 +72,7 @@ fn token_hash(bytes: &[u8]) -> String {
 }
 
 fn hex_lower(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
-}
-
-fn random_bytes<const N: usize>() -> [u8; N] {
-    use rand::RngCore;
-    let mut b = [0u8; N];
-    rand::rngs::OsRng.fill_bytes(&mut b);
-    b
+    hex::encode(bytes)
 }
 
 /// Length of the passwords the server generates (resets).

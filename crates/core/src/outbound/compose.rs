@@ -1,6 +1,7 @@
 //! Builds the RFC 5322 messages Sealpost sends itself (autoreplies): header encoding
 //! (RFC 2047 for non-ASCII text), text and HTML bodies, CRLF line endings throughout.
 
+use crate::random::hex as random_hex;
 use base64::Engine as _;
 
 /// Longest header or body line we write, before folding or encoding.
@@ -95,13 +96,6 @@ fn body_part(content_type: &str, body: &str) -> String {
             lines.join("\r\n")
         )
     }
-}
-
-pub(crate) fn random_hex(bytes: usize) -> String {
-    use rand::RngCore;
-    let mut b = vec![0u8; bytes];
-    rand::thread_rng().fill_bytes(&mut b);
-    b.iter().map(|x| format!("{x:02x}")).collect()
 }
 
 /// The message, CRLF-terminated lines.

@@ -4,7 +4,7 @@
 //! and the original header block as `text/rfc822-headers` (not the whole message: a bounce
 //! should not carry a large body back).
 
-use super::compose::random_hex;
+use crate::random::hex as random_hex;
 
 /// Most bytes of the original header block returned.
 const MAX_HEADERS: usize = 32 * 1024;

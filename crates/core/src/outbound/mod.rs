@@ -249,10 +249,7 @@ pub(crate) fn load_or_create_key(path: &std::path::Path) -> Result<Vec<u8>> {
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
         Err(e) => return Err(io(e)),
     }
-    use rand::RngCore;
-    let mut bytes = [0u8; 32];
-    rand::thread_rng().fill_bytes(&mut bytes);
-    let key: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
+    let key = crate::random::hex(32);
     let tmp = path.with_extension("tmp");
     {
         use std::io::Write;
