@@ -14,9 +14,11 @@ use crate::{Core, Error, Result};
 use sealpost_store::model::UserRecord;
 use sha1::{Digest, Sha1};
 
-/// Most addresses of one domain a lookup without `?l=` hashes to find the one asked for.
-/// GnuPG always sends `l`, so this only bounds other clients' lookups on big domains.
-const MAX_SCAN: i64 = 100_000;
+/// Most addresses of one domain a lookup without `?l=` reads and hashes to find the one asked
+/// for. The lookup is public (no token), so this bounds what one anonymous request costs;
+/// GnuPG always sends `l`, which is one indexed read. On a bigger domain a lookup without
+/// `l` finds only addresses among the first `MAX_SCAN` (in address order).
+const MAX_SCAN: i64 = 10_000;
 
 /// The content of the policy file: empty (no options), which the draft allows.
 pub const WKD_POLICY: &str = "";
