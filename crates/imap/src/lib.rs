@@ -151,23 +151,11 @@ impl ImapServer {
     /// shutdown). With `implicit_tls` (IMAPS, RFC 8314) every connection starts with a TLS
     /// handshake; that needs the TLS setup given to [`ImapServer::new`].
     pub async fn serve(&self, listener: TcpListener, implicit_tls: bool) {
-        loop {
-            match listener.accept().await {
-                Ok((stream, peer)) => {
-                    let server = self.clone();
-                    tokio::spawn(async move {
-                        if let Err(e) = server.connection(stream, peer, implicit_tls).await {
-                            tracing::debug!(%peer, error = %e, "imap session ended");
-                        }
-                    });
-                }
-                Err(e) => {
-                    // Out of file descriptors and the like: wait a little rather than spin.
-                    tracing::warn!(error = %e, "imap accept failed");
-                    tokio::time::sleep(Duration::from_millis(100)).await;
-                }
-            }
-        }
+        sealpost_net::accept_loop(listener, "imap", |stream, peer| {
+            let server = self.clone();
+            async move { server.connection(stream, peer, implicit_tls).await }
+        })
+        .await
     }
 
     async fn connection(

@@ -9,10 +9,12 @@
 //! - [`PlaintextAuth`]: when a password may be sent without TLS;
 //! - `sasl.rs`: the credentials of a SASL PLAIN response.
 
+mod accept;
 mod limiter;
 mod sasl;
 mod stream;
 
+pub use accept::accept_loop;
 pub use limiter::{Limiter, LimiterConfig, Slot, client_ip};
 pub use sasl::plain_credentials;
 pub use stream::{Detached, Io, Stream, accept_tls};

@@ -106,22 +106,11 @@ impl Pop3Server {
     /// Serves POP3 on `listener` until the task is dropped. With `implicit_tls` (POP3S,
     /// RFC 8314) every connection starts with a TLS handshake.
     pub async fn serve(&self, listener: TcpListener, implicit_tls: bool) {
-        loop {
-            match listener.accept().await {
-                Ok((stream, peer)) => {
-                    let server = self.clone();
-                    tokio::spawn(async move {
-                        if let Err(e) = server.connection(stream, peer, implicit_tls).await {
-                            tracing::debug!(%peer, error = %e, "pop3 session ended");
-                        }
-                    });
-                }
-                Err(e) => {
-                    tracing::warn!(error = %e, "pop3 accept failed");
-                    tokio::time::sleep(Duration::from_millis(100)).await;
-                }
-            }
-        }
+        sealpost_net::accept_loop(listener, "pop3", |stream, peer| {
+            let server = self.clone();
+            async move { server.connection(stream, peer, implicit_tls).await }
+        })
+        .await
     }
 
     async fn connection(

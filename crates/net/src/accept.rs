@@ -1,0 +1,36 @@
+//! The accept loop of a protocol listener: every connection in a task of its own; a failed
+//! accept (out of file descriptors and the like) waits a little rather than spinning.
+
+use std::future::Future;
+use std::net::SocketAddr;
+use std::time::Duration;
+use tokio::net::{TcpListener, TcpStream};
+
+/// Pause after a failed accept.
+const ACCEPT_BACKOFF: Duration = Duration::from_millis(100);
+
+/// Accepts connections on `listener` until the task is dropped, spawning `session(stream,
+/// peer)` for each; a session that ends with an error is logged at debug level under `name`.
+pub async fn accept_loop<F, Fut, E>(listener: TcpListener, name: &'static str, session: F)
+where
+    F: Fn(TcpStream, SocketAddr) -> Fut,
+    Fut: Future<Output = Result<(), E>> + Send + 'static,
+    E: std::fmt::Display,
+{
+    loop {
+        match listener.accept().await {
+            Ok((stream, peer)) => {
+                let run = session(stream, peer);
+                tokio::spawn(async move {
+                    if let Err(e) = run.await {
+                        tracing::debug!(%peer, error = %e, "{name} session ended");
+                    }
+                });
+            }
+            Err(e) => {
+                tracing::warn!(error = %e, "{name} accept failed");
+                tokio::time::sleep(ACCEPT_BACKOFF).await;
+            }
+        }
+    }
+}
