@@ -63,8 +63,11 @@ impl Engine {
             .pragma("cache_size", "-16384")
             .pragma("temp_store", "memory");
         // The writer checkpoints only when the checkpointer falls far behind.
+        // No ping before each acquire: each would be one more round trip to the connection's
+        // thread per query (a broken local file connection shows on the query itself).
         let write = SqlitePoolOptions::new()
             .max_connections(1)
+            .test_before_acquire(false)
             .acquire_timeout(Duration::from_secs(60))
             .connect_with(
                 opts.clone()
@@ -79,6 +82,7 @@ impl Engine {
         spawn_checkpointer(checkpoint);
         let read = SqlitePoolOptions::new()
             .max_connections(8)
+            .test_before_acquire(false)
             .acquire_timeout(Duration::from_secs(60))
             .connect_with(opts.read_only(true))
             .await?;

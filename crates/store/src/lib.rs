@@ -9,6 +9,7 @@
 
 pub mod blobs;
 mod db;
+mod direct;
 mod migrate;
 pub mod model;
 mod rows;

@@ -14,9 +14,15 @@ pub struct Counters {
 }
 
 /// Writes one journal row (inside the caller's transaction).
+/// Adds a journal row: user, mailbox, command, uid, modseq, data, created.
+pub(crate) const JOURNAL_INSERT: &str = "INSERT INTO journal (user_id, mailbox_id, command, uid, modseq, data, created) VALUES ($1,$2,$3,$4,$5,$6,$7)";
+/// Takes the next modseq of mailbox `$1`.
+pub(crate) const BUMP_MODSEQ: &str =
+    "UPDATE mailboxes SET modseq = modseq + 1 WHERE id = $1 RETURNING modseq";
+
 macro_rules! journal {
     ($tx:expr, $user:expr, $mailbox:expr, $command:expr, $uid:expr, $modseq:expr, $data:expr) => {
-        sqlx::query("INSERT INTO journal (user_id, mailbox_id, command, uid, modseq, data, created) VALUES ($1,$2,$3,$4,$5,$6,$7)")
+        sqlx::query($crate::mailboxes::JOURNAL_INSERT)
             .bind($user)
             .bind($mailbox)
             .bind($command)

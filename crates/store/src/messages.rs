@@ -2,7 +2,9 @@
 //! Every change bumps the mailbox modseq and writes journal rows in the same transaction.
 
 use crate::db::{Seek, by_engine, read, write_tx};
+use crate::direct::Arg;
 use crate::mailboxes::journal;
+use crate::mailboxes::{BUMP_MODSEQ, JOURNAL_INSERT};
 use crate::model::*;
 use crate::rows::{self, Cols, MESSAGE_COLS};
 use crate::view::FlagsChanged;
@@ -444,7 +446,7 @@ impl Store {
             UidSet::Range(..) => vec![set.clone()],
             UidSet::List(l) => l.chunks(500).map(|c| UidSet::List(c.to_vec())).collect(),
         };
-        let outcome = write_tx!(self, tx => {
+        self.write(async |tx| {
             let mut changed = Vec::new();
             let mut modified = Vec::new();
             let mut modseq = None;
@@ -455,16 +457,18 @@ impl Store {
                     "SELECT m.uid, m.modseq, m.seen, m.answered, m.flagged, m.deleted, m.draft, m.keywords, m.expires \
                      FROM messages m WHERE m.user_id = $1 AND m.mailbox_id = $2 AND {cond} ORDER BY m.uid"
                 );
-                let mut q = sqlx::query(&select).bind(user.as_str()).bind(mailbox.as_str());
-                for u in &uids {
-                    q = q.bind(*u);
-                }
-                let current = q
-                    .fetch_all(&mut *tx)
-                    .await?
-                    .iter()
-                    .map(|r| Ok(FlagRow { uid: r.i64("uid")?, modseq: r.i64("modseq")?, flags: rows::flags(r)?, expires: r.opt_i64("expires")? }))
-                    .collect::<Result<Vec<_>>>()?;
+                let mut args: Vec<Arg<'_>> = vec![user.as_str().into(), mailbox.as_str().into()];
+                args.extend(uids.iter().map(|u| Arg::Int(*u)));
+                let current = tx
+                    .all(&select, &args, |r| {
+                        Ok(FlagRow {
+                            uid: r.i64("uid")?,
+                            modseq: r.i64("modseq")?,
+                            flags: rows::flags(r)?,
+                            expires: r.opt_i64("expires")?,
+                        })
+                    })
+                    .await?;
                 for m in current {
                     if unchanged_since.is_some_and(|limit| m.modseq > limit) {
                         modified.push(m.uid);
@@ -477,38 +481,53 @@ impl Store {
                     let ms = match modseq {
                         Some(ms) => ms,
                         None => {
-                            let ms = sqlx::query("UPDATE mailboxes SET modseq = modseq + 1 WHERE id = $1 RETURNING modseq")
-                                .bind(mailbox.as_str())
-                                .fetch_one(&mut *tx)
-                                .await?
-                                .i64("modseq")?;
+                            let ms = tx
+                                .one(BUMP_MODSEQ, &[mailbox.as_str().into()], |r| r.i64("modseq"))
+                                .await?;
                             modseq = Some(ms);
                             ms
                         }
                     };
-                    sqlx::query("UPDATE messages SET seen = $3, answered = $4, flagged = $5, deleted = $6, draft = $7, keywords = $8, expires = $9, modseq = $10 WHERE mailbox_id = $1 AND uid = $2")
-                        .bind(mailbox.as_str())
-                        .bind(m.uid)
-                        .bind(f.seen)
-                        .bind(f.answered)
-                        .bind(f.flagged)
-                        .bind(f.deleted)
-                        .bind(f.draft)
-                        .bind(keywords_text(&f.keywords))
-                        .bind(expires)
-                        .bind(ms)
-                        .execute(&mut *tx)
-                        .await?;
+                    let keywords = keywords_text(&f.keywords);
+                    tx.execute(
+                        "UPDATE messages SET seen = $3, answered = $4, flagged = $5, deleted = $6, draft = $7, \
+                         keywords = $8, expires = $9, modseq = $10 WHERE mailbox_id = $1 AND uid = $2",
+                        &[
+                            mailbox.as_str().into(),
+                            m.uid.into(),
+                            f.seen.into(),
+                            f.answered.into(),
+                            f.flagged.into(),
+                            f.deleted.into(),
+                            f.draft.into(),
+                            keywords.as_str().into(),
+                            expires.into(),
+                            ms.into(),
+                        ],
+                    )
+                    .await?;
                     if f != m.flags {
                         let data = serde_json::to_string(&f).map_err(|e| rows::corrupt(e.to_string()))?;
-                        journal!(tx, user.as_str(), mailbox.as_str(), "FETCH", Some(m.uid), Some(ms), Some(data));
+                        tx.execute(
+                            JOURNAL_INSERT,
+                            &[
+                                user.as_str().into(),
+                                mailbox.as_str().into(),
+                                "FETCH".into(),
+                                m.uid.into(),
+                                ms.into(),
+                                data.as_str().into(),
+                                crate::now_ms().into(),
+                            ],
+                        )
+                        .await?;
                     }
                     changed.push(FlagsChanged { uid: m.uid, flags: f, modseq: ms });
                 }
             }
-            (changed, modified)
-        });
-        Ok(outcome)
+            Ok((changed, modified))
+        })
+        .await
     }
 
     /// Moves the selected messages to `dest` (new UIDs there); returns (old uid, new uid).

@@ -6,6 +6,7 @@
 //! like the rest of the store.
 
 use crate::db::{by_engine, read, write_tx};
+use crate::direct::Arg;
 use crate::insert::list;
 use crate::mailboxes::journal;
 use crate::messages::fts5_query;
@@ -375,17 +376,9 @@ impl Store {
              WHERE mailbox_id = $1 AND user_id = $2 AND modseq IS NULL AND command = 'DELETE'",
             limit.max(1)
         );
-        read!(self, db => {
-            sqlx::query(&sql)
-                .bind(mailbox.as_str())
-                .bind(user.as_str())
-                .bind(after)
-                .fetch_all(db)
-                .await?
-                .iter()
-                .map(journal_entry)
-                .collect()
-        })
+        let args = [mailbox.as_str().into(), user.as_str().into(), after.into()];
+        self.read(async |tx| tx.all(&sql, &args, |r| journal_entry(r)).await)
+            .await
     }
 
     /// Records (and, with `parsed`, the JSON of their parsed index) of the given UIDs,
@@ -397,38 +390,37 @@ impl Store {
         uids: &[i64],
         parsed: bool,
     ) -> Result<Vec<(MessageRecord, Option<String>)>> {
-        let mut out = Vec::with_capacity(uids.len());
-        for chunk in uids.chunks(CHUNK) {
-            let sql = if parsed {
-                format!(
-                    "SELECT {MESSAGE_COLS}, b.parsed FROM messages m JOIN blobs b ON b.hash = m.blob \
-                     WHERE m.user_id = $1 AND m.mailbox_id = $2 AND m.uid IN ({}) ORDER BY m.uid",
-                    list(3, chunk.len())
-                )
-            } else {
-                format!(
-                    "SELECT {MESSAGE_COLS} FROM messages m WHERE m.user_id = $1 AND m.mailbox_id = $2 \
-                     AND m.uid IN ({}) ORDER BY m.uid",
-                    list(3, chunk.len())
-                )
-            };
-            let rows: Vec<(MessageRecord, Option<String>)> = read!(self, db => {
-                let mut q = sqlx::query(&sql).bind(user.as_str()).bind(mailbox.as_str());
-                for u in chunk {
-                    q = q.bind(*u);
-                }
-                q.fetch_all(db)
-                    .await?
-                    .iter()
-                    .map(|r| {
+        self.read(async |tx| {
+            let mut out = Vec::with_capacity(uids.len());
+            for chunk in uids.chunks(CHUNK) {
+                let sql = if parsed {
+                    format!(
+                        "SELECT {MESSAGE_COLS}, b.parsed FROM messages m JOIN blobs b ON b.hash = m.blob \
+                         WHERE m.user_id = $1 AND m.mailbox_id = $2 AND m.uid IN ({}) ORDER BY m.uid",
+                        list(3, chunk.len())
+                    )
+                } else {
+                    format!(
+                        "SELECT {MESSAGE_COLS} FROM messages m WHERE m.user_id = $1 AND m.mailbox_id = $2 \
+                         AND m.uid IN ({}) ORDER BY m.uid",
+                        list(3, chunk.len())
+                    )
+                };
+                let mut args: Vec<Arg<'_>> = Vec::with_capacity(chunk.len() + 2);
+                args.push(user.as_str().into());
+                args.push(mailbox.as_str().into());
+                args.extend(chunk.iter().map(|u| Arg::Int(*u)));
+                let rows = tx
+                    .all(&sql, &args, |r| {
                         let json = if parsed { Some(r.string("parsed")?) } else { None };
                         Ok((rows::message(r)?, json))
                     })
-                    .collect::<Result<Vec<_>>>()?
-            });
-            out.extend(rows);
-        }
-        Ok(out)
+                    .await?;
+                out.extend(rows);
+            }
+            Ok(out)
+        })
+        .await
     }
 
     /// UIDs of the mailbox's messages whose full-text index matches every word of `query`.
