@@ -73,7 +73,11 @@ dovecot -F -c "$WORK/dovecot/dovecot.conf" &
 dovecot_pid=$!
 
 # ---- Sealpost ----
-SEALPOST_DOMAIN=bench.test SEALPOST_LOG=warn SEALPOST_DEFAULT_QUOTA=107374182400 \
+# The listeners the benchmark does not use take any free port, so that two runs with
+# different ports can share the machine.
+SEALPOST_POP3_LISTEN=127.0.0.1:0 SEALPOST_POP3S_LISTEN=127.0.0.1:0 SEALPOST_LMTP_LISTEN=127.0.0.1:0 \
+  SEALPOST_SMTP_LISTEN=127.0.0.1:0 \
+  SEALPOST_DOMAIN=bench.test SEALPOST_LOG=warn SEALPOST_DEFAULT_QUOTA=107374182400 \
   SEALPOST_API_LISTEN=127.0.0.1:$SEALPOST_API_PORT SEALPOST_IMAP_LISTEN=127.0.0.1:$SEALPOST_IMAP_PORT SEALPOST_IMAPS_LISTEN=127.0.0.1:$SEALPOST_IMAPS_PORT \
   "$SEALPOST_BIN" --data-dir "$WORK/sealpost/data" serve >"$WORK/sealpost/log" 2>&1 &
 sealpost_pid=$!

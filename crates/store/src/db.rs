@@ -15,6 +15,9 @@ pub enum Engine {
     Sqlite {
         write: SqlitePool,
         read: SqlitePool,
+        /// Reading connections of our own for [`crate::direct`] (long-lived, so their
+        /// prepared statements are kept).
+        readers: std::sync::Arc<crate::direct::Readers>,
     },
     Postgres(PgPool),
 }
@@ -84,11 +87,20 @@ impl Engine {
             .max_connections(8)
             .test_before_acquire(false)
             .acquire_timeout(Duration::from_secs(60))
-            .connect_with(opts.read_only(true))
+            .connect_with(opts.clone().read_only(true))
             .await?;
-        Ok(Engine::Sqlite { write, read })
+        let readers =
+            std::sync::Arc::new(crate::direct::Readers::open(opts.get_filename(), READERS)?);
+        Ok(Engine::Sqlite {
+            write,
+            read,
+            readers,
+        })
     }
 }
+
+/// Reading connections of [`crate::direct::Readers`].
+const READERS: usize = 8;
 
 /// WAL pages after which the writer connection checkpoints by itself (SQLite's default is
 /// 1,000): normally the checkpointer has copied them long before.

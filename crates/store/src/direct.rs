@@ -23,12 +23,16 @@ use sqlx::postgres::PgRow;
 use sqlx::sqlite::SqlitePool;
 
 /// One bound value.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone)]
 pub(crate) enum Arg<'a> {
     Int(i64),
-    Text(&'a str),
+    Bool(bool),
+    Text(std::borrow::Cow<'a, str>),
     Blob(&'a [u8]),
-    Null,
+    /// NULL where an integer goes (PostgreSQL wants the type of a NULL too).
+    NullInt,
+    /// NULL where text goes.
+    NullText,
 }
 
 impl From<i64> for Arg<'_> {
@@ -38,16 +42,26 @@ impl From<i64> for Arg<'_> {
 }
 impl From<bool> for Arg<'_> {
     fn from(v: bool) -> Self {
-        Arg::Int(i64::from(v))
+        Arg::Bool(v)
     }
 }
 impl<'a> From<&'a str> for Arg<'a> {
     fn from(v: &'a str) -> Self {
-        Arg::Text(v)
+        Arg::Text(v.into())
     }
 }
 impl<'a> From<&'a String> for Arg<'a> {
     fn from(v: &'a String) -> Self {
+        Arg::Text(v.as_str().into())
+    }
+}
+impl From<String> for Arg<'_> {
+    fn from(v: String) -> Self {
+        Arg::Text(v.into())
+    }
+}
+impl<'a> From<std::borrow::Cow<'a, str>> for Arg<'a> {
+    fn from(v: std::borrow::Cow<'a, str>) -> Self {
         Arg::Text(v)
     }
 }
@@ -56,9 +70,14 @@ impl<'a> From<&'a [u8]> for Arg<'a> {
         Arg::Blob(v)
     }
 }
-impl<'a, T: Into<Arg<'a>>> From<Option<T>> for Arg<'a> {
-    fn from(v: Option<T>) -> Self {
-        v.map_or(Arg::Null, Into::into)
+impl From<Option<i64>> for Arg<'_> {
+    fn from(v: Option<i64>) -> Self {
+        v.map_or(Arg::NullInt, Arg::Int)
+    }
+}
+impl<'a> From<Option<&'a str>> for Arg<'a> {
+    fn from(v: Option<&'a str>) -> Self {
+        v.map_or(Arg::NullText, Into::into)
     }
 }
 
@@ -105,7 +124,7 @@ impl Cols for Row<'_, '_> {
     }
 }
 
-/// A borrowed SQLite connection.
+/// An SQLite connection: one of ours ([`Readers`]) or sqlx's writer, borrowed.
 pub(crate) struct Lite(rusqlite::Connection);
 
 // SAFETY: a `Lite` lives inside one `Tx`, used through `&mut` by one task at a time, while
@@ -128,11 +147,12 @@ impl Lite {
             let arg = args
                 .get(n.wrapping_sub(1))
                 .ok_or_else(|| Error::Corrupt(format!("no value for ${n} in {sql:?}")))?;
-            let bound = match *arg {
+            let bound = match arg {
                 Arg::Int(v) => stmt.raw_bind_parameter(i, v),
-                Arg::Text(v) => stmt.raw_bind_parameter(i, v),
+                Arg::Bool(v) => stmt.raw_bind_parameter(i, v),
+                Arg::Text(v) => stmt.raw_bind_parameter(i, v.as_ref()),
                 Arg::Blob(v) => stmt.raw_bind_parameter(i, v),
-                Arg::Null => stmt.raw_bind_parameter(i, rusqlite::types::Null),
+                Arg::NullInt | Arg::NullText => stmt.raw_bind_parameter(i, rusqlite::types::Null),
             };
             bound.map_err(lite_error)?;
         }
@@ -142,15 +162,17 @@ impl Lite {
 
 fn pg_query<'q>(
     sql: &'q str,
-    args: &[Arg<'q>],
+    args: &'q [Arg<'q>],
 ) -> sqlx::query::Query<'q, sqlx::Postgres, sqlx::postgres::PgArguments> {
     let mut q = sqlx::query(sql);
     for a in args {
-        q = match *a {
-            Arg::Int(v) => q.bind(v),
-            Arg::Text(v) => q.bind(v),
-            Arg::Blob(v) => q.bind(v),
-            Arg::Null => q.bind(None::<i64>),
+        q = match a {
+            Arg::Int(v) => q.bind(*v),
+            Arg::Bool(v) => q.bind(*v),
+            Arg::Text(v) => q.bind(v.as_ref()),
+            Arg::Blob(v) => q.bind(*v),
+            Arg::NullInt => q.bind(None::<i64>),
+            Arg::NullText => q.bind(None::<&str>),
         };
     }
     q
@@ -159,7 +181,7 @@ fn pg_query<'q>(
 /// One connection for the length of an operation: a transaction ([`Store::write`]) or a
 /// run of reads ([`Store::read`]).
 pub(crate) enum Tx<'c> {
-    Lite(Lite),
+    Lite(&'c Lite),
     Pg(&'c mut sqlx::PgConnection),
 }
 
@@ -245,54 +267,147 @@ impl Tx<'_> {
     }
 }
 
-/// Runs `f` with a [`Tx::Lite`] on one connection of `pool`, its handle locked throughout.
-/// With `begin`, `f` runs in that transaction, committed when it returns `Ok`.
+/// How a write transaction on SQLite is committed.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Commit {
+    /// On stable storage when the commit returns (`synchronous = FULL`): messages.
+    Durable,
+    /// Written to the WAL but not synced (`synchronous = NORMAL`): safe from a crash of the
+    /// process, lost only with the last moments before a power loss, and synced with the next
+    /// durable commit, which syncs the whole WAL up to it. For flag changes, as Dovecot's
+    /// default `mail_fsync = optimized` does not sync them either: a sync per flag change
+    /// made every STORE wait for the disk (and for the STOREs queued before it).
+    Relaxed,
+}
+
+/// Runs `f` in one transaction with a [`Tx::Lite`] on the connection of `pool`, its handle
+/// locked throughout; committed when `f` returns `Ok`.
 async fn lite<T>(
     pool: &SqlitePool,
-    begin: Option<&str>,
+    sync: Commit,
     f: impl AsyncFnOnce(&mut Tx<'_>) -> Result<T>,
 ) -> Result<T> {
     let mut conn = pool.acquire().await?;
     let mut handle = conn.lock_handle().await?;
     // SAFETY: the handle is locked for us: sqlx's thread for this connection waits until
-    // `handle` is dropped, after `tx`. `from_handle` does not take ownership: dropping the
+    // `handle` is dropped, after `c`. `from_handle` does not take ownership: dropping the
     // rusqlite connection finalizes the statements it prepared and leaves the database open.
     let c = unsafe { rusqlite::Connection::from_handle(handle.as_raw_handle().as_ptr()) }
         .map_err(lite_error)?;
-    let mut tx = Tx::Lite(Lite(c));
-    let out = match begin {
-        None => f(&mut tx).await,
-        Some(begin) => match tx.batch(begin) {
-            Err(e) => Err(e),
-            Ok(()) => match f(&mut tx).await {
-                Ok(out) => match tx.batch("COMMIT") {
-                    Ok(()) => Ok(out),
-                    Err(e) => {
-                        // A failed COMMIT (a full disk, say) leaves the transaction open.
-                        let _ = tx.batch("ROLLBACK");
-                        Err(e)
-                    }
-                },
+    let c = Lite(c);
+    let mut tx = Tx::Lite(&c);
+    // Durable commits say so each time, so that nothing left over can weaken them.
+    let begin = match sync {
+        Commit::Durable => "PRAGMA synchronous = FULL; BEGIN IMMEDIATE",
+        Commit::Relaxed => "PRAGMA synchronous = NORMAL; BEGIN IMMEDIATE",
+    };
+    let out = match tx.batch(begin) {
+        Err(e) => Err(e),
+        Ok(()) => match f(&mut tx).await {
+            Ok(out) => match tx.batch("COMMIT") {
+                Ok(()) => Ok(out),
                 Err(e) => {
+                    // A failed COMMIT (a full disk, say) leaves the transaction open.
                     let _ = tx.batch("ROLLBACK");
                     Err(e)
                 }
             },
+            Err(e) => {
+                let _ = tx.batch("ROLLBACK");
+                Err(e)
+            }
         },
     };
+    // sqlx's own statements on this connection (the writes not ported here) rely on FULL.
+    let restored = match sync {
+        Commit::Durable => Ok(()),
+        Commit::Relaxed => tx.batch("PRAGMA synchronous = FULL"),
+    };
     drop(tx);
+    drop(c);
     drop(handle);
+    if let Err(e) = restored {
+        // Never hand the connection on with weaker commits: a new one is opened with FULL.
+        conn.close_on_drop();
+        tracing::error!(error = %e, "could not restore synchronous = FULL; connection closed");
+    }
     out
 }
 
+/// Statements each connection keeps prepared.
+const STATEMENT_CACHE: usize = 128;
+
+/// Reading connections of our own, opened read-only on the database file: no thread of
+/// their own, no pool round trips, and their prepared statements are kept from one
+/// operation to the next.
+pub struct Readers {
+    conns: Vec<tokio::sync::Mutex<Lite>>,
+    /// One permit per connection: a reader waits here when all are busy.
+    free: tokio::sync::Semaphore,
+    next: std::sync::atomic::AtomicUsize,
+}
+
+impl Readers {
+    pub(crate) fn open(path: &std::path::Path, n: usize) -> Result<Readers> {
+        use rusqlite::OpenFlags;
+        let mut conns = Vec::with_capacity(n);
+        for _ in 0..n.max(1) {
+            let c = rusqlite::Connection::open_with_flags(
+                path,
+                OpenFlags::SQLITE_OPEN_READ_ONLY
+                    | OpenFlags::SQLITE_OPEN_NO_MUTEX
+                    | OpenFlags::SQLITE_OPEN_URI,
+            )
+            .map_err(lite_error)?;
+            c.busy_timeout(std::time::Duration::from_secs(30))
+                .map_err(lite_error)?;
+            c.execute_batch("PRAGMA cache_size = -16384; PRAGMA temp_store = memory;")
+                .map_err(lite_error)?;
+            c.set_prepared_statement_cache_capacity(STATEMENT_CACHE);
+            conns.push(tokio::sync::Mutex::new(Lite(c)));
+        }
+        Ok(Readers {
+            free: tokio::sync::Semaphore::new(conns.len()),
+            conns,
+            next: std::sync::atomic::AtomicUsize::new(0),
+        })
+    }
+
+    async fn run<T>(&self, f: impl AsyncFnOnce(&mut Tx<'_>) -> Result<T>) -> Result<T> {
+        let _permit = self
+            .free
+            .acquire()
+            .await
+            .map_err(|_| Error::Corrupt("database readers closed".into()))?;
+        // A permit means at least one connection is free; start the search at a different
+        // one each time so that all of them stay warm.
+        let start = self.next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let n = self.conns.len();
+        let guard = (0..n)
+            .find_map(|i| self.conns[(start + i) % n].try_lock().ok())
+            .ok_or_else(|| Error::Corrupt("no free database reader".into()))?;
+        f(&mut Tx::Lite(&guard)).await
+    }
+}
+
 impl Store {
-    /// Runs `f` as one write transaction, committed when it returns `Ok`.
+    /// Runs `f` as one write transaction, committed durably when it returns `Ok`.
     pub(crate) async fn write<T>(
         &self,
         f: impl AsyncFnOnce(&mut Tx<'_>) -> Result<T>,
     ) -> Result<T> {
+        self.write_with(Commit::Durable, f).await
+    }
+
+    /// Runs `f` as one write transaction committed as `sync` says (PostgreSQL: always
+    /// durably).
+    pub(crate) async fn write_with<T>(
+        &self,
+        sync: Commit,
+        f: impl AsyncFnOnce(&mut Tx<'_>) -> Result<T>,
+    ) -> Result<T> {
         match &self.db {
-            Engine::Sqlite { write, .. } => lite(write, Some("BEGIN IMMEDIATE"), f).await,
+            Engine::Sqlite { write, .. } => lite(write, sync, f).await,
             Engine::Postgres(pool) => {
                 let mut tx = pool.begin().await?;
                 let out = f(&mut Tx::Pg(&mut tx)).await?;
@@ -305,7 +420,7 @@ impl Store {
     /// Runs `f`'s reads on one connection (each statement sees the latest commit).
     pub(crate) async fn read<T>(&self, f: impl AsyncFnOnce(&mut Tx<'_>) -> Result<T>) -> Result<T> {
         match &self.db {
-            Engine::Sqlite { read, .. } => lite(read, None, f).await,
+            Engine::Sqlite { readers, .. } => readers.run(f).await,
             Engine::Postgres(pool) => {
                 let mut conn = pool.acquire().await?;
                 f(&mut Tx::Pg(&mut conn)).await

@@ -6,7 +6,8 @@
 //! blobs, threads, messages, full-text rows, journal rows and the messages' first events
 //! (a delivery's `STORE`). All in one transaction; blob files are durable before it starts.
 
-use crate::db::{by_engine, write_tx};
+use crate::db::by_engine;
+use crate::direct::Arg;
 use crate::messages::{InsertError, Inserted, NewMessage, keywords_text, text};
 use crate::model::ObjectId;
 use crate::rows::{Cols, corrupt};
@@ -100,17 +101,14 @@ impl Store {
         let mailboxes: Vec<&str> = unique(batch.iter().map(|m| m.mailbox.as_str()));
         let lock = by_engine!(self, sqlite => "", postgres => " ORDER BY id FOR UPDATE");
 
-        write_tx!(self, tx => {
+        self.write(async |tx| {
             // 1. Users (locked on PostgreSQL) and mailboxes.
             let mut quota: HashMap<String, (i64, i64)> = HashMap::new();
             for chunk in pieces(&users) {
                 let sql = format!("SELECT id, quota_allowed, storage_used FROM users WHERE id IN ({}){lock}", list(1, chunk.len()));
-                let mut q = sqlx::query(&sql);
-                for u in chunk {
-                    q = q.bind(*u);
-                }
-                for r in q.fetch_all(&mut *tx).await? {
-                    quota.insert(r.string("id")?, (r.i64("quota_allowed")?, r.i64("storage_used")?));
+                let args: Vec<Arg<'_>> = chunk.iter().map(|u| Arg::from(*u)).collect();
+                for (id, q) in tx.all(&sql, &args, |r| Ok((r.string("id")?, (r.i64("quota_allowed")?, r.i64("storage_used")?)))).await? {
+                    quota.insert(id, q);
                 }
             }
             let mut owner: HashMap<String, String> = HashMap::new();
@@ -118,14 +116,16 @@ impl Store {
             let mut deadline: HashMap<String, Option<i64>> = HashMap::new();
             for chunk in pieces(&mailboxes) {
                 let sql = format!("SELECT id, user_id, special_use, retention FROM mailboxes WHERE id IN ({})", list(1, chunk.len()));
-                let mut q = sqlx::query(&sql);
-                for m in chunk {
-                    q = q.bind(*m);
-                }
-                for r in q.fetch_all(&mut *tx).await? {
-                    let due = crate::retention_deadline(r.opt_string("special_use")?.as_deref(), r.i64("retention")?, now);
-                    deadline.insert(r.string("id")?, due);
-                    owner.insert(r.string("id")?, r.string("user_id")?);
+                let args: Vec<Arg<'_>> = chunk.iter().map(|m| Arg::from(*m)).collect();
+                let rows = tx
+                    .all(&sql, &args, |r| {
+                        let due = crate::retention_deadline(r.opt_string("special_use")?.as_deref(), r.i64("retention")?, now);
+                        Ok((r.string("id")?, r.string("user_id")?, due))
+                    })
+                    .await?;
+                for (id, user, due) in rows {
+                    deadline.insert(id.clone(), due);
+                    owner.insert(id, user);
                 }
             }
 
@@ -165,20 +165,18 @@ impl Store {
             if !accepted.is_empty() {
                 // 3. Quota, then UIDs and modseq per mailbox.
                 for (user, size) in &added {
-                    sqlx::query("UPDATE users SET storage_used = storage_used + $2 WHERE id = $1")
-                        .bind(*user)
-                        .bind(*size)
-                        .execute(&mut *tx)
-                        .await?;
+                    tx.execute("UPDATE users SET storage_used = storage_used + $2 WHERE id = $1", &[(*user).into(), (*size).into()]).await?;
                 }
                 let mut next: HashMap<&str, (i64, i64)> = HashMap::new();
                 for (mailbox, n) in &per_mailbox {
-                    let r = sqlx::query("UPDATE mailboxes SET uid_next = uid_next + $2, modseq = modseq + 1 WHERE id = $1 RETURNING uid_next, modseq")
-                        .bind(*mailbox)
-                        .bind(*n)
-                        .fetch_one(&mut *tx)
+                    let (uid_next, modseq) = tx
+                        .one(
+                            "UPDATE mailboxes SET uid_next = uid_next + $2, modseq = modseq + 1 WHERE id = $1 RETURNING uid_next, modseq",
+                            &[(*mailbox).into(), (*n).into()],
+                            |r| Ok((r.i64("uid_next")?, r.i64("modseq")?)),
+                        )
                         .await?;
-                    next.insert(*mailbox, (r.i64("uid_next")? - n, r.i64("modseq")?));
+                    next.insert(*mailbox, (uid_next - n, modseq));
                 }
 
                 // 4. Blobs: one row per distinct hash, reference counts added.
@@ -197,14 +195,12 @@ impl Store {
                          ON CONFLICT (hash) DO UPDATE SET refcount = blobs.refcount + excluded.refcount RETURNING hash, refcount",
                         values(chunk.len(), 5)
                     );
-                    let mut q = sqlx::query(&sql);
+                    let mut args: Vec<Arg<'_>> = Vec::with_capacity(chunk.len() * 5);
                     for (hash, n, i) in chunk {
                         let m = &batch[*i];
-                        q = q.bind(*hash).bind(m.raw.len() as i64).bind(*n).bind(text(&m.parsed_json)).bind(now);
+                        args.extend([(*hash).into(), (m.raw.len() as i64).into(), (*n).into(), text(&m.parsed_json).into(), now.into()]);
                     }
-                    for r in q.fetch_all(&mut *tx).await? {
-                        let hash = r.string("hash")?;
-                        let refcount = r.i64("refcount")?;
+                    for (hash, refcount) in tx.all(&sql, &args, |r| Ok((r.string("hash")?, r.i64("refcount")?))).await? {
                         let Some((_, n, i)) = chunk.iter().find(|(h, _, _)| *h == hash) else { continue };
                         if refcount != *n {
                             // Already referenced: its bytes (row or file) are durable.
@@ -228,11 +224,11 @@ impl Store {
                 // A row left by an unreferenced blob not yet collected is kept (same bytes).
                 for chunk in pieces(&inline) {
                     let sql = format!("INSERT INTO blob_data (hash, data) VALUES {} ON CONFLICT (hash) DO NOTHING", values(chunk.len(), 2));
-                    let mut q = sqlx::query(&sql);
+                    let mut args: Vec<Arg<'_>> = Vec::with_capacity(chunk.len() * 2);
                     for m in chunk {
-                        q = q.bind(m.blob.as_str()).bind(m.raw.as_slice());
+                        args.extend([m.blob.as_str().into(), m.raw.as_slice().into()]);
                     }
-                    q.execute(&mut *tx).await?;
+                    tx.execute(&sql, &args).await?;
                 }
 
                 // 5. Threads: a referenced Message-ID's thread (stored, or earlier in this
@@ -245,12 +241,10 @@ impl Store {
                     );
                     for chunk in pieces(&ids) {
                         let sql = format!("SELECT message_id, thread_id FROM thread_refs WHERE user_id = $1 AND message_id IN ({})", list(2, chunk.len()));
-                        let mut q = sqlx::query(&sql).bind(*user);
-                        for id in chunk {
-                            q = q.bind(id.as_str());
-                        }
-                        for r in q.fetch_all(&mut *tx).await? {
-                            known.insert((*user, r.string("message_id")?), r.string("thread_id")?);
+                        let mut args: Vec<Arg<'_>> = vec![(*user).into()];
+                        args.extend(chunk.iter().map(Arg::from));
+                        for (id, thread) in tx.all(&sql, &args, |r| Ok((r.string("message_id")?, r.string("thread_id")?))).await? {
+                            known.insert((*user, id), thread);
                         }
                     }
                 }
@@ -268,13 +262,13 @@ impl Store {
                     if thread.is_none() && !subject.is_empty() && !refs.is_empty() {
                         thread = new_threads.iter().rev().find(|(_, u, s)| *u == user && *s == subject).map(|(t, _, _)| t.clone());
                         if thread.is_none() {
-                            let row = sqlx::query("SELECT id FROM threads WHERE user_id = $1 AND subject = $2 AND updated > $3 ORDER BY updated DESC LIMIT 1")
-                                .bind(user)
-                                .bind(subject.as_str())
-                                .bind(now - 30 * 24 * 3600 * 1000)
-                                .fetch_optional(&mut *tx)
+                            thread = tx
+                                .optional(
+                                    "SELECT id FROM threads WHERE user_id = $1 AND subject = $2 AND updated > $3 ORDER BY updated DESC LIMIT 1",
+                                    &[user.into(), subject.as_str().into(), (now - 30 * 24 * 3600 * 1000).into()],
+                                    |r| r.string("id"),
+                                )
                                 .await?;
-                            thread = row.map(|r| r.string("id")).transpose()?;
                         }
                     }
                     let thread = match thread {
@@ -301,28 +295,26 @@ impl Store {
                 }
                 for chunk in pieces(&new_threads) {
                     let sql = format!("INSERT INTO threads (id, user_id, subject, updated) VALUES {}", values(chunk.len(), 4));
-                    let mut q = sqlx::query(&sql);
+                    let mut args: Vec<Arg<'_>> = Vec::with_capacity(chunk.len() * 4);
                     for (t, u, s) in chunk {
-                        q = q.bind(t.as_str()).bind(*u).bind(s.as_str()).bind(now);
+                        args.extend([t.into(), (*u).into(), s.into(), now.into()]);
                     }
-                    q.execute(&mut *tx).await?;
+                    tx.execute(&sql, &args).await?;
                 }
                 let touched: Vec<String> = touched.into_iter().collect();
                 for chunk in pieces(&touched) {
                     let sql = format!("UPDATE threads SET updated = $1 WHERE id IN ({})", list(2, chunk.len()));
-                    let mut q = sqlx::query(&sql).bind(now);
-                    for t in chunk {
-                        q = q.bind(t.as_str());
-                    }
-                    q.execute(&mut *tx).await?;
+                    let mut args: Vec<Arg<'_>> = vec![now.into()];
+                    args.extend(chunk.iter().map(Arg::from));
+                    tx.execute(&sql, &args).await?;
                 }
                 for chunk in pieces(&new_refs) {
                     let sql = format!("INSERT INTO thread_refs (user_id, message_id, thread_id) VALUES {} ON CONFLICT DO NOTHING", values(chunk.len(), 3));
-                    let mut q = sqlx::query(&sql);
+                    let mut args: Vec<Arg<'_>> = Vec::with_capacity(chunk.len() * 3);
                     for (u, id, t) in chunk {
-                        q = q.bind(*u).bind(id.as_str()).bind(t.as_str());
+                        args.extend([(*u).into(), id.into(), t.into()]);
                     }
-                    q.execute(&mut *tx).await?;
+                    tx.execute(&sql, &args).await?;
                 }
 
                 // 6. Messages, their full-text rows and journal rows.
@@ -333,36 +325,37 @@ impl Store {
                          keywords, expires) VALUES {} RETURNING id, mailbox_id, uid",
                         values(chunk.len(), 22)
                     );
-                    let mut q = sqlx::query(&sql);
+                    let mut args: Vec<Arg<'_>> = Vec::with_capacity(chunk.len() * 22);
                     for p in chunk {
                         let m = &batch[p.index];
-                        q = q
-                            .bind(m.user.as_str())
-                            .bind(m.mailbox.as_str())
-                            .bind(p.uid)
-                            .bind(p.modseq)
-                            .bind(p.thread.as_str())
-                            .bind(m.blob.as_str())
-                            .bind(m.raw.len() as i64)
-                            .bind(m.idate)
-                            .bind(m.hdate)
-                            .bind(text(&m.subject))
-                            .bind(text(&m.from_name))
-                            .bind(text(&m.from_address))
-                            .bind(text(&m.message_id))
-                            .bind(text(&m.intro))
-                            .bind(m.has_attachments)
-                            .bind(m.flags.seen)
-                            .bind(m.flags.answered)
-                            .bind(m.flags.flagged)
-                            .bind(m.flags.deleted)
-                            .bind(m.flags.draft)
-                            .bind(keywords_text(&m.flags.keywords))
-                            .bind(earliest(m.expires, deadline.get(m.mailbox.as_str()).copied().flatten()));
+                        args.extend([
+                            m.user.as_str().into(),
+                            m.mailbox.as_str().into(),
+                            p.uid.into(),
+                            p.modseq.into(),
+                            p.thread.as_str().into(),
+                            m.blob.as_str().into(),
+                            (m.raw.len() as i64).into(),
+                            m.idate.into(),
+                            m.hdate.into(),
+                            text(&m.subject).into(),
+                            text(&m.from_name).into(),
+                            text(&m.from_address).into(),
+                            text(&m.message_id).into(),
+                            text(&m.intro).into(),
+                            m.has_attachments.into(),
+                            m.flags.seen.into(),
+                            m.flags.answered.into(),
+                            m.flags.flagged.into(),
+                            m.flags.deleted.into(),
+                            m.flags.draft.into(),
+                            keywords_text(&m.flags.keywords).into(),
+                            earliest(m.expires, deadline.get(m.mailbox.as_str()).copied().flatten()).into(),
+                        ]);
                     }
                     let mut rowids: HashMap<(String, i64), i64> = HashMap::new();
-                    for r in q.fetch_all(&mut *tx).await? {
-                        rowids.insert((r.string("mailbox_id")?, r.i64("uid")?), r.i64("id")?);
+                    for (mailbox, uid, id) in tx.all(&sql, &args, |r| Ok((r.string("mailbox_id")?, r.i64("uid")?, r.i64("id")?))).await? {
+                        rowids.insert((mailbox, uid), id);
                     }
                     let mut fts = Vec::with_capacity(chunk.len());
                     for p in chunk {
@@ -377,27 +370,27 @@ impl Store {
                             format!("INSERT INTO messages_fts (message, user_id, body) VALUES {}", rows.join(","))
                         }
                     );
-                    let mut q = sqlx::query(&fts_sql);
+                    let mut args: Vec<Arg<'_>> = Vec::with_capacity(fts.len() * 3);
                     for (rowid, m) in &fts {
                         let owner = by_engine!(self, sqlite => format!("u{}", m.user), postgres => m.user.to_string());
-                        q = q.bind(*rowid).bind(owner).bind(text(&m.search_text));
+                        args.extend([(*rowid).into(), owner.into(), text(&m.search_text).into()]);
                     }
-                    q.execute(&mut *tx).await?;
+                    tx.execute(&fts_sql, &args).await?;
                     let sql = format!("INSERT INTO journal (user_id, mailbox_id, command, uid, modseq, data, created) VALUES {}", values(chunk.len(), 7));
-                    let mut q = sqlx::query(&sql);
+                    let mut args: Vec<Arg<'_>> = Vec::with_capacity(chunk.len() * 7);
                     for p in chunk {
                         let m = &batch[p.index];
-                        q = q.bind(m.user.as_str()).bind(m.mailbox.as_str()).bind("EXISTS").bind(p.uid).bind(p.modseq).bind(None::<String>).bind(now);
+                        args.extend([m.user.as_str().into(), m.mailbox.as_str().into(), "EXISTS".into(), p.uid.into(), p.modseq.into(), Arg::NullText, now.into()]);
                     }
-                    q.execute(&mut *tx).await?;
+                    tx.execute(&sql, &args).await?;
                     let events: Vec<(i64, &(String, String))> = fts.iter().flat_map(|(rowid, m)| m.events.iter().map(|e| (*rowid, e))).collect();
                     for piece in pieces(&events) {
                         let sql = format!("INSERT INTO message_events (message_id, action, data, created) VALUES {}", values(piece.len(), 4));
-                        let mut q = sqlx::query(&sql);
+                        let mut args: Vec<Arg<'_>> = Vec::with_capacity(piece.len() * 4);
                         for (rowid, (action, data)) in piece {
-                            q = q.bind(*rowid).bind(action.as_str()).bind(data.as_str()).bind(now);
+                            args.extend([(*rowid).into(), action.into(), data.into(), now.into()]);
                         }
-                        q.execute(&mut *tx).await?;
+                        tx.execute(&sql, &args).await?;
                     }
                     for p in chunk {
                         let m = &batch[p.index];
@@ -405,7 +398,9 @@ impl Store {
                     }
                 }
             }
-        });
+            Ok(())
+        })
+        .await?;
         results
             .into_iter()
             .map(|r| r.ok_or_else(|| corrupt("message left undecided")))

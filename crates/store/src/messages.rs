@@ -2,7 +2,7 @@
 //! Every change bumps the mailbox modseq and writes journal rows in the same transaction.
 
 use crate::db::{Seek, by_engine, read, write_tx};
-use crate::direct::Arg;
+use crate::direct::{Arg, Commit};
 use crate::mailboxes::journal;
 use crate::mailboxes::{BUMP_MODSEQ, JOURNAL_INSERT};
 use crate::model::*;
@@ -446,7 +446,8 @@ impl Store {
             UidSet::Range(..) => vec![set.clone()],
             UidSet::List(l) => l.chunks(500).map(|c| UidSet::List(c.to_vec())).collect(),
         };
-        self.write(async |tx| {
+        // Flag changes are not synced one by one (see `Commit::Relaxed`).
+        self.write_with(Commit::Relaxed, async |tx| {
             let mut changed = Vec::new();
             let mut modified = Vec::new();
             let mut modseq = None;
