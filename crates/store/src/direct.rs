@@ -323,7 +323,6 @@ async fn lite<T>(
         Commit::Durable => Ok(()),
         Commit::Relaxed => tx.batch("PRAGMA synchronous = FULL"),
     };
-    drop(tx);
     drop(c);
     drop(handle);
     if let Err(e) = restored {
