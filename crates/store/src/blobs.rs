@@ -14,7 +14,8 @@
 //! again.
 
 use crate::Store;
-use crate::db::read;
+use crate::direct::Arg;
+use crate::rows::Cols;
 use sha2::{Digest, Sha256};
 use std::fs::{self, File};
 use std::io::{self, Write};
@@ -170,13 +171,16 @@ impl Store {
                  CAST(length(data) AS BIGINT) AS len FROM blob_data WHERE hash IN ({})",
                 crate::insert::list(2, chunk.len())
             );
-            let rows: Vec<(String, Vec<u8>, i64)> = read!(self, db => {
-                let mut q = sqlx::query_as(&sql).bind(max_i32);
-                for h in chunk {
-                    q = q.bind(*h);
-                }
-                q.fetch_all(db).await?
-            });
+            let mut args: Vec<Arg<'_>> = vec![i64::from(max_i32).into()];
+            args.extend(chunk.iter().map(|h| Arg::from(*h)));
+            let rows = self
+                .read(async |tx| {
+                    tx.all(&sql, &args, |r| {
+                        Ok((r.string("hash")?, r.bytes("head")?, r.i64("len")?))
+                    })
+                    .await
+                })
+                .await?;
             for (hash, bytes, len) in rows {
                 let complete = usize::try_from(len).is_ok_and(|l| l <= bytes.len());
                 out.insert(hash, BlobPrefix { bytes, complete });
@@ -197,15 +201,23 @@ impl Store {
         Ok(out)
     }
 
+    /// The database row of a small blob, if it has one.
+    async fn blob_row(&self, hash: &str) -> crate::Result<Option<Vec<u8>>> {
+        self.read(async |tx| {
+            tx.optional(
+                "SELECT data FROM blob_data WHERE hash = $1",
+                &[hash.into()],
+                |r| r.bytes("data"),
+            )
+            .await
+        })
+        .await
+    }
+
     /// A blob opened for reading in pieces (POP3 RETR of a large message): its database row
     /// (small, read whole) when it has one, else its file, read as the caller goes.
     pub async fn open_blob(&self, hash: &str) -> crate::Result<BlobReader> {
-        let row: Option<Vec<u8>> = read!(self, db => {
-            sqlx::query_scalar("SELECT data FROM blob_data WHERE hash = $1")
-                .bind(hash)
-                .fetch_optional(db)
-                .await?
-        });
+        let row = self.blob_row(hash).await?;
         Ok(match row {
             Some(data) => Box::new(io::Cursor::new(data)),
             None => Box::new(self.blobs.open_file(hash).await?),
@@ -214,12 +226,7 @@ impl Store {
 
     /// The bytes of a blob, by hash: its database row when it has one, else its file.
     pub async fn read_blob(&self, hash: &str) -> crate::Result<Vec<u8>> {
-        let row: Option<Vec<u8>> = read!(self, db => {
-            sqlx::query_scalar("SELECT data FROM blob_data WHERE hash = $1")
-                .bind(hash)
-                .fetch_optional(db)
-                .await?
-        });
+        let row = self.blob_row(hash).await?;
         match row {
             Some(data) => Ok(data),
             None => Ok(self.blobs.read(hash).await?),

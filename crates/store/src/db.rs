@@ -18,6 +18,9 @@ pub enum Engine {
         /// Reading connections of our own for [`crate::direct`] (long-lived, so their
         /// prepared statements are kept).
         readers: std::sync::Arc<crate::direct::Readers>,
+        /// The writing connection of our own for [`crate::direct`]; its lock is the turn to
+        /// write for `write` too.
+        writer: std::sync::Arc<crate::direct::Writer>,
     },
     Postgres(PgPool),
 }
@@ -91,10 +94,12 @@ impl Engine {
             .await?;
         let readers =
             std::sync::Arc::new(crate::direct::Readers::open(opts.get_filename(), READERS)?);
+        let writer = std::sync::Arc::new(crate::direct::Writer::open(opts.get_filename())?);
         Ok(Engine::Sqlite {
             write,
             read,
             readers,
+            writer,
         })
     }
 }
@@ -104,7 +109,7 @@ const READERS: usize = 8;
 
 /// WAL pages after which the writer connection checkpoints by itself (SQLite's default is
 /// 1,000): normally the checkpointer has copied them long before.
-const WRITER_CHECKPOINT_PAGES: &str = "16384";
+pub(crate) const WRITER_CHECKPOINT_PAGES: &str = "16384";
 /// How often the checkpointer copies committed WAL pages into the database.
 const CHECKPOINT_EVERY: Duration = Duration::from_millis(250);
 
@@ -143,7 +148,9 @@ macro_rules! read {
 macro_rules! write_tx {
     ($store:expr, $tx:ident => $body:expr) => {
         match &$store.db {
-            $crate::db::Engine::Sqlite { write, .. } => {
+            $crate::db::Engine::Sqlite { write, writer, .. } => {
+                // The turn to write, shared with `crate::direct`'s writer connection.
+                let _turn = writer.turn().await;
                 let mut $tx = write.begin().await?;
                 let out = $body;
                 $tx.commit().await?;

@@ -20,7 +20,6 @@ use crate::db::Engine;
 use crate::rows::Cols;
 use crate::{Error, Result, Store};
 use sqlx::postgres::PgRow;
-use sqlx::sqlite::SqlitePool;
 
 /// One bound value.
 #[derive(Debug, Clone)]
@@ -124,6 +123,12 @@ impl Cols for Row<'_, '_> {
     }
 }
 
+impl Row<'_, '_> {
+    pub(crate) fn bytes(&self, c: &str) -> Result<Vec<u8>> {
+        col!(self, c)
+    }
+}
+
 /// An SQLite connection: one of ours ([`Readers`]) or sqlx's writer, borrowed.
 pub(crate) struct Lite(rusqlite::Connection);
 
@@ -134,6 +139,26 @@ unsafe impl Send for Lite {}
 unsafe impl Sync for Lite {}
 
 impl Lite {
+    fn open(path: &std::path::Path, read_only: bool) -> Result<Lite> {
+        use rusqlite::OpenFlags;
+        let access = if read_only {
+            OpenFlags::SQLITE_OPEN_READ_ONLY
+        } else {
+            OpenFlags::SQLITE_OPEN_READ_WRITE
+        };
+        let c = rusqlite::Connection::open_with_flags(
+            path,
+            access | OpenFlags::SQLITE_OPEN_NO_MUTEX | OpenFlags::SQLITE_OPEN_URI,
+        )
+        .map_err(lite_error)?;
+        c.busy_timeout(std::time::Duration::from_secs(30))
+            .map_err(lite_error)?;
+        c.execute_batch("PRAGMA cache_size = -16384; PRAGMA temp_store = memory;")
+            .map_err(lite_error)?;
+        c.set_prepared_statement_cache_capacity(STATEMENT_CACHE);
+        Ok(Lite(c))
+    }
+
     fn prepare(&self, sql: &str, args: &[Arg<'_>]) -> Result<rusqlite::CachedStatement<'_>> {
         let mut stmt = self.0.prepare_cached(sql).map_err(lite_error)?;
         // `$n` is a named parameter to SQLite, numbered in order of first appearance: bind
@@ -186,14 +211,6 @@ pub(crate) enum Tx<'c> {
 }
 
 impl Tx<'_> {
-    /// Runs SQL text without parameters (SQLite only: transaction control).
-    fn batch(&self, sql: &str) -> Result<()> {
-        match self {
-            Tx::Lite(c) => c.0.execute_batch(sql).map_err(lite_error),
-            Tx::Pg(_) => Ok(()),
-        }
-    }
-
     /// Every row of `sql`, each mapped by `map`.
     pub(crate) async fn all<T>(
         &mut self,
@@ -280,57 +297,63 @@ pub(crate) enum Commit {
     Relaxed,
 }
 
-/// Runs `f` in one transaction with a [`Tx::Lite`] on the connection of `pool`, its handle
-/// locked throughout; committed when `f` returns `Ok`.
-async fn lite<T>(
-    pool: &SqlitePool,
-    sync: Commit,
-    f: impl AsyncFnOnce(&mut Tx<'_>) -> Result<T>,
-) -> Result<T> {
-    let mut conn = pool.acquire().await?;
-    let mut handle = conn.lock_handle().await?;
-    // SAFETY: the handle is locked for us: sqlx's thread for this connection waits until
-    // `handle` is dropped, after `c`. `from_handle` does not take ownership: dropping the
-    // rusqlite connection finalizes the statements it prepared and leaves the database open.
-    let c = unsafe { rusqlite::Connection::from_handle(handle.as_raw_handle().as_ptr()) }
+/// The one writing connection of our own. sqlx's writer connection (the writes not written
+/// with [`Tx`]) takes the same lock for each of its transactions (`write_tx!`), so the two
+/// never wait on each other inside SQLite.
+pub struct Writer {
+    conn: tokio::sync::Mutex<Lite>,
+}
+
+impl Writer {
+    pub(crate) fn open(path: &std::path::Path) -> Result<Writer> {
+        let c = Lite::open(path, false)?;
+        // As sqlx's writer: foreign keys (cascades) on, and checkpoints left to the
+        // checkpointer unless it falls far behind.
+        c.0.execute_batch(&format!(
+            "PRAGMA foreign_keys = ON; PRAGMA wal_autocheckpoint = {};",
+            crate::db::WRITER_CHECKPOINT_PAGES
+        ))
         .map_err(lite_error)?;
-    let c = Lite(c);
-    let mut tx = Tx::Lite(&c);
-    // Durable commits say so each time, so that nothing left over can weaken them.
-    let begin = match sync {
-        Commit::Durable => "PRAGMA synchronous = FULL; BEGIN IMMEDIATE",
-        Commit::Relaxed => "PRAGMA synchronous = NORMAL; BEGIN IMMEDIATE",
-    };
-    let out = match tx.batch(begin) {
-        Err(e) => Err(e),
-        Ok(()) => match f(&mut tx).await {
-            Ok(out) => match tx.batch("COMMIT") {
-                Ok(()) => Ok(out),
+        Ok(Writer {
+            conn: tokio::sync::Mutex::new(c),
+        })
+    }
+
+    /// Waits for the turn to write (held by `write_tx!` around sqlx's transactions).
+    pub(crate) async fn turn(&self) -> tokio::sync::MutexGuard<'_, Lite> {
+        self.conn.lock().await
+    }
+
+    /// Runs `f` in one transaction, committed as `sync` says when `f` returns `Ok`.
+    async fn run<T>(
+        &self,
+        sync: Commit,
+        f: impl AsyncFnOnce(&mut Tx<'_>) -> Result<T>,
+    ) -> Result<T> {
+        let c = self.turn().await;
+        let mut tx = Tx::Lite(&c);
+        // Each transaction sets its own level: nothing left over from the previous one.
+        let level = match sync {
+            Commit::Durable => "PRAGMA synchronous = FULL",
+            Commit::Relaxed => "PRAGMA synchronous = NORMAL",
+        };
+        tx.execute(level, &[]).await?;
+        tx.execute("BEGIN IMMEDIATE", &[]).await?;
+        match f(&mut tx).await {
+            Ok(out) => match tx.execute("COMMIT", &[]).await {
+                Ok(_) => Ok(out),
                 Err(e) => {
                     // A failed COMMIT (a full disk, say) leaves the transaction open.
-                    let _ = tx.batch("ROLLBACK");
+                    let _ = tx.execute("ROLLBACK", &[]).await;
                     Err(e)
                 }
             },
             Err(e) => {
-                let _ = tx.batch("ROLLBACK");
+                let _ = tx.execute("ROLLBACK", &[]).await;
                 Err(e)
             }
-        },
-    };
-    // sqlx's own statements on this connection (the writes not ported here) rely on FULL.
-    let restored = match sync {
-        Commit::Durable => Ok(()),
-        Commit::Relaxed => tx.batch("PRAGMA synchronous = FULL"),
-    };
-    drop(c);
-    drop(handle);
-    if let Err(e) = restored {
-        // Never hand the connection on with weaker commits: a new one is opened with FULL.
-        conn.close_on_drop();
-        tracing::error!(error = %e, "could not restore synchronous = FULL; connection closed");
+        }
     }
-    out
 }
 
 /// Statements each connection keeps prepared.
@@ -348,22 +371,9 @@ pub struct Readers {
 
 impl Readers {
     pub(crate) fn open(path: &std::path::Path, n: usize) -> Result<Readers> {
-        use rusqlite::OpenFlags;
         let mut conns = Vec::with_capacity(n);
         for _ in 0..n.max(1) {
-            let c = rusqlite::Connection::open_with_flags(
-                path,
-                OpenFlags::SQLITE_OPEN_READ_ONLY
-                    | OpenFlags::SQLITE_OPEN_NO_MUTEX
-                    | OpenFlags::SQLITE_OPEN_URI,
-            )
-            .map_err(lite_error)?;
-            c.busy_timeout(std::time::Duration::from_secs(30))
-                .map_err(lite_error)?;
-            c.execute_batch("PRAGMA cache_size = -16384; PRAGMA temp_store = memory;")
-                .map_err(lite_error)?;
-            c.set_prepared_statement_cache_capacity(STATEMENT_CACHE);
-            conns.push(tokio::sync::Mutex::new(Lite(c)));
+            conns.push(tokio::sync::Mutex::new(Lite::open(path, true)?));
         }
         Ok(Readers {
             free: tokio::sync::Semaphore::new(conns.len()),
@@ -406,7 +416,7 @@ impl Store {
         f: impl AsyncFnOnce(&mut Tx<'_>) -> Result<T>,
     ) -> Result<T> {
         match &self.db {
-            Engine::Sqlite { write, .. } => lite(write, sync, f).await,
+            Engine::Sqlite { writer, .. } => writer.run(sync, f).await,
             Engine::Postgres(pool) => {
                 let mut tx = pool.begin().await?;
                 let out = f(&mut Tx::Pg(&mut tx)).await?;
@@ -414,6 +424,17 @@ impl Store {
                 Ok(out)
             }
         }
+    }
+
+    /// The first row of one read, if any.
+    pub(crate) async fn read_optional<T>(
+        &self,
+        sql: &str,
+        args: &[Arg<'_>],
+        map: impl FnOnce(&Row<'_, '_>) -> Result<T>,
+    ) -> Result<Option<T>> {
+        self.read(async |tx| tx.optional(sql, args, map).await)
+            .await
     }
 
     /// Runs `f`'s reads on one connection (each statement sees the latest commit).

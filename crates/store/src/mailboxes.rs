@@ -50,10 +50,10 @@ impl Store {
         id: &ObjectId,
     ) -> Result<Option<MailboxRecord>> {
         let sql = format!("SELECT {MAILBOX_COLS} FROM mailboxes WHERE id = $1 AND user_id = $2");
-        read!(self, db => {
-            let row = sqlx::query(&sql).bind(id.as_str()).bind(user.as_str()).fetch_optional(db).await?;
-            row.map(|r| rows::mailbox(&r)).transpose()
+        self.read_optional(&sql, &[id.as_str().into(), user.as_str().into()], |r| {
+            rows::mailbox(r)
         })
+        .await
     }
 
     pub async fn get_mailbox_by_path(
@@ -62,10 +62,10 @@ impl Store {
         path: &str,
     ) -> Result<Option<MailboxRecord>> {
         let sql = format!("SELECT {MAILBOX_COLS} FROM mailboxes WHERE user_id = $1 AND path = $2");
-        read!(self, db => {
-            let row = sqlx::query(&sql).bind(user.as_str()).bind(path).fetch_optional(db).await?;
-            row.map(|r| rows::mailbox(&r)).transpose()
+        self.read_optional(&sql, &[user.as_str().into(), path.into()], |r| {
+            rows::mailbox(r)
         })
+        .await
     }
 
     /// Counters of the user's mailboxes (or of one), kept by triggers (schema 0002).

@@ -119,10 +119,8 @@ impl Store {
 
     pub async fn get_user(&self, id: &ObjectId) -> Result<Option<UserRecord>> {
         let sql = format!("SELECT {USER_COLS} FROM users WHERE id = $1");
-        read!(self, db => {
-            let row = sqlx::query(&sql).bind(id.as_str()).fetch_optional(db).await?;
-            row.map(|r| rows::user(&r)).transpose()
-        })
+        self.read_optional(&sql, &[id.as_str().into()], |r| rows::user(r))
+            .await
     }
 
     /// The user's id and password hash, by username or by any address (normalised).
