@@ -87,6 +87,20 @@ macro_rules! col {
     };
 }
 
+impl Row<'_, '_> {
+    /// A text column borrowed from the row, without a copy (SQLite: from its own buffer).
+    pub(crate) fn str(&self, c: &str) -> Result<&str> {
+        match self {
+            Row::Lite(r) => r
+                .get_ref(c)
+                .map_err(lite_error)?
+                .as_str()
+                .map_err(|e| Error::Corrupt(format!("sqlite: column {c}: {e}"))),
+            Row::Pg(r) => Ok(sqlx::Row::try_get(*r, c)?),
+        }
+    }
+}
+
 impl Cols for Row<'_, '_> {
     fn i64(&self, c: &str) -> Result<i64> {
         col!(self, c)

@@ -193,14 +193,20 @@ impl Store {
                 }
                 for chunk in pieces(&blob_refs) {
                     let sql = format!(
-                        "INSERT INTO blobs (hash, size, refcount, parsed, created) VALUES {} \
+                        "INSERT INTO blobs (hash, size, refcount, parsed, header_index, created) VALUES {} \
                          ON CONFLICT (hash) DO UPDATE SET refcount = blobs.refcount + excluded.refcount RETURNING hash, refcount",
-                        values(chunk.len(), 5)
+                        values(chunk.len(), 6)
                     );
                     let mut q = sqlx::query(&sql);
                     for (hash, n, i) in chunk {
                         let m = &batch[*i];
-                        q = q.bind(*hash).bind(m.raw.len() as i64).bind(*n).bind(text(&m.parsed_json)).bind(now);
+                        q = q
+                            .bind(*hash)
+                            .bind(m.raw.len() as i64)
+                            .bind(*n)
+                            .bind(text(&m.parsed_json))
+                            .bind(text(&m.header_index_json))
+                            .bind(now);
                     }
                     for r in q.fetch_all(&mut *tx).await? {
                         let hash = r.string("hash")?;

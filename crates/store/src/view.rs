@@ -27,6 +27,16 @@ pub struct ViewRow {
     pub idate: Millis,
 }
 
+/// One message as SEARCH reads it ([`Store::scan_search_rows`]).
+#[derive(Debug, Clone, Copy)]
+pub struct SearchRow<'a> {
+    pub uid: i64,
+    /// The Date header (Unix milliseconds; the internal date when it has none).
+    pub hdate: Millis,
+    /// JSON `{"subject": .., "headers": [[name, value], ..]}`, when asked for.
+    pub header_index: Option<&'a str>,
+}
+
 /// One journal row.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct JournalEntry {
@@ -419,6 +429,51 @@ impl Store {
                 out.extend(rows);
             }
             Ok(out)
+        })
+        .await
+    }
+
+    /// Calls `each` for every message of the mailbox with a UID in `uids`, in UID order, with
+    /// what SEARCH looks at beyond the session's view: its UID, its Date header
+    /// (`hdate`) and, with `header_index`, the JSON of its subject and header fields
+    /// (`blobs.header_index`), borrowed from the row. The JSON of the whole parsed index is
+    /// not read: on a header SEARCH it was most of the work.
+    ///
+    /// The caller bounds the range (a chunk of its view): every row of it is read at once.
+    pub async fn scan_search_rows<T: Send>(
+        &self,
+        user: &ObjectId,
+        mailbox: &ObjectId,
+        uids: std::ops::RangeInclusive<i64>,
+        header_index: bool,
+        mut each: impl FnMut(SearchRow<'_>) -> Result<T> + Send,
+    ) -> Result<Vec<T>> {
+        let sql = if header_index {
+            "SELECT m.uid, m.hdate, b.header_index FROM messages m JOIN blobs b ON b.hash = m.blob \
+             WHERE m.user_id = $1 AND m.mailbox_id = $2 AND m.uid >= $3 AND m.uid <= $4 ORDER BY m.uid"
+        } else {
+            "SELECT m.uid, m.hdate FROM messages m \
+             WHERE m.user_id = $1 AND m.mailbox_id = $2 AND m.uid >= $3 AND m.uid <= $4 ORDER BY m.uid"
+        };
+        let args = [
+            user.as_str().into(),
+            mailbox.as_str().into(),
+            Arg::Int(*uids.start()),
+            Arg::Int(*uids.end()),
+        ];
+        self.read(async |tx| {
+            tx.all(sql, &args, |r| {
+                each(SearchRow {
+                    uid: r.i64("uid")?,
+                    hdate: r.i64("hdate")?,
+                    header_index: if header_index {
+                        Some(r.str("header_index")?)
+                    } else {
+                        None
+                    },
+                })
+            })
+            .await
         })
         .await
     }

@@ -1,0 +1,11 @@
+-- The part of a message's parsed index that SEARCH on header keys (FROM, TO, CC, BCC,
+-- SUBJECT, HEADER, TEXT) compares with: JSON {"subject": decoded subject, "headers":
+-- [[lower-case name, decoded value], ...]}, a few hundred bytes where `parsed` (the whole
+-- MIME tree, envelope and attachments) is several KiB. Written with `parsed` at ingestion;
+-- here taken out of `parsed` for the blobs stored before. `json`, not `jsonb`: the latter
+-- refuses the \u0000 escapes a decoded header value may hold.
+ALTER TABLE blobs ADD COLUMN header_index TEXT NOT NULL DEFAULT '{}';
+UPDATE blobs SET header_index = json_build_object(
+    'subject', coalesce(parsed::json -> 'subject', '""'::json),
+    'headers', coalesce(parsed::json -> 'headers', '[]'::json)
+)::text;
