@@ -26,6 +26,9 @@ use sqlx::sqlite::SqlitePool;
 #[derive(Debug, Clone, Copy)]
 pub(crate) enum Arg<'a> {
     Int(i64),
+    /// A boolean column: an integer to SQLite, a `boolean` to PostgreSQL (which refuses a
+    /// `bigint` there).
+    Bool(bool),
     Text(&'a str),
     Blob(&'a [u8]),
     Null,
@@ -38,7 +41,7 @@ impl From<i64> for Arg<'_> {
 }
 impl From<bool> for Arg<'_> {
     fn from(v: bool) -> Self {
-        Arg::Int(i64::from(v))
+        Arg::Bool(v)
     }
 }
 impl<'a> From<&'a str> for Arg<'a> {
@@ -144,6 +147,7 @@ impl Lite {
                 .ok_or_else(|| Error::Corrupt(format!("no value for ${n} in {sql:?}")))?;
             let bound = match *arg {
                 Arg::Int(v) => stmt.raw_bind_parameter(i, v),
+                Arg::Bool(v) => stmt.raw_bind_parameter(i, i64::from(v)),
                 Arg::Text(v) => stmt.raw_bind_parameter(i, v),
                 Arg::Blob(v) => stmt.raw_bind_parameter(i, v),
                 Arg::Null => stmt.raw_bind_parameter(i, rusqlite::types::Null),
@@ -162,6 +166,7 @@ fn pg_query<'q>(
     for a in args {
         q = match *a {
             Arg::Int(v) => q.bind(v),
+            Arg::Bool(v) => q.bind(v),
             Arg::Text(v) => q.bind(v),
             Arg::Blob(v) => q.bind(v),
             Arg::Null => q.bind(None::<i64>),
