@@ -114,10 +114,10 @@ def check_corpus(s: Raw) -> None:
     # NOT, OR and lists.
     assert search(s, b"NOT", b"FROM", "example.org") == [1, 3, 4]
     assert search(s, b"OR", b"SUBJECT", "report", b"FROM", "BOB") == [2, 4]
-    assert search(s, b"NOT", b"(OR", b"CC", "carol", b"BCC", "secret)") == [1, 3, 4]
+    assert search(s, b"NOT", b"(OR CC carol BCC secret)") == [1, 3, 4]
     assert search(s, b"SUBJECT", "report", b"FROM", "dana") == [4]
     assert search(s, b"SUBJECT", "report", b"FROM", "juergen") == []
-    assert search(s, b"NOT", b"SUBJECT", "s", b"NOT", b"TO", "team") == [1]
+    assert search(s, b"NOT", b"SUBJECT", "report", b"NOT", b"TO", "team") == [1]
     # With a sent date, read from the same rows.
     assert search(s, b"SENTSINCE", b"2-Jan-2024", b"TO", "team@") == [2, 3, 4]
     assert search(s, b"SENTBEFORE", b"3-Jan-2024", b"NOT", b"SUBJECT", "case") == [1]
@@ -173,7 +173,7 @@ def test_header_index_backfilled_by_migration(instances):
     s.close()
     srv.stop()
     # Back to the schema before migration 16.
-    sql(inst, "ALTER TABLE blobs DROP COLUMN header_index")
+    sql(inst, "DROP TABLE blob_headers")
     sql(inst, "DELETE FROM schema_migrations WHERE version = 16")
     srv = inst.start()
     s = Raw(srv.imap_port)

@@ -17,7 +17,7 @@ pub const HEADER_PREFIX: usize = 16 * 1024;
 
 /// What SEARCH on header keys (FROM, TO, CC, BCC, SUBJECT, HEADER, TEXT) compares with: the
 /// decoded subject and header fields of a message's parsed index, stored on their own
-/// (`blobs.header_index`, written with the index; see [`header_index_json`]) so that a
+/// (table `blob_headers`, written with the index; see [`header_index_json`]) so that a
 /// header SEARCH reads a few hundred bytes per message instead of the JSON of the whole
 /// index (MIME tree, envelope, attachments) and builds nothing but these strings.
 ///

@@ -193,20 +193,14 @@ impl Store {
                 }
                 for chunk in pieces(&blob_refs) {
                     let sql = format!(
-                        "INSERT INTO blobs (hash, size, refcount, parsed, header_index, created) VALUES {} \
+                        "INSERT INTO blobs (hash, size, refcount, parsed, created) VALUES {} \
                          ON CONFLICT (hash) DO UPDATE SET refcount = blobs.refcount + excluded.refcount RETURNING hash, refcount",
-                        values(chunk.len(), 6)
+                        values(chunk.len(), 5)
                     );
                     let mut q = sqlx::query(&sql);
                     for (hash, n, i) in chunk {
                         let m = &batch[*i];
-                        q = q
-                            .bind(*hash)
-                            .bind(m.raw.len() as i64)
-                            .bind(*n)
-                            .bind(text(&m.parsed_json))
-                            .bind(text(&m.header_index_json))
-                            .bind(now);
+                        q = q.bind(*hash).bind(m.raw.len() as i64).bind(*n).bind(text(&m.parsed_json)).bind(now);
                     }
                     for r in q.fetch_all(&mut *tx).await? {
                         let hash = r.string("hash")?;
@@ -230,6 +224,19 @@ impl Store {
                             self.blobs.write(&hash, m.raw.clone()).await?;
                         }
                     }
+                }
+                // The header index of each blob (SEARCH reads it); one already there is kept
+                // (same blob, same index).
+                for chunk in pieces(&blob_refs) {
+                    let sql = format!(
+                        "INSERT INTO blob_headers (hash, header_index) VALUES {} ON CONFLICT (hash) DO NOTHING",
+                        values(chunk.len(), 2)
+                    );
+                    let mut q = sqlx::query(&sql);
+                    for (hash, _, i) in chunk {
+                        q = q.bind(*hash).bind(text(&batch[*i].header_index_json));
+                    }
+                    q.execute(&mut *tx).await?;
                 }
                 // A row left by an unreferenced blob not yet collected is kept (same bytes).
                 for chunk in pieces(&inline) {

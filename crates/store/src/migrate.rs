@@ -57,8 +57,8 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
     ),
     (
         16,
-        include_str!("schema/sqlite_0016_header_index.sql"),
-        include_str!("schema/postgres_0016_header_index.sql"),
+        include_str!("schema/sqlite_0016_blob_headers.sql"),
+        include_str!("schema/postgres_0016_blob_headers.sql"),
     ),
 ];
 

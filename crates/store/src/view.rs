@@ -436,7 +436,7 @@ impl Store {
     /// Calls `each` for every message of the mailbox with a UID in `uids`, in UID order, with
     /// what SEARCH looks at beyond the session's view: its UID, its Date header
     /// (`hdate`) and, with `header_index`, the JSON of its subject and header fields
-    /// (`blobs.header_index`), borrowed from the row. The JSON of the whole parsed index is
+    /// (`blob_headers`), borrowed from the row. The JSON of the whole parsed index is
     /// not read: on a header SEARCH it was most of the work.
     ///
     /// The caller bounds the range (a chunk of its view): every row of it is read at once.
@@ -449,7 +449,8 @@ impl Store {
         mut each: impl FnMut(SearchRow<'_>) -> Result<T> + Send,
     ) -> Result<Vec<T>> {
         let sql = if header_index {
-            "SELECT m.uid, m.hdate, b.header_index FROM messages m JOIN blobs b ON b.hash = m.blob \
+            "SELECT m.uid, m.hdate, coalesce(h.header_index, '{}') AS header_index FROM messages m \
+             LEFT JOIN blob_headers h ON h.hash = m.blob \
              WHERE m.user_id = $1 AND m.mailbox_id = $2 AND m.uid >= $3 AND m.uid <= $4 ORDER BY m.uid"
         } else {
             "SELECT m.uid, m.hdate FROM messages m \

@@ -1,6 +1,6 @@
 //! SEARCH and UID SEARCH: flags, sequence and UID sets, dates, sizes and OR/NOT/AND are
 //! answered from the session's snapshot; header keys (FROM, TO, SUBJECT, HEADER...) from the
-//! stored header index (`blobs.header_index`: the decoded subject and header fields, read
+//! stored header index (`blob_headers`: the decoded subject and header fields, read
 //! a chunk of UIDs at a time, without the rest of the parsed message); BODY and TEXT from
 //! the full-text index (all words must occur), TEXT also from the header fields.
 //! MODSEQ (CONDSTORE) compares with the message modseq whatever entry is named: flags have
