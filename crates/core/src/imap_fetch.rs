@@ -58,7 +58,10 @@ impl<'de: 'a, 'a> Deserialize<'de> for IndexText<'a> {
             ) -> std::result::Result<Self::Value, E> {
                 Ok(Cow::Borrowed(v))
             }
-            fn visit_str<E: serde::de::Error>(self, v: &str) -> std::result::Result<Self::Value, E> {
+            fn visit_str<E: serde::de::Error>(
+                self,
+                v: &str,
+            ) -> std::result::Result<Self::Value, E> {
                 Ok(Cow::Owned(v.to_owned()))
             }
             fn visit_string<E: serde::de::Error>(
@@ -130,9 +133,9 @@ impl Core {
         Ok(out)
     }
 
-    /// Calls `each` for every message of `mailbox` whose UID is in `uids` (a range the caller
-    /// keeps small: its rows are read at once), in UID order, with its Date header and, with
-    /// `header_index`, its [`HeaderIndex`]. Messages no longer stored are not seen.
+    /// Calls `each` for every message of `mailbox` whose UID is in `uids`, in UID order, with
+    /// its Date header and, with `header_index`, its [`HeaderIndex`] (read a bounded number
+    /// of rows at a time, on one connection). Messages no longer stored are not seen.
     pub async fn scan_search_rows<T: Send>(
         &self,
         user: &sealpost_store::model::ObjectId,
@@ -145,14 +148,14 @@ impl Core {
             .store
             .scan_search_rows(user, mailbox, uids, header_index, |row| {
                 let header_index = match row.header_index {
-                    Some(json) => Some(serde_json::from_str::<HeaderIndex<'_>>(json).map_err(
-                        |e| {
+                    Some(json) => {
+                        Some(serde_json::from_str::<HeaderIndex<'_>>(json).map_err(|e| {
                             sealpost_store::Error::Corrupt(format!(
                                 "stored header index of message {} is unreadable: {e}",
                                 row.uid
                             ))
-                        },
-                    )?),
+                        })?)
+                    }
                     None => None,
                 };
                 Ok(each(SearchRow {

@@ -17,6 +17,9 @@ use crate::{Result, Store, UidSet};
 /// UIDs bound per statement (far below both engines' parameter limits).
 const CHUNK: usize = 500;
 
+/// Rows per statement of [`Store::scan_search_rows`].
+const SEARCH_CHUNK: i64 = 256;
+
 /// One message of a mailbox as a session keeps it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ViewRow {
@@ -439,7 +442,9 @@ impl Store {
     /// (`blob_headers`), borrowed from the row. The JSON of the whole parsed index is
     /// not read: on a header SEARCH it was most of the work.
     ///
-    /// The caller bounds the range (a chunk of its view): every row of it is read at once.
+    /// One connection for the whole range, read [`SEARCH_CHUNK`] rows per statement: on
+    /// SQLite each row is passed to `each` in place, on PostgreSQL a statement's rows are
+    /// held until they are; either way only `each`'s answers are kept.
     pub async fn scan_search_rows<T: Send>(
         &self,
         user: &ObjectId,
@@ -449,32 +454,53 @@ impl Store {
         mut each: impl FnMut(SearchRow<'_>) -> Result<T> + Send,
     ) -> Result<Vec<T>> {
         let sql = if header_index {
-            "SELECT m.uid, m.hdate, coalesce(h.header_index, '{}') AS header_index FROM messages m \
-             LEFT JOIN blob_headers h ON h.hash = m.blob \
-             WHERE m.user_id = $1 AND m.mailbox_id = $2 AND m.uid >= $3 AND m.uid <= $4 ORDER BY m.uid"
+            format!(
+                "SELECT m.uid, m.hdate, coalesce(h.header_index, '{{}}') AS header_index FROM messages m \
+                 LEFT JOIN blob_headers h ON h.hash = m.blob \
+                 WHERE m.user_id = $1 AND m.mailbox_id = $2 AND m.uid > $3 AND m.uid <= $4 \
+                 ORDER BY m.uid LIMIT {SEARCH_CHUNK}"
+            )
         } else {
-            "SELECT m.uid, m.hdate FROM messages m \
-             WHERE m.user_id = $1 AND m.mailbox_id = $2 AND m.uid >= $3 AND m.uid <= $4 ORDER BY m.uid"
+            format!(
+                "SELECT m.uid, m.hdate FROM messages m \
+                 WHERE m.user_id = $1 AND m.mailbox_id = $2 AND m.uid > $3 AND m.uid <= $4 \
+                 ORDER BY m.uid LIMIT {SEARCH_CHUNK}"
+            )
         };
-        let args = [
-            user.as_str().into(),
-            mailbox.as_str().into(),
-            Arg::Int(*uids.start()),
-            Arg::Int(*uids.end()),
-        ];
+        let (first, last) = (*uids.start(), *uids.end());
         self.read(async |tx| {
-            tx.all(sql, &args, |r| {
-                each(SearchRow {
-                    uid: r.i64("uid")?,
-                    hdate: r.i64("hdate")?,
-                    header_index: if header_index {
-                        Some(r.str("header_index")?)
-                    } else {
-                        None
-                    },
-                })
-            })
-            .await
+            let mut out = Vec::new();
+            let mut after = first.saturating_sub(1);
+            while after < last {
+                let args = [
+                    user.as_str().into(),
+                    mailbox.as_str().into(),
+                    Arg::Int(after),
+                    Arg::Int(last),
+                ];
+                let (mut rows, mut seen) = (0, after);
+                let found = tx
+                    .all(&sql, &args, |r| {
+                        let uid = r.i64("uid")?;
+                        (rows, seen) = (rows + 1, uid);
+                        each(SearchRow {
+                            uid,
+                            hdate: r.i64("hdate")?,
+                            header_index: if header_index {
+                                Some(r.str("header_index")?)
+                            } else {
+                                None
+                            },
+                        })
+                    })
+                    .await?;
+                out.extend(found);
+                if rows < SEARCH_CHUNK || seen <= after {
+                    break;
+                }
+                after = seen;
+            }
+            Ok(out)
         })
         .await
     }

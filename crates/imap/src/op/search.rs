@@ -20,9 +20,6 @@ use sealpost_imap_proto::{
 };
 use std::collections::{HashMap, HashSet};
 
-/// Messages whose header index (or Date header) is read at once: one statement for a range
-/// of UIDs, whose rows are all held until they are evaluated.
-const CHUNK: usize = 200;
 const DAY_MS: i64 = 86_400_000;
 /// Distinct BODY/TEXT keys per SEARCH (each is one full-text query): more is BAD.
 const MAX_TEXT_KEYS: usize = 32;
@@ -80,22 +77,11 @@ fn contains_ci(haystack: &str, lower_needle: &str) -> bool {
     if !haystack.is_ascii() {
         return haystack.to_lowercase().contains(lower_needle);
     }
-    let (h, n) = (haystack.as_bytes(), lower_needle.as_bytes());
-    let Some((&first, rest)) = n.split_first() else {
-        return true;
-    };
-    let last_start = match h.len().checked_sub(n.len()) {
-        Some(i) => i,
-        None => return false,
-    };
-    (0..=last_start).any(|i| {
-        h.get(i).is_some_and(|b| b.to_ascii_lowercase() == first)
-            && h.get(i + 1..i + n.len()).is_some_and(|w| {
-                w.iter()
-                    .zip(rest)
-                    .all(|(a, b)| a.to_ascii_lowercase() == *b)
-            })
-    })
+    let n = lower_needle.as_bytes();
+    haystack
+        .as_bytes()
+        .windows(n.len())
+        .any(|w| w.iter().zip(n).all(|(a, b)| a.to_ascii_lowercase() == *b))
 }
 
 /// One message as the evaluation sees it.
@@ -134,7 +120,13 @@ impl Context<'_> {
 fn collect_needles(key: &SearchKey, out: &mut HashMap<usize, String>) {
     use SearchKey as K;
     match key {
-        K::Bcc(v) | K::Cc(v) | K::From(v) | K::To(v) | K::Subject(v) | K::Header(_, v) | K::Text(v) => {
+        K::Bcc(v)
+        | K::Cc(v)
+        | K::From(v)
+        | K::To(v)
+        | K::Subject(v)
+        | K::Header(_, v)
+        | K::Text(v) => {
             out.insert(std::ptr::from_ref(v).addr(), v.to_lowercase());
         }
         K::Not(k) => collect_needles(k, out),
@@ -536,28 +528,15 @@ impl Session {
             .enumerate()
             .filter(|(_, m)| !m.expunged)
             .collect();
-        let mut found = Vec::new();
         let seq = |i: usize| u32::try_from(i + 1).unwrap_or(u32::MAX);
-        for chunk in live.chunks(CHUNK) {
-            let (Some((_, first)), Some((_, last)), true) =
-                (chunk.first(), chunk.last(), needs.records)
-            else {
-                for (i, entry) in chunk {
-                    let candidate = Candidate {
-                        seq: seq(*i),
-                        entry,
-                        hdate: None,
-                        index: None,
-                    };
-                    if eval(criteria, &candidate, &ctx) {
-                        found.push(*i);
-                    }
-                }
-                continue;
-            };
-            // The rows of the chunk's UID range, each evaluated as it is read (its header
-            // index borrowed from the row): the view is ordered by UID, so every stored
-            // message of the range is in the chunk.
+        // Whether each live message matches, when its stored row was read.
+        let mut matched: Vec<Option<bool>> = vec![None; live.len()];
+        if let (Some((_, first)), Some((_, last)), true) =
+            (live.first(), live.last(), needs.records)
+        {
+            // The rows of the view's UID range, each evaluated as it is read (its header
+            // index borrowed from the row): the view is ordered by UID, and every stored
+            // message of the range is in it.
             let evaluated: Vec<Option<(usize, bool)>> = self
                 .core
                 .scan_search_rows(
@@ -567,8 +546,8 @@ impl Session {
                     needs.header_index,
                     |row: SearchRow<'_>| {
                         let uid = u32::try_from(row.uid).ok()?;
-                        let at = chunk.binary_search_by_key(&uid, |(_, e)| e.uid).ok()?;
-                        let (i, entry) = chunk.get(at)?;
+                        let at = live.binary_search_by_key(&uid, |(_, e)| e.uid).ok()?;
+                        let (i, entry) = live.get(at)?;
                         let candidate = Candidate {
                             seq: seq(*i),
                             entry,
@@ -579,26 +558,26 @@ impl Session {
                     },
                 )
                 .await?;
-            let mut matched: Vec<Option<bool>> = vec![None; chunk.len()];
             for (at, yes) in evaluated.into_iter().flatten() {
                 if let Some(m) = matched.get_mut(at) {
                     *m = Some(yes);
                 }
             }
-            for ((i, entry), m) in chunk.iter().zip(matched) {
-                // A message of the view no longer stored is judged on the view alone.
-                let yes = m.unwrap_or_else(|| {
-                    let candidate = Candidate {
-                        seq: seq(*i),
-                        entry,
-                        hdate: None,
-                        index: None,
-                    };
-                    eval(criteria, &candidate, &ctx)
-                });
-                if yes {
-                    found.push(*i);
-                }
+        }
+        let mut found = Vec::new();
+        for ((i, entry), m) in live.iter().zip(matched) {
+            // Without a stored row (none needed, or the message is gone), the view alone.
+            let yes = m.unwrap_or_else(|| {
+                let candidate = Candidate {
+                    seq: seq(*i),
+                    entry,
+                    hdate: None,
+                    index: None,
+                };
+                eval(criteria, &candidate, &ctx)
+            });
+            if yes {
+                found.push(*i);
             }
         }
         Ok(Ok(found))
@@ -636,8 +615,22 @@ mod tests {
             "x@EXAMPLE.org, Bob <b@x>",
         ];
         let needles = [
-            "", "hello", "WORLD", "o w", "grüße", "MÜNCHEN", "ΟΔΥΣΣΕΑΣ", "300 K", "k", "i̇st",
-            "istanbul", "abd", "abcabd!", "A", "example.ORG", "ü",
+            "",
+            "hello",
+            "WORLD",
+            "o w",
+            "grüße",
+            "MÜNCHEN",
+            "ΟΔΥΣΣΕΑΣ",
+            "300 K",
+            "k",
+            "i̇st",
+            "istanbul",
+            "abd",
+            "abcabd!",
+            "A",
+            "example.ORG",
+            "ü",
         ];
         for h in hay {
             for n in needles {
