@@ -6,7 +6,8 @@
 --
 -- A table of its own, not a column of `blobs`: SQLite reaches a column by walking the
 -- record before it, and a column after `parsed` meant reading its overflow pages for
--- every message searched (a third of the time of a header SEARCH, perf 2026-11-24). The
+-- every message searched (page-cache fetches and copies led a perf profile of a SEARCH-only
+-- bench/imap_compare.sh run, 2026-11-24). The
 -- row goes with its `blobs` row, like `blob_data`; WITHOUT ROWID, one b-tree seek per
 -- message, since its rows are small.
 CREATE TABLE blob_headers (
