@@ -7,6 +7,7 @@
 #   bench/imap_compare.sh                  # as root (Dovecot runs its own master process)
 #
 # Knobs (environment): USERS=4 CLIENTS=20 DURATION=30 SEED_MESSAGES=1000 WORK=/tmp/imap-compare
+# MIX=search=1 (imap-bench --mix: command weights replacing the default mix)
 # SEALPOST_DATABASE_URL=postgres://... (default: SQLite in $WORK). Ports SEALPOST_IMAP_PORT=11143, SEALPOST_IMAPS_PORT=11993,
 # DOVECOT_PORT=11144 and SEALPOST_API_PORT=18080 must be free.
 #
@@ -19,6 +20,7 @@ USERS=${USERS:-4}
 CLIENTS=${CLIENTS:-20}
 DURATION=${DURATION:-30}
 SEED_MESSAGES=${SEED_MESSAGES:-1000}
+MIX=${MIX:-}
 WORK=${WORK:-/tmp/imap-compare}
 PASSWORD=benchpass
 SEALPOST_IMAP_PORT=${SEALPOST_IMAP_PORT:-11143}
@@ -95,6 +97,8 @@ for n in $(seq 1 "$USERS"); do
 done
 
 common=(--users "bench{n}:$PASSWORD" --user-count "$USERS")
+mix=()
+[ -n "$MIX" ] && mix=(--mix "$MIX")
 for target in "Dovecot $DOVECOT_PORT" "Sealpost $SEALPOST_IMAP_PORT"; do
   set -- $target
   echo "==> $1: setup ($SEED_MESSAGES messages per user)"
@@ -103,5 +107,5 @@ done
 for target in "Dovecot $DOVECOT_PORT" "Sealpost $SEALPOST_IMAP_PORT"; do
   set -- $target
   echo "==> $1: $CLIENTS clients for $DURATION s"
-  "$IMAP_BENCH" --port "$2" "${common[@]}" --clients "$CLIENTS" --duration "$DURATION"
+  "$IMAP_BENCH" --port "$2" "${common[@]}" "${mix[@]}" --clients "$CLIENTS" --duration "$DURATION"
 done

@@ -3,25 +3,99 @@
 //! blob, in one query for a batch) and SEARCH on header keys (only the subject and the
 //! header index out of each message's stored JSON, not its whole MIME tree).
 
-use crate::imap_support::FetchedMessage;
-use crate::{Core, Error, Result};
+use crate::{Core, Result};
 use sealpost_mime::ParsedMessage;
 use sealpost_store::model::MessageRecord;
-use serde::Deserialize;
+use serde::de::{Deserializer, Visitor};
+use serde::{Deserialize, Serialize};
+use std::borrow::Cow;
 use std::collections::HashMap;
 
 /// Bytes read from the start of each message for its header block. Most headers are a few
 /// KiB; a longer one costs a second, whole read.
 pub const HEADER_PREFIX: usize = 16 * 1024;
 
-/// The part of the stored index a header SEARCH looks at; every other field of the JSON is
-/// skipped without being built.
-#[derive(Deserialize)]
-struct HeaderIndex {
-    #[serde(default)]
-    subject: String,
-    #[serde(default)]
-    headers: Vec<(String, String)>,
+/// What SEARCH on header keys (FROM, TO, CC, BCC, SUBJECT, HEADER, TEXT) compares with: the
+/// decoded subject and header fields of a message's parsed index, stored on their own
+/// (table `blob_headers`, written with the index; see [`header_index_json`]) so that a
+/// header SEARCH reads a few hundred bytes per message instead of the JSON of the whole
+/// index (MIME tree, envelope, attachments) and builds nothing but these strings.
+///
+/// The strings borrow from the JSON text unless they hold escapes, so reading one costs
+/// no allocation per field; unknown fields are skipped.
+#[derive(Debug, Default, Deserialize)]
+pub struct HeaderIndex<'a> {
+    /// Decoded subject ("" when absent), as `ParsedMessage::subject`.
+    #[serde(default, borrow)]
+    pub subject: IndexText<'a>,
+    /// (lower-case name, decoded value), as `ParsedMessage::headers`.
+    #[serde(default, borrow)]
+    pub headers: Vec<(IndexText<'a>, IndexText<'a>)>,
+}
+
+/// A string of a [`HeaderIndex`]: borrowed from the JSON when it can be.
+#[derive(Debug, Default)]
+pub struct IndexText<'a>(pub Cow<'a, str>);
+
+impl std::ops::Deref for IndexText<'_> {
+    type Target = str;
+    fn deref(&self) -> &str {
+        &self.0
+    }
+}
+
+impl<'de: 'a, 'a> Deserialize<'de> for IndexText<'a> {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> std::result::Result<Self, D::Error> {
+        struct Text;
+        impl<'de> Visitor<'de> for Text {
+            type Value = Cow<'de, str>;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a string")
+            }
+            fn visit_borrowed_str<E: serde::de::Error>(
+                self,
+                v: &'de str,
+            ) -> std::result::Result<Self::Value, E> {
+                Ok(Cow::Borrowed(v))
+            }
+            fn visit_str<E: serde::de::Error>(
+                self,
+                v: &str,
+            ) -> std::result::Result<Self::Value, E> {
+                Ok(Cow::Owned(v.to_owned()))
+            }
+            fn visit_string<E: serde::de::Error>(
+                self,
+                v: String,
+            ) -> std::result::Result<Self::Value, E> {
+                Ok(Cow::Owned(v))
+            }
+        }
+        d.deserialize_str(Text).map(IndexText)
+    }
+}
+
+/// The JSON of `index`'s [`HeaderIndex`], stored with the index at ingestion.
+pub(crate) fn header_index_json(index: &ParsedMessage) -> serde_json::Result<String> {
+    #[derive(Serialize)]
+    struct Out<'a> {
+        subject: &'a str,
+        headers: &'a [(String, String)],
+    }
+    serde_json::to_string(&Out {
+        subject: &index.subject,
+        headers: &index.headers,
+    })
+}
+
+/// One message as SEARCH sees it beyond the session's view ([`Core::scan_search_rows`]).
+#[derive(Debug)]
+pub struct SearchRow<'a> {
+    pub uid: i64,
+    /// The Date header as Unix milliseconds (the internal date when it has none).
+    pub hdate: i64,
+    /// Present when asked for.
+    pub header_index: Option<HeaderIndex<'a>>,
 }
 
 impl Core {
@@ -59,33 +133,37 @@ impl Core {
         Ok(out)
     }
 
-    /// Like [`Core::fetch_messages`] with the parsed index, but the index holds only the
-    /// decoded subject and header fields (everything else empty): what SEARCH FROM, TO, CC,
-    /// BCC, SUBJECT, HEADER and TEXT compare with.
-    pub async fn fetch_header_index(
+    /// Calls `each` for every message of `mailbox` whose UID is in `uids`, in UID order, with
+    /// its Date header and, with `header_index`, its [`HeaderIndex`] (read a bounded number
+    /// of rows at a time, on one connection). Messages no longer stored are not seen.
+    pub async fn scan_search_rows<T: Send>(
         &self,
         user: &sealpost_store::model::ObjectId,
         mailbox: &sealpost_store::model::ObjectId,
-        uids: &[i64],
-    ) -> Result<Vec<FetchedMessage>> {
-        let rows = self.store.fetch_records(user, mailbox, uids, true).await?;
-        rows.into_iter()
-            .map(|(record, json)| {
-                let parsed = match json {
-                    Some(j) => {
-                        let index: HeaderIndex = serde_json::from_str(&j).map_err(|e| {
-                            Error::Internal(format!("stored message index is unreadable: {e}"))
-                        })?;
-                        Some(ParsedMessage {
-                            subject: index.subject,
-                            headers: index.headers,
-                            ..ParsedMessage::default()
-                        })
+        uids: std::ops::RangeInclusive<i64>,
+        header_index: bool,
+        mut each: impl FnMut(SearchRow<'_>) -> T + Send,
+    ) -> Result<Vec<T>> {
+        Ok(self
+            .store
+            .scan_search_rows(user, mailbox, uids, header_index, |row| {
+                let header_index = match row.header_index {
+                    Some(json) => {
+                        Some(serde_json::from_str::<HeaderIndex<'_>>(json).map_err(|e| {
+                            sealpost_store::Error::Corrupt(format!(
+                                "stored header index of message {} is unreadable: {e}",
+                                row.uid
+                            ))
+                        })?)
                     }
                     None => None,
                 };
-                Ok(FetchedMessage { record, parsed })
+                Ok(each(SearchRow {
+                    uid: row.uid,
+                    hdate: row.hdate,
+                    header_index,
+                }))
             })
-            .collect()
+            .await?)
     }
 }

@@ -53,7 +53,7 @@ pub use encryption::{EncryptionKey, KeyUse, PubKeyInfo};
 pub use error::{Error, Result};
 pub use events::{MAX_EVENTS_PER_MESSAGE, MessageEvent};
 pub use forward::LIMIT_WINDOW_MS;
-pub use imap_fetch::HEADER_PREFIX;
+pub use imap_fetch::{HEADER_PREFIX, HeaderIndex, IndexText, SearchRow};
 pub use imap_support::*;
 pub use mailboxes::SPECIAL_USES;
 pub use notify::SessionSignal;

@@ -160,25 +160,30 @@ impl Core {
         // analysed before being encrypted (`store` false: it never reaches a file).
         let inline = !store || (raw.len() as u64) < self.config.inline_blob_max;
         let (input, blobs) = (raw.clone(), self.store.blobs.clone());
-        let (hash, index, parsed_json, blob_written) = tokio::task::spawn_blocking(move || {
-            let hash = blobs::hash(&input);
-            let index = sealpost_mime::parse_message(&input).map_err(|e| {
-                Error::validation(format!("Message can not be parsed: {e}"), "message")
-            })?;
-            let json = serde_json::to_string(&index).map_err(|e| Error::Internal(e.to_string()))?;
-            let written = !inline
-                && blobs
-                    .create_blocking(&hash, &input)
-                    .map_err(|e| Error::Internal(format!("blob write failed: {e}")))?;
-            Ok::<_, Error>((hash, index, json, written))
-        })
-        .await
-        .map_err(|e| Error::Internal(e.to_string()))??;
+        let (hash, index, parsed_json, header_index_json, blob_written) =
+            tokio::task::spawn_blocking(move || {
+                let hash = blobs::hash(&input);
+                let index = sealpost_mime::parse_message(&input).map_err(|e| {
+                    Error::validation(format!("Message can not be parsed: {e}"), "message")
+                })?;
+                let json =
+                    serde_json::to_string(&index).map_err(|e| Error::Internal(e.to_string()))?;
+                let header_json = crate::imap_fetch::header_index_json(&index)
+                    .map_err(|e| Error::Internal(e.to_string()))?;
+                let written = !inline
+                    && blobs
+                        .create_blocking(&hash, &input)
+                        .map_err(|e| Error::Internal(format!("blob write failed: {e}")))?;
+                Ok::<_, Error>((hash, index, json, header_json, written))
+            })
+            .await
+            .map_err(|e| Error::Internal(e.to_string()))??;
         Ok(Analysed {
             raw,
             hash,
             index,
             parsed_json,
+            header_index_json,
             blob_written,
             inline,
         })
@@ -432,6 +437,7 @@ pub(crate) struct Analysed {
     pub hash: String,
     pub index: ParsedMessage,
     pub parsed_json: String,
+    pub header_index_json: String,
     pub blob_written: bool,
     pub inline: bool,
 }
@@ -461,6 +467,7 @@ pub(crate) fn new_message(
         blob_written: a.blob_written,
         inline: a.inline,
         parsed_json: a.parsed_json,
+        header_index_json: a.header_index_json,
         idate,
         hdate: index.date.unwrap_or(idate),
         subject: index.subject,

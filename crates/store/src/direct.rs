@@ -25,6 +25,8 @@ use sqlx::postgres::PgRow;
 #[derive(Debug, Clone)]
 pub(crate) enum Arg<'a> {
     Int(i64),
+    /// A boolean column: an integer to SQLite, a `boolean` to PostgreSQL (which refuses a
+    /// `bigint` there).
     Bool(bool),
     Text(std::borrow::Cow<'a, str>),
     Blob(&'a [u8]),
@@ -108,6 +110,22 @@ macro_rules! col {
             Row::Pg(r) => Ok(sqlx::Row::try_get(*r, $c)?),
         }
     };
+}
+
+impl Row<'_, '_> {
+    /// A text column borrowed from the row, without a copy (SQLite: from its own buffer).
+    pub(crate) fn str(&self, c: &str) -> Result<&str> {
+        match self {
+            Row::Lite(r, names) => match names.iter().position(|n| n == c) {
+                Some(i) => r.get_ref(i),
+                None => r.get_ref(c),
+            }
+            .map_err(lite_error)?
+            .as_str()
+            .map_err(|e| Error::Corrupt(format!("sqlite: column {c}: {e}"))),
+            Row::Pg(r) => Ok(sqlx::Row::try_get(*r, c)?),
+        }
+    }
 }
 
 impl Cols for Row<'_, '_> {

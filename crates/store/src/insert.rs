@@ -221,6 +221,19 @@ impl Store {
                         }
                     }
                 }
+                // The header index of each blob (SEARCH reads it); one already there is kept
+                // (same blob, same index).
+                for chunk in pieces(&blob_refs) {
+                    let sql = format!(
+                        "INSERT INTO blob_headers (hash, header_index) VALUES {} ON CONFLICT (hash) DO NOTHING",
+                        values(chunk.len(), 2)
+                    );
+                    let mut args: Vec<Arg<'_>> = Vec::with_capacity(chunk.len() * 2);
+                    for (hash, _, i) in chunk {
+                        args.extend([(*hash).into(), text(&batch[*i].header_index_json).into()]);
+                    }
+                    tx.execute(&sql, &args).await?;
+                }
                 // A row left by an unreferenced blob not yet collected is kept (same bytes).
                 for chunk in pieces(&inline) {
                     let sql = format!("INSERT INTO blob_data (hash, data) VALUES {} ON CONFLICT (hash) DO NOTHING", values(chunk.len(), 2));

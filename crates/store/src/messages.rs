@@ -25,6 +25,9 @@ pub struct NewMessage {
     pub inline: bool,
     /// JSON of the parsed index (stored once per blob).
     pub parsed_json: String,
+    /// JSON of the subject and header fields of the parsed index, what SEARCH on header
+    /// keys reads (stored once per blob, `blob_headers`).
+    pub header_index_json: String,
     pub idate: Millis,
     pub hdate: Millis,
     pub subject: String,

@@ -55,6 +55,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         include_str!("schema/sqlite_0015_mailbox_views.sql"),
         include_str!("schema/postgres_0015_mailbox_views.sql"),
     ),
+    (
+        16,
+        include_str!("schema/sqlite_0016_blob_headers.sql"),
+        include_str!("schema/postgres_0016_blob_headers.sql"),
+    ),
 ];
 
 pub async fn run(db: &Engine) -> Result<()> {

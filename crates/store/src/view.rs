@@ -17,6 +17,9 @@ use crate::{Result, Store, UidSet};
 /// UIDs bound per statement (far below both engines' parameter limits).
 const CHUNK: usize = 500;
 
+/// Rows per statement of [`Store::scan_search_rows`].
+const SEARCH_CHUNK: i64 = 256;
+
 /// One message of a mailbox as a session keeps it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ViewRow {
@@ -25,6 +28,16 @@ pub struct ViewRow {
     pub flags: Flags,
     pub size: i64,
     pub idate: Millis,
+}
+
+/// One message as SEARCH reads it ([`Store::scan_search_rows`]).
+#[derive(Debug, Clone, Copy)]
+pub struct SearchRow<'a> {
+    pub uid: i64,
+    /// The Date header (Unix milliseconds; the internal date when it has none).
+    pub hdate: Millis,
+    /// JSON `{"subject": .., "headers": [[name, value], ..]}`, when asked for.
+    pub header_index: Option<&'a str>,
 }
 
 /// One journal row.
@@ -417,6 +430,75 @@ impl Store {
                     })
                     .await?;
                 out.extend(rows);
+            }
+            Ok(out)
+        })
+        .await
+    }
+
+    /// Calls `each` for every message of the mailbox with a UID in `uids`, in UID order, with
+    /// what SEARCH looks at beyond the session's view: its UID, its Date header
+    /// (`hdate`) and, with `header_index`, the JSON of its subject and header fields
+    /// (`blob_headers`), borrowed from the row. The JSON of the whole parsed index is
+    /// not read: on a header SEARCH it was most of the work.
+    ///
+    /// One connection for the whole range, read [`SEARCH_CHUNK`] rows per statement: on
+    /// SQLite each row is passed to `each` in place, on PostgreSQL a statement's rows are
+    /// held until they are; either way only `each`'s answers are kept.
+    pub async fn scan_search_rows<T: Send>(
+        &self,
+        user: &ObjectId,
+        mailbox: &ObjectId,
+        uids: std::ops::RangeInclusive<i64>,
+        header_index: bool,
+        mut each: impl FnMut(SearchRow<'_>) -> Result<T> + Send,
+    ) -> Result<Vec<T>> {
+        let sql = if header_index {
+            format!(
+                "SELECT m.uid, m.hdate, coalesce(h.header_index, '{{}}') AS header_index FROM messages m \
+                 LEFT JOIN blob_headers h ON h.hash = m.blob \
+                 WHERE m.user_id = $1 AND m.mailbox_id = $2 AND m.uid > $3 AND m.uid <= $4 \
+                 ORDER BY m.uid LIMIT {SEARCH_CHUNK}"
+            )
+        } else {
+            format!(
+                "SELECT m.uid, m.hdate FROM messages m \
+                 WHERE m.user_id = $1 AND m.mailbox_id = $2 AND m.uid > $3 AND m.uid <= $4 \
+                 ORDER BY m.uid LIMIT {SEARCH_CHUNK}"
+            )
+        };
+        let (first, last) = (*uids.start(), *uids.end());
+        self.read(async |tx| {
+            let mut out = Vec::new();
+            let mut after = first.saturating_sub(1);
+            while after < last {
+                let args = [
+                    user.as_str().into(),
+                    mailbox.as_str().into(),
+                    Arg::Int(after),
+                    Arg::Int(last),
+                ];
+                let (mut rows, mut seen) = (0, after);
+                let found = tx
+                    .all(&sql, &args, |r| {
+                        let uid = r.i64("uid")?;
+                        (rows, seen) = (rows + 1, uid);
+                        each(SearchRow {
+                            uid,
+                            hdate: r.i64("hdate")?,
+                            header_index: if header_index {
+                                Some(r.str("header_index")?)
+                            } else {
+                                None
+                            },
+                        })
+                    })
+                    .await?;
+                out.extend(found);
+                if rows < SEARCH_CHUNK || seen <= after {
+                    break;
+                }
+                after = seen;
             }
             Ok(out)
         })

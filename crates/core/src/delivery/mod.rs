@@ -296,6 +296,7 @@ fn delivery_row(
         blob_written: a.blob_written,
         inline: a.inline,
         parsed_json: std::mem::take(&mut a.parsed_json),
+        header_index_json: std::mem::take(&mut a.header_index_json),
         idate,
         hdate: index.date.unwrap_or(idate),
         subject: index.subject.clone(),

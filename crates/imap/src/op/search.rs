@@ -1,6 +1,8 @@
 //! SEARCH and UID SEARCH: flags, sequence and UID sets, dates, sizes and OR/NOT/AND are
 //! answered from the session's snapshot; header keys (FROM, TO, SUBJECT, HEADER...) from the
-//! stored message index; BODY and TEXT from the full-text index (all words must occur).
+//! stored header index (`blob_headers`: the decoded subject and header fields, read
+//! a chunk of UIDs at a time, without the rest of the parsed message); BODY and TEXT from
+//! the full-text index (all words must occur), TEXT also from the header fields.
 //! MODSEQ (CONDSTORE) compares with the message modseq whatever entry is named: flags have
 //! no modseq of their own here, which RFC 7162 3.1.5 allows.
 //!
@@ -11,15 +13,13 @@
 use crate::error::Result;
 use crate::session::Session;
 use crate::state::{Entry, Selected};
-use sealpost_core::FetchedMessage;
+use sealpost_core::{HeaderIndex, SearchRow};
 use sealpost_imap_proto::{
     Code, Data, Date, EsearchResult, SearchCommand, SearchKey, SearchReturn, SequenceSet, Status,
     StatusResponse,
 };
 use std::collections::{HashMap, HashSet};
 
-/// Messages whose index is loaded at once when header keys are searched.
-const CHUNK: usize = 200;
 const DAY_MS: i64 = 86_400_000;
 /// Distinct BODY/TEXT keys per SEARCH (each is one full-text query): more is BAD.
 const MAX_TEXT_KEYS: usize = 32;
@@ -27,8 +27,10 @@ const MAX_TEXT_KEYS: usize = 32;
 /// What the criteria need beyond the snapshot.
 #[derive(Default)]
 struct Needs {
+    /// Something beyond the view: the Date header at least.
     records: bool,
-    parsed: bool,
+    /// The decoded subject and header fields.
+    header_index: bool,
     texts: Vec<String>,
     /// A MODSEQ key: CONDSTORE is enabled and the answer carries `(MODSEQ n)`.
     modseq: bool,
@@ -39,11 +41,11 @@ fn walk(key: &SearchKey, needs: &mut Needs) {
     match key {
         K::Bcc(_) | K::Cc(_) | K::From(_) | K::To(_) | K::Subject(_) | K::Header(..) => {
             needs.records = true;
-            needs.parsed = true;
+            needs.header_index = true;
         }
         K::Text(t) => {
             needs.records = true;
-            needs.parsed = true;
+            needs.header_index = true;
             needs.texts.push(t.clone());
         }
         K::Body(t) => needs.texts.push(t.clone()),
@@ -59,15 +61,37 @@ fn walk(key: &SearchKey, needs: &mut Needs) {
     }
 }
 
-fn contains_ci(haystack: &str, needle: &str) -> bool {
-    needle.is_empty() || haystack.to_lowercase().contains(&needle.to_lowercase())
+/// Whether `haystack.to_lowercase()` contains `lower_needle` (a needle already lower-cased
+/// with `str::to_lowercase`, once per SEARCH): the matching rule of every header key.
+///
+/// An ASCII haystack (nearly every header value) is compared byte by byte, lower-casing as
+/// it goes, without a copy: its `to_lowercase` is its ASCII lower case, and a needle with
+/// other characters cannot occur in it. Other haystacks are lower-cased whole, as before:
+/// Unicode lower case is not one character for one (`İ` becomes two, a final `Σ` depends
+/// on what precedes it, the Kelvin sign becomes an ASCII `k`), and a copy keeps the rule
+/// exactly the same.
+fn contains_ci(haystack: &str, lower_needle: &str) -> bool {
+    if lower_needle.is_empty() {
+        return true;
+    }
+    if !haystack.is_ascii() {
+        return haystack.to_lowercase().contains(lower_needle);
+    }
+    let n = lower_needle.as_bytes();
+    haystack
+        .as_bytes()
+        .windows(n.len())
+        .any(|w| w.iter().zip(n).all(|(a, b)| a.to_ascii_lowercase() == *b))
 }
 
 /// One message as the evaluation sees it.
 struct Candidate<'a> {
     seq: u32,
     entry: &'a Entry,
-    fetched: Option<&'a FetchedMessage>,
+    /// The Date header (Unix milliseconds), when read.
+    hdate: Option<i64>,
+    /// The decoded subject and header fields, when read.
+    index: Option<&'a HeaderIndex<'a>>,
 }
 
 struct Context<'a> {
@@ -77,16 +101,53 @@ struct Context<'a> {
     now: i64,
     /// Full-text results per query: `None` matches every message.
     texts: &'a HashMap<String, Option<HashSet<u32>>>,
+    /// Each string compared with header values, lower-cased once, keyed by the string's
+    /// address like `sets`.
+    needles: HashMap<usize, String>,
 }
 
-fn header_matches(c: &Candidate<'_>, name: &str, value: &str) -> bool {
-    let Some(parsed) = c.fetched.and_then(|f| f.parsed.as_ref()) else {
+impl Context<'_> {
+    /// `value` of the criteria lower-cased.
+    fn needle<'b>(&'b self, value: &'b String) -> std::borrow::Cow<'b, str> {
+        match self.needles.get(&std::ptr::from_ref(value).addr()) {
+            Some(lower) => lower.as_str().into(),
+            None => value.to_lowercase().into(),
+        }
+    }
+}
+
+/// Every string of the criteria compared with header values, lower-cased, by address.
+fn collect_needles(key: &SearchKey, out: &mut HashMap<usize, String>) {
+    use SearchKey as K;
+    match key {
+        K::Bcc(v)
+        | K::Cc(v)
+        | K::From(v)
+        | K::To(v)
+        | K::Subject(v)
+        | K::Header(_, v)
+        | K::Text(v) => {
+            out.insert(std::ptr::from_ref(v).addr(), v.to_lowercase());
+        }
+        K::Not(k) => collect_needles(k, out),
+        K::Or(a, b) => {
+            collect_needles(a, out);
+            collect_needles(b, out);
+        }
+        K::And(list) => list.iter().for_each(|k| collect_needles(k, out)),
+        _ => {}
+    }
+}
+
+fn header_matches(c: &Candidate<'_>, ctx: &Context<'_>, name: &str, value: &String) -> bool {
+    let Some(index) = c.index else {
         return false;
     };
-    parsed
+    let needle = ctx.needle(value);
+    index
         .headers
         .iter()
-        .any(|(n, v)| n.eq_ignore_ascii_case(name) && contains_ci(v, value))
+        .any(|(n, v)| n.eq_ignore_ascii_case(name) && contains_ci(v, &needle))
 }
 
 fn now_ms() -> i64 {
@@ -115,7 +176,7 @@ fn text_matches(ctx: &Context<'_>, query: &str, uid: u32) -> bool {
 fn eval(key: &SearchKey, c: &Candidate<'_>, ctx: &Context<'_>) -> bool {
     use SearchKey as K;
     let f = &c.entry.flags;
-    let sent_day = || c.fetched.map(|m| day(m.record.hdate));
+    let sent_day = || c.hdate.map(day);
     match key {
         K::All => true,
         K::Answered => f.answered,
@@ -143,23 +204,23 @@ fn eval(key: &SearchKey, c: &Candidate<'_>, ctx: &Context<'_>) -> bool {
         K::SentSince(d) => sent_day().is_some_and(|s| s >= date_day(d)),
         K::Older(secs) => ctx.now - c.entry.idate >= i64::from(*secs) * 1000,
         K::Younger(secs) => ctx.now - c.entry.idate <= i64::from(*secs) * 1000,
-        K::From(v) => header_matches(c, "from", v),
-        K::To(v) => header_matches(c, "to", v),
-        K::Cc(v) => header_matches(c, "cc", v),
-        K::Bcc(v) => header_matches(c, "bcc", v),
+        K::From(v) => header_matches(c, ctx, "from", v),
+        K::To(v) => header_matches(c, ctx, "to", v),
+        K::Cc(v) => header_matches(c, ctx, "cc", v),
+        K::Bcc(v) => header_matches(c, ctx, "bcc", v),
         K::Subject(v) => {
-            c.fetched
-                .and_then(|m| m.parsed.as_ref())
-                .is_some_and(|p| contains_ci(&p.subject, v))
-                || header_matches(c, "subject", v)
+            c.index
+                .is_some_and(|i| contains_ci(&i.subject, &ctx.needle(v)))
+                || header_matches(c, ctx, "subject", v)
         }
-        K::Header(name, v) => header_matches(c, name, v),
+        K::Header(name, v) => header_matches(c, ctx, name, v),
         K::Body(t) => text_matches(ctx, t, c.entry.uid),
         K::Text(t) => {
             text_matches(ctx, t, c.entry.uid)
-                || c.fetched
-                    .and_then(|m| m.parsed.as_ref())
-                    .is_some_and(|p| p.headers.iter().any(|(_, v)| contains_ci(v, t)))
+                || c.index.is_some_and(|i| {
+                    let needle = ctx.needle(t);
+                    i.headers.iter().any(|(_, v)| contains_ci(v, &needle))
+                })
         }
         K::Uid(set) => in_set(ctx, set, c.entry.uid),
         K::SequenceSet(set) => in_set(ctx, set, c.seq),
@@ -453,10 +514,13 @@ impl Session {
         };
         let mut sets = HashMap::new();
         collect_sets(criteria, selected, &mut sets);
+        let mut needles = HashMap::new();
+        collect_needles(criteria, &mut needles);
         let ctx = Context {
             sets,
             now: now_ms(),
             texts: &texts,
+            needles,
         };
         let live: Vec<(usize, &Entry)> = selected
             .messages
@@ -464,34 +528,56 @@ impl Session {
             .enumerate()
             .filter(|(_, m)| !m.expunged)
             .collect();
-        let mut found = Vec::new();
-        for chunk in live.chunks(CHUNK) {
-            let fetched: HashMap<u32, FetchedMessage> = if needs.records {
-                let uids: Vec<i64> = chunk.iter().map(|(_, m)| i64::from(m.uid)).collect();
-                // Header keys look at the subject and the header index only.
-                let fetched = if needs.parsed {
-                    self.core.fetch_header_index(&user, &mailbox, &uids).await?
-                } else {
-                    self.core
-                        .fetch_messages(&user, &mailbox, &uids, false)
-                        .await?
-                };
-                fetched
-                    .into_iter()
-                    .filter_map(|f| Some((u32::try_from(f.record.uid).ok()?, f)))
-                    .collect()
-            } else {
-                HashMap::new()
-            };
-            for (i, entry) in chunk {
-                let candidate = Candidate {
-                    seq: u32::try_from(i + 1).unwrap_or(u32::MAX),
-                    entry,
-                    fetched: fetched.get(&entry.uid),
-                };
-                if eval(criteria, &candidate, &ctx) {
-                    found.push(*i);
+        let seq = |i: usize| u32::try_from(i + 1).unwrap_or(u32::MAX);
+        // Whether each live message matches, when its stored row was read.
+        let mut matched: Vec<Option<bool>> = vec![None; live.len()];
+        if let (Some((_, first)), Some((_, last)), true) =
+            (live.first(), live.last(), needs.records)
+        {
+            // The rows of the view's UID range, each evaluated as it is read (its header
+            // index borrowed from the row): the view is ordered by UID, and every stored
+            // message of the range is in it.
+            let evaluated: Vec<Option<(usize, bool)>> = self
+                .core
+                .scan_search_rows(
+                    &user,
+                    &mailbox,
+                    i64::from(first.uid)..=i64::from(last.uid),
+                    needs.header_index,
+                    |row: SearchRow<'_>| {
+                        let uid = u32::try_from(row.uid).ok()?;
+                        let at = live.binary_search_by_key(&uid, |(_, e)| e.uid).ok()?;
+                        let (i, entry) = live.get(at)?;
+                        let candidate = Candidate {
+                            seq: seq(*i),
+                            entry,
+                            hdate: Some(row.hdate),
+                            index: row.header_index.as_ref(),
+                        };
+                        Some((at, eval(criteria, &candidate, &ctx)))
+                    },
+                )
+                .await?;
+            for (at, yes) in evaluated.into_iter().flatten() {
+                if let Some(m) = matched.get_mut(at) {
+                    *m = Some(yes);
                 }
+            }
+        }
+        let mut found = Vec::new();
+        for ((i, entry), m) in live.iter().zip(matched) {
+            // Without a stored row (none needed, or the message is gone), the view alone.
+            let yes = m.unwrap_or_else(|| {
+                let candidate = Candidate {
+                    seq: seq(*i),
+                    entry,
+                    hdate: None,
+                    index: None,
+                };
+                eval(criteria, &candidate, &ctx)
+            });
+            if yes {
+                found.push(*i);
             }
         }
         Ok(Ok(found))
@@ -513,6 +599,45 @@ mod tests {
         ]);
         assert_eq!(merged(&set, 20, &[]), vec![(1, 3), (5, 7), (9, 20)]);
         assert_eq!(merged(&set, 20, &[4, 30]), vec![(1, 7), (9, 20), (30, 30)]);
+    }
+
+    #[test]
+    fn case_insensitive_search_is_lowercase_then_contains() {
+        let hay = [
+            "",
+            "Hello World",
+            "HELLO",
+            "Grüße aus München",
+            "ΟΔΥΣΣΕΑΣ 300 \u{212a}",
+            "İstanbul",
+            "abcabd",
+            "a",
+            "x@EXAMPLE.org, Bob <b@x>",
+        ];
+        let needles = [
+            "",
+            "hello",
+            "WORLD",
+            "o w",
+            "grüße",
+            "MÜNCHEN",
+            "ΟΔΥΣΣΕΑΣ",
+            "300 K",
+            "k",
+            "i̇st",
+            "istanbul",
+            "abd",
+            "abcabd!",
+            "A",
+            "example.ORG",
+            "ü",
+        ];
+        for h in hay {
+            for n in needles {
+                let expected = n.is_empty() || h.to_lowercase().contains(&n.to_lowercase());
+                assert_eq!(contains_ci(h, &n.to_lowercase()), expected, "{h:?} {n:?}");
+            }
+        }
     }
 
     #[test]
