@@ -90,7 +90,12 @@ impl Engine {
             .max_connections(8)
             .test_before_acquire(false)
             .acquire_timeout(Duration::from_secs(60))
-            .connect_with(opts.clone().read_only(true))
+            // Pages through a memory map, as `crate::direct::Readers` (see there).
+            .connect_with(
+                opts.clone()
+                    .read_only(true)
+                    .pragma("mmap_size", crate::direct::MMAP_SIZE),
+            )
             .await?;
         let readers =
             std::sync::Arc::new(crate::direct::Readers::open(opts.get_filename(), READERS)?);

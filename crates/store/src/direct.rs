@@ -180,9 +180,9 @@ impl Lite {
         // another one has committed, which under a steady trickle of writes is at nearly every
         // read, and refilling it by read(2) copied every page again (perf: a third of the
         // CPU of a FETCH-heavy IMAP load went to pread and page-cache refills).
-        c.execute_batch(
-            "PRAGMA cache_size = -16384; PRAGMA temp_store = memory; PRAGMA mmap_size = 268435456;",
-        )
+        c.execute_batch(&format!(
+            "PRAGMA cache_size = -16384; PRAGMA temp_store = memory; PRAGMA mmap_size = {MMAP_SIZE};",
+        ))
         .map_err(lite_error)?;
         c.set_prepared_statement_cache_capacity(STATEMENT_CACHE);
         Ok(Lite(c))
@@ -390,6 +390,9 @@ impl Writer {
         }
     }
 }
+
+/// Bytes of the database file a reading connection maps (`PRAGMA mmap_size`).
+pub(crate) const MMAP_SIZE: &str = "268435456";
 
 /// Statements each connection keeps prepared.
 const STATEMENT_CACHE: usize = 128;
