@@ -5,16 +5,19 @@
 //! that thread, every result row a message back, and returning the connection to the pool
 //! one more; each message wakes a thread. Under the IMAP load of `bench/` those wake-ups
 //! and context switches took a third of the server's CPU (perf, 2026-11-24), more than
-//! SQLite itself. A [`Tx`] borrows the SQLite connection's handle once (`lock_handle`) and
-//! runs every statement of the operation on it in place, through rusqlite (the same SQLite
-//! library, `libsqlite3-sys`, that sqlx links). On PostgreSQL a [`Tx`] is an sqlx
-//! transaction, so the code using it is the same for both engines, `$1`-style placeholders
-//! included.
+//! SQLite itself. On SQLite a [`Tx`] is one of our own connections ([`Readers`], or the one
+//! [`Writer`]), opened through rusqlite (the same SQLite library, `libsqlite3-sys`, that sqlx
+//! links), and every statement of the operation runs on it in place. On PostgreSQL a [`Tx`]
+//! is an sqlx transaction or connection, so the code using it is the same for both engines,
+//! `$1`-style placeholders included.
 //!
 //! On SQLite the statements run on the calling task's thread. They are the short, indexed
 //! ones of the hot paths (a mailbox's changes, a page of records, a flag change, a batch of
 //! inserts), answered from SQLite's page cache in microseconds, as a read from an in-memory
-//! index would be.
+//! index would be. A durable COMMIT's sync also waits there: running it under
+//! `block_in_place` was measured slower (LMTP 1.9-2.0x Dovecot instead of 2.3-3.1x, IMAP
+//! mixed 0.92x instead of 0.96x, 2026-11-24), the hand-over of the worker costing more than
+//! the short wait it frees.
 
 use crate::db::Engine;
 use crate::rows::Cols;
@@ -100,13 +103,25 @@ pub(crate) enum Row<'a, 'r> {
     Pg(&'a PgRow),
 }
 
+/// A column of an SQLite row: its position among the statement's names, else rusqlite's
+/// own (case-insensitive) lookup by name.
+fn lite_value<'r>(
+    r: &'r rusqlite::Row<'_>,
+    names: &[String],
+    c: &str,
+) -> rusqlite::Result<rusqlite::types::ValueRef<'r>> {
+    match names.iter().position(|n| n == c) {
+        Some(i) => r.get_ref(i),
+        None => r.get_ref(c),
+    }
+}
+
 macro_rules! col {
     ($self:ident, $c:ident) => {
         match $self {
-            Row::Lite(r, names) => match names.iter().position(|n| n == $c) {
-                Some(i) => r.get(i).map_err(lite_error),
-                None => r.get($c).map_err(lite_error),
-            },
+            Row::Lite(r, names) => lite_value(r, names, $c)
+                .and_then(|v| rusqlite::types::FromSql::column_result(v).map_err(Into::into))
+                .map_err(lite_error),
             Row::Pg(r) => Ok(sqlx::Row::try_get(*r, $c)?),
         }
     };
@@ -116,13 +131,10 @@ impl Row<'_, '_> {
     /// A text column borrowed from the row, without a copy (SQLite: from its own buffer).
     pub(crate) fn str(&self, c: &str) -> Result<&str> {
         match self {
-            Row::Lite(r, names) => match names.iter().position(|n| n == c) {
-                Some(i) => r.get_ref(i),
-                None => r.get_ref(c),
-            }
-            .map_err(lite_error)?
-            .as_str()
-            .map_err(|e| Error::Corrupt(format!("sqlite: column {c}: {e}"))),
+            Row::Lite(r, names) => lite_value(r, names, c)
+                .map_err(lite_error)?
+                .as_str()
+                .map_err(|e| Error::Corrupt(format!("sqlite: column {c}: {e}"))),
             Row::Pg(r) => Ok(sqlx::Row::try_get(*r, c)?),
         }
     }
@@ -366,6 +378,10 @@ impl Writer {
         f: impl AsyncFnOnce(&mut Tx<'_>) -> Result<T>,
     ) -> Result<T> {
         let c = self.turn().await;
+        // A transaction left open by a failed ROLLBACK would make every BEGIN fail.
+        if !c.0.is_autocommit() {
+            c.0.execute_batch("ROLLBACK").map_err(lite_error)?;
+        }
         let mut tx = Tx::Lite(&c);
         // Each transaction sets its own level: nothing left over from the previous one.
         let level = match sync {
