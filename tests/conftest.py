@@ -46,14 +46,26 @@ def instances(tmp_path_factory, engine):
     made.cleanup()
 
 
-@pytest.fixture(scope="module")
-def server(tmp_path_factory, engine):
+def module_server(tmp_path_factory, engine, env: dict[str, str] | None = None):
+    """The body of a module's `server` fixture (`yield from`), with extra environment."""
     made = Instances(tmp_path_factory, engine)
-    srv = made.start(env={"SEALPOST_DEFAULT_QUOTA": "5368709120"})
+    srv = made.start(env={"SEALPOST_DEFAULT_QUOTA": "5368709120", **(env or {})})
     yield srv
     alive = srv.alive()
     made.cleanup()
     assert alive, f"the server died during the tests:\n{srv.log()[-4000:]}"
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory, engine):
+    yield from module_server(tmp_path_factory, engine)
+
+
+@pytest.fixture(scope="module", params=["cached", "uncached"])
+def cache_server(request, tmp_path_factory, engine):
+    """`server`, once with the IMAP message caches (the default) and once without."""
+    env = {"SEALPOST_IMAP_CACHE_SIZE": "0"} if request.param == "uncached" else {}
+    yield from module_server(tmp_path_factory, engine, env)
 
 
 @pytest.fixture

@@ -14,6 +14,13 @@ import pytest
 
 from imap_client import TIMEOUT, Raw
 
+
+@pytest.fixture(scope="module")
+def server(cache_server):
+    """Each test with the IMAP message caches and without (the database read every time)."""
+    return cache_server
+
+
 PREFIX = 16 * 1024
 FIELDS = b"(SUBJECT FROM X-PAD DATE)"
 

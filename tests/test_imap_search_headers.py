@@ -14,6 +14,13 @@ from helpers import create_user
 from test_imap_savedview import sql
 from test_imap_search import Raw, message
 
+
+@pytest.fixture(scope="module")
+def server(cache_server):
+    """Each test with the IMAP message caches and without (the database read every time)."""
+    return cache_server
+
+
 KELVIN = "\u212a"  # KELVIN SIGN, lower-cased to an ASCII "k"
 
 

@@ -39,6 +39,10 @@ pub struct CoreConfig {
     pub auth_throttle: crate::throttle::ThrottleConfig,
     /// The Guard key-management API (`[guard]`).
     pub guard: crate::guard::GuardConfig,
+    /// Bytes (estimated) the caches of message headers for IMAP SEARCH and FETCH may hold
+    /// (see `message_cache.rs`): two thirds for SEARCH, one third for header blocks. 0 turns
+    /// them off.
+    pub message_cache_bytes: usize,
 }
 
 /// The IMAP and SMTP endpoints mail clients are told to use.
@@ -84,6 +88,7 @@ impl Default for CoreConfig {
             client_setup: ClientSetup::default(),
             auth_throttle: Default::default(),
             guard: Default::default(),
+            message_cache_bytes: 192 << 20,
         }
     }
 }

@@ -3,6 +3,7 @@
 //! blob, in one query for a batch) and SEARCH on header keys (only the subject and the
 //! header index out of each message's stored JSON, not its whole MIME tree).
 
+use crate::message_cache::{MAX_SEARCH_CACHED, SearchFields, owned};
 use crate::{Core, Result};
 use sealpost_mime::ParsedMessage;
 use sealpost_store::model::MessageRecord;
@@ -10,6 +11,7 @@ use serde::de::{Deserializer, Visitor};
 use serde::{Deserialize, Serialize};
 use std::borrow::Cow;
 use std::collections::HashMap;
+use std::sync::Arc;
 
 /// Bytes read from the start of each message for its header block. Most headers are a few
 /// KiB; a longer one costs a second, whole read.
@@ -133,6 +135,56 @@ impl Core {
         Ok(out)
     }
 
+    /// The header block (`BODY[HEADER]`) of each of `uids` of a mailbox that is stored, by
+    /// UID: from the header cache, the missing ones read (see [`Core::message_headers`]) and
+    /// kept there (see `message_cache.rs`).
+    pub async fn header_blocks(
+        &self,
+        user: &sealpost_store::model::ObjectId,
+        mailbox: &sealpost_store::model::ObjectId,
+        uids: &[i64],
+    ) -> Result<HashMap<i64, Arc<[u8]>>> {
+        let cached = self.header_cache.lookup(user, mailbox, uids);
+        let mut out = HashMap::with_capacity(uids.len());
+        let mut missing = Vec::new();
+        for (uid, block) in uids.iter().zip(cached) {
+            match block {
+                Some(b) => {
+                    out.insert(*uid, b);
+                }
+                None => missing.push(*uid),
+            }
+        }
+        if missing.is_empty() {
+            return Ok(out);
+        }
+        let records = self
+            .store
+            .fetch_records(user, mailbox, &missing, false)
+            .await?;
+        let list: Vec<&MessageRecord> = records.iter().map(|(r, _)| r).collect();
+        let read: Vec<(i64, Arc<[u8]>)> = self
+            .message_headers(&list)
+            .await?
+            .into_iter()
+            .map(|(uid, block)| (uid, Arc::from(block)))
+            .collect();
+        out.extend(read.iter().cloned());
+        self.header_cache.insert(user, mailbox, read);
+        Ok(out)
+    }
+
+    /// Drops what the caches hold of messages of a mailbox that were expunged.
+    pub fn forget_messages(
+        &self,
+        user: &sealpost_store::model::ObjectId,
+        mailbox: &sealpost_store::model::ObjectId,
+        uids: &[i64],
+    ) {
+        self.header_cache.forget(user, mailbox, uids);
+        self.search_cache.forget(user, mailbox, uids);
+    }
+
     /// Calls `each` for every message of `mailbox` whose UID is in `uids`, in UID order, with
     /// its Date header and, with `header_index`, its [`HeaderIndex`] (read a bounded number
     /// of rows at a time, on one connection). Messages no longer stored are not seen.
@@ -147,17 +199,10 @@ impl Core {
         Ok(self
             .store
             .scan_search_rows(user, mailbox, uids, header_index, |row| {
-                let header_index = match row.header_index {
-                    Some(json) => {
-                        Some(serde_json::from_str::<HeaderIndex<'_>>(json).map_err(|e| {
-                            sealpost_store::Error::Corrupt(format!(
-                                "stored header index of message {} is unreadable: {e}",
-                                row.uid
-                            ))
-                        })?)
-                    }
-                    None => None,
-                };
+                let header_index = row
+                    .header_index
+                    .map(|json| parse_index(row.uid, json))
+                    .transpose()?;
                 Ok(each(SearchRow {
                     uid: row.uid,
                     hdate: row.hdate,
@@ -166,4 +211,64 @@ impl Core {
             })
             .await?)
     }
+
+    /// The Date header and [`HeaderIndex`] of each of `uids` (ascending live UIDs of a
+    /// mailbox), `None` for a message no longer stored: from the search cache, the missing
+    /// ones read from the database and kept there (see `message_cache.rs`). `None` overall
+    /// for a mailbox too big to cache (or with the cache off), which
+    /// [`Core::scan_search_rows`] reads instead.
+    pub async fn search_fields(
+        &self,
+        user: &sealpost_store::model::ObjectId,
+        mailbox: &sealpost_store::model::ObjectId,
+        uids: &[i64],
+    ) -> Result<Option<Vec<Option<SearchFields>>>> {
+        if uids.len() > MAX_SEARCH_CACHED || !self.search_cache.enabled() {
+            return Ok(None);
+        }
+        let mut out = self.search_cache.lookup(user, mailbox, uids);
+        let missing: Vec<i64> = uids
+            .iter()
+            .zip(&out)
+            .filter(|(_, f)| f.is_none())
+            .map(|(u, _)| *u)
+            .collect();
+        let (Some(&lo), Some(&hi)) = (missing.first(), missing.last()) else {
+            return Ok(Some(out));
+        };
+        // Typically the messages that arrived since the last SEARCH: the tail of the range.
+        let read = self
+            .store
+            .scan_search_rows(user, mailbox, lo..=hi, true, |row| {
+                if missing.binary_search(&row.uid).is_err() {
+                    return Ok(None);
+                }
+                let index = parse_index(row.uid, row.header_index.unwrap_or("{}"))?;
+                Ok(Some((
+                    row.uid,
+                    SearchFields {
+                        hdate: row.hdate,
+                        index: Arc::new(owned(index)),
+                    },
+                )))
+            })
+            .await?;
+        let read: Vec<(i64, SearchFields)> = read.into_iter().flatten().collect();
+        for (uid, fields) in &read {
+            if let Some(slot) = uids.binary_search(uid).ok().and_then(|i| out.get_mut(i)) {
+                *slot = Some(fields.clone());
+            }
+        }
+        self.search_cache.insert(user, mailbox, read);
+        Ok(Some(out))
+    }
+}
+
+/// A stored header index (see [`header_index_json`]), borrowing from `json`.
+fn parse_index(uid: i64, json: &str) -> sealpost_store::Result<HeaderIndex<'_>> {
+    serde_json::from_str::<HeaderIndex<'_>>(json).map_err(|e| {
+        sealpost_store::Error::Corrupt(format!(
+            "stored header index of message {uid} is unreadable: {e}"
+        ))
+    })
 }

@@ -208,6 +208,11 @@ pub struct Core {
     pub(crate) changes: crate::notify::Notifier,
     /// Mailbox views shared by the sessions of this process (see `view_cache.rs`).
     pub(crate) views: crate::view_cache::ViewCache,
+    /// What SEARCH reads of each message, shared by the sessions of this process (see
+    /// `message_cache.rs`).
+    pub(crate) search_cache: crate::message_cache::MessageCache<crate::SearchFields>,
+    /// Header blocks of messages for FETCH, likewise.
+    pub(crate) header_cache: crate::message_cache::MessageCache<std::sync::Arc<[u8]>>,
     /// Wakes the `action_targetUrl` upload worker (see `filters/upload.rs`).
     pub(crate) uploads: std::sync::Arc<tokio::sync::Notify>,
     /// Outbound mail: relay settings, SRS, the worker's wake-up (see `outbound/`).

@@ -59,6 +59,7 @@ impl Core {
         .map_err(|e| Error::Internal(format!("cannot open storage: {e}")))?;
         store.set_archive_for(i64::try_from(config.archive_for.as_millis()).unwrap_or(i64::MAX));
         let config_outbound = config.outbound.clone();
+        let cache_bytes = config.message_cache_bytes;
         let changes = crate::notify::Notifier::default();
         let writer = crate::writer::Writer::start(store.clone(), changes.clone());
         let gc = Arc::new(tokio::sync::Notify::new());
@@ -74,6 +75,8 @@ impl Core {
             gc,
             changes,
             views: crate::view_cache::ViewCache::new(crate::view_cache::MAX_CACHED_ROWS),
+            search_cache: crate::message_cache::MessageCache::new(cache_bytes / 3 * 2),
+            header_cache: crate::message_cache::MessageCache::new(cache_bytes / 3),
             uploads: Arc::new(tokio::sync::Notify::new()),
             outbound: crate::outbound::Outbound::new(config_outbound),
             guard: Default::default(),

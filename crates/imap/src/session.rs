@@ -547,6 +547,10 @@ impl Session {
             changed.sort_unstable();
             changed.dedup();
             changed.retain(|u| !expunged.contains(u));
+            // What the shared caches hold of them is of no use any more.
+            if !expunged.is_empty() {
+                self.core.forget_messages(&user, &mailbox, &expunged);
+            }
             let mut current = if changed.is_empty() {
                 Vec::new()
             } else {

@@ -205,6 +205,8 @@ struct FileImap {
     max_auth_failures_per_user: Option<u32>,
     #[serde(alias = "auth_failure_window")]
     auth_failure_window: Option<u64>,
+    #[serde(alias = "cache_size")]
+    cache_size: Option<u64>,
 }
 
 /// `[lmtp]` and `[smtp]`: a delivery listener.
@@ -391,6 +393,8 @@ pub struct ImapOptions {
     pub max_auth_failures_per_ip: u32,
     pub max_auth_failures_per_user: u32,
     pub auth_failure_window: u64,
+    /// `cacheSize`: bytes of message headers kept in memory for SEARCH and FETCH; 0 = none.
+    pub cache_size: u64,
 }
 
 impl Default for ImapOptions {
@@ -403,6 +407,7 @@ impl Default for ImapOptions {
             max_auth_failures_per_ip: d.max_auth_failures_per_ip,
             max_auth_failures_per_user: d.max_auth_failures_per_user,
             auth_failure_window: d.auth_failure_window.as_secs(),
+            cache_size: CoreConfig::default().message_cache_bytes as u64,
         }
     }
 }
@@ -520,6 +525,7 @@ impl Config {
                 .max_auth_failures_per_user
                 .unwrap_or(o.max_auth_failures_per_user);
             o.auth_failure_window = imap.auth_failure_window.unwrap_or(o.auth_failure_window);
+            o.cache_size = imap.cache_size.unwrap_or(o.cache_size);
         }
         if let Some(tls) = file.tls {
             if tls.cert.is_some() {
@@ -670,6 +676,9 @@ impl Config {
         }
         if let Some(v) = get("SEALPOST_IMAP_AUTH_FAILURE_WINDOW") {
             self.imap.auth_failure_window = parse_count("SEALPOST_IMAP_AUTH_FAILURE_WINDOW", &v)?;
+        }
+        if let Some(v) = get("SEALPOST_IMAP_CACHE_SIZE") {
+            self.imap.cache_size = parse_int("SEALPOST_IMAP_CACHE_SIZE", &v)?;
         }
         self.pop3.apply_env(get)?;
         for service in [Service::Lmtp, Service::Smtp] {
@@ -909,6 +918,7 @@ impl Config {
             client_setup: self.client_setup(),
             auth_throttle: self.auth_throttle.clone(),
             guard: self.guard.clone(),
+            message_cache_bytes: usize::try_from(self.imap.cache_size).unwrap_or(usize::MAX),
         }
     }
 

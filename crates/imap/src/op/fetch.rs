@@ -304,7 +304,8 @@ impl Session {
             && attributes.iter().any(is_top_header);
         let want_parsed = !header_only && attributes.iter().any(needs_parsed);
         let want_raw = !header_only && attributes.iter().any(needs_raw);
-        let want_records = want_parsed || want_raw || header_only;
+        // Header fields alone come from the header block cache, without the records.
+        let want_records = want_parsed || want_raw;
 
         // A BINARY that will fail must not set \Seen first: its parts are checked up front.
         if !read_only
@@ -370,14 +371,15 @@ impl Session {
                 HashMap::new()
             };
             let headers = if header_only {
-                let list: Vec<&_> = records.values().map(|f| &f.record).collect();
-                self.core.message_headers(&list).await?
+                let uids: Vec<i64> = chunk.iter().map(|t| i64::from(t.uid)).collect();
+                self.core.header_blocks(&user, &mailbox, &uids).await?
             } else {
                 HashMap::new()
             };
             for target in chunk {
                 let fetched = records.get(&target.uid);
-                if want_records && fetched.is_none() {
+                let header = headers.get(&i64::from(target.uid)).map(|h| &h[..]);
+                if (want_records && fetched.is_none()) || (header_only && header.is_none()) {
                     // Expunged in the meantime: nothing to show.
                     continue;
                 }
@@ -392,10 +394,7 @@ impl Session {
                 };
                 let mut items: Vec<FetchItem> = attributes
                     .iter()
-                    .filter_map(|a| {
-                        let header = headers.get(&i64::from(target.uid)).map(Vec::as_slice);
-                        item(a, target, fetched, raw.as_deref(), header)
-                    })
+                    .filter_map(|a| item(a, target, fetched, raw.as_deref(), header))
                     .collect();
                 if newly_seen.contains(&target.uid) {
                     if !flags_asked {

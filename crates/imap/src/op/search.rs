@@ -1,7 +1,8 @@
 //! SEARCH and UID SEARCH: flags, sequence and UID sets, dates, sizes and OR/NOT/AND are
 //! answered from the session's snapshot; header keys (FROM, TO, SUBJECT, HEADER...) from the
-//! stored header index (`blob_headers`: the decoded subject and header fields, read
-//! a chunk of UIDs at a time, without the rest of the parsed message); BODY and TEXT from
+//! stored header index (`blob_headers`: the decoded subject and header fields, without the
+//! rest of the parsed message), kept in the process's search cache once read (big mailboxes:
+//! read a chunk of UIDs at a time for each SEARCH); BODY and TEXT from
 //! the full-text index (all words must occur), TEXT also from the header fields.
 //! MODSEQ (CONDSTORE) compares with the message modseq whatever entry is named: flags have
 //! no modseq of their own here, which RFC 7162 3.1.5 allows.
@@ -531,12 +532,33 @@ impl Session {
         let seq = |i: usize| u32::try_from(i + 1).unwrap_or(u32::MAX);
         // Whether each live message matches, when its stored row was read.
         let mut matched: Vec<Option<bool>> = vec![None; live.len()];
-        if let (Some((_, first)), Some((_, last)), true) =
+        let live_uids: Vec<i64> = live.iter().map(|(_, e)| i64::from(e.uid)).collect();
+        let cached = if needs.records {
+            self.core.search_fields(&user, &mailbox, &live_uids).await?
+        } else {
+            None
+        };
+        if let Some(fields) = cached {
+            // Every live message's Date and header index, mostly from the search cache.
+            for (((i, entry), f), m) in live.iter().zip(&fields).zip(matched.iter_mut()) {
+                let Some(f) = f else {
+                    // Gone from the store: judged on the view alone, below.
+                    continue;
+                };
+                let candidate = Candidate {
+                    seq: seq(*i),
+                    entry,
+                    hdate: Some(f.hdate),
+                    index: Some(&*f.index),
+                };
+                *m = Some(eval(criteria, &candidate, &ctx));
+            }
+        } else if let (Some((_, first)), Some((_, last)), true) =
             (live.first(), live.last(), needs.records)
         {
-            // The rows of the view's UID range, each evaluated as it is read (its header
-            // index borrowed from the row): the view is ordered by UID, and every stored
-            // message of the range is in it.
+            // A mailbox too big for the cache: the rows of the view's UID range, each
+            // evaluated as it is read (its header index borrowed from the row): the view
+            // is ordered by UID, and every stored message of the range is in it.
             let evaluated: Vec<Option<(usize, bool)>> = self
                 .core
                 .scan_search_rows(

@@ -455,6 +455,7 @@ fn imap_and_tls_settings() {
         maxAuthFailuresPerIp = 0
         maxAuthFailuresPerUser = 4
         authFailureWindow = 60
+        cacheSize = 1000000
         [tls]
         cert = "/etc/c.pem"
         key = "/etc/k.pem"
@@ -474,6 +475,7 @@ fn imap_and_tls_settings() {
     );
     assert_eq!(imap.auth_failure_window, std::time::Duration::from_secs(60));
     assert_eq!(imap.max_literal_size, c.max_message_size);
+    assert_eq!(c.core_config().message_cache_bytes, 1_000_000);
     assert_eq!(c.tls_cert, Some(PathBuf::from("/etc/c.pem")));
 
     // The environment wins over the file.
@@ -484,10 +486,12 @@ fn imap_and_tls_settings() {
             ("SEALPOST_IMAP_MAX_CONNECTIONS_PER_IP", "0"),
             ("SEALPOST_IMAP_MAX_AUTH_FAILURES_PER_USER", "9"),
             ("SEALPOST_TLS_KEY", "/run/k.pem"),
+            ("SEALPOST_IMAP_CACHE_SIZE", "0"),
         ],
         &CliOverrides::default(),
     )
     .unwrap();
+    assert_eq!(c.core_config().message_cache_bytes, 0);
     assert_eq!(c.imap.allow_plaintext_auth, PlaintextAuth::Always);
     assert_eq!(c.imap.max_connections_per_ip, 0);
     assert_eq!(c.imap.max_connections_per_user, 3);
