@@ -83,7 +83,8 @@ SEALPOST_POP3_LISTEN=127.0.0.1:0 SEALPOST_POP3S_LISTEN=127.0.0.1:0 SEALPOST_LMTP
   SEALPOST_API_LISTEN=127.0.0.1:$SEALPOST_API_PORT SEALPOST_IMAP_LISTEN=127.0.0.1:$SEALPOST_IMAP_PORT SEALPOST_IMAPS_LISTEN=127.0.0.1:$SEALPOST_IMAPS_PORT \
   "$SEALPOST_BIN" --data-dir "$WORK/sealpost/data" serve >"$WORK/sealpost/log" 2>&1 &
 sealpost_pid=$!
-trap 'kill $dovecot_pid $sealpost_pid 2>/dev/null || true' EXIT
+# Waited for, so that the next run finds the ports free.
+trap 'kill $dovecot_pid $sealpost_pid 2>/dev/null || true; wait $dovecot_pid $sealpost_pid 2>/dev/null || true' EXIT
 
 for port in $DOVECOT_PORT $SEALPOST_IMAP_PORT $SEALPOST_API_PORT; do
   for _ in $(seq 1 100); do

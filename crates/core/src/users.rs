@@ -98,6 +98,14 @@ impl Core {
         self.store.engine_name()
     }
 
+    /// Whether every change to the mailboxes is made by this process, and so announced by
+    /// its change notifications ([`Core::subscribe_changes`]): SQLite, whose database only
+    /// this server writes to mailboxes. On PostgreSQL other nodes may share the database,
+    /// and only the journal tells what they did.
+    pub fn changes_all_local(&self) -> bool {
+        self.store.engine_name() == "sqlite"
+    }
+
     fn spawn_blob_collector(&self) {
         // Only the store and the wake-up: holding a whole `Core` would keep the writer open.
         let (store, gc) = (self.store.clone(), self.gc.clone());

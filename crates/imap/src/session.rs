@@ -29,6 +29,10 @@ const WRITE_TIMEOUT: Duration = Duration::from_secs(300);
 /// Journal rows of the selected mailbox read at once; more means "many changes": the whole
 /// view is reloaded.
 const JOURNAL_BATCH: i64 = 1000;
+/// How long after a journal read a refresh may go without one, when no change notification
+/// came in the meantime (see `Session::refresh`): the longest a change that no
+/// notification announced waits to be seen.
+const QUIET_FOR: Duration = Duration::from_secs(1);
 /// Before login: the longest command line and literal (LOGIN/AUTHENTICATE need little).
 const PREAUTH_LINE: usize = 8 * 1024;
 const PREAUTH_LITERAL: u64 = 4 * 1024;
@@ -476,6 +480,22 @@ impl Session {
         Ok(())
     }
 
+    /// Takes every change notification waiting; whether there was none (`false` without a
+    /// subscription, or when the channel is gone: the journal must be read).
+    fn no_news(&mut self) -> bool {
+        let Some(rx) = self.changes.as_mut() else {
+            return false;
+        };
+        let mut quiet = true;
+        loop {
+            match rx.try_recv() {
+                Ok(()) | Err(broadcast::error::TryRecvError::Lagged(_)) => quiet = false,
+                Err(broadcast::error::TryRecvError::Empty) => return quiet,
+                Err(broadcast::error::TryRecvError::Closed) => return false,
+            }
+        }
+    }
+
     /// Sends what changed in the selected mailbox since the last look at its journal.
     ///
     /// The journal rows above the modseq already taken into account name the messages that
@@ -486,15 +506,33 @@ impl Session {
         let (Some(user), Some(selected)) = (&self.user, &self.selected) else {
             return Ok(());
         };
-        let (user, mailbox, since) = (
+        let (user, mailbox, since, last_read) = (
             user.id.clone(),
             selected.id.clone(),
             selected.journal_modseq,
+            selected.journal_read,
         );
-        let rows = self
-            .core
-            .mailbox_journal_since(&user, &mailbox, since, JOURNAL_BATCH)
-            .await?;
+        // Without a change notification since the last journal read there is nothing to
+        // read when every change is announced (SQLite: notifications are sent after each
+        // commit, and drained here before the read, so a commit the read did not see has
+        // a notification waiting for the next refresh). Still read at least every
+        // QUIET_FOR, so that a change made without one is not missed for long.
+        let quiet = self.no_news()
+            && self.core.changes_all_local()
+            && last_read.is_some_and(|t| t.elapsed() < QUIET_FOR);
+        let rows = if quiet {
+            Vec::new()
+        } else {
+            let started = std::time::Instant::now();
+            let rows = self
+                .core
+                .mailbox_journal_since(&user, &mailbox, since, JOURNAL_BATCH)
+                .await?;
+            if let Some(selected) = self.selected.as_mut() {
+                selected.journal_read = Some(started);
+            }
+            rows
+        };
         let reload = rows.len() as i64 >= JOURNAL_BATCH || rows.iter().any(|r| r.modseq.is_none());
         let updates = if rows.is_empty() {
             match self.selected.as_mut() {

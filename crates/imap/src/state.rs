@@ -44,6 +44,9 @@ pub(crate) struct Selected {
     /// The mailbox modseq up to which its journal has been taken into account: the next
     /// refresh reads the journal rows above it (see `Session::refresh`).
     pub journal_modseq: i64,
+    /// When the journal read that `journal_modseq` reflects started (`None`: not read since
+    /// SELECT); see `Session::refresh` for when a refresh may go without one.
+    pub journal_read: Option<std::time::Instant>,
     /// Some message is marked `expunged` (so that a command boundary with nothing to
     /// remove does not walk a big mailbox looking for one).
     expunges_pending: bool,
@@ -118,6 +121,7 @@ impl Selected {
             highest_modseq: 0,
             saved: Vec::new(),
             journal_modseq: 0,
+            journal_read: None,
             expunges_pending: false,
         }
     }

@@ -27,7 +27,12 @@ async fn changed(rx: &mut Option<Receiver<()>>) -> std::result::Result<(), RecvE
 }
 
 impl Session {
+    /// Reads the journal (whatever woke IDLE: the notification it took is not there for
+    /// `refresh` to see) and sends what changed.
     async fn idle_refresh(&mut self) -> Result<()> {
+        if let Some(selected) = self.selected.as_mut() {
+            selected.journal_read = None;
+        }
         match self.refresh(true).await {
             Ok(()) => {}
             Err(Error::Core(e)) => tracing::warn!(error = %e, "imap: refresh during IDLE failed"),
