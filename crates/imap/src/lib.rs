@@ -32,6 +32,8 @@
 //! whole view (`state::Selected::reconcile`); applying a row twice is harmless. SELECT and
 //! reloads take the view from core's shared view cache, which core brings up to date
 //! through the same journal reads before handing it out (`core/src/view_cache.rs`).
+//! On SQLite, where this process makes and announces every change, a command after which
+//! no notification came since the last journal read skips the read (at most for a second).
 //!
 //! CONDSTORE and QRESYNC (RFC 7162) use the per-message modseq of the store and the
 //! journal's EXPUNGE rows (UID and modseq) for `VANISHED (EARLIER)`; `qresync.rs` computes
