@@ -92,7 +92,7 @@ fn lite_error(e: rusqlite::Error) -> Error {
     {
         return Error::Conflict(e.to_string());
     }
-    Error::Corrupt(format!("sqlite: {e}"))
+    Error::Sqlite(e.to_string())
 }
 
 /// A result row of either engine.
@@ -441,14 +441,14 @@ impl Readers {
             .free
             .acquire()
             .await
-            .map_err(|_| Error::Corrupt("database readers closed".into()))?;
+            .map_err(|_| Error::Sqlite("database readers closed".into()))?;
         // A permit means at least one connection is free; start the search at a different
         // one each time so that all of them stay warm.
         let start = self.next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         let n = self.conns.len();
         let guard = (0..n)
             .find_map(|i| self.conns[(start + i) % n].try_lock().ok())
-            .ok_or_else(|| Error::Corrupt("no free database reader".into()))?;
+            .ok_or_else(|| Error::Sqlite("no free database reader".into()))?;
         f(&mut Tx::Lite(&guard)).await
     }
 }

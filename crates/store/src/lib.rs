@@ -51,6 +51,9 @@ pub enum Error {
     Conflict(String),
     #[error("database: {0}")]
     Db(#[from] sqlx::Error),
+    /// A failure of one of our own SQLite connections (`direct.rs`): busy, I/O, a full disk.
+    #[error("database: sqlite: {0}")]
+    Sqlite(String),
     #[error("blob store: {0}")]
     Io(#[from] std::io::Error),
     #[error("stored data is corrupt: {0}")]
