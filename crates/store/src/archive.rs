@@ -149,7 +149,8 @@ impl Store {
                         },
                     };
                     let target = target.map(|r| r.string("id")).transpose()?;
-                    let quota = sqlx::query(&format!("SELECT quota_allowed, storage_used FROM users WHERE id = $1{lock}"))
+                    let user_lock = by_engine!(self, sqlite => "", postgres => " FOR NO KEY UPDATE");
+                    let quota = sqlx::query(&format!("SELECT quota_allowed, storage_used FROM users WHERE id = $1{user_lock}"))
                         .bind(user.as_str())
                         .fetch_optional(&mut *tx)
                         .await?;
@@ -224,16 +225,30 @@ impl Store {
     /// archived: retention is the owner's policy, not a user's deletion.
     pub async fn purge_expired_messages(&self, now: Millis, max: i64) -> Result<PurgeStats> {
         let select = format!(
-            "SELECT id FROM messages WHERE expires IS NOT NULL AND expires <= $1 ORDER BY expires LIMIT {max}"
+            "SELECT id, user_id, mailbox_id FROM messages WHERE expires IS NOT NULL AND expires <= $1 ORDER BY expires LIMIT {max}"
         );
         let stats = write_tx!(self, tx => {
-            let ids: Vec<i64> = sqlx::query(&select)
-                .bind(now)
-                .fetch_all(&mut *tx)
-                .await?
-                .iter()
-                .map(|r| r.i64("id"))
-                .collect::<Result<_>>()?;
+            let found = sqlx::query(&select).bind(now).fetch_all(&mut *tx).await?;
+            let ids: Vec<i64> = found.iter().map(|r| r.i64("id")).collect::<Result<_>>()?;
+            by_engine!(self,
+                sqlite => (),
+                postgres => {
+                    // Their users, then their mailboxes, in id order (see `db::pg_lock_sql`).
+                    for (table, column) in [("users", "user_id"), ("mailboxes", "mailbox_id")] {
+                        let mut keys: Vec<String> = found.iter().map(|r| r.string(column)).collect::<Result<_>>()?;
+                        keys.sort_unstable();
+                        keys.dedup();
+                        for chunk in keys.chunks(500) {
+                            let sql = crate::db::pg_lock_sql(table, chunk.len());
+                            let mut q = sqlx::query(&sql);
+                            for k in chunk {
+                                q = q.bind(k.as_str());
+                            }
+                            q.fetch_all(&mut *tx).await?;
+                        }
+                    }
+                }
+            );
             let mut stats = PurgeStats::default();
             if !ids.is_empty() {
                 let marks = list(1, ids.len());

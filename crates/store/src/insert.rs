@@ -99,7 +99,12 @@ impl Store {
             (0..batch.len()).map(|_| None).collect();
         let users: Vec<&str> = unique(batch.iter().map(|m| m.user.as_str()));
         let mailboxes: Vec<&str> = unique(batch.iter().map(|m| m.mailbox.as_str()));
-        let lock = by_engine!(self, sqlite => "", postgres => " ORDER BY id FOR UPDATE");
+        // PostgreSQL: users, then mailboxes, each in id order (see `db::pg_lock_sql`).
+        let lock = by_engine!(self, sqlite => "", postgres => " ORDER BY id FOR NO KEY UPDATE");
+        let mut users = users;
+        users.sort_unstable();
+        let mut mailboxes = mailboxes;
+        mailboxes.sort_unstable();
 
         self.write(async |tx| {
             // 1. Users (locked on PostgreSQL) and mailboxes.
@@ -115,7 +120,7 @@ impl Store {
             // When messages arriving now in each mailbox are due by its retention.
             let mut deadline: HashMap<String, Option<i64>> = HashMap::new();
             for chunk in pieces(&mailboxes) {
-                let sql = format!("SELECT id, user_id, special_use, retention FROM mailboxes WHERE id IN ({})", list(1, chunk.len()));
+                let sql = format!("SELECT id, user_id, special_use, retention FROM mailboxes WHERE id IN ({}){lock}", list(1, chunk.len()));
                 let args: Vec<Arg<'_>> = chunk.iter().map(|m| Arg::from(*m)).collect();
                 let rows = tx
                     .all(&sql, &args, |r| {

@@ -449,11 +449,19 @@ impl Store {
             UidSet::Range(..) => vec![set.clone()],
             UidSet::List(l) => l.chunks(500).map(|c| UidSet::List(c.to_vec())).collect(),
         };
+        let pg = by_engine!(self, sqlite => false, postgres => true);
         // Flag changes are not synced one by one (see `Commit::Relaxed`).
         self.write_with(Commit::Relaxed, async |tx| {
             let mut changed = Vec::new();
             let mut modified = Vec::new();
             let mut modseq = None;
+            // PostgreSQL: the mailbox is locked before the flags are read, so that two
+            // changes of the same message do not both start from its old flags (SQLite's
+            // writer runs one transaction at a time anyway).
+            if pg {
+                tx.all(&crate::db::pg_lock_sql("mailboxes", 1), &[mailbox.as_str().into()], |_| Ok(()))
+                    .await?;
+            }
             for set in &sets {
                 let (cond, uids) = set.condition(3);
                 // Only what a flag change reads (not the whole record of each message).
@@ -548,6 +556,13 @@ impl Store {
             "SELECT m.uid FROM messages m WHERE m.user_id = $1 AND m.mailbox_id = $2 AND {cond} ORDER BY m.uid"
         );
         let moved = write_tx!(self, tx => {
+            by_engine!(self,
+                sqlite => (),
+                postgres => {
+                    // Both mailboxes, in id order (see `pg_lock_sql`).
+                    sqlx::query(&crate::db::pg_lock_sql("mailboxes", 2)).bind(src.as_str()).bind(dest.as_str()).fetch_all(&mut *tx).await?;
+                }
+            );
             let dest_ok = sqlx::query("SELECT id FROM mailboxes WHERE id = $1 AND user_id = $2")
                 .bind(dest.as_str())
                 .bind(user.as_str())
@@ -634,6 +649,14 @@ impl Store {
         let now = crate::now_ms();
         let archive_until = (self.archive_for > 0).then(|| now.saturating_add(self.archive_for));
         let deleted = write_tx!(self, tx => {
+            by_engine!(self,
+                sqlite => (),
+                postgres => {
+                    // The user (quota), then the mailbox, then the messages (see `pg_lock_sql`).
+                    sqlx::query(&crate::db::pg_lock_sql("users", 1)).bind(user.as_str()).fetch_all(&mut *tx).await?;
+                    sqlx::query(&crate::db::pg_lock_sql("mailboxes", 1)).bind(mailbox.as_str()).fetch_all(&mut *tx).await?;
+                }
+            );
             let mut q = sqlx::query(&select).bind(user.as_str()).bind(mailbox.as_str());
             for u in &uids {
                 q = q.bind(*u);

@@ -532,7 +532,8 @@ impl Store {
         dest: &ObjectId,
         items: &[(i64, String)],
     ) -> Result<CopyOutcome> {
-        let lock = by_engine!(self, sqlite => "", postgres => " FOR UPDATE");
+        // The user first (quota), then the destination (see `db::pg_lock_sql`).
+        let lock = by_engine!(self, sqlite => "", postgres => " FOR NO KEY UPDATE");
         let outcome = write_tx!(self, tx => {
             let dest_ok = sqlx::query("SELECT id FROM mailboxes WHERE id = $1 AND user_id = $2")
                 .bind(dest.as_str())
