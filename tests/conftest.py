@@ -61,11 +61,15 @@ def server(tmp_path_factory, engine):
     yield from module_server(tmp_path_factory, engine)
 
 
-@pytest.fixture(scope="module", params=["cached", "uncached"])
+CACHE_SIZES = {"cached": {}, "uncached": {"SEALPOST_IMAP_CACHE_SIZE": "0"},
+               # A few messages' worth: mailboxes evicted, and found too big, all the time.
+               "tiny-cache": {"SEALPOST_IMAP_CACHE_SIZE": "3000"}}
+
+
+@pytest.fixture(scope="module", params=list(CACHE_SIZES))
 def cache_server(request, tmp_path_factory, engine):
-    """`server`, once with the IMAP message caches (the default) and once without."""
-    env = {"SEALPOST_IMAP_CACHE_SIZE": "0"} if request.param == "uncached" else {}
-    yield from module_server(tmp_path_factory, engine, env)
+    """`server` with the IMAP message caches (the default), without, and nearly without."""
+    yield from module_server(tmp_path_factory, engine, CACHE_SIZES[request.param])
 
 
 @pytest.fixture

@@ -170,7 +170,8 @@ impl Core {
             .map(|(uid, block)| (uid, Arc::from(block)))
             .collect();
         out.extend(read.iter().cloned());
-        self.header_cache.insert(user, mailbox, read);
+        // FETCH fills the header cache a few messages at a time: never "too big" as a whole.
+        self.header_cache.insert(user, mailbox, usize::MAX, read);
         Ok(out)
     }
 
@@ -223,7 +224,10 @@ impl Core {
         mailbox: &sealpost_store::model::ObjectId,
         uids: &[i64],
     ) -> Result<Option<Vec<Option<SearchFields>>>> {
-        if uids.len() > MAX_SEARCH_CACHED || !self.search_cache.enabled() {
+        if uids.len() > MAX_SEARCH_CACHED
+            || !self.search_cache.enabled()
+            || self.search_cache.too_big(user, mailbox, uids.len())
+        {
             return Ok(None);
         }
         let mut out = self.search_cache.lookup(user, mailbox, uids);
@@ -259,7 +263,7 @@ impl Core {
                 *slot = Some(fields.clone());
             }
         }
-        self.search_cache.insert(user, mailbox, read);
+        self.search_cache.insert(user, mailbox, uids.len(), read);
         Ok(Some(out))
     }
 }

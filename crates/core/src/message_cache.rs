@@ -17,8 +17,9 @@
 //!
 //! Each cache is bounded by an estimate of the bytes it holds across mailboxes
 //! (`[imap] cacheSize`; least recently used mailboxes are dropped first; a mailbox bigger
-//! than the whole bound is not kept). SEARCH on a mailbox with more than [`MAX_SEARCH_CACHED`] live messages reads the
-//! database straight, a bounded number of rows at a time, instead.
+//! than the whole bound is not kept). SEARCH on a mailbox with more than
+//! [`MAX_SEARCH_CACHED`] live messages, or on one that did not fit (until it has fewer
+//! messages than then), reads the database straight, a bounded number of rows at a time.
 
 use crate::imap_fetch::{HeaderIndex, IndexText};
 use sealpost_store::model::ObjectId;
@@ -71,7 +72,13 @@ struct Inner<V> {
     slots: HashMap<(ObjectId, ObjectId), Slot<V>>,
     bytes: usize,
     tick: u64,
+    /// Mailboxes that did not fit in the whole bound, with their message count then (see
+    /// [`MessageCache::too_big`]); forgotten all at once past [`MAX_TOO_BIG`] entries.
+    too_big: HashMap<(ObjectId, ObjectId), usize>,
 }
+
+/// Mailboxes remembered as too big for a cache.
+const MAX_TOO_BIG: usize = 1024;
 
 /// See the module documentation. Cheap to clone.
 pub(crate) struct MessageCache<V> {
@@ -95,6 +102,7 @@ impl<V: Weigh> MessageCache<V> {
                 slots: HashMap::new(),
                 bytes: 0,
                 tick: 0,
+                too_big: HashMap::new(),
             })),
             max_bytes,
         }
@@ -139,9 +147,26 @@ impl<V: Weigh> MessageCache<V> {
         inner.bytes -= freed;
     }
 
-    /// Adds values for messages of a mailbox; evicts the least recently used mailboxes
-    /// beyond the bound (this one last).
-    pub(crate) fn insert(&self, user: &ObjectId, mailbox: &ObjectId, rows: Vec<(i64, V)>) {
+    /// Whether a mailbox of `messages` messages is known not to fit: it did not with as
+    /// many or fewer. Filling it again would only evict it again (and everything else).
+    pub(crate) fn too_big(&self, user: &ObjectId, mailbox: &ObjectId, messages: usize) -> bool {
+        let key = (user.clone(), mailbox.clone());
+        self.lock()
+            .too_big
+            .get(&key)
+            .is_some_and(|&n| messages >= n)
+    }
+
+    /// Adds values for messages of a mailbox, which has `messages` messages in all; evicts
+    /// the least recently used mailboxes beyond the bound (this one last, then remembered
+    /// as too big).
+    pub(crate) fn insert(
+        &self,
+        user: &ObjectId,
+        mailbox: &ObjectId,
+        messages: usize,
+        rows: Vec<(i64, V)>,
+    ) {
         if rows.is_empty() {
             return;
         }
@@ -178,6 +203,10 @@ impl<V: Weigh> MessageCache<V> {
                 inner.bytes -= slot.bytes;
             }
             if victim == key {
+                if inner.too_big.len() >= MAX_TOO_BIG {
+                    inner.too_big.clear();
+                }
+                inner.too_big.insert(key, messages);
                 break;
             }
         }
@@ -233,7 +262,7 @@ mod tests {
     fn finds_what_was_inserted_and_only_that() {
         let cache = MessageCache::<SearchFields>::new(1 << 20);
         let (user, a, b) = ids();
-        cache.insert(&user, &a, vec![(1, fields("one")), (3, fields("three"))]);
+        cache.insert(&user, &a, 0, vec![(1, fields("one")), (3, fields("three"))]);
         let got = cache.lookup(&user, &a, &[1, 2, 3]);
         assert_eq!(got.len(), 3);
         assert_eq!(&*got[0].as_ref().unwrap().index.subject, "one");
@@ -247,16 +276,20 @@ mod tests {
         let one = fields("x").weight();
         let cache = MessageCache::<SearchFields>::new(one * 10);
         let (user, a, b) = ids();
-        cache.insert(&user, &a, (1..=6).map(|u| (u, fields("x"))).collect());
-        cache.insert(&user, &b, (1..=6).map(|u| (u, fields("x"))).collect());
+        cache.insert(&user, &a, 0, (1..=6).map(|u| (u, fields("x"))).collect());
+        cache.insert(&user, &b, 0, (1..=6).map(|u| (u, fields("x"))).collect());
         assert!(cache.total_bytes() <= one * 10);
         // `a` was used least recently: gone; `b` kept.
         assert!(cache.lookup(&user, &a, &[1]).iter().all(Option::is_none));
         assert!(cache.lookup(&user, &b, &[1])[0].is_some());
-        // A mailbox bigger than the whole bound is not kept at all.
-        cache.insert(&user, &a, (1..=20).map(|u| (u, fields("x"))).collect());
+        // A mailbox bigger than the whole bound is not kept at all, and remembered as such
+        // for as many messages or more.
+        assert!(!cache.too_big(&user, &a, 20));
+        cache.insert(&user, &a, 20, (1..=20).map(|u| (u, fields("x"))).collect());
         assert!(cache.total_bytes() <= one * 10);
         assert!(cache.lookup(&user, &a, &[1])[0].is_none());
+        assert!(cache.too_big(&user, &a, 20) && cache.too_big(&user, &a, 25));
+        assert!(!cache.too_big(&user, &a, 19) && !cache.too_big(&user, &b, 20));
     }
 
     #[test]
@@ -264,7 +297,12 @@ mod tests {
         let cache = MessageCache::<Arc<[u8]>>::new(1 << 30);
         let (user, a, _) = ids();
         let block: Arc<[u8]> = Arc::from(&b"Subject: x\r\n\r\n"[..]);
-        cache.insert(&user, &a, (1..=100).map(|u| (u, block.clone())).collect());
+        cache.insert(
+            &user,
+            &a,
+            0,
+            (1..=100).map(|u| (u, block.clone())).collect(),
+        );
         let before = cache.total_bytes();
         cache.forget(&user, &a, &(1..=90).collect::<Vec<i64>>());
         assert_eq!(cache.total_bytes(), before / 10);
