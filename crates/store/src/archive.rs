@@ -230,25 +230,11 @@ impl Store {
         let stats = write_tx!(self, tx => {
             let found = sqlx::query(&select).bind(now).fetch_all(&mut *tx).await?;
             let ids: Vec<i64> = found.iter().map(|r| r.i64("id")).collect::<Result<_>>()?;
-            by_engine!(self,
-                sqlite => (),
-                postgres => {
-                    // Their users, then their mailboxes, in id order (see `db::pg_lock_sql`).
-                    for (table, column) in [("users", "user_id"), ("mailboxes", "mailbox_id")] {
-                        let mut keys: Vec<String> = found.iter().map(|r| r.string(column)).collect::<Result<_>>()?;
-                        keys.sort_unstable();
-                        keys.dedup();
-                        for chunk in keys.chunks(500) {
-                            let sql = crate::db::pg_lock_sql(table, chunk.len());
-                            let mut q = sqlx::query(&sql);
-                            for k in chunk {
-                                q = q.bind(k.as_str());
-                            }
-                            q.fetch_all(&mut *tx).await?;
-                        }
-                    }
-                }
-            );
+            // Their users, then their mailboxes (see `db::pg_lock_sql`).
+            for (table, column) in [("users", "user_id"), ("mailboxes", "mailbox_id")] {
+                let keys: Vec<String> = found.iter().map(|r| r.string(column)).collect::<Result<_>>()?;
+                crate::db::pg_lock!(self, tx, table, keys.iter().map(String::as_str));
+            }
             let mut stats = PurgeStats::default();
             if !ids.is_empty() {
                 let marks = list(1, ids.len());

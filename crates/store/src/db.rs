@@ -181,7 +181,27 @@ macro_rules! by_engine {
     };
 }
 
-pub(crate) use {by_engine, read, write_tx};
+/// PostgreSQL (nothing on SQLite): in a `write_tx!` transaction `$tx`, locks the rows of
+/// `$table` whose ids `$ids` (`&str`s) names, in id order; see [`pg_lock_sql`].
+macro_rules! pg_lock {
+    ($store:expr, $tx:ident, $table:expr, $ids:expr) => {
+        if let $crate::db::Engine::Postgres(_) = &$store.db {
+            let mut ids: Vec<&str> = $ids.into_iter().collect();
+            ids.sort_unstable();
+            ids.dedup();
+            for chunk in ids.chunks(500) {
+                let sql = $crate::db::pg_lock_sql($table, chunk.len());
+                let mut q = sqlx::query(&sql);
+                for id in chunk {
+                    q = q.bind(*id);
+                }
+                q.fetch_all(&mut *$tx).await?;
+            }
+        }
+    };
+}
+
+pub(crate) use {by_engine, pg_lock, read, write_tx};
 
 /// PostgreSQL: locks rows of `table` (`users` or `mailboxes`) by id, in id order.
 ///

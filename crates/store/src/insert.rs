@@ -97,14 +97,12 @@ impl Store {
         let now = crate::now_ms();
         let mut results: Vec<Option<Result<Inserted, InsertError>>> =
             (0..batch.len()).map(|_| None).collect();
-        let users: Vec<&str> = unique(batch.iter().map(|m| m.user.as_str()));
-        let mailboxes: Vec<&str> = unique(batch.iter().map(|m| m.mailbox.as_str()));
-        // PostgreSQL: users, then mailboxes, each in id order (see `db::pg_lock_sql`).
-        let lock = by_engine!(self, sqlite => "", postgres => " ORDER BY id FOR NO KEY UPDATE");
-        let mut users = users;
+        // PostgreSQL: users, then mailboxes, each locked in id order (see `db::pg_lock_sql`).
+        let mut users: Vec<&str> = unique(batch.iter().map(|m| m.user.as_str()));
         users.sort_unstable();
-        let mut mailboxes = mailboxes;
+        let mut mailboxes: Vec<&str> = unique(batch.iter().map(|m| m.mailbox.as_str()));
         mailboxes.sort_unstable();
+        let lock = by_engine!(self, sqlite => "", postgres => " ORDER BY id FOR NO KEY UPDATE");
 
         self.write(async |tx| {
             // 1. Users (locked on PostgreSQL) and mailboxes.

@@ -556,13 +556,8 @@ impl Store {
             "SELECT m.uid FROM messages m WHERE m.user_id = $1 AND m.mailbox_id = $2 AND {cond} ORDER BY m.uid"
         );
         let moved = write_tx!(self, tx => {
-            by_engine!(self,
-                sqlite => (),
-                postgres => {
-                    // Both mailboxes, in id order (see `pg_lock_sql`).
-                    sqlx::query(&crate::db::pg_lock_sql("mailboxes", 2)).bind(src.as_str()).bind(dest.as_str()).fetch_all(&mut *tx).await?;
-                }
-            );
+            // Both mailboxes, in id order (see `db::pg_lock_sql`).
+            crate::db::pg_lock!(self, tx, "mailboxes", [src.as_str(), dest.as_str()]);
             let dest_ok = sqlx::query("SELECT id FROM mailboxes WHERE id = $1 AND user_id = $2")
                 .bind(dest.as_str())
                 .bind(user.as_str())
@@ -649,14 +644,9 @@ impl Store {
         let now = crate::now_ms();
         let archive_until = (self.archive_for > 0).then(|| now.saturating_add(self.archive_for));
         let deleted = write_tx!(self, tx => {
-            by_engine!(self,
-                sqlite => (),
-                postgres => {
-                    // The user (quota), then the mailbox, then the messages (see `pg_lock_sql`).
-                    sqlx::query(&crate::db::pg_lock_sql("users", 1)).bind(user.as_str()).fetch_all(&mut *tx).await?;
-                    sqlx::query(&crate::db::pg_lock_sql("mailboxes", 1)).bind(mailbox.as_str()).fetch_all(&mut *tx).await?;
-                }
-            );
+            // The user (quota), then the mailbox, then the messages (see `db::pg_lock_sql`).
+            crate::db::pg_lock!(self, tx, "users", [user.as_str()]);
+            crate::db::pg_lock!(self, tx, "mailboxes", [mailbox.as_str()]);
             let mut q = sqlx::query(&select).bind(user.as_str()).bind(mailbox.as_str());
             for u in &uids {
                 q = q.bind(*u);

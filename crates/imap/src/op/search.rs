@@ -532,8 +532,8 @@ impl Session {
         let seq = |i: usize| u32::try_from(i + 1).unwrap_or(u32::MAX);
         // Whether each live message matches, when its stored row was read.
         let mut matched: Vec<Option<bool>> = vec![None; live.len()];
-        let live_uids: Vec<i64> = live.iter().map(|(_, e)| i64::from(e.uid)).collect();
         let cached = if needs.records {
+            let live_uids: Vec<i64> = live.iter().map(|(_, e)| i64::from(e.uid)).collect();
             self.core.search_fields(&user, &mailbox, &live_uids).await?
         } else {
             None
