@@ -368,3 +368,41 @@ def test_disabling_or_deleting_a_user_ends_its_sessions(api, server, create_user
     finally:
         ra.close()
         rb.close()
+
+
+# ---- disabledScopes ----
+
+
+def test_disabled_scopes_refuse_those_services_only(api, server, create_user):
+    u = create_user(disabledScopes=["imap"])
+    assert ok(api.get(f"/users/{u.id}"))["disabledScopes"] == ["imap"]
+    asp = create_asp(api, u, scopes=["*"])["password"]
+    # The right password and a matching ASP are both refused for the disabled service...
+    assert not imap_login(server, u.username, u.password)
+    assert not imap_login(server, u.username, asp)
+    err(authenticate(api, u.username, u.password, "imap"), 403, "AuthFailed")
+    # ... and work for the others; the API's own (master) check is never disabled.
+    assert pop3_login(server, u.username, u.password)
+    assert pop3_login(server, u.username, asp)
+    assert ok(authenticate(api, u.username, u.password))["id"] == u.id
+
+    # Normalised: case, duplicates and order do not matter.
+    ok(api.put(f"/users/{u.id}", json={"disabledScopes": ["SMTP", "pop3", "smtp"]}))
+    assert ok(api.get(f"/users/{u.id}"))["disabledScopes"] == ["pop3", "smtp"]
+    assert imap_login(server, u.username, u.password)
+    assert not pop3_login(server, u.username, u.password)
+    err(authenticate(api, u.username, asp, "smtp"), 403, "AuthFailed")
+    # Refusals are logged as failed authentications with their scope.
+    fails = [e for e in authlog(api, u, action="authentication", limit=50)["results"] if e["result"] == "fail"]
+    assert {e.get("protocol") for e in fails} >= {"IMAP", "POP3"}, fails
+
+    ok(api.put(f"/users/{u.id}", json={"disabledScopes": []}))
+    assert ok(api.get(f"/users/{u.id}"))["disabledScopes"] == []
+    assert pop3_login(server, u.username, u.password)
+
+    # Only imap, pop3 and smtp may be disabled; nothing changes on bad input.
+    for bad in (["master"], ["*"], ["imap", "web"], "imap"):
+        invalid(api.put(f"/users/{u.id}", json={"disabledScopes": bad}))
+    assert ok(api.get(f"/users/{u.id}"))["disabledScopes"] == []
+    invalid(api.post("/users", json={"username": "scopes" + u.username[-6:], "password": u.password,
+                                     "disabledScopes": ["ftp"]}))

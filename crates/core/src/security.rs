@@ -177,7 +177,16 @@ impl Core {
             None => return Err(Error::AuthFailed),
         };
         let two_factor = self.store.totp_state(&id).await?.is_some_and(|t| t.enabled);
+        // A service shut off by `disabledScopes` refuses even the right password (logged as a
+        // failure, but not counted by the throttle: nothing was guessed).
+        let scope_disabled = |extra: AuthEventExtra| {
+            self.record_auth_event(&id, "authentication", false, meta, extra);
+            Err(Error::AuthFailed)
+        };
         if master_ok {
+            if scope.disabled_for(&user.disabled_scopes) && !user.disabled && !user.suspended {
+                return scope_disabled(extra());
+            }
             if user.disabled || user.suspended || (two_factor && scope != Scope::Master) {
                 return fail(extra());
             }
@@ -208,6 +217,9 @@ impl Core {
             };
             if !scope_allows(&candidate.scopes, scope) || user.disabled || user.suspended {
                 return fail(extra);
+            }
+            if scope.disabled_for(&user.disabled_scopes) {
+                return scope_disabled(extra);
             }
             self.auth_throttle.record_success(origin, username);
             self.record_auth_event(&id, "authentication", true, meta, extra);

@@ -31,6 +31,39 @@ impl Scope {
             Scope::Smtp => "smtp",
         }
     }
+
+    /// Whether a user's `disabledScopes` shut this service out. The master scope (the API's
+    /// own password checks) is never disabled.
+    pub fn disabled_for(self, disabled_scopes: &[String]) -> bool {
+        self != Scope::Master && disabled_scopes.iter().any(|s| s == self.as_str())
+    }
+}
+
+/// The services `disabledScopes` may name, as WildDuck.
+pub const DISABLEABLE_SCOPES: [&str; 3] = ["imap", "pop3", "smtp"];
+
+/// Validates and normalises `disabledScopes`: only `imap`, `pop3`, `smtp`, each once, in
+/// that order.
+pub fn parse_disabled_scopes(given: &[String]) -> crate::Result<Vec<String>> {
+    let mut seen = [false; 3];
+    for s in given {
+        let s = s.trim().to_ascii_lowercase();
+        match DISABLEABLE_SCOPES.iter().position(|k| *k == s) {
+            Some(i) => seen[i] = true,
+            None => {
+                return Err(Error::validation(
+                    "\"disabledScopes\" must contain only imap, pop3 or smtp",
+                    "disabledScopes",
+                ));
+            }
+        }
+    }
+    Ok(DISABLEABLE_SCOPES
+        .iter()
+        .zip(seen)
+        .filter(|(_, on)| *on)
+        .map(|(k, _)| k.to_string())
+        .collect())
 }
 
 /// `POST /users` input, validated by `create_user`.
@@ -53,6 +86,8 @@ pub struct NewUser {
     pub pub_key: Option<String>,
     pub encrypt_messages: bool,
     pub encrypt_forwarded: bool,
+    /// Services the user may not log in to (see [`parse_disabled_scopes`]).
+    pub disabled_scopes: Vec<String>,
 }
 
 /// `PUT /users/{user}` input: only `Some` fields change.
@@ -72,6 +107,7 @@ pub struct UserUpdate {
     pub encrypt_forwarded: Option<bool>,
     pub disabled: Option<bool>,
     pub suspended: Option<bool>,
+    pub disabled_scopes: Option<Vec<String>>,
     /// Where the change came from, for the authentication log.
     pub meta: crate::AuthMeta,
 }
@@ -225,6 +261,27 @@ pub struct Core {
     pub(crate) auth_throttle: std::sync::Arc<crate::throttle::AuthThrottle>,
     /// Guard key management: the master key, loaded on first use (see `guard/`).
     pub(crate) guard: std::sync::Arc<crate::guard::GuardState>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn disabled_scopes_are_normalised_and_checked() {
+        let v = |a: &[&str]| a.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+        assert_eq!(
+            parse_disabled_scopes(&v(&["SMTP", " imap", "smtp"])).unwrap(),
+            v(&["imap", "smtp"])
+        );
+        assert!(parse_disabled_scopes(&v(&[])).unwrap().is_empty());
+        assert!(parse_disabled_scopes(&v(&["*"])).is_err());
+        assert!(parse_disabled_scopes(&v(&["master"])).is_err());
+        let off = v(&["pop3"]);
+        assert!(Scope::Pop3.disabled_for(&off));
+        assert!(!Scope::Imap.disabled_for(&off));
+        assert!(!Scope::Master.disabled_for(&v(&["imap", "pop3", "smtp"])));
+    }
 }
 
 #[allow(dead_code)]

@@ -165,6 +165,7 @@ impl Core {
         check_nonneg(new.forwards, "forwards")?;
         check_language(&new.language)?;
         let tags = validate::tags(&new.tags)?;
+        let disabled_scopes = parse_disabled_scopes(&new.disabled_scopes)?;
         if let Some(n) = &new.name {
             validate::text(n, "name")?;
         }
@@ -243,6 +244,7 @@ impl Core {
             suspended: false,
             require_password_change: false,
             created: sealpost_store::now_ms(),
+            disabled_scopes,
         };
         let row = NewUserRow {
             user,
@@ -295,6 +297,11 @@ impl Core {
             return Err(Error::validation("name is too long", "name"));
         }
         let tags = update.tags.as_deref().map(validate::tags).transpose()?;
+        let disabled_scopes = update
+            .disabled_scopes
+            .as_deref()
+            .map(parse_disabled_scopes)
+            .transpose()?;
         let stored_hash = self
             .store
             .password_hash(id)
@@ -327,6 +334,7 @@ impl Core {
             encrypt_forwarded: update.encrypt_forwarded,
             disabled: update.disabled,
             suspended: update.suspended,
+            disabled_scopes,
         };
         let password_changed = patch.password_hash.is_some();
         let locked = patch.disabled == Some(true) || patch.suspended == Some(true);

@@ -60,6 +60,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         include_str!("schema/sqlite_0016_blob_headers.sql"),
         include_str!("schema/postgres_0016_blob_headers.sql"),
     ),
+    (
+        17,
+        include_str!("schema/sqlite_0017_disabled_scopes.sql"),
+        include_str!("schema/postgres_0017_disabled_scopes.sql"),
+    ),
 ];
 
 pub async fn run(db: &Engine) -> Result<()> {

@@ -77,6 +77,9 @@ pub struct UserRecord {
     pub suspended: bool,
     pub require_password_change: bool,
     pub created: Millis,
+    /// Services the user may not log in to (`imap`, `pop3`, `smtp`), as WildDuck's
+    /// `disabledScopes`; checked by core's authentication.
+    pub disabled_scopes: Vec<String>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]

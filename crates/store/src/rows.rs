@@ -42,7 +42,7 @@ pub(crate) fn id(r: &impl Cols, c: &str) -> Result<ObjectId> {
 
 pub(crate) const USER_COLS: &str = "id, username, name, password, address, language, quota_allowed, storage_used, \
     retention, recipients, forwards, tags, encrypt_messages, encrypt_forwarded, pub_key, activated, disabled, \
-    suspended, require_password_change, created";
+    suspended, require_password_change, created, disabled_scopes";
 
 pub(crate) fn user(r: &impl Cols) -> Result<UserRecord> {
     let tags = r.string("tags")?;
@@ -57,11 +57,7 @@ pub(crate) fn user(r: &impl Cols) -> Result<UserRecord> {
         retention: r.i64("retention")?,
         recipients: r.i64("recipients")?,
         forwards: r.i64("forwards")?,
-        tags: tags
-            .split(',')
-            .filter(|t| !t.is_empty())
-            .map(str::to_string)
-            .collect(),
+        tags: list(&tags),
         encrypt_messages: r.boolean("encrypt_messages")?,
         encrypt_forwarded: r.boolean("encrypt_forwarded")?,
         pub_key: r.string("pub_key")?,
@@ -71,7 +67,16 @@ pub(crate) fn user(r: &impl Cols) -> Result<UserRecord> {
         suspended: r.boolean("suspended")?,
         require_password_change: r.boolean("require_password_change")?,
         created: r.i64("created")?,
+        disabled_scopes: list(&r.string("disabled_scopes")?),
     })
+}
+
+/// A comma separated list as stored (`tags`, `disabled_scopes`).
+fn list(s: &str) -> Vec<String> {
+    s.split(',')
+        .filter(|t| !t.is_empty())
+        .map(str::to_string)
+        .collect()
 }
 
 pub(crate) const ADDRESS_COLS: &str = "id, user_id, address, main, created";

@@ -33,6 +33,7 @@ pub struct UserPatch {
     pub encrypt_forwarded: Option<bool>,
     pub disabled: Option<bool>,
     pub suspended: Option<bool>,
+    pub disabled_scopes: Option<Vec<String>>,
 }
 
 /// Filter for listing users.
@@ -53,7 +54,7 @@ impl Store {
         let u = &new.user;
         write_tx!(self, tx => {
             sqlx::query(&format!(
-                "INSERT INTO users ({USER_COLS}, username_norm) VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15,$16,$17,$18,$19,$20,$21)"
+                "INSERT INTO users ({USER_COLS}, username_norm) VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15,$16,$17,$18,$19,$20,$21,$22)"
             ))
             .bind(u.id.as_str())
             .bind(&u.username)
@@ -75,6 +76,7 @@ impl Store {
             .bind(u.suspended)
             .bind(u.require_password_change)
             .bind(u.created)
+            .bind(u.disabled_scopes.join(","))
             .bind(u.username.to_lowercase())
             .execute(&mut *tx)
             .await
@@ -244,6 +246,7 @@ impl Store {
         set!("encrypt_forwarded", patch.encrypt_forwarded);
         set!("disabled", patch.disabled);
         set!("suspended", patch.suspended);
+        set!("disabled_scopes", patch.disabled_scopes);
         if sets.is_empty() {
             return Ok(self.get_user(id).await?.is_some());
         }
@@ -264,6 +267,7 @@ impl Store {
             if let Some(v) = patch.encrypt_forwarded { q = q.bind(v); }
             if let Some(v) = patch.disabled { q = q.bind(v); }
             if let Some(v) = patch.suspended { q = q.bind(v); }
+            if let Some(v) = &patch.disabled_scopes { q = q.bind(v.join(",")); }
             let found = q.execute(&mut *tx).await?.rows_affected() > 0;
             if found && let Some(tags) = &patch.tags {
                     sqlx::query("DELETE FROM user_tags WHERE user_id = $1").bind(id.as_str()).execute(&mut *tx).await?;

@@ -137,6 +137,9 @@ pub struct UserInfo {
     pub key_info: Option<KeyInfo>,
     pub limits: UserLimits,
     pub tags: Vec<String>,
+    /// Services the user may not log in to.
+    #[schema(example = json!(["pop3"]))]
+    pub disabled_scopes: Vec<String>,
     pub has_password_set: bool,
     pub activated: bool,
     pub disabled: bool,
@@ -189,6 +192,7 @@ impl From<UserRecord> for UserInfo {
                 },
             },
             tags: u.tags,
+            disabled_scopes: u.disabled_scopes,
             has_password_set: u.has_password,
             activated: u.activated,
             disabled: u.disabled,
@@ -262,6 +266,8 @@ pub struct CreateUserRequest {
     #[serde(deserialize_with = "de::opt_bool")]
     #[schema(value_type = Option<bool>)]
     pub encrypt_forwarded: Option<bool>,
+    /// Services the user may not log in to: `imap`, `pop3`, `smtp`.
+    pub disabled_scopes: Option<Vec<String>>,
     /// Session id for the security log.
     pub sess: Option<String>,
     /// Client IP for the security log.
@@ -296,6 +302,7 @@ impl CreateUserRequest {
             pub_key: self.pub_key.filter(|k| !k.trim().is_empty()),
             encrypt_messages: self.encrypt_messages.unwrap_or(false),
             encrypt_forwarded: self.encrypt_forwarded.unwrap_or(false),
+            disabled_scopes: self.disabled_scopes.unwrap_or_default(),
         })
     }
 }
@@ -348,6 +355,8 @@ pub struct UpdateUserRequest {
     #[serde(deserialize_with = "de::opt_bool")]
     #[schema(value_type = Option<bool>)]
     pub suspended: Option<bool>,
+    /// Replaces the list of services the user may not log in to (`[]` enables all).
+    pub disabled_scopes: Option<Vec<String>>,
     pub sess: Option<String>,
     pub ip: Option<String>,
 }
@@ -375,6 +384,7 @@ impl UpdateUserRequest {
             encrypt_forwarded: self.encrypt_forwarded,
             disabled: self.disabled,
             suspended: self.suspended,
+            disabled_scopes: self.disabled_scopes,
             meta: sealpost_core::AuthMeta::new("API", self.sess, self.ip),
         })
     }
@@ -544,6 +554,7 @@ mod tests {
             suspended: false,
             require_password_change: false,
             created: 0,
+            disabled_scopes: vec!["pop3".into()],
         }
     }
 
@@ -571,6 +582,7 @@ mod tests {
                     "forwards": {"allowed": 2000, "used": 0, "ttl": false}
                 },
                 "tags": ["green", "blue"],
+                "disabledScopes": ["pop3"],
                 "hasPasswordSet": true,
                 "activated": true,
                 "disabled": false,
