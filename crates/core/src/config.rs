@@ -43,6 +43,8 @@ pub struct CoreConfig {
     /// (see `message_cache.rs`): two thirds for SEARCH, one third for header blocks. 0 turns
     /// them off.
     pub message_cache_bytes: usize,
+    /// The resolvers every DNS lookup asks (`[dns]`).
+    pub dns: crate::dns::DnsConfig,
 }
 
 /// The IMAP and SMTP endpoints mail clients are told to use.
@@ -89,6 +91,7 @@ impl Default for CoreConfig {
             auth_throttle: Default::default(),
             guard: Default::default(),
             message_cache_bytes: 192 << 20,
+            dns: Default::default(),
         }
     }
 }

@@ -9,6 +9,7 @@ mod authlog;
 mod autoreply;
 mod condstore;
 pub mod delivery;
+pub mod dns;
 mod encryption;
 mod error;
 mod events;

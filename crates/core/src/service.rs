@@ -261,6 +261,13 @@ pub struct Core {
     pub(crate) auth_throttle: std::sync::Arc<crate::throttle::AuthThrottle>,
     /// Guard key management: the master key, loaded on first use (see `guard/`).
     pub(crate) guard: std::sync::Arc<crate::guard::GuardState>,
+    /// The DNS resolver (see `dns.rs`).
+    pub(crate) dns: crate::dns::Dns,
+}
+
+#[allow(dead_code)]
+fn _assert_error_is_send(e: Error) -> impl Send {
+    e
 }
 
 #[cfg(test)]
@@ -282,9 +289,4 @@ mod tests {
         assert!(!Scope::Imap.disabled_for(&off));
         assert!(!Scope::Master.disabled_for(&v(&["imap", "pop3", "smtp"])));
     }
-}
-
-#[allow(dead_code)]
-fn _assert_error_is_send(e: Error) -> impl Send {
-    e
 }

@@ -65,6 +65,7 @@ impl Core {
         let gc = Arc::new(tokio::sync::Notify::new());
         let authlog = crate::authlog::AuthLog::start(store.clone());
         let auth_throttle = Arc::new(crate::throttle::AuthThrottle::new(&config.auth_throttle));
+        let dns = crate::dns::Dns::new(&config.dns)?;
         let core = Core {
             authlog,
             auth_throttle,
@@ -80,6 +81,7 @@ impl Core {
             uploads: Arc::new(tokio::sync::Notify::new()),
             outbound: crate::outbound::Outbound::new(config_outbound),
             guard: Default::default(),
+            dns,
         };
         core.spawn_blob_collector();
         if core.config.guard.recovery {
@@ -91,6 +93,11 @@ impl Core {
 
     pub fn config(&self) -> &CoreConfig {
         &self.config
+    }
+
+    /// The server's DNS resolver (`[dns] servers`).
+    pub fn dns(&self) -> &crate::dns::Dns {
+        &self.dns
     }
 
     /// "sqlite" or "postgres".

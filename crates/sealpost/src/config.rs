@@ -169,6 +169,7 @@ struct FileConfig {
     relay: Option<relay::FileRelay>,
     autoreply: Option<relay::FileAutoreply>,
     guard: Option<guard::FileGuard>,
+    dns: Option<dns::FileDns>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -340,6 +341,8 @@ pub struct Config {
     pub relay: relay::RelaySettings,
     /// `[guard]`: the Guard key-management API.
     pub guard: sealpost_core::guard::GuardConfig,
+    /// `[dns]`: the resolvers DNS lookups ask.
+    pub dns: sealpost_core::dns::DnsConfig,
     /// `[lmtp]` and `[smtp]` settings besides the listener.
     pub lmtp: DeliveryOptions,
     pub smtp: DeliveryOptions,
@@ -440,6 +443,7 @@ impl Default for Config {
             retention_interval: core.purge_interval.as_secs_f64(),
             relay: relay::RelaySettings::default(),
             guard: core.guard.clone(),
+            dns: core.dns.clone(),
             lmtp: DeliveryOptions::default(),
             smtp: DeliveryOptions::default(),
         }
@@ -609,6 +613,7 @@ impl Config {
         }
         self.relay.apply_file(file.relay, file.autoreply)?;
         guard::apply_file(&mut self.guard, file.guard);
+        dns::apply_file(&mut self.dns, file.dns)?;
         Ok(())
     }
 
@@ -730,6 +735,7 @@ impl Config {
         }
         self.relay.apply_env(get)?;
         guard::apply_env(&mut self.guard, get)?;
+        dns::apply_env(&mut self.dns, get)?;
         Ok(())
     }
 
@@ -835,6 +841,7 @@ impl Config {
         }
         self.relay.validate()?;
         guard::validate(&self.guard)?;
+        dns::validate(&self.dns)?;
         for service in [Service::Lmtp, Service::Smtp] {
             let o = self.delivery_mut(service);
             let checks = [
@@ -919,6 +926,7 @@ impl Config {
             auth_throttle: self.auth_throttle.clone(),
             guard: self.guard.clone(),
             message_cache_bytes: usize::try_from(self.imap.cache_size).unwrap_or(usize::MAX),
+            dns: self.dns.clone(),
         }
     }
 
@@ -1035,6 +1043,7 @@ pub fn redact_url(url: &str) -> String {
     }
 }
 
+mod dns;
 mod guard;
 mod pop3;
 mod relay;
