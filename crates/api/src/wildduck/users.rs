@@ -40,8 +40,8 @@ impl From<&UserRecord> for QuotaInfo {
     }
 }
 
-/// A 24 h rate limit (recipients, forwards). `forwards` is counted by Sealpost; `recipients`
-/// by the MTA that submits mail, so its `used` is 0 here.
+/// A 24 h rate limit (recipients, forwards), both counted by Sealpost: `recipients` at
+/// submission, `forwards` at delivery.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct RateLimit {
     #[schema(example = 2000)]
@@ -476,7 +476,14 @@ async fn create_user(
 async fn get_user(State(s): State<AppState>, path: PathArgs) -> ApiResult<Json<UserInfo>> {
     let user = path.id("user")?;
     let mut info = UserInfo::from(s.core.get_user(&user).await?);
-    // Forwards are counted by us (forwarding at delivery); recipients by the MTA.
+    // Both counted by us: forwards at delivery, recipients at submission.
+    let recipients = s.core.recipient_limit(&user).await?;
+    info.limits.recipients.used = recipients.used;
+    info.limits.recipients.ttl = IntOrFalse(
+        recipients
+            .resets
+            .map(|t| ((t - chrono::Utc::now().timestamp_millis()) / 1000).max(1)),
+    );
     let forwards = s.core.forward_limit(&user).await?;
     info.limits.forwards.used = forwards.used;
     info.limits.forwards.ttl = IntOrFalse(

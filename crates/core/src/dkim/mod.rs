@@ -16,6 +16,7 @@ mod keys;
 mod seal;
 
 pub use keys::{DkimKeyInfo, KeyAlgorithm, NewDkimKey};
+pub use sealpost_store::dkim::DkimKeyId;
 
 use crate::outbound::Secret;
 use sealpost_store::dkim::DkimKeys;

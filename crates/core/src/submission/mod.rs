@@ -130,7 +130,10 @@ impl Core {
         let prepared = message::prepare(s.data, &message_id, &date);
         let mut delivered = 0;
         if !s.local.is_empty() {
-            for result in self.deliver(s.envelope, s.local, &prepared).await {
+            // Signed here as the queue signs what leaves (RFC 6376: the signer is the
+            // domain's MSA), so that a local recipient sees the same signature.
+            let signed = self.dkim_sign(&prepared, &s.envelope.mail_from).await;
+            for result in self.deliver(s.envelope, s.local, &signed).await {
                 if result?.is_some() {
                     delivered += 1;
                 }
