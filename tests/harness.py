@@ -166,7 +166,10 @@ class Instance:
         self.dir.mkdir(parents=True, exist_ok=True)
         self.data_dir = self.dir / "data"
         self.db: PgDatabase | None = None
-        self.env: dict[str, str] = {"SEALPOST_DOMAIN": "example.test", "SEALPOST_LOG": "info"}
+        # DNS goes to a loopback port nothing answers on, unless a test starts a DNS server of
+        # its own: no test ever asks a resolver off this machine.
+        self.env: dict[str, str] = {"SEALPOST_DOMAIN": "example.test", "SEALPOST_LOG": "info",
+                                    "SEALPOST_DNS_SERVERS": "127.0.0.1:9", "SEALPOST_DNS_TIMEOUT": "1"}
         if engine == "postgres":
             assert PG_URL, "postgres engine needs SEALPOST_TEST_DATABASE_URL"
             self.db = PgDatabase(PG_URL)

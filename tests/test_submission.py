@@ -363,3 +363,39 @@ def test_sigkill_after_250_loses_no_queued_message(tmp_path_factory, engine, sin
             assert len(sink.wait_to(r)) == 1, r
     finally:
         made.cleanup()
+
+
+# ---- Authentication-Results on inbound SMTP ----
+
+
+def test_inbound_smtp_gets_authentication_results(api, server, dns):
+    import base64
+
+    import nacl.signing
+
+    domain = f"{unique('in')}.test"
+    key = nacl.signing.SigningKey.generate()
+    dns.zone.add(f"sel._domainkey.{domain}", "TXT",
+                 "v=DKIM1; k=ed25519; p=" + base64.b64encode(bytes(key.verify_key)).decode())
+    dns.zone.add(domain, "TXT", "v=spf1 ip4:127.0.0.1 -all")
+    dns.zone.add(f"_dmarc.{domain}", "TXT", "v=DMARC1; p=reject")
+    user = make_user(api)
+    raw = (f"From: <news@{domain}>\r\nTo: <{user.address}>\r\nSubject: signed elsewhere\r\n"
+           "Message-ID: <abc@x>\r\nDate: Mon, 07 Dec 2026 10:00:00 +0000\r\n\r\nhello\r\n").encode()
+    signature = dkim.sign(raw, b"sel", domain.encode(), base64.b64encode(bytes(key)),
+                          signature_algorithm=b"ed25519-sha256", include_headers=[b"from", b"to", b"subject"])
+    c = smtplib.SMTP("127.0.0.1", server.smtp_port, timeout=30)
+    c.ehlo("mta.example")
+    hostname = c.ehlo_resp.decode().split()[0]
+    forged = f"Authentication-Results: {hostname}; dkim=pass header.d=bank.example\r\n".encode()
+    c.sendmail(f"bounces@{domain}", [user.address], forged + signature + raw)
+    c.quit()
+    [stored] = inbox_messages(api, user.id)
+    results = parse(stored).get_all("Authentication-Results")
+    assert len(results) == 1, results
+    text = " ".join(results[0].split())
+    assert text.startswith(f"{hostname};"), text
+    assert f"dkim=pass header.i=@{domain} header.s=sel" in text, text
+    assert "spf=pass" in text and f"smtp.mailfrom=bounces@{domain}" in text, text
+    assert "dmarc=pass" in text, text
+    assert "bank.example" not in stored.decode()

@@ -601,6 +601,12 @@ impl Session {
             tls: self.tls.clone(),
             authenticated: None,
         };
+        // Inbound SMTP comes from anywhere: what DKIM, SPF and DMARC say goes in front.
+        let body = if lmtp || tx.recipients.is_empty() {
+            body
+        } else {
+            self.core.authenticate_inbound(&envelope, &body).await
+        };
         let results = if tx.recipients.is_empty() {
             Vec::new()
         } else {

@@ -15,6 +15,7 @@
 
 mod address;
 mod after;
+mod auth_results;
 pub mod autocrypt;
 mod encrypt;
 mod plan;

@@ -94,6 +94,8 @@ impl SigningKey for SharedKey {
 pub(crate) struct DkimState {
     secret: tokio::sync::OnceCell<seal::SealKey>,
     cache: Mutex<HashMap<String, (Instant, Option<Arc<CachedKey>>)>>,
+    /// DKIM/SPF/DMARC checks of inbound mail (`delivery/auth_results.rs`), made on first use.
+    pub(crate) authenticator: std::sync::OnceLock<Option<mail_auth::MessageAuthenticator>>,
 }
 
 impl DkimState {
