@@ -199,7 +199,11 @@ impl DeliveryServer {
     }
 
     /// The TLS handshake of an implicit-TLS connection, then its session.
-    async fn run_tls(self, stream: tokio::net::TcpStream, peer: std::net::SocketAddr) -> Result<()> {
+    async fn run_tls(
+        self,
+        stream: tokio::net::TcpStream,
+        peer: std::net::SocketAddr,
+    ) -> Result<()> {
         let Some(acceptor) = self.tls.clone() else {
             return Err(Error::Protocol("implicit TLS without a TLS setup"));
         };
@@ -208,6 +212,14 @@ impl DeliveryServer {
             .map_err(|_| Error::Timeout)??;
         let info = session::tls_description(tls.get_ref().1);
         // No STARTTLS on a connection that is already encrypted.
-        session::run(Box::new(tls), peer, self.core, self.config, None, Some(info)).await
+        session::run(
+            Box::new(tls),
+            peer,
+            self.core,
+            self.config,
+            None,
+            Some(info),
+        )
+        .await
     }
 }

@@ -586,9 +586,9 @@ impl Config {
                         "only [submission] takes allowPlaintextAuth (there is no AUTH here)",
                     ));
                 }
-                self.submission.allow_plaintext_auth = v.parse().map_err(|m| {
-                    ConfigError::value("submission.allowPlaintextAuth", m)
-                })?;
+                self.submission.allow_plaintext_auth = v
+                    .parse()
+                    .map_err(|m| ConfigError::value("submission.allowPlaintextAuth", m))?;
             }
             if let Some(l) = f.listen {
                 self.listen[service.index()] = l.0;
@@ -976,9 +976,11 @@ impl Config {
             max_message_size: self.max_message_size,
             archive_for: std::time::Duration::from_secs_f64(self.archive_days * DAY),
             purge_interval: std::time::Duration::from_secs_f64(self.retention_interval),
-            outbound: self
-                .outbound
-                .apply(self.relay.outbound_config(self.domain.trim()), &self.relay, self.domain.trim()),
+            outbound: self.outbound.apply(
+                self.relay.outbound_config(self.domain.trim()),
+                &self.relay,
+                self.domain.trim(),
+            ),
             client_setup: self.client_setup(),
             auth_throttle: self.auth_throttle.clone(),
             guard: self.guard.clone(),
@@ -1104,8 +1106,8 @@ pub fn redact_url(url: &str) -> String {
 
 mod dns;
 mod guard;
-mod submission;
 mod pop3;
 mod relay;
+mod submission;
 #[cfg(test)]
 mod tests;

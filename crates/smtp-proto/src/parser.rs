@@ -250,7 +250,9 @@ fn auth(rest: &str) -> Result<Command, ParseError> {
     }
     let initial = words.next().map(str::to_string);
     if words.next().is_some() {
-        return Err(ParseError::Syntax("use AUTH <mechanism> [initial-response]"));
+        return Err(ParseError::Syntax(
+            "use AUTH <mechanism> [initial-response]",
+        ));
     }
     Ok(Command::Auth {
         mechanism: mechanism.to_ascii_uppercase(),

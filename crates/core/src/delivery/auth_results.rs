@@ -67,7 +67,8 @@ async fn results(auth: &MessageAuthenticator, envelope: &Envelope, raw: &[u8]) -
     let dkim = auth.verify_dkim(&message).await;
     let mail_from = envelope.mail_from.as_str();
     let spf = if mail_from.is_empty() {
-        auth.verify_spf(SpfParameters::verify_ehlo(ip, helo, host)).await
+        auth.verify_spf(SpfParameters::verify_ehlo(ip, helo, host))
+            .await
     } else {
         auth.verify_spf(SpfParameters::verify_mail_from(ip, helo, host, mail_from))
             .await

@@ -133,9 +133,7 @@ fn from_rsa(key: rsa::RsaPrivateKey) -> Result<ParsedKey> {
     let pkcs8 = key.to_pkcs8_der().map_err(bad_key)?.as_bytes().to_vec();
     let public = rsa::RsaPublicKey::from(&key);
     let spki = public.to_public_key_der().map_err(bad_key)?;
-    let spki_pem = public
-        .to_public_key_pem(LineEnding::LF)
-        .map_err(bad_key)?;
+    let spki_pem = public.to_public_key_pem(LineEnding::LF).map_err(bad_key)?;
     Ok(ParsedKey {
         algorithm: KeyAlgorithm::Rsa,
         pkcs8,
@@ -214,7 +212,8 @@ fn generate(algorithm: KeyAlgorithm) -> Result<ParsedKey> {
     };
     match algorithm {
         KeyAlgorithm::Rsa => {
-            let pair = mail_auth::dkim::generate::DkimKeyPair::generate_rsa(2048).map_err(failed)?;
+            let pair =
+                mail_auth::dkim::generate::DkimKeyPair::generate_rsa(2048).map_err(failed)?;
             from_rsa(
                 rsa::RsaPrivateKey::from_pkcs1_der(pair.private_key())
                     .map_err(|e| Error::Internal(e.to_string()))?,
@@ -351,7 +350,11 @@ impl Core {
         }
         let (total, rows) = self
             .store
-            .list_dkim_keys(query.as_deref(), &page.seek::<String>()?, page.fetch_limit())
+            .list_dkim_keys(
+                query.as_deref(),
+                &page.seek::<String>()?,
+                page.fetch_limit(),
+            )
             .await?;
         let rows: Vec<DkimKeyInfo> = rows.into_iter().map(DkimKeyInfo::from_record).collect();
         Ok(page.finish(total, rows, |k| k.domain.clone()))
@@ -420,7 +423,10 @@ mod tests {
     #[test]
     fn domains_are_normalised() {
         assert_eq!(normalize_domain(" Example.COM. ").unwrap(), "example.com");
-        assert_eq!(normalize_domain("bücher.example").unwrap(), "xn--bcher-kva.example");
+        assert_eq!(
+            normalize_domain("bücher.example").unwrap(),
+            "xn--bcher-kva.example"
+        );
         assert_eq!(normalize_domain("*").unwrap(), "*");
         assert!(normalize_domain("a b").is_err());
         assert!(normalize_domain("").is_err());

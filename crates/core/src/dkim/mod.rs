@@ -19,13 +19,11 @@ pub use keys::{DkimKeyInfo, KeyAlgorithm, NewDkimKey};
 pub use sealpost_store::dkim::DkimKeyId;
 
 use crate::outbound::Secret;
-use sealpost_store::dkim::DkimKeys;
 use crate::{Core, Error, Result};
-use mail_auth::common::crypto::{
-    Algorithm, DkimKey, Ed25519Key, RsaKey, Sha256, SigningKey,
-};
+use mail_auth::common::crypto::{Algorithm, DkimKey, Ed25519Key, RsaKey, Sha256, SigningKey};
 use mail_auth::common::headers::HeaderWriter;
 use mail_auth::dkim::{Canonicalization, DkimSigner};
+use sealpost_store::dkim::DkimKeys;
 use std::collections::HashMap;
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
@@ -124,9 +122,7 @@ fn from_domain(raw: &[u8]) -> Option<String> {
 
 fn address_domain(address: &str) -> Option<String> {
     let (_, domain) = address.rsplit_once('@')?;
-    keys::normalize_domain(domain)
-        .ok()
-        .filter(|d| d != "*")
+    keys::normalize_domain(domain).ok().filter(|d| d != "*")
 }
 
 impl Core {
@@ -284,7 +280,10 @@ mod tests {
         let raw = b"Subject: x\r\nFrom: \"A, B\" <a@Sub.Example.COM>\r\n\r\nbody\r\n";
         assert_eq!(from_domain(raw).as_deref(), Some("sub.example.com"));
         assert_eq!(from_domain(b"Subject: x\r\n\r\n"), None);
-        assert_eq!(address_domain("x@B\u{fc}cher.example").as_deref(), Some("xn--bcher-kva.example"));
+        assert_eq!(
+            address_domain("x@B\u{fc}cher.example").as_deref(),
+            Some("xn--bcher-kva.example")
+        );
         assert_eq!(address_domain(""), None);
     }
 }

@@ -137,10 +137,7 @@ impl Direct {
                 self.tls.clone(),
             )
         };
-        match relay(starttls)
-            .send_at(addr, from, rcpts, raw)
-            .await
-        {
+        match relay(starttls).send_at(addr, from, rcpts, raw).await {
             Err(SendError::Temporary(e)) if e.starts_with(TLS_FAILED) => {
                 tracing::info!(host, %addr, error = %e, "STARTTLS failed; trying again without TLS");
                 relay(StartTls::Never).send_at(addr, from, rcpts, raw).await
@@ -155,7 +152,9 @@ impl Direct {
 fn opportunistic_tls() -> Option<Arc<rustls::ClientConfig>> {
     let provider = Arc::new(rustls::crypto::ring::default_provider());
     let verifier = Arc::new(AnyCertificate(provider.clone()));
-    match rustls::ClientConfig::builder_with_provider(provider).with_safe_default_protocol_versions() {
+    match rustls::ClientConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+    {
         Ok(b) => Some(Arc::new(
             b.dangerous()
                 .with_custom_certificate_verifier(verifier)

@@ -132,11 +132,12 @@ impl Core {
         let now = sealpost_store::now_ms();
         // Straight to MX hosts, one row per recipient domain: each domain is tried, retried
         // and given up on its own. Through a relay, one row for all.
-        let groups = if self.outbound.config.relay.is_none() && self.outbound.config.direct.is_some() {
-            by_domain(mail.recipients)
-        } else {
-            vec![mail.recipients]
-        };
+        let groups =
+            if self.outbound.config.relay.is_none() && self.outbound.config.direct.is_some() {
+                by_domain(mail.recipients)
+            } else {
+                vec![mail.recipients]
+            };
         let first = ObjectId::new();
         let mut id = Some(first.clone());
         for recipients in groups {
@@ -264,7 +265,10 @@ impl Core {
 fn by_domain(recipients: Vec<String>) -> Vec<Vec<String>> {
     let mut groups: Vec<(String, Vec<String>)> = Vec::new();
     for r in recipients {
-        let domain = r.rsplit_once('@').map(|(_, d)| d.to_lowercase()).unwrap_or_default();
+        let domain = r
+            .rsplit_once('@')
+            .map(|(_, d)| d.to_lowercase())
+            .unwrap_or_default();
         match groups.iter_mut().find(|(d, _)| *d == domain) {
             Some((_, list)) => list.push(r),
             None => groups.push((domain, vec![r])),

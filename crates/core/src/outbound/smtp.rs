@@ -218,7 +218,9 @@ impl Relay {
         let c = &self.config;
         let tcp = tokio::time::timeout(c.timeout, TcpStream::connect(addr))
             .await
-            .map_err(|_| SendError::Temporary(format!("connecting to {} ({addr}) timed out", c.host)))?
+            .map_err(|_| {
+                SendError::Temporary(format!("connecting to {} ({addr}) timed out", c.host))
+            })?
             .map_err(|e| temp(&format!("cannot connect to {} ({addr})", c.host), e))?;
         self.send_over(tcp, from, rcpts, raw).await
     }

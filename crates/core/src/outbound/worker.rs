@@ -10,13 +10,13 @@ use super::config::{DirectConfig, RelayConfig, StartTls};
 use super::direct::Direct;
 use super::smtp::{Relay, SendError, SendReport};
 use super::{Outbound, OutboundKind, OutboundMail, dsn};
-use std::collections::HashMap;
-use tokio::sync::Semaphore;
 use sealpost_store::Store;
 use sealpost_store::model::Millis;
 use sealpost_store::outbound::OutboundRow;
+use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
+use tokio::sync::Semaphore;
 use tokio_rustls::rustls;
 
 /// Rows claimed per round, and sent concurrently.
@@ -65,8 +65,11 @@ pub(super) fn spawn(core: crate::Core, route: Route) {
     let relay = match route {
         Route::Relay(relay) => relay,
         Route::Direct(direct) => {
-            tracing::info!(port = direct.port, concurrency = direct.domain_concurrency,
-                "outbound worker started: direct delivery to MX hosts");
+            tracing::info!(
+                port = direct.port,
+                concurrency = direct.domain_concurrency,
+                "outbound worker started: direct delivery to MX hosts"
+            );
             let concurrency = direct.domain_concurrency.max(1);
             let worker = Worker {
                 sender: Sender::Direct {
@@ -409,7 +412,10 @@ impl Worker {
                 return false;
             }
         };
-        let address = user.address.clone().unwrap_or_else(|| user.username.clone());
+        let address = user
+            .address
+            .clone()
+            .unwrap_or_else(|| user.username.clone());
         let envelope = crate::delivery::Envelope {
             mail_from: String::new(),
             helo: "localhost".into(),

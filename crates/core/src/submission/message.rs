@@ -54,7 +54,9 @@ fn name_is(field: &[u8], name: &str) -> bool {
     field.len() > name.len()
         && field[..name.len()].eq_ignore_ascii_case(name.as_bytes())
         && matches!(
-            field[name.len()..].iter().find(|b| !matches!(b, b' ' | b'\t')),
+            field[name.len()..]
+                .iter()
+                .find(|b| !matches!(b, b' ' | b'\t')),
             Some(b':')
         )
 }
@@ -98,9 +100,12 @@ mod tests {
     #[test]
     fn bcc_goes_and_missing_fields_come() {
         let raw = b"From: a@x.test\r\nBcc: secret@y.test,\r\n other@y.test\r\nTo: b@y.test\r\nBCC : z@y.test\r\nSubject: hi\r\n\r\nbody\r\nBcc: stays in the body\r\n";
-        let out = String::from_utf8(prepare(raw, "id@x.test", "Mon, 1 Jan 2024 00:00:00 +0000")).unwrap();
+        let out =
+            String::from_utf8(prepare(raw, "id@x.test", "Mon, 1 Jan 2024 00:00:00 +0000")).unwrap();
         assert!(!out.contains("secret@") && !out.contains("other@") && !out.contains("z@y"));
-        assert!(out.contains("Message-ID: <id@x.test>\r\nDate: Mon, 1 Jan 2024 00:00:00 +0000\r\n\r\nbody\r\n"));
+        assert!(out.contains(
+            "Message-ID: <id@x.test>\r\nDate: Mon, 1 Jan 2024 00:00:00 +0000\r\n\r\nbody\r\n"
+        ));
         assert!(out.contains("\r\nBcc: stays in the body\r\n"));
         assert!(out.starts_with("From: a@x.test\r\nTo: b@y.test\r\nSubject: hi\r\n"));
     }
@@ -111,7 +116,13 @@ mod tests {
         let out = prepare(raw, "new@x", "now");
         assert_eq!(out, raw.to_vec());
         // No body at all, and a message of only a header.
-        assert_eq!(prepare(b"From: a@x\r\n", "i@x", "d"), b"From: a@x\r\nMessage-ID: <i@x>\r\nDate: d\r\n\r\n".to_vec());
-        assert_eq!(prepare(b"From: a@x", "i@x", "d"), b"From: a@x\r\nMessage-ID: <i@x>\r\nDate: d\r\n\r\n".to_vec());
+        assert_eq!(
+            prepare(b"From: a@x\r\n", "i@x", "d"),
+            b"From: a@x\r\nMessage-ID: <i@x>\r\nDate: d\r\n\r\n".to_vec()
+        );
+        assert_eq!(
+            prepare(b"From: a@x", "i@x", "d"),
+            b"From: a@x\r\nMessage-ID: <i@x>\r\nDate: d\r\n\r\n".to_vec()
+        );
     }
 }

@@ -51,7 +51,9 @@ pub struct Submitted {
 
 fn not_allowed(address: &str) -> Error {
     Error::Forbidden {
-        message: format!("Sender address rejected: not owned by the authenticated user ({address})"),
+        message: format!(
+            "Sender address rejected: not owned by the authenticated user ({address})"
+        ),
         code: SENDER_NOT_ALLOWED,
     }
 }
@@ -91,7 +93,8 @@ impl Core {
     pub async fn submit(&self, s: Submission<'_>) -> Result<Submitted> {
         self.check_size(s.data.len())?;
         let user = s.user;
-        self.check_envelope_sender(user, &s.envelope.mail_from).await?;
+        self.check_envelope_sender(user, &s.envelope.mail_from)
+            .await?;
         let froms = header_from(s.data);
         if froms.is_empty() {
             return Err(Error::validation(

@@ -109,7 +109,10 @@ mod tests {
 
     #[test]
     fn wildcards_match_whole_addresses() {
-        let w = vec!["*@lists.example.com".to_string(), "news*@example.org".to_string()];
+        let w = vec![
+            "*@lists.example.com".to_string(),
+            "news*@example.org".to_string(),
+        ];
         assert!(whitelisted(&w, "Team@Lists.Example.com"));
         assert!(whitelisted(&w, "news-2024@example.org"));
         assert!(!whitelisted(&w, "team@lists.example.com.evil"));

@@ -170,7 +170,11 @@ impl Session {
                 }
                 Err(e) => {
                     tracing::warn!(error = %e, "submission: user lookup after login failed");
-                    self.refuse(Reply::new(454, (4, 7, 0), "Temporary authentication failure"));
+                    self.refuse(Reply::new(
+                        454,
+                        (4, 7, 0),
+                        "Temporary authentication failure",
+                    ));
                     Ok(Flow::Continue)
                 }
             },
@@ -186,7 +190,11 @@ impl Session {
             }
             Err(e) => {
                 tracing::warn!(error = %e, "submission: authentication failed with an error");
-                self.refuse(Reply::new(454, (4, 7, 0), "Temporary authentication failure"));
+                self.refuse(Reply::new(
+                    454,
+                    (4, 7, 0),
+                    "Temporary authentication failure",
+                ));
                 Ok(Flow::Continue)
             }
         }
@@ -203,9 +211,17 @@ impl Session {
                 .min(MAX_FAILURE_DELAY),
         )
         .await;
-        self.refuse(Reply::new(535, (5, 7, 8), "Authentication credentials invalid"));
+        self.refuse(Reply::new(
+            535,
+            (5, 7, 8),
+            "Authentication credentials invalid",
+        ));
         if self.auth_failures >= MAX_AUTH_FAILURES {
-            self.reply(Reply::new(421, (4, 7, 0), "Too many failed logins, closing connection"));
+            self.reply(Reply::new(
+                421,
+                (4, 7, 0),
+                "Too many failed logins, closing connection",
+            ));
             return Ok(Flow::Close);
         }
         Ok(Flow::Continue)
@@ -242,7 +258,11 @@ impl Session {
         tx.rcpt_count += 1;
         let user = auth.user.clone();
         let pending = tx.accepted.len();
-        if let Err(e) = self.core.check_recipient_allowance(&user, pending + 1).await {
+        if let Err(e) = self
+            .core
+            .check_recipient_allowance(&user, pending + 1)
+            .await
+        {
             return submission_error(&e, quota);
         }
         let address = if to.eq_ignore_ascii_case("postmaster") {

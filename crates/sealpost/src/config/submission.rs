@@ -57,11 +57,20 @@ impl Default for OutboundOptions {
 
 impl OutboundOptions {
     /// `base` (from `[relay]`) with direct delivery and the delay warning.
-    pub fn apply(&self, mut base: OutboundConfig, relay: &RelaySettings, domain: &str) -> OutboundConfig {
-        base.delay_warning = (self.delay_warning > 0).then(|| Duration::from_secs(self.delay_warning));
+    pub fn apply(
+        &self,
+        mut base: OutboundConfig,
+        relay: &RelaySettings,
+        domain: &str,
+    ) -> OutboundConfig {
+        base.delay_warning =
+            (self.delay_warning > 0).then(|| Duration::from_secs(self.delay_warning));
         base.direct = self.direct.then(|| DirectConfig {
             port: self.port,
-            helo_name: relay.helo_name.clone().unwrap_or_else(|| domain.to_string()),
+            helo_name: relay
+                .helo_name
+                .clone()
+                .unwrap_or_else(|| domain.to_string()),
             timeout: Duration::from_secs(relay.timeout),
             domain_concurrency: self.domain_concurrency,
         });
@@ -73,7 +82,10 @@ fn parse_bool(key: &str, v: &str) -> Result<bool, ConfigError> {
     match v.trim().to_ascii_lowercase().as_str() {
         "true" | "1" | "yes" | "on" => Ok(true),
         "false" | "0" | "no" | "off" => Ok(false),
-        other => Err(ConfigError::value(key, format!("{other:?} is not true or false"))),
+        other => Err(ConfigError::value(
+            key,
+            format!("{other:?} is not true or false"),
+        )),
     }
 }
 
@@ -161,8 +173,14 @@ mod tests {
     #[test]
     fn submission_defaults_and_environment() {
         let c = load(&[]).unwrap();
-        assert_eq!(c.listen(Service::Submission), "127.0.0.1:1587".parse().unwrap());
-        assert_eq!(c.listen(Service::Submissions), "127.0.0.1:1465".parse().unwrap());
+        assert_eq!(
+            c.listen(Service::Submission),
+            "127.0.0.1:1587".parse().unwrap()
+        );
+        assert_eq!(
+            c.listen(Service::Submissions),
+            "127.0.0.1:1465".parse().unwrap()
+        );
         let core = c.core_config();
         assert!(core.outbound.direct.is_none());
         assert_eq!(core.client_setup.smtp_port, 1465);
