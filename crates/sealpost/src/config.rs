@@ -788,7 +788,7 @@ impl Config {
         }
         self.relay.apply_env(get)?;
         guard::apply_env(&mut self.guard, get)?;
-        dns::apply_env(&mut self.dns, &get)?;
+        dns::apply_env(&mut self.dns, get)?;
         submission::apply_env(&mut self.outbound, &mut self.dkim, get)?;
         Ok(())
     }

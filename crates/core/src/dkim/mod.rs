@@ -87,11 +87,14 @@ impl SigningKey for SharedKey {
     }
 }
 
+/// A domain's signing key (or that it has none), and when it was looked up.
+type CacheEntry = (Instant, Option<Arc<CachedKey>>);
+
 /// The secret (loaded on first use) and the key cache.
 #[derive(Default)]
 pub(crate) struct DkimState {
     secret: tokio::sync::OnceCell<seal::SealKey>,
-    cache: Mutex<HashMap<String, (Instant, Option<Arc<CachedKey>>)>>,
+    cache: Mutex<HashMap<String, CacheEntry>>,
     /// DKIM/SPF/DMARC checks of inbound mail (`delivery/auth_results.rs`), made on first use.
     pub(crate) authenticator: std::sync::OnceLock<Option<mail_auth::MessageAuthenticator>>,
 }

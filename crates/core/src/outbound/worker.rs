@@ -52,7 +52,7 @@ pub(super) enum Route {
 enum Sender {
     Relay(Relay),
     Direct {
-        direct: Direct,
+        direct: Box<Direct>,
         concurrency: usize,
         /// One semaphore per recipient domain being sent to.
         domains: std::sync::Mutex<HashMap<String, Arc<Semaphore>>>,
@@ -73,7 +73,7 @@ pub(super) fn spawn(core: crate::Core, route: Route) {
             let concurrency = direct.domain_concurrency.max(1);
             let worker = Worker {
                 sender: Sender::Direct {
-                    direct: Direct::new(direct, core.dns().clone()),
+                    direct: Box::new(Direct::new(direct, core.dns().clone())),
                     concurrency,
                     domains: Default::default(),
                 },

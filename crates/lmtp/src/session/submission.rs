@@ -179,7 +179,10 @@ impl Session {
                 }
             },
             Err(CoreError::AuthFailed) => self.auth_failed(&username).await,
-            Err(CoreError::Forbidden { code, .. }) if code == "RateLimitedError" => {
+            Err(CoreError::Forbidden {
+                code: "RateLimitedError",
+                ..
+            }) => {
                 tracing::info!(peer = %self.peer, "submission: login refused after too many failures");
                 self.refuse(Reply::new(
                     454,
