@@ -166,7 +166,10 @@ class Instance:
         self.dir.mkdir(parents=True, exist_ok=True)
         self.data_dir = self.dir / "data"
         self.db: PgDatabase | None = None
-        self.env: dict[str, str] = {"SEALPOST_DOMAIN": "example.test", "SEALPOST_LOG": "info"}
+        # DNS goes to a loopback port nothing answers on, unless a test starts a DNS server of
+        # its own: no test ever asks a resolver off this machine.
+        self.env: dict[str, str] = {"SEALPOST_DOMAIN": "example.test", "SEALPOST_LOG": "info",
+                                    "SEALPOST_DNS_SERVERS": "127.0.0.1:9", "SEALPOST_DNS_TIMEOUT": "1"}
         if engine == "postgres":
             assert PG_URL, "postgres engine needs SEALPOST_TEST_DATABASE_URL"
             self.db = PgDatabase(PG_URL)
@@ -216,7 +219,8 @@ class Instance:
         fixed_port = port
         for _attempt in range(3):
             self._n += 1
-            api_port, imap_port, imaps_port, pop3_port, pop3s_port, lmtp_port, smtp_port = free_ports(7)
+            (api_port, imap_port, imaps_port, pop3_port, pop3s_port, lmtp_port, smtp_port,
+             submission_port, submissions_port) = free_ports(9)
             port = fixed_port or api_port
             listen = {} if fixed_port else {"SEALPOST_API_LISTEN": f"{listen_host}:{port}"}
             listen["SEALPOST_IMAP_LISTEN"] = f"127.0.0.1:{imap_port}"
@@ -225,6 +229,8 @@ class Instance:
             listen["SEALPOST_POP3S_LISTEN"] = f"127.0.0.1:{pop3s_port}"
             listen["SEALPOST_LMTP_LISTEN"] = f"127.0.0.1:{lmtp_port}"
             listen["SEALPOST_SMTP_LISTEN"] = f"127.0.0.1:{smtp_port}"
+            listen["SEALPOST_SUBMISSION_LISTEN"] = f"127.0.0.1:{submission_port}"
+            listen["SEALPOST_SUBMISSIONS_LISTEN"] = f"127.0.0.1:{submissions_port}"
             full_env = {**self.env, **listen, **(env or {})}
             if full_env["SEALPOST_IMAP_LISTEN"] != listen["SEALPOST_IMAP_LISTEN"]:
                 imap_port = None
@@ -254,6 +260,11 @@ class Instance:
             # LMTP and inbound SMTP listeners (tests/test_lmtp.py, tests/test_smtp_in.py).
             server.lmtp_port = lmtp_port if full_env["SEALPOST_LMTP_LISTEN"] == listen["SEALPOST_LMTP_LISTEN"] else None
             server.smtp_port = smtp_port if full_env["SEALPOST_SMTP_LISTEN"] == listen["SEALPOST_SMTP_LISTEN"] else None
+            # Submission listeners (tests/test_submission*.py).
+            server.submission_port = (submission_port if full_env["SEALPOST_SUBMISSION_LISTEN"]
+                                      == listen["SEALPOST_SUBMISSION_LISTEN"] else None)
+            server.submissions_port = (submissions_port if full_env["SEALPOST_SUBMISSIONS_LISTEN"]
+                                       == listen["SEALPOST_SUBMISSIONS_LISTEN"] else None)
             deadline = time.monotonic() + START_TIMEOUT
             while time.monotonic() < deadline:
                 if proc.poll() is not None:

@@ -45,6 +45,8 @@ pub struct CoreConfig {
     pub message_cache_bytes: usize,
     /// The resolvers every DNS lookup asks (`[dns]`).
     pub dns: crate::dns::DnsConfig,
+    /// The secret DKIM private keys are sealed with (`[dkim]`).
+    pub dkim: crate::dkim::DkimConfig,
 }
 
 /// The IMAP and SMTP endpoints mail clients are told to use.
@@ -92,6 +94,7 @@ impl Default for CoreConfig {
             guard: Default::default(),
             message_cache_bytes: 192 << 20,
             dns: Default::default(),
+            dkim: Default::default(),
         }
     }
 }

@@ -9,6 +9,7 @@ mod authlog;
 mod autoreply;
 mod condstore;
 pub mod delivery;
+pub mod dkim;
 pub mod dns;
 mod encryption;
 mod error;
@@ -44,6 +45,7 @@ pub mod config;
 pub mod filters;
 pub mod outbound;
 pub mod password;
+pub mod submission;
 pub mod throttle;
 
 pub use archive::ArchivedDetails;

@@ -88,6 +88,8 @@ pub struct NewUser {
     pub encrypt_forwarded: bool,
     /// Services the user may not log in to (see [`parse_disabled_scopes`]).
     pub disabled_scopes: Vec<String>,
+    /// More addresses the user may send as (see `submission::sender`).
+    pub from_whitelist: Vec<String>,
 }
 
 /// `PUT /users/{user}` input: only `Some` fields change.
@@ -108,6 +110,7 @@ pub struct UserUpdate {
     pub disabled: Option<bool>,
     pub suspended: Option<bool>,
     pub disabled_scopes: Option<Vec<String>>,
+    pub from_whitelist: Option<Vec<String>>,
     /// Where the change came from, for the authentication log.
     pub meta: crate::AuthMeta,
 }
@@ -263,6 +266,8 @@ pub struct Core {
     pub(crate) guard: std::sync::Arc<crate::guard::GuardState>,
     /// The DNS resolver (see `dns.rs`).
     pub(crate) dns: crate::dns::Dns,
+    /// DKIM: the sealing secret and the signing-key cache (see `dkim/`).
+    pub(crate) dkim: std::sync::Arc<crate::dkim::DkimState>,
 }
 
 #[allow(dead_code)]

@@ -82,6 +82,7 @@ impl Core {
             outbound: crate::outbound::Outbound::new(config_outbound),
             guard: Default::default(),
             dns,
+            dkim: Default::default(),
         };
         core.spawn_blob_collector();
         if core.config.guard.recovery {
@@ -173,6 +174,7 @@ impl Core {
         check_language(&new.language)?;
         let tags = validate::tags(&new.tags)?;
         let disabled_scopes = parse_disabled_scopes(&new.disabled_scopes)?;
+        let from_whitelist = crate::submission::parse_from_whitelist(&new.from_whitelist)?;
         if let Some(n) = &new.name {
             validate::text(n, "name")?;
         }
@@ -252,6 +254,7 @@ impl Core {
             require_password_change: false,
             created: sealpost_store::now_ms(),
             disabled_scopes,
+            from_whitelist,
         };
         let row = NewUserRow {
             user,
@@ -309,6 +312,11 @@ impl Core {
             .as_deref()
             .map(parse_disabled_scopes)
             .transpose()?;
+        let from_whitelist = update
+            .from_whitelist
+            .as_deref()
+            .map(crate::submission::parse_from_whitelist)
+            .transpose()?;
         let stored_hash = self
             .store
             .password_hash(id)
@@ -342,6 +350,7 @@ impl Core {
             disabled: update.disabled,
             suspended: update.suspended,
             disabled_scopes,
+            from_whitelist,
         };
         let password_changed = patch.password_hash.is_some();
         let locked = patch.disabled == Some(true) || patch.suspended == Some(true);

@@ -1,8 +1,10 @@
-//! Mail delivery front ends of Sealpost: an LMTP server (RFC 2033) for an MTA in front of
-//! us, and an inbound SMTP listener (RFC 5321) that accepts mail for local recipients only
-//! (final delivery, never relaying).
+//! Mail front ends of Sealpost: an LMTP server (RFC 2033) for an MTA in front of us, an
+//! inbound SMTP listener (RFC 5321) that accepts mail for local recipients only (final
+//! delivery, never relaying), and the submission listeners (RFC 6409, on a STARTTLS port and
+//! an implicit-TLS port, RFC 8314) where our users send mail after AUTH PLAIN or LOGIN
+//! (`session/submission.rs`).
 //!
-//! Both speak the same session (`session.rs`) over the same parser
+//! All speak the same session (`session.rs`) over the same parser
 //! (`sealpost-smtp-proto`): PIPELINING (replies are flushed only when the client's input is
 //! used up), 8BITMIME, SMTPUTF8, ENHANCEDSTATUSCODES, SIZE, CHUNKING (BDAT), STARTTLS.
 //! Recipients are resolved at RCPT time through `core` (unknown ones get 550 5.1.1 at once);
@@ -20,6 +22,7 @@ mod replies;
 mod session;
 
 pub use error::{Error, Result};
+pub use sealpost_net::PlaintextAuth;
 pub use tokio_rustls::rustls;
 
 use sealpost_core::Core;
@@ -36,6 +39,8 @@ use tokio_rustls::TlsAcceptor;
 pub enum Mode {
     Lmtp,
     Smtp,
+    /// Message submission by authenticated users (RFC 6409).
+    Submission,
 }
 
 impl Mode {
@@ -43,6 +48,7 @@ impl Mode {
         match self {
             Mode::Lmtp => "LMTP",
             Mode::Smtp => "ESMTP",
+            Mode::Submission => "ESMTP MSA",
         }
     }
 }
@@ -86,6 +92,8 @@ pub struct DeliveryConfig {
     /// Consecutive refused commands after which the connection is closed.
     pub max_bad_commands: u32,
     pub quota_reply: QuotaReply,
+    /// Submission: when AUTH may be used without TLS (as for IMAP).
+    pub allow_plaintext_auth: PlaintextAuth,
 }
 
 impl DeliveryConfig {
@@ -99,6 +107,7 @@ impl DeliveryConfig {
             max_connections: 1000,
             max_bad_commands: 20,
             quota_reply: QuotaReply::Temporary,
+            allow_plaintext_auth: PlaintextAuth::Loopback,
         }
     }
 }
@@ -130,6 +139,16 @@ impl DeliveryServer {
 
     /// Serves `listener` until the task is dropped.
     pub async fn serve(&self, listener: TcpListener) {
+        self.serve_with(listener, false).await
+    }
+
+    /// Serves `listener` with implicit TLS (RFC 8314: the TLS handshake comes first) until
+    /// the task is dropped.
+    pub async fn serve_tls(&self, listener: TcpListener) {
+        self.serve_with(listener, true).await
+    }
+
+    async fn serve_with(&self, listener: TcpListener, implicit_tls: bool) {
         loop {
             match listener.accept().await {
                 Ok((mut stream, peer)) => {
@@ -152,14 +171,19 @@ impl DeliveryServer {
                     };
                     let server = self.clone();
                     tokio::spawn(async move {
-                        let result = session::run(
-                            Box::new(stream),
-                            peer,
-                            server.core,
-                            server.config,
-                            server.tls,
-                        )
-                        .await;
+                        let result = if implicit_tls {
+                            server.run_tls(stream, peer).await
+                        } else {
+                            session::run(
+                                Box::new(stream),
+                                peer,
+                                server.core,
+                                server.config,
+                                server.tls,
+                                None,
+                            )
+                            .await
+                        };
                         if let Err(e) = result {
                             tracing::debug!(%peer, error = %e, "delivery session ended");
                         }
@@ -172,5 +196,30 @@ impl DeliveryServer {
                 }
             }
         }
+    }
+
+    /// The TLS handshake of an implicit-TLS connection, then its session.
+    async fn run_tls(
+        self,
+        stream: tokio::net::TcpStream,
+        peer: std::net::SocketAddr,
+    ) -> Result<()> {
+        let Some(acceptor) = self.tls.clone() else {
+            return Err(Error::Protocol("implicit TLS without a TLS setup"));
+        };
+        let tls = tokio::time::timeout(self.config.timeout, acceptor.accept(stream))
+            .await
+            .map_err(|_| Error::Timeout)??;
+        let info = session::tls_description(tls.get_ref().1);
+        // No STARTTLS on a connection that is already encrypted.
+        session::run(
+            Box::new(tls),
+            peer,
+            self.core,
+            self.config,
+            None,
+            Some(info),
+        )
+        .await
     }
 }

@@ -14,6 +14,8 @@ use std::sync::Arc;
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio_rustls::TlsAcceptor;
 
+mod submission;
+
 /// What a session reads from and writes to.
 pub(crate) trait Io: AsyncRead + AsyncWrite + Unpin + Send {}
 impl<T: AsyncRead + AsyncWrite + Unpin + Send> Io for T {}
@@ -34,6 +36,8 @@ struct Transaction {
     accepted: Vec<Accepted>,
     /// Where mail to our SRS addresses goes back to (bounces of forwarded copies).
     returns: Vec<String>,
+    /// Submission: recipients that are not users here, for the outbound queue.
+    remote: Vec<String>,
     /// RCPT commands seen (accepted or not), for the per-transaction limit.
     rcpt_count: usize,
     /// BDAT chunks received so far.
@@ -51,6 +55,8 @@ enum Accepted {
     User(usize),
     /// Sent back to the original sender of a forwarded copy (SRS).
     Return,
+    /// Submission: sent on to another domain.
+    Remote,
 }
 
 /// What to do after a command.
@@ -77,14 +83,22 @@ struct Session {
     extended: bool,
     tx: Option<Transaction>,
     bad: u32,
+    /// Submission: the user logged in with AUTH.
+    auth: Option<submission::Authenticated>,
+    /// Submission: failed AUTH attempts on this connection.
+    auth_failures: u32,
+    /// This session's id, for the authentication log.
+    id: String,
 }
 
+/// `tls`: the TLS version and cipher when the connection came in over implicit TLS.
 pub(crate) async fn run(
     stream: Stream,
     peer: SocketAddr,
     core: Core,
     config: Arc<DeliveryConfig>,
     acceptor: Option<TlsAcceptor>,
+    tls: Option<String>,
 ) -> Result<()> {
     let mut s = Session {
         stream,
@@ -94,11 +108,14 @@ pub(crate) async fn run(
         core,
         config,
         acceptor,
-        tls: None,
+        tls,
         helo: None,
         extended: false,
         tx: None,
         bad: 0,
+        auth: None,
+        auth_failures: 0,
+        id: ObjectId::new().to_string(),
     };
     let greeting = format!(
         "{} Sealpost {} ready",
@@ -238,9 +255,13 @@ impl Session {
             Command::Ehlo(_) | Command::Helo(_) => {
                 self.refuse(Reply::new(500, (5, 5, 1), "This is LMTP: use LHLO"))
             }
-            Command::Mail { from, params } => self.mail(from, params),
+            Command::Mail { from, params } => self.mail(from, params).await,
             Command::Rcpt { to } => {
-                let r = self.rcpt(to).await;
+                let r = if self.config.mode == Mode::Submission {
+                    self.submission_rcpt(to).await
+                } else {
+                    self.rcpt(to).await
+                };
                 self.answer(r);
             }
             Command::Data => self.data().await?,
@@ -265,7 +286,10 @@ impl Session {
                 (2, 0, 0),
                 "Commands: LHLO EHLO HELO MAIL RCPT DATA BDAT RSET NOOP QUIT VRFY HELP STARTTLS",
             )),
-            Command::Auth => self.refuse(Reply::new(
+            Command::Auth { mechanism, initial } if self.config.mode == Mode::Submission => {
+                return self.auth(&mechanism, initial).await;
+            }
+            Command::Auth { .. } => self.refuse(Reply::new(
                 502,
                 (5, 5, 1),
                 "AUTH not available: this service accepts mail for local recipients only",
@@ -312,11 +336,14 @@ impl Session {
         if self.tls.is_none() && self.acceptor.is_some() {
             lines.push("STARTTLS".into());
         }
+        if self.config.mode == Mode::Submission && self.auth_allowed() {
+            lines.push("AUTH PLAIN LOGIN".into());
+        }
         lines.push("HELP".into());
         self.answer(Reply::plain(250, lines));
     }
 
-    fn mail(&mut self, from: String, params: MailParams) {
+    async fn mail(&mut self, from: String, params: MailParams) {
         if self.helo.is_none() {
             let first = if self.config.mode == Mode::Lmtp {
                 "LHLO"
@@ -348,12 +375,18 @@ impl Session {
                 ),
             ));
         }
+        if self.config.mode == Mode::Submission
+            && let Err(r) = self.submission_sender(&from).await
+        {
+            return self.refuse(r);
+        }
         self.tx = Some(Transaction {
             from,
             params,
             recipients: Vec::new(),
             accepted: Vec::new(),
             returns: Vec::new(),
+            remote: Vec::new(),
             rcpt_count: 0,
             body: Vec::new(),
             chunking: false,
@@ -547,6 +580,9 @@ impl Session {
         let Some(tx) = self.tx.take() else {
             return;
         };
+        if self.config.mode == Mode::Submission {
+            return self.finish_submission(tx, body).await;
+        }
         let lmtp = self.config.mode == Mode::Lmtp;
         let protocol = match (lmtp, self.tls.is_some(), self.extended) {
             (true, false, _) => Protocol::Lmtp,
@@ -563,6 +599,13 @@ impl Session {
             id: ObjectId::new().to_string(),
             hostname: self.config.hostname.clone(),
             tls: self.tls.clone(),
+            authenticated: None,
+        };
+        // Inbound SMTP comes from anywhere: what DKIM, SPF and DMARC say goes in front.
+        let body = if lmtp || tx.recipients.is_empty() {
+            body
+        } else {
+            self.core.authenticate_inbound(&envelope, &body).await
         };
         let results = if tx.recipients.is_empty() {
             Vec::new()
@@ -605,6 +648,7 @@ impl Session {
                 let r = match a {
                     Accepted::User(i) => replies.get(*i).cloned(),
                     Accepted::Return => returned.clone(),
+                    Accepted::Remote => None,
                 };
                 self.answer(r.unwrap_or_else(|| {
                     Reply::new(451, (4, 3, 0), "Delivery result missing; try again")
@@ -637,21 +681,26 @@ impl Session {
         let tls = tokio::time::timeout(self.config.timeout, acceptor.accept(plain))
             .await
             .map_err(|_| Error::Timeout)??;
-        let (_, conn) = tls.get_ref();
-        let version = conn
-            .protocol_version()
-            .and_then(|v| v.as_str())
-            .unwrap_or("TLS");
-        let cipher = conn
-            .negotiated_cipher_suite()
-            .and_then(|c| c.suite().as_str())
-            .unwrap_or("unknown");
-        self.tls = Some(format!("{version} with cipher {cipher}"));
+        self.tls = Some(tls_description(tls.get_ref().1));
         self.stream = Box::new(tls);
-        // RFC 3207: the client starts over with EHLO.
+        // RFC 3207: the client starts over with EHLO, and nothing learnt before counts.
         self.helo = None;
         self.extended = false;
         self.tx = None;
+        self.auth = None;
         Ok(())
     }
+}
+
+/// "TLSv1_3 with cipher TLS13_AES_256_GCM_SHA384", for `Received:` and logs.
+pub(crate) fn tls_description(conn: &tokio_rustls::rustls::ServerConnection) -> String {
+    let version = conn
+        .protocol_version()
+        .and_then(|v| v.as_str())
+        .unwrap_or("TLS");
+    let cipher = conn
+        .negotiated_cipher_suite()
+        .and_then(|c| c.suite().as_str())
+        .unwrap_or("unknown");
+    format!("{version} with cipher {cipher}")
 }

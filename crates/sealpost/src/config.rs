@@ -50,10 +50,12 @@ pub enum Service {
     Pop3s,
     Lmtp,
     Smtp,
+    Submission,
+    Submissions,
 }
 
 impl Service {
-    pub const ALL: [Service; 7] = [
+    pub const ALL: [Service; 9] = [
         Service::Api,
         Service::Imap,
         Service::Imaps,
@@ -61,6 +63,8 @@ impl Service {
         Service::Pop3s,
         Service::Lmtp,
         Service::Smtp,
+        Service::Submission,
+        Service::Submissions,
     ];
 
     /// The config section name (`[imap]`) and the lower-case name used in messages.
@@ -73,6 +77,8 @@ impl Service {
             Service::Pop3s => "pop3s",
             Service::Lmtp => "lmtp",
             Service::Smtp => "smtp",
+            Service::Submission => "submission",
+            Service::Submissions => "submissions",
         }
     }
 
@@ -85,6 +91,8 @@ impl Service {
             Service::Pop3s => 1995,
             Service::Lmtp => 2424,
             Service::Smtp => 2525,
+            Service::Submission => 1587,
+            Service::Submissions => 1465,
         }
     }
 
@@ -158,6 +166,10 @@ struct FileConfig {
     pop3s: Option<FileListener>,
     lmtp: Option<FileDelivery>,
     smtp: Option<FileDelivery>,
+    submission: Option<FileDelivery>,
+    submissions: Option<FileListener>,
+    outbound: Option<submission::FileOutbound>,
+    dkim: Option<submission::FileDkim>,
     storage: Option<FileStorage>,
     users: Option<FileUsers>,
     limits: Option<FileLimits>,
@@ -223,6 +235,9 @@ struct FileDelivery {
     timeout: Option<u64>,
     #[serde(alias = "quota_reply")]
     quota_reply: Option<u16>,
+    /// `[submission]` only: AUTH without TLS (`never`, `loopback`, `always`).
+    #[serde(alias = "allow_plaintext_auth")]
+    allow_plaintext_auth: Option<String>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -303,7 +318,7 @@ pub struct CliOverrides {
 #[derive(Debug, Clone)]
 pub struct Config {
     pub data_dir: PathBuf,
-    listen: [SocketAddr; 7],
+    listen: [SocketAddr; 9],
     /// `[api] accessToken`; `None` (or empty) means no token is required.
     pub access_token: Option<String>,
     /// `[api] maxBody`; `None` means derived from the message size limit.
@@ -346,9 +361,15 @@ pub struct Config {
     /// `[lmtp]` and `[smtp]` settings besides the listener.
     pub lmtp: DeliveryOptions,
     pub smtp: DeliveryOptions,
+    /// `[submission]` (shared by `[submissions]`) settings besides the listener.
+    pub submission: DeliveryOptions,
+    /// `[outbound]`: direct delivery and delay warnings.
+    pub outbound: submission::OutboundOptions,
+    /// `[dkim]`: the secret DKIM private keys are sealed with.
+    pub dkim: sealpost_core::dkim::DkimConfig,
 }
 
-/// `[lmtp]` / `[smtp]`: the delivery listeners' bounds and replies.
+/// `[lmtp]` / `[smtp]` / `[submission]`: the delivery listeners' bounds and replies.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct DeliveryOptions {
     /// `hostname`: our name in greetings and `Received:`; `None` = the system's host name.
@@ -361,6 +382,8 @@ pub struct DeliveryOptions {
     pub timeout: u64,
     /// `quotaReply`: 452 (temporary, default) or 552 (permanent) for a full mailbox.
     pub quota_reply: QuotaReply,
+    /// `allowPlaintextAuth` (`[submission]` only): AUTH without TLS.
+    pub allow_plaintext_auth: PlaintextAuth,
 }
 
 impl Default for DeliveryOptions {
@@ -372,6 +395,7 @@ impl Default for DeliveryOptions {
             max_connections: d.max_connections,
             timeout: d.timeout.as_secs(),
             quota_reply: d.quota_reply,
+            allow_plaintext_auth: d.allow_plaintext_auth,
         }
     }
 }
@@ -446,6 +470,9 @@ impl Default for Config {
             dns: core.dns.clone(),
             lmtp: DeliveryOptions::default(),
             smtp: DeliveryOptions::default(),
+            submission: DeliveryOptions::default(),
+            outbound: submission::OutboundOptions::default(),
+            dkim: Default::default(),
         }
     }
 }
@@ -545,8 +572,24 @@ impl Config {
             }
             self.pop3.apply_file(pop3)?;
         }
-        for (service, section) in [(Service::Lmtp, file.lmtp), (Service::Smtp, file.smtp)] {
+        let sections = [
+            (Service::Lmtp, file.lmtp),
+            (Service::Smtp, file.smtp),
+            (Service::Submission, file.submission),
+        ];
+        for (service, section) in sections {
             let Some(f) = section else { continue };
+            if let Some(v) = &f.allow_plaintext_auth {
+                if service != Service::Submission {
+                    return Err(ConfigError::value(
+                        format!("{service}.allowPlaintextAuth"),
+                        "only [submission] takes allowPlaintextAuth (there is no AUTH here)",
+                    ));
+                }
+                self.submission.allow_plaintext_auth = v
+                    .parse()
+                    .map_err(|m| ConfigError::value("submission.allowPlaintextAuth", m))?;
+            }
             if let Some(l) = f.listen {
                 self.listen[service.index()] = l.0;
             }
@@ -564,7 +607,11 @@ impl Config {
                     .map_err(|m| ConfigError::value(format!("{service}.quotaReply"), m))?;
             }
         }
-        let listeners = [(Service::Imaps, file.imaps), (Service::Pop3s, file.pop3s)];
+        let listeners = [
+            (Service::Imaps, file.imaps),
+            (Service::Pop3s, file.pop3s),
+            (Service::Submissions, file.submissions),
+        ];
         for (service, section) in listeners {
             if let Some(l) = section.and_then(|s| s.listen) {
                 self.listen[service.index()] = l.0;
@@ -614,6 +661,7 @@ impl Config {
         self.relay.apply_file(file.relay, file.autoreply)?;
         guard::apply_file(&mut self.guard, file.guard);
         dns::apply_file(&mut self.dns, file.dns)?;
+        submission::apply_file(&mut self.outbound, &mut self.dkim, file.outbound, file.dkim)?;
         Ok(())
     }
 
@@ -686,7 +734,12 @@ impl Config {
             self.imap.cache_size = parse_int("SEALPOST_IMAP_CACHE_SIZE", &v)?;
         }
         self.pop3.apply_env(get)?;
-        for service in [Service::Lmtp, Service::Smtp] {
+        if let Some(v) = get("SEALPOST_SUBMISSION_ALLOW_PLAINTEXT_AUTH") {
+            self.submission.allow_plaintext_auth = v
+                .parse()
+                .map_err(|m| ConfigError::value("SEALPOST_SUBMISSION_ALLOW_PLAINTEXT_AUTH", m))?;
+        }
+        for service in [Service::Lmtp, Service::Smtp, Service::Submission] {
             let prefix = format!("SEALPOST_{}_", service.name().to_ascii_uppercase());
             let key = |k: &str| format!("{prefix}{k}");
             if let Some(v) = get(&key("HOSTNAME")) {
@@ -736,6 +789,7 @@ impl Config {
         self.relay.apply_env(get)?;
         guard::apply_env(&mut self.guard, get)?;
         dns::apply_env(&mut self.dns, get)?;
+        submission::apply_env(&mut self.outbound, &mut self.dkim, get)?;
         Ok(())
     }
 
@@ -842,7 +896,8 @@ impl Config {
         self.relay.validate()?;
         guard::validate(&self.guard)?;
         dns::validate(&self.dns)?;
-        for service in [Service::Lmtp, Service::Smtp] {
+        submission::validate(&self.outbound, &self.dkim)?;
+        for service in [Service::Lmtp, Service::Smtp, Service::Submission] {
             let o = self.delivery_mut(service);
             let checks = [
                 ("maxRecipients", o.max_recipients as u64),
@@ -921,17 +976,22 @@ impl Config {
             max_message_size: self.max_message_size,
             archive_for: std::time::Duration::from_secs_f64(self.archive_days * DAY),
             purge_interval: std::time::Duration::from_secs_f64(self.retention_interval),
-            outbound: self.relay.outbound_config(self.domain.trim()),
+            outbound: self.outbound.apply(
+                self.relay.outbound_config(self.domain.trim()),
+                &self.relay,
+                self.domain.trim(),
+            ),
             client_setup: self.client_setup(),
             auth_throttle: self.auth_throttle.clone(),
             guard: self.guard.clone(),
             message_cache_bytes: usize::try_from(self.imap.cache_size).unwrap_or(usize::MAX),
             dns: self.dns.clone(),
+            dkim: self.dkim.clone(),
         }
     }
 
     /// Where Apple configuration profiles point mail clients: the mail domain, with the
-    /// IMAPS and SMTP listen ports.
+    /// IMAPS and submissions (implicit TLS, RFC 8314) listen ports.
     fn client_setup(&self) -> sealpost_core::ClientSetup {
         let host = self.domain.trim().to_owned();
         sealpost_core::ClientSetup {
@@ -939,8 +999,8 @@ impl Config {
             imap_port: self.listen[Service::Imaps.index()].port(),
             imap_tls: true,
             smtp_host: host,
-            smtp_port: self.listen[Service::Smtp.index()].port(),
-            smtp_tls: false,
+            smtp_port: self.listen[Service::Submissions.index()].port(),
+            smtp_tls: true,
         }
     }
 
@@ -960,19 +1020,19 @@ impl Config {
     }
 
     fn delivery_mut(&mut self, service: Service) -> &mut DeliveryOptions {
-        if service == Service::Smtp {
-            &mut self.smtp
-        } else {
-            &mut self.lmtp
+        match service {
+            Service::Smtp => &mut self.smtp,
+            Service::Submission | Service::Submissions => &mut self.submission,
+            _ => &mut self.lmtp,
         }
     }
 
-    /// The settings of the LMTP ([`Service::Lmtp`]) or inbound SMTP listener.
+    /// The settings of the LMTP ([`Service::Lmtp`]), inbound SMTP or submission listener.
     pub fn delivery_config(&self, service: Service) -> DeliveryConfig {
-        let (o, mode) = if service == Service::Smtp {
-            (&self.smtp, Mode::Smtp)
-        } else {
-            (&self.lmtp, Mode::Lmtp)
+        let (o, mode) = match service {
+            Service::Smtp => (&self.smtp, Mode::Smtp),
+            Service::Submission | Service::Submissions => (&self.submission, Mode::Submission),
+            _ => (&self.lmtp, Mode::Lmtp),
         };
         DeliveryConfig {
             hostname: o
@@ -985,6 +1045,7 @@ impl Config {
             timeout: std::time::Duration::from_secs(o.timeout),
             max_connections: o.max_connections,
             quota_reply: o.quota_reply,
+            allow_plaintext_auth: o.allow_plaintext_auth,
             ..DeliveryConfig::new(mode)
         }
     }
@@ -1047,5 +1108,6 @@ mod dns;
 mod guard;
 mod pop3;
 mod relay;
+mod submission;
 #[cfg(test)]
 mod tests;

@@ -1,6 +1,7 @@
 //! `sealpost serve` and `sealpost migrate`: open the store, then (for `serve`) run the HTTP
-//! API, IMAP (plain with STARTTLS, and IMAPS), POP3 (plain with STLS, and POP3S), LMTP and
-//! inbound SMTP until SIGTERM or SIGINT, finishing requests in flight before exiting.
+//! API, IMAP (plain with STARTTLS, and IMAPS), POP3 (plain with STLS, and POP3S), LMTP,
+//! inbound SMTP and submission (STARTTLS, and implicit TLS) until SIGTERM or SIGINT,
+//! finishing requests in flight before exiting.
 
 use crate::Failure;
 use crate::config::{Config, Service, redact_url};
@@ -46,6 +47,8 @@ pub async fn run(config: Config) -> Result<(), Failure> {
                 | Service::Pop3s
                 | Service::Lmtp
                 | Service::Smtp
+                | Service::Submission
+                | Service::Submissions
         )
     }) {
         tracing::debug!(%service, listen = %config.listen(service), "listener reserved, not started yet");
@@ -98,12 +101,23 @@ pub async fn run(config: Config) -> Result<(), Failure> {
         config.delivery_config(Service::Smtp),
         Some(tls.clone()),
     );
+    // Submission for our users: STARTTLS on one port, implicit TLS (RFC 8314) on the other,
+    // sharing settings and connection count.
+    let submission_server = sealpost_lmtp::DeliveryServer::new(
+        core.clone(),
+        config.delivery_config(Service::Submission),
+        Some(tls.clone()),
+    );
     let lmtp_listener = bind(&config, Service::Lmtp).await?;
     let smtp_listener = bind(&config, Service::Smtp).await?;
+    let submission_listener = bind(&config, Service::Submission).await?;
+    let submissions_listener = bind(&config, Service::Submissions).await?;
     let mut delivery = tokio::spawn(async move {
         tokio::join!(
             lmtp_server.serve(lmtp_listener),
-            smtp_server.serve(smtp_listener)
+            smtp_server.serve(smtp_listener),
+            submission_server.serve(submission_listener),
+            submission_server.serve_tls(submissions_listener)
         );
     });
 

@@ -16,6 +16,10 @@ pub struct MailParams {
     pub body: Option<Body>,
     /// `SMTPUTF8` (RFC 6531).
     pub smtputf8: bool,
+    /// `AUTH=` (RFC 4954 section 5): the identity the client says submitted the message,
+    /// `<>` when unknown, xtext-decoded. Kept for logs; a submission server trusts the
+    /// authenticated user, not this.
+    pub auth: Option<String>,
 }
 
 /// One command line.
@@ -46,7 +50,12 @@ pub enum Command {
     Expn(String),
     Help(Option<String>),
     StartTls,
-    Auth,
+    /// AUTH `mechanism` [`initial`] (RFC 4954): the mechanism upper-cased; the initial
+    /// response as sent (base64, or `=` for an empty one).
+    Auth {
+        mechanism: String,
+        initial: Option<String>,
+    },
 }
 
 impl Command {
@@ -67,7 +76,7 @@ impl Command {
             Command::Expn(_) => "EXPN",
             Command::Help(_) => "HELP",
             Command::StartTls => "STARTTLS",
-            Command::Auth => "AUTH",
+            Command::Auth { .. } => "AUTH",
         }
     }
 }

@@ -19,7 +19,7 @@
 //!     cmd,
 //!     Command::Mail {
 //!         from: "alice@example.org".into(),
-//!         params: MailParams { size: Some(1200), body: Some(Body::EightBitMime), smtputf8: false },
+//!         params: MailParams { size: Some(1200), body: Some(Body::EightBitMime), smtputf8: false, auth: None },
 //!     }
 //! );
 //! let mut out = Vec::new();

@@ -90,7 +90,7 @@ pub fn parse_command(line: &[u8]) -> Result<Command, ParseError> {
         "EXPN" if !rest.is_empty() => Ok(Command::Expn(rest.to_string())),
         "VRFY" | "EXPN" => Err(ParseError::Syntax("argument required")),
         "HELP" => Ok(Command::Help((!rest.is_empty()).then(|| rest.to_string()))),
-        "AUTH" => Ok(Command::Auth),
+        "AUTH" => auth(rest),
         _ => Err(ParseError::Unrecognized),
     }
 }
@@ -208,10 +208,56 @@ fn mail(rest: &str) -> Result<Command, ParseError> {
             }
             ("BODY", _) => return Err(ParseError::BadParam("BODY")),
             ("SMTPUTF8", None) => out.smtputf8 = true,
+            ("AUTH", Some(v)) => {
+                out.auth = Some(xtext_decode(v).ok_or(ParseError::BadParam("AUTH"))?)
+            }
             _ => return Err(ParseError::UnsupportedParam(name)),
         }
     }
     Ok(Command::Mail { from, params: out })
+}
+
+/// Decodes RFC 3461 xtext (`+XX` hex escapes); `None` when malformed.
+fn xtext_decode(s: &str) -> Option<String> {
+    let mut out = Vec::with_capacity(s.len());
+    let mut bytes = s.bytes();
+    while let Some(b) = bytes.next() {
+        if b == b'+' {
+            let hi = (bytes.next()? as char).to_digit(16)?;
+            let lo = (bytes.next()? as char).to_digit(16)?;
+            out.push((hi * 16 + lo) as u8);
+        } else if (b'!'..=b'~').contains(&b) && b != b'=' {
+            out.push(b);
+        } else {
+            return None;
+        }
+    }
+    String::from_utf8(out).ok()
+}
+
+/// `AUTH mechanism [initial-response]`.
+fn auth(rest: &str) -> Result<Command, ParseError> {
+    let mut words = rest.split_whitespace();
+    let mechanism = words
+        .next()
+        .ok_or(ParseError::Syntax("AUTH needs a mechanism"))?;
+    if mechanism.len() > 20
+        || !mechanism
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+    {
+        return Err(ParseError::Syntax("invalid SASL mechanism name"));
+    }
+    let initial = words.next().map(str::to_string);
+    if words.next().is_some() {
+        return Err(ParseError::Syntax(
+            "use AUTH <mechanism> [initial-response]",
+        ));
+    }
+    Ok(Command::Auth {
+        mechanism: mechanism.to_ascii_uppercase(),
+        initial,
+    })
 }
 
 fn rcpt(rest: &str) -> Result<Command, ParseError> {
@@ -292,7 +338,8 @@ mod tests {
                 params: MailParams {
                     size: Some(10),
                     body: Some(Body::SevenBit),
-                    smtputf8: false
+                    smtputf8: false,
+                    auth: None
                 }
             })
         );
@@ -372,6 +419,23 @@ mod tests {
     }
 
     #[test]
+    fn mail_auth_parameter() {
+        let Ok(Command::Mail { params, .. }) = p("MAIL FROM:<a@b.example> AUTH=a+2Bb@b.example")
+        else {
+            panic!("not parsed");
+        };
+        assert_eq!(params.auth.as_deref(), Some("a+b@b.example"));
+        let Ok(Command::Mail { params, .. }) = p("MAIL FROM:<a@b.example> AUTH=<>") else {
+            panic!("not parsed");
+        };
+        assert_eq!(params.auth.as_deref(), Some("<>"));
+        assert_eq!(
+            p("MAIL FROM:<a@b.example> AUTH=a+zz").map_err(|e| e.reply().code),
+            Err(501)
+        );
+    }
+
+    #[test]
     fn simple_commands() {
         assert_eq!(p("DATA"), Ok(Command::Data));
         assert_eq!(p("data x").map_err(|e| e.reply().code), Err(501));
@@ -383,7 +447,23 @@ mod tests {
         assert_eq!(p("VRFY").map_err(|e| e.reply().code), Err(501));
         assert_eq!(p("HELP"), Ok(Command::Help(None)));
         assert_eq!(p("HELP DATA"), Ok(Command::Help(Some("DATA".into()))));
-        assert_eq!(p("AUTH PLAIN xyz"), Ok(Command::Auth));
+        assert_eq!(
+            p("auth plain xyz="),
+            Ok(Command::Auth {
+                mechanism: "PLAIN".into(),
+                initial: Some("xyz=".into())
+            })
+        );
+        assert_eq!(
+            p("AUTH LOGIN"),
+            Ok(Command::Auth {
+                mechanism: "LOGIN".into(),
+                initial: None
+            })
+        );
+        assert_eq!(p("AUTH").map_err(|e| e.reply().code), Err(501));
+        assert_eq!(p("AUTH PL/AIN").map_err(|e| e.reply().code), Err(501));
+        assert_eq!(p("AUTH PLAIN a b").map_err(|e| e.reply().code), Err(501));
         assert_eq!(p("FOO"), Err(ParseError::Unrecognized));
         assert_eq!(p(""), Err(ParseError::Unrecognized));
         assert_eq!(p("VERYLONGVERB x"), Err(ParseError::Unrecognized));

@@ -20,6 +20,7 @@ pub mod autoreplies;
 pub mod condstore;
 pub mod counters;
 mod delivery;
+pub mod dkim;
 pub mod events;
 pub mod external_keys;
 pub mod filters;

@@ -65,6 +65,16 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         include_str!("schema/sqlite_0017_disabled_scopes.sql"),
         include_str!("schema/postgres_0017_disabled_scopes.sql"),
     ),
+    (
+        40,
+        include_str!("schema/sqlite_0040_from_whitelist.sql"),
+        include_str!("schema/postgres_0040_from_whitelist.sql"),
+    ),
+    (
+        41,
+        include_str!("schema/sqlite_0041_dkim.sql"),
+        include_str!("schema/postgres_0041_dkim.sql"),
+    ),
 ];
 
 pub async fn run(db: &Engine) -> Result<()> {

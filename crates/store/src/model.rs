@@ -80,6 +80,9 @@ pub struct UserRecord {
     /// Services the user may not log in to (`imap`, `pop3`, `smtp`), as WildDuck's
     /// `disabledScopes`; checked by core's authentication.
     pub disabled_scopes: Vec<String>,
+    /// More addresses the user may send as over submission (`*` matches any run of
+    /// characters), as WildDuck's `fromWhitelist`; checked by core's sender rule.
+    pub from_whitelist: Vec<String>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]

@@ -36,6 +36,8 @@ pub struct OutboundRow {
     pub attempts: i64,
     pub created: Millis,
     pub last_error: Option<String>,
+    /// The sender was already told that it is delayed.
+    pub warned: bool,
 }
 
 /// A queue entry without its message, for inspection.
@@ -92,7 +94,7 @@ impl Store {
             "UPDATE outbound_queue SET locked_until = $1, attempts = attempts + 1 \
              WHERE id IN (SELECT id FROM outbound_queue WHERE status = 'queued' AND next_attempt <= $2 \
              AND locked_until <= $2 ORDER BY next_attempt LIMIT $3{lock}) \
-             RETURNING id, user_id, kind, mail_from, recipients, raw, attempts, created, last_error"
+             RETURNING id, user_id, kind, mail_from, recipients, raw, attempts, created, last_error, warned"
         );
         let rows = write_tx!(self, tx => {
             sqlx::query(&sql)
@@ -174,6 +176,17 @@ impl Store {
         Ok(())
     }
 
+    /// Records that the sender of a row was told it is delayed.
+    pub async fn mark_outbound_warned(&self, id: &ObjectId) -> Result<()> {
+        write_tx!(self, tx => {
+            sqlx::query("UPDATE outbound_queue SET warned = TRUE WHERE id = $1")
+                .bind(id.as_str())
+                .execute(&mut *tx)
+                .await?;
+        });
+        Ok(())
+    }
+
     /// When the next queued row becomes due (a leased row: when its lease ends).
     pub async fn next_outbound_due(&self) -> Result<Option<Millis>> {
         let due: Option<i64> = read!(self, db => {
@@ -239,6 +252,7 @@ fn claimed(r: &impl RawCol) -> Result<OutboundRow> {
         attempts: r.i64("attempts")?,
         created: r.i64("created")?,
         last_error: r.opt_string("last_error")?,
+        warned: r.boolean("warned")?,
     })
 }
 

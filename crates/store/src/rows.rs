@@ -42,7 +42,7 @@ pub(crate) fn id(r: &impl Cols, c: &str) -> Result<ObjectId> {
 
 pub(crate) const USER_COLS: &str = "id, username, name, password, address, language, quota_allowed, storage_used, \
     retention, recipients, forwards, tags, encrypt_messages, encrypt_forwarded, pub_key, activated, disabled, \
-    suspended, require_password_change, created, disabled_scopes";
+    suspended, require_password_change, created, disabled_scopes, from_whitelist";
 
 pub(crate) fn user(r: &impl Cols) -> Result<UserRecord> {
     let tags = r.string("tags")?;
@@ -68,6 +68,7 @@ pub(crate) fn user(r: &impl Cols) -> Result<UserRecord> {
         require_password_change: r.boolean("require_password_change")?,
         created: r.i64("created")?,
         disabled_scopes: list(&r.string("disabled_scopes")?),
+        from_whitelist: list(&r.string("from_whitelist")?),
     })
 }
 

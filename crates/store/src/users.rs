@@ -34,6 +34,7 @@ pub struct UserPatch {
     pub disabled: Option<bool>,
     pub suspended: Option<bool>,
     pub disabled_scopes: Option<Vec<String>>,
+    pub from_whitelist: Option<Vec<String>>,
 }
 
 /// Filter for listing users.
@@ -54,7 +55,7 @@ impl Store {
         let u = &new.user;
         write_tx!(self, tx => {
             sqlx::query(&format!(
-                "INSERT INTO users ({USER_COLS}, username_norm) VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15,$16,$17,$18,$19,$20,$21,$22)"
+                "INSERT INTO users ({USER_COLS}, username_norm) VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15,$16,$17,$18,$19,$20,$21,$22,$23)"
             ))
             .bind(u.id.as_str())
             .bind(&u.username)
@@ -77,6 +78,7 @@ impl Store {
             .bind(u.require_password_change)
             .bind(u.created)
             .bind(u.disabled_scopes.join(","))
+            .bind(u.from_whitelist.join(","))
             .bind(u.username.to_lowercase())
             .execute(&mut *tx)
             .await
@@ -247,6 +249,7 @@ impl Store {
         set!("disabled", patch.disabled);
         set!("suspended", patch.suspended);
         set!("disabled_scopes", patch.disabled_scopes);
+        set!("from_whitelist", patch.from_whitelist);
         if sets.is_empty() {
             return Ok(self.get_user(id).await?.is_some());
         }
@@ -268,6 +271,7 @@ impl Store {
             if let Some(v) = patch.disabled { q = q.bind(v); }
             if let Some(v) = patch.suspended { q = q.bind(v); }
             if let Some(v) = &patch.disabled_scopes { q = q.bind(v.join(",")); }
+            if let Some(v) = &patch.from_whitelist { q = q.bind(v.join(",")); }
             let found = q.execute(&mut *tx).await?.rows_affected() > 0;
             if found && let Some(tags) = &patch.tags {
                     sqlx::query("DELETE FROM user_tags WHERE user_id = $1").bind(id.as_str()).execute(&mut *tx).await?;

@@ -114,7 +114,9 @@ impl IntoResponse for ApiError {
 /// noun wins, so "message ... in mailbox" is a missing message.
 pub fn not_found_code(message: &str) -> &'static str {
     let m = message.to_ascii_lowercase();
-    if m.contains("attachment") {
+    if m.contains("dkim") {
+        "DkimNotFound"
+    } else if m.contains("attachment") {
         "AttachmentNotFound"
     } else if m.contains("filter") {
         "FilterNotFound"

@@ -221,6 +221,11 @@ impl PathArgs {
             .ok_or_else(|| ApiError::invalid(name, format!("\"{name}\" is required")))
     }
 
+    /// A path segment as given (already percent-decoded).
+    pub fn str(&self, name: &str) -> ApiResult<&str> {
+        self.get(name)
+    }
+
     /// A 24-hex object id (user, mailbox, address, ...).
     pub fn id(&self, name: &str) -> ApiResult<ObjectId> {
         parse_id(name, self.get(name)?)

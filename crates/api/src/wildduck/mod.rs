@@ -15,6 +15,7 @@ mod auth;
 mod authlog;
 mod autoreply;
 mod de;
+mod dkim;
 mod error;
 mod events;
 mod extract;
@@ -65,6 +66,7 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .merge(authlog::routes())
         .merge(two_factor::routes())
         .merge(updates::routes())
+        .merge(dkim::routes())
         .merge(openapi::routes())
 }
 

@@ -165,6 +165,9 @@ mod tests {
             ("/users/{user}/asps", &["get", "post"]),
             ("/users/{user}/asps/{asp}", &["delete"]),
             ("/users/{user}/updates", &["get"]),
+            ("/dkim", &["get", "post"]),
+            ("/dkim/resolve/{domain}", &["get"]),
+            ("/dkim/{dkim}", &["get", "delete"]),
             ("/openapi.json", &["get"]),
         ];
         assert_eq!(

@@ -40,8 +40,8 @@ impl From<&UserRecord> for QuotaInfo {
     }
 }
 
-/// A 24 h rate limit (recipients, forwards). `forwards` is counted by Sealpost; `recipients`
-/// by the MTA that submits mail, so its `used` is 0 here.
+/// A 24 h rate limit (recipients, forwards), both counted by Sealpost: `recipients` at
+/// submission, `forwards` at delivery.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct RateLimit {
     #[schema(example = 2000)]
@@ -140,6 +140,9 @@ pub struct UserInfo {
     /// Services the user may not log in to.
     #[schema(example = json!(["pop3"]))]
     pub disabled_scopes: Vec<String>,
+    /// More addresses the user may send mail from (`*` is a wildcard).
+    #[schema(example = json!(["*@example.com"]))]
+    pub from_whitelist: Vec<String>,
     pub has_password_set: bool,
     pub activated: bool,
     pub disabled: bool,
@@ -193,6 +196,7 @@ impl From<UserRecord> for UserInfo {
             },
             tags: u.tags,
             disabled_scopes: u.disabled_scopes,
+            from_whitelist: u.from_whitelist,
             has_password_set: u.has_password,
             activated: u.activated,
             disabled: u.disabled,
@@ -268,6 +272,8 @@ pub struct CreateUserRequest {
     pub encrypt_forwarded: Option<bool>,
     /// Services the user may not log in to: `imap`, `pop3`, `smtp`.
     pub disabled_scopes: Option<Vec<String>>,
+    /// More addresses the user may send mail from; `*` is a wildcard.
+    pub from_whitelist: Option<Vec<String>>,
     /// Session id for the security log.
     pub sess: Option<String>,
     /// Client IP for the security log.
@@ -303,6 +309,7 @@ impl CreateUserRequest {
             encrypt_messages: self.encrypt_messages.unwrap_or(false),
             encrypt_forwarded: self.encrypt_forwarded.unwrap_or(false),
             disabled_scopes: self.disabled_scopes.unwrap_or_default(),
+            from_whitelist: self.from_whitelist.unwrap_or_default(),
         })
     }
 }
@@ -357,6 +364,8 @@ pub struct UpdateUserRequest {
     pub suspended: Option<bool>,
     /// Replaces the list of services the user may not log in to (`[]` enables all).
     pub disabled_scopes: Option<Vec<String>>,
+    /// Replaces the addresses the user may send mail from besides its own (`[]`: none).
+    pub from_whitelist: Option<Vec<String>>,
     pub sess: Option<String>,
     pub ip: Option<String>,
 }
@@ -385,6 +394,7 @@ impl UpdateUserRequest {
             disabled: self.disabled,
             suspended: self.suspended,
             disabled_scopes: self.disabled_scopes,
+            from_whitelist: self.from_whitelist,
             meta: sealpost_core::AuthMeta::new("API", self.sess, self.ip),
         })
     }
@@ -466,7 +476,14 @@ async fn create_user(
 async fn get_user(State(s): State<AppState>, path: PathArgs) -> ApiResult<Json<UserInfo>> {
     let user = path.id("user")?;
     let mut info = UserInfo::from(s.core.get_user(&user).await?);
-    // Forwards are counted by us (forwarding at delivery); recipients by the MTA.
+    // Both counted by us: forwards at delivery, recipients at submission.
+    let recipients = s.core.recipient_limit(&user).await?;
+    info.limits.recipients.used = recipients.used;
+    info.limits.recipients.ttl = IntOrFalse(
+        recipients
+            .resets
+            .map(|t| ((t - chrono::Utc::now().timestamp_millis()) / 1000).max(1)),
+    );
     let forwards = s.core.forward_limit(&user).await?;
     info.limits.forwards.used = forwards.used;
     info.limits.forwards.ttl = IntOrFalse(
@@ -555,6 +572,7 @@ mod tests {
             require_password_change: false,
             created: 0,
             disabled_scopes: vec!["pop3".into()],
+            from_whitelist: vec!["*@example.org".into()],
         }
     }
 
@@ -583,6 +601,7 @@ mod tests {
                 },
                 "tags": ["green", "blue"],
                 "disabledScopes": ["pop3"],
+                "fromWhitelist": ["*@example.org"],
                 "hasPasswordSet": true,
                 "activated": true,
                 "disabled": false,

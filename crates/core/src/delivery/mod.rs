@@ -15,6 +15,7 @@
 
 mod address;
 mod after;
+mod auth_results;
 pub mod autocrypt;
 mod encrypt;
 mod plan;
@@ -24,7 +25,7 @@ mod trace;
 pub use address::{MAX_ADDRESS, NormalAddress};
 pub use plan::{DeliveryInput, DeliveryPlan};
 pub use spam::marked_by_mta;
-pub use trace::trace_headers;
+pub use trace::{received_header, trace_headers};
 
 use crate::events::MessageEvent;
 use crate::filters::{DeliveryFacts, delivery_events};
@@ -42,6 +43,12 @@ pub enum Protocol {
     Esmtps,
     Lmtp,
     Lmtps,
+    /// Submission with AUTH, without TLS (RFC 3848).
+    Esmtpa,
+    /// Submission with AUTH over TLS (RFC 3848).
+    Esmtpsa,
+    /// Made by this server (delivery status notifications to a submitter).
+    Local,
 }
 
 impl Protocol {
@@ -52,6 +59,9 @@ impl Protocol {
             Protocol::Esmtps => "ESMTPS",
             Protocol::Lmtp => "LMTP",
             Protocol::Lmtps => "LMTPS",
+            Protocol::Esmtpa => "ESMTPA",
+            Protocol::Esmtpsa => "ESMTPSA",
+            Protocol::Local => "LOCAL",
         }
     }
 }
@@ -71,6 +81,8 @@ pub struct Envelope {
     pub hostname: String,
     /// TLS version and cipher when the session is encrypted.
     pub tls: Option<String>,
+    /// The authenticated user of a submission (its username), named in `Received:`.
+    pub authenticated: Option<String>,
 }
 
 /// A recipient accepted at RCPT time.
@@ -319,6 +331,8 @@ fn delivery_facts(envelope: &Envelope, recipient: &str) -> DeliveryFacts {
     DeliveryFacts {
         source: match envelope.protocol {
             Protocol::Lmtp | Protocol::Lmtps => "LMTP",
+            Protocol::Esmtpa | Protocol::Esmtpsa => "MSA",
+            Protocol::Local => "LOCAL",
             _ => "MX",
         }
         .to_string(),

@@ -88,6 +88,25 @@ pub struct OutboundConfig {
     pub srs_domain: Option<String>,
     /// One autoreply per sender per this interval (WildDuck: 4 hours).
     pub autoreply_interval: Duration,
+    /// `[outbound] direct`: without a relay, send straight to the recipient domains' MX
+    /// hosts.
+    pub direct: Option<DirectConfig>,
+    /// `[outbound] delayWarning`: a submitter is told (RFC 3464 `delayed`) once when its
+    /// message is still queued after this long; `None` = never.
+    pub delay_warning: Option<Duration>,
+}
+
+/// Direct delivery to MX hosts (RFC 5321 section 5).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DirectConfig {
+    /// The port MX hosts are contacted on (25; another only for tests and special setups).
+    pub port: u16,
+    /// Name given in EHLO.
+    pub helo_name: String,
+    /// Per connect, read and write.
+    pub timeout: Duration,
+    /// Connections to one recipient domain at once.
+    pub domain_concurrency: usize,
 }
 
 impl Default for OutboundConfig {
@@ -100,6 +119,8 @@ impl Default for OutboundConfig {
             srs_secret: None,
             srs_domain: None,
             autoreply_interval: Duration::from_secs(4 * 3600),
+            direct: None,
+            delay_warning: Some(Duration::from_secs(4 * 3600)),
         }
     }
 }

@@ -34,6 +34,9 @@ pub struct Notification<'a> {
     pub failed: &'a [Failed],
     /// The original message (only its header block is returned).
     pub original: &'a [u8],
+    /// A warning that delivery is delayed and still being tried (RFC 3464 `Action:
+    /// delayed`), rather than a failure.
+    pub delayed: bool,
 }
 
 /// The first `d.d.d` enhanced status code (RFC 3463) in `text`, if any.
@@ -54,7 +57,13 @@ fn enhanced_code(text: &str) -> Option<String> {
 
 /// The status of a failed recipient: a 5.x.x code from the diagnostic, 4.4.7 when it
 /// expired in the queue, 5.0.0 otherwise (a failure is never reported as success).
-fn status(f: &Failed) -> String {
+fn status(f: &Failed, delayed: bool) -> String {
+    if delayed {
+        return match enhanced_code(&f.diagnostic) {
+            Some(code) if code.starts_with('4') => code,
+            _ => "4.0.0".into(),
+        };
+    }
     if f.expired {
         return "4.4.7".into();
     }
@@ -111,7 +120,11 @@ pub fn compose(n: &Notification<'_>) -> Vec<u8> {
         "From: Mail Delivery System <MAILER-DAEMON@{host}>\r\n"
     ));
     m.push_str(&format!("To: <{}>\r\n", one_line(n.to, 320)));
-    m.push_str("Subject: Undelivered Mail Returned to Sender\r\n");
+    m.push_str(if n.delayed {
+        "Subject: Delayed Mail (still being retried)\r\n"
+    } else {
+        "Subject: Undelivered Mail Returned to Sender\r\n"
+    });
     m.push_str(&format!("Date: {}\r\n", chrono::Utc::now().to_rfc2822()));
     m.push_str(&format!("Message-ID: <{}@{host}>\r\n", random_hex(12)));
     m.push_str("Auto-Submitted: auto-replied\r\n");
@@ -123,9 +136,15 @@ pub fn compose(n: &Notification<'_>) -> Vec<u8> {
 
     m.push_str(&format!("--{boundary}\r\n"));
     m.push_str("Content-Type: text/plain; charset=us-ascii\r\n\r\n");
-    m.push_str(&format!(
-        "This is the mail system at {host}.\r\n\r\nYour message could not be delivered to the following recipients and has been\r\ngiven up:\r\n\r\n"
-    ));
+    m.push_str(&if n.delayed {
+        format!(
+            "This is the mail system at {host}.\r\n\r\nYour message has not been delivered yet to the following recipients. It is\r\nstill being tried; you need not send it again:\r\n\r\n"
+        )
+    } else {
+        format!(
+            "This is the mail system at {host}.\r\n\r\nYour message could not be delivered to the following recipients and has been\r\ngiven up:\r\n\r\n"
+        )
+    });
     for f in n.failed {
         m.push_str(&format!(
             "<{}>: {}\r\n",
@@ -145,8 +164,12 @@ pub fn compose(n: &Notification<'_>) -> Vec<u8> {
             "Final-Recipient: rfc822; {}\r\n",
             one_line(&f.recipient, 320)
         ));
-        m.push_str("Action: failed\r\n");
-        m.push_str(&format!("Status: {}\r\n", status(f)));
+        m.push_str(if n.delayed {
+            "Action: delayed\r\n"
+        } else {
+            "Action: failed\r\n"
+        });
+        m.push_str(&format!("Status: {}\r\n", status(f, n.delayed)));
         m.push_str(&format!(
             "Diagnostic-Code: smtp; {}\r\n",
             one_line(&f.diagnostic, MAX_DIAGNOSTIC)
@@ -182,9 +205,11 @@ mod tests {
             diagnostic: d.into(),
             expired,
         };
-        assert_eq!(status(&f("550 5.1.1 unknown", false)), "5.1.1");
-        assert_eq!(status(&f("452 4.2.2 full", false)), "5.0.0");
-        assert_eq!(status(&f("452 4.2.2 full", true)), "4.4.7");
+        assert_eq!(status(&f("550 5.1.1 unknown", false), false), "5.1.1");
+        assert_eq!(status(&f("452 4.2.2 full", false), false), "5.0.0");
+        assert_eq!(status(&f("452 4.2.2 full", true), false), "4.4.7");
+        assert_eq!(status(&f("452 4.2.2 full", false), true), "4.2.2");
+        assert_eq!(status(&f("timeout", false), true), "4.0.0");
     }
 
     #[test]
@@ -200,6 +225,7 @@ mod tests {
                 expired: false,
             }],
             original,
+            delayed: false,
         });
         let s = String::from_utf8(raw).unwrap();
         assert!(s.contains("report-type=delivery-status"));

@@ -11,13 +11,14 @@
 mod after;
 pub mod compose;
 pub mod config;
+mod direct;
 pub mod dsn;
 pub mod smtp;
 pub mod srs;
 mod worker;
 
 use crate::{Core, Error, Result};
-pub use config::{OutboundConfig, RelayConfig, Secret, StartTls};
+pub use config::{DirectConfig, OutboundConfig, RelayConfig, Secret, StartTls};
 use sealpost_store::model::ObjectId;
 use sealpost_store::outbound::NewOutbound;
 pub use sealpost_store::outbound::OutboundSummary;
@@ -41,6 +42,8 @@ pub enum OutboundKind {
     Bounce,
     /// A Guard key password reset.
     PasswordReset,
+    /// Mail a user submitted (the submission listeners).
+    Submission,
 }
 
 impl OutboundKind {
@@ -50,6 +53,7 @@ impl OutboundKind {
             OutboundKind::Autoreply => "autoreply",
             OutboundKind::Bounce => "bounce",
             OutboundKind::PasswordReset => "password-reset",
+            OutboundKind::Submission => "submission",
         }
     }
 }
@@ -125,41 +129,59 @@ impl Core {
         if mail.raw.len() as u64 > self.config.max_message_size {
             return Err(Error::TooLarge("The message is too large to send".into()));
         }
-        let id = ObjectId::new();
         let now = sealpost_store::now_ms();
-        self.store
-            .insert_outbound(&NewOutbound {
-                id: id.clone(),
-                user: mail.user,
-                kind: mail.kind.as_str().into(),
-                mail_from: mail.mail_from,
-                recipients: mail.recipients,
-                raw: mail.raw,
-                created: now,
-                next_attempt: now,
-            })
-            .await?;
+        // Straight to MX hosts, one row per recipient domain: each domain is tried, retried
+        // and given up on its own. Through a relay, one row for all.
+        let groups =
+            if self.outbound.config.relay.is_none() && self.outbound.config.direct.is_some() {
+                by_domain(mail.recipients)
+            } else {
+                vec![mail.recipients]
+            };
+        let first = ObjectId::new();
+        let mut id = Some(first.clone());
+        for recipients in groups {
+            self.store
+                .insert_outbound(&NewOutbound {
+                    id: id.take().unwrap_or_default(),
+                    user: mail.user.clone(),
+                    kind: mail.kind.as_str().into(),
+                    mail_from: mail.mail_from.clone(),
+                    recipients,
+                    raw: mail.raw.clone(),
+                    created: now,
+                    next_attempt: now,
+                })
+                .await?;
+        }
         self.outbound.wake.notify_one();
-        Ok(id)
+        Ok(first)
     }
 
-    /// Fails when no relay is configured: nothing could ever send what would be queued.
+    /// Fails when mail cannot leave: no relay configured and no direct delivery; nothing
+    /// could ever send what would be queued.
     pub fn require_relay(&self) -> Result<()> {
-        match self.outbound.config.relay {
-            Some(_) => Ok(()),
-            None => Err(Error::Forbidden {
-                message: "No outbound relay is configured ([relay] host)".into(),
-                code: "RelayNotConfigured",
-            }),
+        let c = &self.outbound.config;
+        if c.relay.is_some() || c.direct.is_some() {
+            return Ok(());
         }
+        Err(Error::Forbidden {
+            message: "No outbound relay is configured ([relay] host, or [outbound] direct = true)"
+                .into(),
+            code: "RelayNotConfigured",
+        })
     }
 
     /// Starts the worker that sends queued mail (only `serve` does; a no-op without a
-    /// relay).
+    /// relay or direct delivery).
     pub fn start_outbound_worker(&self) {
-        if let Some(relay) = self.outbound.config.relay.clone() {
-            worker::spawn(self.clone(), relay);
-        }
+        let c = &self.outbound.config;
+        let route = match (&c.relay, &c.direct) {
+            (Some(relay), _) => worker::Route::Relay(relay.clone()),
+            (None, Some(direct)) => worker::Route::Direct(direct.clone()),
+            (None, None) => return,
+        };
+        worker::spawn(self.clone(), route);
     }
 
     /// The queue without message bodies, oldest first (at most `limit` entries).
@@ -239,6 +261,22 @@ impl Core {
     }
 }
 
+/// Recipients grouped by domain (case-insensitive), in the order first seen.
+fn by_domain(recipients: Vec<String>) -> Vec<Vec<String>> {
+    let mut groups: Vec<(String, Vec<String>)> = Vec::new();
+    for r in recipients {
+        let domain = r
+            .rsplit_once('@')
+            .map(|(_, d)| d.to_lowercase())
+            .unwrap_or_default();
+        match groups.iter_mut().find(|(d, _)| *d == domain) {
+            Some((_, list)) => list.push(r),
+            None => groups.push((domain, vec![r])),
+        }
+    }
+    groups.into_iter().map(|(_, list)| list).collect()
+}
+
 /// Reads a key file (the SRS key, the Guard master key), or creates it (32 random bytes, hex,
 /// mode 0600).
 pub(crate) fn load_or_create_key(path: &std::path::Path) -> Result<Vec<u8>> {
@@ -284,6 +322,15 @@ mod tests {
         for bad in ["", "a", "@b", "a@", "a b@c", "a@b>", "<a@b>", "a\r\n@b"] {
             assert!(!valid_envelope_address(bad), "{bad:?}");
         }
+    }
+
+    #[test]
+    fn recipients_group_by_domain() {
+        let v = |a: &[&str]| a.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+        assert_eq!(
+            by_domain(v(&["a@x.test", "b@Y.test", "c@X.TEST", "d@y.test"])),
+            vec![v(&["a@x.test", "c@X.TEST"]), v(&["b@Y.test", "d@y.test"])]
+        );
     }
 
     #[test]

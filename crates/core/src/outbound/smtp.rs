@@ -19,6 +19,9 @@ const MAX_REPLY_LINES: usize = 128;
 /// Size of the pieces the message is written in.
 const WRITE_CHUNK: usize = 64 * 1024;
 
+/// How a failed TLS handshake is reported (opportunistic TLS tries again without).
+pub const TLS_FAILED: &str = "TLS handshake with relay failed";
+
 /// Why a whole transaction failed.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum SendError {
@@ -200,6 +203,36 @@ impl Relay {
             .await
             .map_err(|_| SendError::Temporary(format!("connecting to relay {addr} timed out")))?
             .map_err(|e| temp(&format!("cannot connect to relay {addr}"), e))?;
+        self.send_over(tcp, from, rcpts, raw).await
+    }
+
+    /// [`Relay::send`] to the server at `addr` (an address the caller resolved), whose name
+    /// (for TLS) is the configured host.
+    pub async fn send_at(
+        &self,
+        addr: std::net::SocketAddr,
+        from: &str,
+        rcpts: &[String],
+        raw: &[u8],
+    ) -> Result<SendReport, SendError> {
+        let c = &self.config;
+        let tcp = tokio::time::timeout(c.timeout, TcpStream::connect(addr))
+            .await
+            .map_err(|_| {
+                SendError::Temporary(format!("connecting to {} ({addr}) timed out", c.host))
+            })?
+            .map_err(|e| temp(&format!("cannot connect to {} ({addr})", c.host), e))?;
+        self.send_over(tcp, from, rcpts, raw).await
+    }
+
+    async fn send_over(
+        &self,
+        tcp: TcpStream,
+        from: &str,
+        rcpts: &[String],
+        raw: &[u8],
+    ) -> Result<SendReport, SendError> {
+        let c = &self.config;
         let _ = tcp.set_nodelay(true);
         let mut conn = Conn {
             io: Box::new(tcp),
@@ -367,8 +400,8 @@ impl Relay {
         );
         let stream = tokio::time::timeout(conn.timeout, connector.connect(server_name, plain))
             .await
-            .map_err(|_| SendError::Temporary("TLS handshake with relay timed out".into()))?
-            .map_err(|e| temp("TLS handshake with relay failed", e))?;
+            .map_err(|_| SendError::Temporary(format!("{TLS_FAILED}: timed out")))?
+            .map_err(|e| temp(TLS_FAILED, e))?;
         conn.io = Box::new(stream);
         conn.tls = true;
         Ok(())

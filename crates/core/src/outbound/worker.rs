@@ -1,15 +1,22 @@
-//! The background sender: claims due rows, sends them through the relay, and settles each
-//! (sent, retried later, or given up). Also purges old records of given-up mail and of
-//! answered autoreply senders.
+//! The background sender: claims due rows, signs them (DKIM), sends them through the relay or
+//! straight to the recipient domain's MX hosts (`direct.rs`, at most
+//! `domain_concurrency` connections per domain), and settles each (sent, retried later, or
+//! given up). A submitter hears of a given-up message, and once of one delayed past
+//! `[outbound] delayWarning`, by a delivery status notification in its INBOX; the sender of
+//! a given-up forwarded copy by one through the queue. Also purges old records of given-up
+//! mail and of answered autoreply senders.
 
-use super::config::{RelayConfig, StartTls};
+use super::config::{DirectConfig, RelayConfig, StartTls};
+use super::direct::Direct;
 use super::smtp::{Relay, SendError, SendReport};
 use super::{Outbound, OutboundKind, OutboundMail, dsn};
 use sealpost_store::Store;
 use sealpost_store::model::Millis;
 use sealpost_store::outbound::OutboundRow;
+use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
+use tokio::sync::Semaphore;
 use tokio_rustls::rustls;
 
 /// Rows claimed per round, and sent concurrently.
@@ -35,9 +42,49 @@ const SYSTEM_CA_BUNDLES: &[&str] = &[
     "/etc/ssl/ca-bundle.pem",
 ];
 
-pub(super) fn spawn(core: crate::Core, relay: RelayConfig) {
+/// Where queued mail goes.
+pub(super) enum Route {
+    Relay(RelayConfig),
+    Direct(DirectConfig),
+}
+
+/// How the worker sends.
+enum Sender {
+    Relay(Relay),
+    Direct {
+        direct: Box<Direct>,
+        concurrency: usize,
+        /// One semaphore per recipient domain being sent to.
+        domains: std::sync::Mutex<HashMap<String, Arc<Semaphore>>>,
+    },
+}
+
+pub(super) fn spawn(core: crate::Core, route: Route) {
     let store = core.store.clone();
     let outbound = core.outbound.clone();
+    let relay = match route {
+        Route::Relay(relay) => relay,
+        Route::Direct(direct) => {
+            tracing::info!(
+                port = direct.port,
+                concurrency = direct.domain_concurrency,
+                "outbound worker started: direct delivery to MX hosts"
+            );
+            let concurrency = direct.domain_concurrency.max(1);
+            let worker = Worker {
+                sender: Sender::Direct {
+                    direct: Box::new(Direct::new(direct, core.dns().clone())),
+                    concurrency,
+                    domains: Default::default(),
+                },
+                core,
+                store,
+                outbound,
+            };
+            tokio::spawn(worker.run());
+            return;
+        }
+    };
     tokio::spawn(async move {
         let tls = if relay.starttls == StartTls::Never {
             None
@@ -61,7 +108,7 @@ pub(super) fn spawn(core: crate::Core, relay: RelayConfig) {
             core,
             store,
             outbound,
-            relay: Relay::new(relay, tls),
+            sender: Sender::Relay(Relay::new(relay, tls)),
         };
         worker.run().await;
     });
@@ -100,7 +147,7 @@ struct Worker {
     core: crate::Core,
     store: Store,
     outbound: Arc<Outbound>,
-    relay: Relay,
+    sender: Sender,
 }
 
 fn ms(d: Duration) -> i64 {
@@ -162,9 +209,46 @@ impl Worker {
         }
     }
 
+    /// Sends signed `raw` for `row` the configured way.
+    async fn send(&self, row: &OutboundRow, raw: &[u8]) -> Result<SendReport, SendError> {
+        match &self.sender {
+            Sender::Relay(relay) => relay.send(&row.mail_from, &row.recipients, raw).await,
+            Sender::Direct {
+                direct,
+                concurrency,
+                domains,
+            } => {
+                let domain = row
+                    .recipients
+                    .first()
+                    .and_then(|r| r.rsplit_once('@'))
+                    .map(|(_, d)| d.to_lowercase())
+                    .unwrap_or_default();
+                let gate = {
+                    let mut map = domains.lock().unwrap_or_else(|e| e.into_inner());
+                    if map.len() > 10_000 {
+                        map.retain(|_, s| Arc::strong_count(s) > 1);
+                    }
+                    map.entry(domain.clone())
+                        .or_insert_with(|| Arc::new(Semaphore::new(*concurrency)))
+                        .clone()
+                };
+                let _permit = gate
+                    .acquire_owned()
+                    .await
+                    .map_err(|_| SendError::Temporary("worker shutting down".into()))?;
+                direct
+                    .send(&domain, &row.mail_from, &row.recipients, raw)
+                    .await
+            }
+        }
+    }
+
     /// Sends one claimed row and settles it.
     async fn deliver(&self, row: OutboundRow) {
-        let send = self.relay.send(&row.mail_from, &row.recipients, &row.raw);
+        // Every message leaving the queue is signed for its From: domain (see dkim/).
+        let raw = self.core.dkim_sign(&row.raw, &row.mail_from).await;
+        let send = self.send(&row, &raw);
         tokio::pin!(send);
         let budget = tokio::time::sleep(SEND_BUDGET);
         tokio::pin!(budget);
@@ -240,6 +324,16 @@ impl Worker {
         let next = now + backoff(c.retry_base, c.retry_max, row.attempts);
         tracing::info!(id = %row.id, attempts = row.attempts, retry_in_ms = next - now,
             error, "outbound message deferred");
+        if let Some(after) = c.delay_warning
+            && !row.warned
+            && row.kind == OutboundKind::Submission.as_str()
+            && now - row.created >= ms(after)
+        {
+            let notice = self.notice(row, recipients, error, false, true);
+            if self.notify_submitter(row, &notice).await {
+                self.store.mark_outbound_warned(&row.id).await?;
+            }
+        }
         self.store
             .reschedule_outbound(&row.id, recipients, next, error)
             .await
@@ -258,22 +352,16 @@ impl Worker {
         self.store.fail_outbound(&row.id, recipients, error).await
     }
 
-    /// Queues a delivery status notification to the sender of a given-up forwarded copy. None
-    /// for other kinds (autoreplies and bounces go from the null sender, RFC 5321 section
-    /// 4.5.5; password resets from ourselves); a sender
-    /// that is one of our SRS addresses is reversed here rather than sent round through the
-    /// relay. A bounce that cannot be queued is logged; the given-up row stays inspectable.
-    async fn bounce(&self, row: &OutboundRow, recipients: &[String], error: &str, expired: bool) {
-        if row.mail_from.is_empty()
-            || row.kind != OutboundKind::Forward.as_str()
-            || recipients.is_empty()
-        {
-            return;
-        }
-        let to = match self.core.srs_reverse(&row.mail_from).await {
-            Ok(Some(original)) => original,
-            _ => row.mail_from.clone(),
-        };
+    /// The notification of `row` for `recipients`, addressed to `to`.
+    fn compose_notice(
+        &self,
+        row: &OutboundRow,
+        to: &str,
+        recipients: &[String],
+        error: &str,
+        expired: bool,
+        delayed: bool,
+    ) -> Vec<u8> {
         let failed: Vec<dsn::Failed> = recipients
             .iter()
             .map(|r| dsn::Failed {
@@ -282,21 +370,100 @@ impl Worker {
                 expired,
             })
             .collect();
-        let hostname = self
-            .core
-            .outbound
-            .config
+        let c = &self.core.outbound.config;
+        let hostname = c
             .relay
             .as_ref()
             .map(|r| r.helo_name.clone())
+            .or_else(|| c.direct.as_ref().map(|d| d.helo_name.clone()))
             .unwrap_or_else(|| self.core.config().domain.clone());
-        let raw = dsn::compose(&dsn::Notification {
+        dsn::compose(&dsn::Notification {
             hostname: &hostname,
-            to: &to,
+            to,
             arrived_ms: row.created,
             failed: &failed,
             original: &row.raw,
-        });
+            delayed,
+        })
+    }
+
+    /// A notification to the submitter of `row` (its envelope sender).
+    fn notice(
+        &self,
+        row: &OutboundRow,
+        recipients: &[String],
+        error: &str,
+        expired: bool,
+        delayed: bool,
+    ) -> Vec<u8> {
+        self.compose_notice(row, &row.mail_from, recipients, error, expired, delayed)
+    }
+
+    /// Stores a notification in the INBOX of the user who submitted `row` (through core's
+    /// delivery, so filters and encryption at rest apply). False when it could not be.
+    async fn notify_submitter(&self, row: &OutboundRow, raw: &[u8]) -> bool {
+        let Some(user) = &row.user else {
+            return false;
+        };
+        let user = match self.core.get_user(user).await {
+            Ok(u) => u,
+            Err(e) => {
+                tracing::warn!(id = %row.id, error = %e, "notification: the submitter is gone");
+                return false;
+            }
+        };
+        let address = user
+            .address
+            .clone()
+            .unwrap_or_else(|| user.username.clone());
+        let envelope = crate::delivery::Envelope {
+            mail_from: String::new(),
+            helo: "localhost".into(),
+            peer: std::net::IpAddr::V6(std::net::Ipv6Addr::LOCALHOST),
+            protocol: crate::delivery::Protocol::Local,
+            id: sealpost_store::model::ObjectId::new().to_string(),
+            hostname: self.core.config().domain.clone(),
+            tls: None,
+            authenticated: None,
+        };
+        let rcpt = crate::delivery::Recipient { address, user };
+        let results = self.core.deliver(&envelope, &[rcpt], raw).await;
+        match results.into_iter().next() {
+            Some(Ok(_)) => {
+                tracing::info!(id = %row.id, user = ?row.user, "delivery status notification stored");
+                true
+            }
+            Some(Err(e)) => {
+                tracing::warn!(id = %row.id, error = %e, "cannot store a delivery status notification");
+                false
+            }
+            None => false,
+        }
+    }
+
+    /// Tells the sender of a given-up message: a submitter by a notification in its INBOX;
+    /// the original sender of a forwarded copy by one queued to it (an SRS sender is
+    /// reversed here rather than sent round through the relay). None for other kinds
+    /// (autoreplies and bounces go from the null sender, RFC 5321 section 4.5.5; password
+    /// resets from ourselves). A notification that cannot be made is logged; the given-up
+    /// row stays inspectable.
+    async fn bounce(&self, row: &OutboundRow, recipients: &[String], error: &str, expired: bool) {
+        if recipients.is_empty() {
+            return;
+        }
+        if row.kind == OutboundKind::Submission.as_str() {
+            let notice = self.notice(row, recipients, error, expired, false);
+            self.notify_submitter(row, &notice).await;
+            return;
+        }
+        if row.mail_from.is_empty() || row.kind != OutboundKind::Forward.as_str() {
+            return;
+        }
+        let to = match self.core.srs_reverse(&row.mail_from).await {
+            Ok(Some(original)) => original,
+            _ => row.mail_from.clone(),
+        };
+        let raw = self.compose_notice(row, &to, recipients, error, expired, false);
         let mail = OutboundMail {
             mail_from: String::new(),
             recipients: vec![to.clone()],

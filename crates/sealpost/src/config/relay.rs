@@ -263,6 +263,7 @@ impl RelaySettings {
             srs_secret: self.srs_secret.clone(),
             srs_domain: self.srs_domain.clone(),
             autoreply_interval: Duration::from_secs(self.autoreply_interval),
+            ..OutboundConfig::default()
         }
     }
 }
