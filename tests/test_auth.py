@@ -10,7 +10,8 @@ def test_authenticate_by_username(api, user):
     assert data["id"] == user.id
     assert data["username"] == user.username
     assert data["scope"] == "master"
-    assert data["require2fa"] is False
+    assert data["require2fa"] == []
+    assert data["address"] == user.address
     assert data["requirePasswordChange"] is False
 
 

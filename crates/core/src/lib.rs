@@ -34,6 +34,7 @@ mod service;
 mod sort_fields;
 pub mod totp;
 mod updates;
+pub mod user_access;
 pub mod user_profile;
 mod users;
 mod validate;

@@ -1,5 +1,10 @@
-//! Password hashing: Argon2id (PHC strings) for every new hash. Verification runs on a
-//! blocking thread: hashing is deliberately slow and must not stall the async runtime.
+//! Password hashing: Argon2id (PHC strings) for every new hash. Imported hashes (WildDuck's
+//! `hashedPassword`) are verified in their own scheme: Argon2 (`$argon2d$`, `$argon2i$`,
+//! `$argon2id$`), PBKDF2 PHC strings (`$pbkdf2$`, `$pbkdf2-sha256$`, `$pbkdf2-sha512$`),
+//! bcrypt (`$2a$`, `$2b$`, `$2y$`) and crypt(3) MD5 (`$1$`), SHA-256 (`$5$`), SHA-512 (`$6$`)
+//! and DES (13 characters); [`needs_rehash`] tells the login to replace any of them but
+//! Argon2id with a fresh Argon2id hash. Verification runs on hashing threads of its own:
+//! hashing is deliberately slow and must not stall the async runtime.
 
 use argon2::Argon2;
 use argon2::password_hash::{
@@ -19,19 +24,75 @@ fn hash_blocking(password: &str) -> Result<String> {
         .map_err(|e| Error::Internal(format!("hashing failed: {e}")))
 }
 
-/// A PHC string we can verify (used to validate imported hashes).
+/// The schemes of stored hashes we verify.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum HashScheme {
+    Argon2id,
+    /// `$argon2d$` / `$argon2i$`.
+    Argon2Other,
+    Pbkdf2,
+    Bcrypt,
+    /// crypt(3): MD5 `$1$`, SHA-256 `$5$`, SHA-512 `$6$`, traditional DES.
+    Crypt,
+}
+
+const DES_CHARS: &[u8] = b"./0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
+
+/// Which scheme `hash` is in, if one we verify (only its shape is looked at).
+pub fn scheme(hash: &str) -> Option<HashScheme> {
+    let h = hash.trim();
+    if h.len() > 512 {
+        return None;
+    }
+    if h.starts_with("$argon2") || h.starts_with("$pbkdf2") {
+        let parsed = PasswordHash::new(h).ok()?;
+        return match parsed.algorithm.as_str() {
+            "argon2id" => Some(HashScheme::Argon2id),
+            "argon2i" | "argon2d" => Some(HashScheme::Argon2Other),
+            "pbkdf2" | "pbkdf2-sha256" | "pbkdf2-sha512" => Some(HashScheme::Pbkdf2),
+            _ => None,
+        };
+    }
+    if ["$2a$", "$2b$", "$2y$"].iter().any(|p| h.starts_with(p)) && h.len() == 60 {
+        return Some(HashScheme::Bcrypt);
+    }
+    if ["$1$", "$5$", "$6$"].iter().any(|p| h.starts_with(p)) {
+        return Some(HashScheme::Crypt);
+    }
+    if h.len() == 13 && h.bytes().all(|b| DES_CHARS.contains(&b)) {
+        return Some(HashScheme::Crypt);
+    }
+    None
+}
+
+/// A stored hash we can verify (used to validate imported hashes).
 pub fn is_supported_hash(hash: &str) -> bool {
-    PasswordHash::new(hash)
-        .map(|h| h.algorithm.as_str().starts_with("argon2"))
-        .unwrap_or(false)
+    scheme(hash).is_some()
+}
+
+/// Whether a hash that just verified should be replaced by a fresh Argon2id one.
+pub fn needs_rehash(hash: &str) -> bool {
+    scheme(hash).is_some_and(|s| s != HashScheme::Argon2id)
 }
 
 fn verify_blocking(password: &str, hash: &str) -> bool {
-    match PasswordHash::new(hash) {
-        Ok(parsed) => Argon2::default()
-            .verify_password(password.as_bytes(), &parsed)
-            .is_ok(),
-        Err(_) => false,
+    let hash = hash.trim();
+    match scheme(hash) {
+        Some(HashScheme::Argon2id | HashScheme::Argon2Other) => match PasswordHash::new(hash) {
+            Ok(parsed) => Argon2::default()
+                .verify_password(password.as_bytes(), &parsed)
+                .is_ok(),
+            Err(_) => false,
+        },
+        Some(HashScheme::Pbkdf2) => match PasswordHash::new(hash) {
+            Ok(parsed) => pbkdf2::Pbkdf2
+                .verify_password(password.as_bytes(), &parsed)
+                .is_ok(),
+            Err(_) => false,
+        },
+        // pwhash's `unix::verify` picks the crypt(3) scheme (bcrypt included) from the hash.
+        Some(HashScheme::Bcrypt | HashScheme::Crypt) => pwhash::unix::verify(password, hash),
+        None => false,
     }
 }
 
@@ -125,5 +186,69 @@ mod tests {
         assert!(!verify("secret pas", Some(&h)).await);
         assert!(!verify("secret pass", None).await);
         assert!(!verify("x", Some("not a hash")).await);
+        assert!(!needs_rehash(&h));
+    }
+
+    #[tokio::test]
+    #[allow(deprecated)] // pwhash marks the old crypt(3) schemes as unfit for new hashes
+    async fn imported_hashes() {
+        for (h, want) in [
+            (
+                pwhash::bcrypt::hash("password").unwrap(),
+                HashScheme::Bcrypt,
+            ),
+            (
+                pwhash::md5_crypt::hash("password").unwrap(),
+                HashScheme::Crypt,
+            ),
+            (
+                pwhash::sha256_crypt::hash("password").unwrap(),
+                HashScheme::Crypt,
+            ),
+            (
+                pwhash::sha512_crypt::hash("password").unwrap(),
+                HashScheme::Crypt,
+            ),
+            (
+                pwhash::unix_crypt::hash("password").unwrap(),
+                HashScheme::Crypt,
+            ),
+        ] {
+            assert_eq!(scheme(&h), Some(want), "{h}");
+            assert!(verify("password", Some(&h)).await, "{h}");
+            assert!(!verify("passwore", Some(&h)).await, "{h}");
+            assert!(needs_rehash(&h));
+        }
+        let salt = SaltString::generate(&mut OsRng);
+        let p = pbkdf2::Pbkdf2
+            .hash_password_customized(
+                b"password",
+                Some(pbkdf2::Algorithm::Pbkdf2Sha512.ident()),
+                None,
+                pbkdf2::Params {
+                    rounds: 1000,
+                    output_length: 64,
+                },
+                &salt,
+            )
+            .unwrap()
+            .to_string();
+        assert_eq!(scheme(&p), Some(HashScheme::Pbkdf2));
+        assert!(verify("password", Some(&p)).await);
+        assert!(!verify("passwore", Some(&p)).await);
+        let a2i = Argon2::new(
+            argon2::Algorithm::Argon2i,
+            argon2::Version::V0x13,
+            argon2::Params::default(),
+        )
+        .hash_password(b"password", &salt)
+        .unwrap()
+        .to_string();
+        assert_eq!(scheme(&a2i), Some(HashScheme::Argon2Other));
+        assert!(verify("password", Some(&a2i)).await);
+        assert!(needs_rehash(&a2i));
+        for bad in ["$2b$04$short", "$7$x", "plain text", "$argon2id$nope", ""] {
+            assert_eq!(scheme(bad), None, "{bad}");
+        }
     }
 }

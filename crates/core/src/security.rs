@@ -7,7 +7,7 @@ use crate::mobileconfig::{self, Profile};
 use crate::service::{AuthResult, Scope};
 use crate::{Core, Error, Result, password, qr_png, totp, validate};
 use base64::Engine as _;
-use sealpost_store::model::ObjectId;
+use sealpost_store::model::{ObjectId, UserRecord};
 use sealpost_store::{AspRecord, NewAsp, UserPatch};
 use sha2::Digest;
 
@@ -192,6 +192,9 @@ impl Core {
             }
             self.auth_throttle.record_success(origin, username);
             self.record_auth_event(&id, "authentication", true, meta, extra());
+            if hash.as_deref().is_some_and(password::needs_rehash) {
+                self.rehash_password(&id, password, hash.as_deref()).await;
+            }
             return Ok(AuthResult {
                 id: user.id,
                 username: user.username,
@@ -468,6 +471,44 @@ impl Core {
         self.store.delete_totp(user).await?;
         self.record_auth_event(user, action, true, meta, Default::default());
         Ok(())
+    }
+
+    /// Replaces an imported hash (bcrypt, crypt, PBKDF2, Argon2i/d) that just verified with an
+    /// Argon2id one, unless the password changed meanwhile. A failure is only logged: the
+    /// login already succeeded.
+    async fn rehash_password(&self, id: &ObjectId, password: &str, old: Option<&str>) {
+        let new = match password::hash(password).await {
+            Ok(h) => h,
+            Err(e) => {
+                tracing::warn!(user = %id, error = %e, "cannot rehash the password");
+                return;
+            }
+        };
+        match self.store.replace_password_hash(id, old, &new).await {
+            Ok(true) => tracing::info!(user = %id, "imported password hash replaced by Argon2id"),
+            Ok(false) => {}
+            Err(e) => tracing::warn!(user = %id, error = %e, "cannot store the rehashed password"),
+        }
+    }
+
+    /// WildDuck's `POST /preauth`: whether `username` (or an address) exists and may log in
+    /// to `scope` now (not disabled or suspended, scope not disabled), without a password.
+    pub async fn preauth(&self, username: &str, scope: Scope) -> Result<(UserRecord, Vec<String>)> {
+        let id = self
+            .resolve_user(username)
+            .await?
+            .ok_or_else(|| Error::not_found("This user does not exist"))?;
+        let user = self.get_user(&id).await?;
+        if user.disabled || user.suspended || scope.disabled_for(&user.disabled_scopes) {
+            return Err(Error::AuthFailed);
+        }
+        let two_factor = self.store.totp_state(&id).await?.is_some_and(|t| t.enabled);
+        let require_2fa = if two_factor && scope == Scope::Master {
+            vec!["totp".to_string()]
+        } else {
+            Vec::new()
+        };
+        Ok((user, require_2fa))
     }
 
     // ---- password reset and logout ----

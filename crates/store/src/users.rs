@@ -152,6 +152,26 @@ impl Store {
         })
     }
 
+    /// Sets the password hash to `new` if it still is `old`; false when it changed meanwhile.
+    pub async fn replace_password_hash(
+        &self,
+        id: &ObjectId,
+        old: Option<&str>,
+        new: &str,
+    ) -> Result<bool> {
+        let done = write_tx!(self, tx => {
+            sqlx::query("UPDATE users SET password = $3 WHERE id = $1 AND password = $2")
+                .bind(id.as_str())
+                .bind(old)
+                .bind(new)
+                .execute(&mut *tx)
+                .await?
+                .rows_affected()
+                > 0
+        });
+        Ok(done)
+    }
+
     pub async fn password_hash(&self, id: &ObjectId) -> Result<Option<Option<String>>> {
         read!(self, db => {
             let row = sqlx::query("SELECT password FROM users WHERE id = $1").bind(id.as_str()).fetch_optional(db).await?;

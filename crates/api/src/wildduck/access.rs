@@ -1,5 +1,8 @@
 //! The access token check: when `api.accessToken` is configured, every request must carry it as
-//! the `accessToken` query argument or the `X-Access-Token` header.
+//! the `accessToken` query argument or the `X-Access-Token` header. A user access token
+//! (`POST /authenticate {token: true}`) is accepted in its place for that user's own
+//! resources only (core's `user_token_path`: `/users/me/...` is its own id), with
+//! `MissingPrivileges` for anything else.
 
 use super::error::ApiError;
 use axum::extract::{Request, State};
@@ -26,7 +29,7 @@ struct TokenQuery {
 }
 
 /// The token a request carries: the query argument first, then the header.
-fn presented(req: &Request) -> Option<String> {
+pub fn presented(req: &Request) -> Option<String> {
     let from_query = axum::extract::Query::<TokenQuery>::try_from_uri(req.uri())
         .ok()
         .and_then(|q| q.0.access_token);
@@ -49,25 +52,83 @@ pub fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
     diff == 0
 }
 
-/// Middleware: refuses requests without the right token (403 `InvalidToken`).
+/// What the token check needs: the configured admin token and, to look user tokens up, the
+/// core (absent in router tests).
+#[derive(Clone)]
+pub struct AccessState {
+    pub token: Option<Arc<str>>,
+    pub core: Option<sealpost_core::Core>,
+}
+
+/// Set on requests made with a user access token: the user it acts as.
+#[derive(Debug, Clone)]
+pub struct UserRole(#[allow(dead_code)] pub sealpost_core::ObjectId);
+
+fn invalid_token() -> Response {
+    ApiError::new(
+        StatusCode::FORBIDDEN,
+        "InvalidToken",
+        "Invalid accessToken value",
+    )
+    .into_response()
+}
+
+/// `uri` with its path replaced (the query kept).
+fn with_path(uri: &axum::http::Uri, path: &str) -> Option<axum::http::Uri> {
+    let pq = match uri.query() {
+        Some(q) => format!("{path}?{q}"),
+        None => path.to_string(),
+    };
+    let mut parts = uri.clone().into_parts();
+    parts.path_and_query = Some(axum::http::uri::PathAndQuery::try_from(pq).ok()?);
+    axum::http::Uri::from_parts(parts).ok()
+}
+
+/// Middleware: lets through requests with the admin token (or any when none is configured)
+/// and those a user token may make; refuses the rest (403 `InvalidToken`, or
+/// `MissingPrivileges` for a user token outside its own resources).
 pub async fn require_token(
-    State(expected): State<Option<Arc<str>>>,
-    req: Request,
+    State(st): State<AccessState>,
+    mut req: Request,
     next: Next,
 ) -> Response {
-    if let Some(expected) = expected.filter(|_| !is_public(req.uri().path())) {
-        let ok = presented(&req)
-            .is_some_and(|token| constant_time_eq(token.as_bytes(), expected.as_bytes()));
-        if !ok {
-            return ApiError::new(
-                StatusCode::FORBIDDEN,
-                "InvalidToken",
-                "Invalid accessToken value",
-            )
-            .into_response();
-        }
+    if is_public(req.uri().path()) {
+        return next.run(req).await;
     }
-    next.run(req).await
+    let token = presented(&req);
+    if let (Some(expected), Some(t)) = (&st.token, &token)
+        && constant_time_eq(t.as_bytes(), expected.as_bytes())
+    {
+        return next.run(req).await;
+    }
+    let user = match (&st.core, &token) {
+        (Some(core), Some(t)) => core.session_user(t).await.ok(),
+        _ => None,
+    };
+    match user {
+        Some(user) => {
+            let canonical = super::middleware::canonical_path(req.uri().path())
+                .unwrap_or_else(|| req.uri().path().to_string());
+            let method = req.method().as_str().to_string();
+            match sealpost_core::user_access::user_token_path(&user, &method, &canonical) {
+                Some(path) => {
+                    if let Some(uri) = with_path(req.uri(), &path) {
+                        *req.uri_mut() = uri;
+                    }
+                    req.extensions_mut().insert(UserRole(user));
+                    next.run(req).await
+                }
+                None => ApiError::new(
+                    StatusCode::FORBIDDEN,
+                    "MissingPrivileges",
+                    "Not enough privileges",
+                )
+                .into_response(),
+            }
+        }
+        None if st.token.is_some() => invalid_token(),
+        None => next.run(req).await,
+    }
 }
 
 #[cfg(test)]

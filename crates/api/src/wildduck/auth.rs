@@ -3,7 +3,6 @@
 use super::AppState;
 use super::error::{ApiError, ApiResult, ErrorBody};
 use super::extract::JsonBody;
-use super::shape::ListOrFalse;
 use axum::Json;
 use axum::extract::State;
 use sealpost_core::{AuthMeta, AuthResult, Scope};
@@ -13,7 +12,9 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 pub fn routes() -> OpenApiRouter<AppState> {
-    OpenApiRouter::new().routes(routes!(authenticate))
+    OpenApiRouter::new()
+        .routes(routes!(authenticate, end_token))
+        .routes(routes!(preauth))
 }
 
 #[derive(Debug, Default, Deserialize, ToSchema)]
@@ -94,11 +95,13 @@ pub struct AuthResponse {
     /// Id of the authenticated user.
     pub id: String,
     pub username: String,
+    /// Main address (`""` when the user has none).
+    pub address: String,
     /// Scope this authentication is valid for.
     pub scope: String,
-    /// Enabled 2FA methods still to pass, `false` when none.
+    /// Enabled 2FA methods still to pass (empty when none).
     #[serde(rename = "require2fa")]
-    pub require_2fa: ListOrFalse,
+    pub require_2fa: Vec<String>,
     pub require_password_change: bool,
     /// With `token: true`: a user session token (valid for `[guard] sessionTtl`).
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -111,8 +114,9 @@ impl From<AuthResult> for AuthResponse {
             success: true,
             id: a.id.to_string(),
             username: a.username,
+            address: String::new(),
             scope: a.scope.as_str().to_string(),
-            require_2fa: ListOrFalse::nonempty(a.require_2fa),
+            require_2fa: a.require_2fa,
             require_password_change: a.require_password_change,
             token: None,
         }
@@ -148,9 +152,100 @@ async fn authenticate(
     } else {
         None
     };
+    let id = result.id.clone();
     let mut response = AuthResponse::from(result);
     response.token = token;
+    response.address = s.core.get_user(&id).await?.address.unwrap_or_default();
     Ok(Json(response))
+}
+
+#[derive(Debug, Default, Deserialize, ToSchema)]
+#[serde(default)]
+pub struct PreauthRequest {
+    /// Username or one of the user's addresses.
+    #[schema(required = true)]
+    pub username: Option<String>,
+    /// "master" (default), "imap", "pop3" or "smtp".
+    pub scope: Option<String>,
+    pub sess: Option<String>,
+    pub ip: Option<String>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct PreauthResponse {
+    pub success: bool,
+    pub id: String,
+    pub username: String,
+    /// Main address (`""` when none).
+    pub address: String,
+    pub scope: String,
+    /// Enabled 2FA methods (empty when none).
+    pub require2fa: Vec<String>,
+}
+
+/// Check that a user exists and may log in to a scope, without a password.
+#[utoipa::path(
+    post,
+    path = "/preauth",
+    tag = "Authentication",
+    request_body = PreauthRequest,
+    responses(
+        (status = 200, description = "The user may log in", body = PreauthResponse),
+        (status = 400, description = "Invalid input", body = ErrorBody),
+        (status = 403, description = "Disabled, suspended or scope disabled (`AuthFailed`)", body = ErrorBody),
+        (status = 404, description = "No such user", body = ErrorBody),
+    )
+)]
+async fn preauth(
+    State(s): State<AppState>,
+    JsonBody(body): JsonBody<PreauthRequest>,
+) -> ApiResult<Json<PreauthResponse>> {
+    let username = body
+        .username
+        .filter(|u| !u.trim().is_empty())
+        .ok_or_else(|| ApiError::invalid("username", "\"username\" is required"))?;
+    let scope = match body
+        .scope
+        .as_deref()
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+    {
+        None => Scope::Master,
+        Some(sc) => Scope::parse(&sc.to_ascii_lowercase()).ok_or_else(|| {
+            ApiError::invalid(
+                "scope",
+                "\"scope\" must be one of [master, imap, pop3, smtp]",
+            )
+        })?,
+    };
+    let (user, require2fa) = s.core.preauth(username.trim(), scope).await?;
+    Ok(Json(PreauthResponse {
+        success: true,
+        id: user.id.to_string(),
+        username: user.username,
+        address: user.address.unwrap_or_default(),
+        scope: scope.as_str().to_string(),
+        require2fa,
+    }))
+}
+
+/// End the user access token this request carries (`accessToken` or `X-Access-Token`).
+#[utoipa::path(
+    delete,
+    path = "/authenticate",
+    tag = "Authentication",
+    responses(
+        (status = 200, description = "The token no longer works", body = super::shape::Success),
+    )
+)]
+async fn end_token(
+    State(s): State<AppState>,
+    req: axum::extract::Request,
+) -> ApiResult<Json<super::shape::Success>> {
+    if let Some(token) = super::access::presented(&req) {
+        s.core.end_session(&token).await?;
+    }
+    Ok(super::shape::Success::ok())
 }
 
 #[cfg(test)]
@@ -171,8 +266,8 @@ mod tests {
         };
         assert_eq!(
             serde_json::to_value(AuthResponse::from(r.clone())).unwrap(),
-            json!({"success": true, "id": "5971da1754cfdc7f0983b2ec", "username": "testuser", "scope": "pop3",
-                   "require2fa": false, "requirePasswordChange": false})
+            json!({"success": true, "id": "5971da1754cfdc7f0983b2ec", "username": "testuser", "address": "",
+                   "scope": "pop3", "require2fa": [], "requirePasswordChange": false})
         );
         let r = AuthResult {
             require_2fa: vec!["totp".into()],

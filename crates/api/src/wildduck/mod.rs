@@ -77,13 +77,14 @@ pub fn router(core: Core, settings: ApiSettings, siblings: Router) -> Router {
         core,
         max_body: settings.max_body,
     };
+    let core = state.core.clone();
     let (api, doc) = routes().split_for_parts();
     let inner = api
         .fallback(not_found)
         .layer(openapi::document_layer(&doc))
         .with_state(state)
         .merge(siblings);
-    wrap(inner, settings.access_token)
+    wrap(inner, settings.access_token, Some(core))
 }
 
 async fn not_found() -> error::ApiError {
@@ -91,13 +92,14 @@ async fn not_found() -> error::ApiError {
 }
 
 /// Puts the outer layers around a finished router.
-fn wrap(inner: Router, access_token: Option<String>) -> Router {
+fn wrap(inner: Router, access_token: Option<String>, core: Option<Core>) -> Router {
     let token: Option<Arc<str>> = access_token.filter(|t| !t.is_empty()).map(Arc::from);
+    let access = access::AccessState { token, core };
     let service = ServiceBuilder::new()
         .layer(TraceLayer::new_for_http())
         .layer(from_fn(middleware::catch_panics))
         .layer(from_fn(middleware::json_errors))
-        .layer(from_fn_with_state(token, access::require_token))
+        .layer(from_fn_with_state(access, access::require_token))
         .layer(from_fn(middleware::rewrite_aliases))
         .service(inner);
     Router::new().fallback_service(service)
@@ -117,7 +119,7 @@ mod tests {
             .route("/users/{user}/flagged", get(|| async { "flagged" }))
             .route("/boom", get(boom))
             .fallback(not_found);
-        wrap(inner, token.map(str::to_string))
+        wrap(inner, token.map(str::to_string), None)
     }
 
     async fn boom() -> &'static str {

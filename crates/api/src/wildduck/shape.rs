@@ -99,6 +99,7 @@ or_false!(
 );
 or_false!(
     /// A list of strings, or `false` when the list would be empty.
+    #[allow(dead_code)]
     ListOrFalse(Vec<String>),
     ArrayBuilder::new().items(ObjectBuilder::new().schema_type(Type::String))
 );
@@ -111,6 +112,7 @@ impl IntOrFalse {
     }
 }
 
+#[allow(dead_code)]
 impl ListOrFalse {
     pub fn nonempty(list: Vec<String>) -> Self {
         ListOrFalse((!list.is_empty()).then_some(list))

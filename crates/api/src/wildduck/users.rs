@@ -725,9 +725,17 @@ async fn create_user(
         (status = 404, description = "No such user", body = ErrorBody),
     )
 )]
-async fn get_user(State(s): State<AppState>, path: PathArgs) -> ApiResult<Json<UserInfo>> {
+async fn get_user(
+    State(s): State<AppState>,
+    role: Option<axum::Extension<super::access::UserRole>>,
+    path: PathArgs,
+) -> ApiResult<Json<UserInfo>> {
     let user = path.id("user")?;
     let mut info = UserInfo::from(s.core.get_user(&user).await?);
+    // "Not available for user-role tokens".
+    if role.is_some() {
+        info.internal_data = JsonObject::new();
+    }
     let now = chrono::Utc::now().timestamp_millis();
     let ttl = |resets: Option<i64>| resets.map_or(0, |t| ((t - now) / 1000).max(1));
     // Both counted by us: forwards at delivery, recipients at submission.
