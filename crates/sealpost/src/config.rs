@@ -181,6 +181,7 @@ struct FileConfig {
     relay: Option<relay::FileRelay>,
     autoreply: Option<relay::FileAutoreply>,
     guard: Option<guard::FileGuard>,
+    vault: Option<vault::FileVault>,
     dns: Option<dns::FileDns>,
 }
 
@@ -356,6 +357,8 @@ pub struct Config {
     pub relay: relay::RelaySettings,
     /// `[guard]`: the Guard key-management API.
     pub guard: sealpost_core::guard::GuardConfig,
+    /// `[vault]`: the password vault.
+    pub vault: vault::VaultSettings,
     /// `[dns]`: the resolvers DNS lookups ask.
     pub dns: sealpost_core::dns::DnsConfig,
     /// `[lmtp]` and `[smtp]` settings besides the listener.
@@ -467,6 +470,7 @@ impl Default for Config {
             retention_interval: core.purge_interval.as_secs_f64(),
             relay: relay::RelaySettings::default(),
             guard: core.guard.clone(),
+            vault: Default::default(),
             dns: core.dns.clone(),
             lmtp: DeliveryOptions::default(),
             smtp: DeliveryOptions::default(),
@@ -660,6 +664,7 @@ impl Config {
         }
         self.relay.apply_file(file.relay, file.autoreply)?;
         guard::apply_file(&mut self.guard, file.guard);
+        self.vault.apply_file(file.vault);
         dns::apply_file(&mut self.dns, file.dns)?;
         submission::apply_file(&mut self.outbound, &mut self.dkim, file.outbound, file.dkim)?;
         Ok(())
@@ -788,6 +793,7 @@ impl Config {
         }
         self.relay.apply_env(get)?;
         guard::apply_env(&mut self.guard, get)?;
+        self.vault.apply_env(get)?;
         dns::apply_env(&mut self.dns, get)?;
         submission::apply_env(&mut self.outbound, &mut self.dkim, get)?;
         Ok(())
@@ -895,6 +901,7 @@ impl Config {
         }
         self.relay.validate()?;
         guard::validate(&self.guard)?;
+        self.vault.validate()?;
         dns::validate(&self.dns)?;
         submission::validate(&self.outbound, &self.dkim)?;
         for service in [Service::Lmtp, Service::Smtp, Service::Submission] {
@@ -984,6 +991,7 @@ impl Config {
             client_setup: self.client_setup(),
             auth_throttle: self.auth_throttle.clone(),
             guard: self.guard.clone(),
+            vault: self.vault.core(self.listen[Service::Api.index()]),
             message_cache_bytes: usize::try_from(self.imap.cache_size).unwrap_or(usize::MAX),
             dns: self.dns.clone(),
             dkim: self.dkim.clone(),
@@ -1111,3 +1119,4 @@ mod relay;
 mod submission;
 #[cfg(test)]
 mod tests;
+mod vault;
