@@ -16,7 +16,9 @@ mod users;
 pub use auth::{GpgAuthStep, LOGIN_TOKEN_TTL_MS, VaultSession, escape_header};
 pub use folders::{FolderView, NewFolder};
 pub use groups::{GroupMemberChange, GroupView};
-pub use resources::{NewResource, ResourceUpdate, ResourceView, SecretInput};
+pub use resources::{
+    DEFAULT_RESOURCE_TYPE, NewResource, RESOURCE_TYPES, ResourceUpdate, ResourceView, SecretInput,
+};
 pub use rules::{OWNER, READ, ShareChange, UPDATE};
 pub use sealpost_store::vault::{
     Aco, Aro, CommentRow, FavoriteRow, FolderRow, GpgkeyRow, GroupRow, GroupUserRow, PermissionRow,

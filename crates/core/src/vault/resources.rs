@@ -218,6 +218,18 @@ impl Core {
             .collect())
     }
 
+    /// Every permission the caller holds (directly or through a group) on objects of `aco`.
+    pub async fn vault_my_permissions(
+        &self,
+        by: &VaultSession,
+        aco: Aco,
+    ) -> VaultResult<Vec<PermissionRow>> {
+        Ok(self
+            .store
+            .vault_permissions_of_user(aco, &by.user.id)
+            .await?)
+    }
+
     /// `GET /resources/{id}.json`.
     pub async fn vault_get_resource(
         &self,

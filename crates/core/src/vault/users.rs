@@ -374,6 +374,28 @@ impl Core {
         Ok(out)
     }
 
+    /// A user's registered key.
+    pub async fn vault_gpgkey_of_user(&self, user: &VaultId) -> VaultResult<Option<GpgkeyRow>> {
+        Ok(self.store.vault_gpgkey_of(user).await?)
+    }
+
+    /// Every registered key (`GET /gpgkeys.json`), or one.
+    pub async fn vault_gpgkeys(&self) -> VaultResult<Vec<GpgkeyRow>> {
+        Ok(self.store.list_vault_gpgkeys().await?)
+    }
+
+    pub async fn vault_gpgkey(&self, id: &VaultId) -> VaultResult<GpgkeyRow> {
+        self.store
+            .vault_gpgkey(id)
+            .await?
+            .ok_or_else(|| VaultError::not_found("key"))
+    }
+
+    /// Every membership (to show users' `groups_users`).
+    pub async fn vault_memberships(&self) -> VaultResult<Vec<sealpost_store::vault::GroupUserRow>> {
+        Ok(self.store.vault_group_members(None).await?)
+    }
+
     /// One user with their key (`me` = the caller).
     pub async fn vault_get_user(
         &self,
