@@ -190,3 +190,58 @@ def test_deleting_the_mail_user_ends_the_vault_user(vault):
         assert r.status_code == 400 and r.headers["X-GPGAuth-Error"] == "true"
     finally:
         m.gpg.cleanup()
+
+
+def test_mfa_with_the_mail_users_totp(vault):
+    import time
+
+    import pyotp
+
+    from helpers import ok
+
+    inst, srv = vault
+    api = srv.api()
+    m = enroll_cli(inst, srv, api)
+    try:
+        seed = ok(api.post(f"/users/{m.mail_id}/2fa/totp/setup", json={"issuer": "Vault Test"}))["seed"]
+        totp = pyotp.TOTP(seed)
+        ok(api.post(f"/users/{m.mail_id}/2fa/totp/enable", json={"token": totp.now()}))
+        # Raw: after GPGAuth the session must pass MFA first.
+        s = requests.Session()
+        base = vault_url(srv)
+        r = s.post(f"{base}/auth/login.json", json={"gpg_auth": {"keyid": m.fpr}}, timeout=60)
+        import urllib.parse
+        token = m.gpg.decrypt(urllib.parse.unquote(r.headers["X-GPGAuth-User-Auth-Token"]))
+        r = s.post(f"{base}/auth/login.json", json={"gpg_auth": {"keyid": m.fpr, "user_token_result": token}},
+                   timeout=60)
+        assert r.status_code == 200
+        r = s.get(f"{base}/users/me.json", timeout=30)
+        assert r.status_code == 403 and r.json()["header"]["message"] == "MFA authentication is required."
+        csrf = {"X-CSRF-Token": s.cookies["csrfToken"]}
+        r = s.post(f"{base}/mfa/verify/totp.json", json={"totp": "000000" if totp.now() != "000000" else "111111"},
+                   headers=csrf, timeout=30)
+        assert r.status_code == 400, r.text
+        # The next step's code (the current one was used to enable TOTP).
+        r = s.post(f"{base}/mfa/verify/totp.json", json={"totp": totp.at(time.time() + 30)}, headers=csrf, timeout=30)
+        assert r.status_code == 200, r.text
+        assert s.get(f"{base}/users/me.json", timeout=30).status_code == 200
+        # passbolt-python-api does the same with its OTP setting (another user: each code works once).
+        n = enroll_cli(inst, srv, api)
+        try:
+            seed_n = ok(api.post(f"/users/{n.mail_id}/2fa/totp/setup", json={"issuer": "Vault Test"}))["seed"]
+            totp_n = pyotp.TOTP(seed_n)
+            ok(api.post(f"/users/{n.mail_id}/2fa/totp/enable", json={"token": totp_n.now()}))
+            from passboltapi import PassboltAPI
+            import os
+            os.environ["GNUPGHOME"] = str(n.gpg.home)
+            try:
+                c = PassboltAPI(config={"PASSBOLT": {"SERVER": base, "USER_FINGERPRINT": n.fpr,
+                                                     "PASSPHRASE": "vault key pass 1",
+                                                     "OTP": totp_n.at(time.time() + 30)}})
+                assert c.get("/users/me.json")["body"]["id"] == n.id
+            finally:
+                os.environ.pop("GNUPGHOME", None)
+        finally:
+            n.gpg.cleanup()
+    finally:
+        m.gpg.cleanup()

@@ -269,3 +269,91 @@ pub fn encrypted_to(cert: &Cert, message: &[u8]) -> Result<bool> {
         .flatten()
         .any(|r| cert.0.keys().any(|k| r.aliases(k.key().key_handle()))))
 }
+
+/// Decrypts `ciphertext` with `key` (as [`decrypt`]) and requires a good signature inside it
+/// by one of `signers`: the signed-and-encrypted messages clients send (JWT challenges).
+/// [`Error::BadSignature`] when there is none.
+pub fn decrypt_verified(
+    key: &Cert,
+    passphrase: &str,
+    ciphertext: &[u8],
+    signers: &[&Cert],
+    limit: usize,
+) -> Result<Vec<u8>> {
+    if !key.has_secret() {
+        return Err(Error::NoSecretKey);
+    }
+    let p = policy();
+    let helper = SignedHelper {
+        inner: Helper {
+            key: &key.0,
+            password: Password::from(passphrase),
+            outcome: Outcome::NotForUs,
+        },
+        certs: signers.iter().map(|c| c.0.clone()).collect(),
+        good: false,
+    };
+    let mut decryptor = match DecryptorBuilder::from_bytes(ciphertext)
+        .map_err(malformed)?
+        .with_policy(&p, None, helper)
+    {
+        Ok(d) => d,
+        Err(e) => {
+            if e.to_string().contains("no good signature") {
+                return Err(Error::BadSignature(e.to_string()));
+            }
+            return Err(decrypt_error(e, None));
+        }
+    };
+    let mut out = Vec::new();
+    let read = (&mut decryptor)
+        .take(limit as u64 + 1)
+        .read_to_end(&mut out);
+    if let Err(e) = read {
+        return Err(Error::BadSignature(e.to_string()));
+    }
+    if out.len() > limit {
+        return Err(Error::TooLarge { limit });
+    }
+    if !decryptor.helper_ref().good {
+        return Err(Error::BadSignature(
+            "no good signature by a known key".into(),
+        ));
+    }
+    Ok(out)
+}
+
+struct SignedHelper<'a> {
+    inner: Helper<'a>,
+    certs: Vec<openpgp::Cert>,
+    good: bool,
+}
+
+impl VerificationHelper for SignedHelper<'_> {
+    fn get_certs(&mut self, _ids: &[KeyHandle]) -> openpgp::Result<Vec<openpgp::Cert>> {
+        Ok(self.certs.clone())
+    }
+    fn check(&mut self, structure: MessageStructure) -> openpgp::Result<()> {
+        for layer in structure {
+            if let MessageLayer::SignatureGroup { results } = layer
+                && results.into_iter().flatten().next().is_some()
+            {
+                self.good = true;
+                return Ok(());
+            }
+        }
+        Err(anyhow::anyhow!("no good signature by a known key"))
+    }
+}
+
+impl DecryptionHelper for SignedHelper<'_> {
+    fn decrypt(
+        &mut self,
+        pkesks: &[PKESK],
+        skesks: &[SKESK],
+        sym_algo: Option<SymmetricAlgorithm>,
+        decrypt: &mut dyn FnMut(Option<SymmetricAlgorithm>, &SessionKey) -> bool,
+    ) -> openpgp::Result<Option<openpgp::Cert>> {
+        self.inner.decrypt(pkesks, skesks, sym_algo, decrypt)
+    }
+}

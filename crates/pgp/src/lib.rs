@@ -36,7 +36,7 @@ mod key;
 pub mod mime;
 mod sign;
 
-pub use crypt::{decrypt, encrypt, encrypt_signed, encrypted_to};
+pub use crypt::{decrypt, decrypt_verified, encrypt, encrypt_signed, encrypted_to};
 pub use error::{Error, Result};
 pub use key::{
     Cert, KeyAlgorithm, KeyInfo, KeySpec, MAX_CERTS, MAX_KEYRING_BYTES, MAX_PASSPHRASE, generate,

@@ -1,6 +1,6 @@
 //! Authentication routes: the server key (`/auth/verify.json`), GPGAuth (`/auth/login.json`),
 //! logout, `is-authenticated`, MFA (`/mfa/verify/totp.json`), the account setup
-//! (`/setup/start|complete`) and the JWT routes (answered "not supported").
+//! (`/setup/start|complete`) and the JWT login (`/auth/jwt/...`).
 
 use super::envelope::{Reply, VaultFailure, VaultReply};
 use super::json;
@@ -28,11 +28,11 @@ pub fn routes() -> Router<VaultState> {
         .route("/mfa/verify/error.json", get(mfa_error))
         .route("/setup/start/{user}/{token}", get(setup_start))
         .route("/setup/complete/{user}", post(setup_complete))
-        .route("/auth/jwt/rsa.json", get(jwt_unsupported))
-        .route("/auth/jwt/jwks.json", get(jwt_unsupported))
-        .route("/auth/jwt/login.json", post(jwt_unsupported))
-        .route("/auth/jwt/refresh.json", post(jwt_unsupported))
-        .route("/auth/jwt/logout.json", post(jwt_unsupported))
+        .route("/auth/jwt/rsa.json", get(jwt_rsa))
+        .route("/auth/jwt/jwks.json", get(jwt_jwks))
+        .route("/auth/jwt/login.json", post(jwt_login))
+        .route("/auth/jwt/refresh.json", post(jwt_refresh))
+        .route("/auth/jwt/logout.json", post(jwt_logout))
 }
 
 /// Splits a request into its parts and its (bounded) body.
@@ -265,9 +265,82 @@ async fn setup_complete(
     Ok(Reply::ok(json::user(&u, None, None)).message("The setup was completed successfully."))
 }
 
-async fn jwt_unsupported() -> VaultReply {
-    Err(VaultFailure(VaultError::BadRequest(
-        "JWT authentication is not supported by this server; use GPGAuth (/auth/login.json)."
-            .into(),
-    )))
+async fn jwt_rsa(State(st): State<VaultState>) -> VaultReply {
+    let key = st.core.vault_jwt_key().await?;
+    Ok(Reply::ok(serde_json::json!({ "keydata": key.public_pem })))
+}
+
+async fn jwt_jwks(State(st): State<VaultState>) -> VaultReply {
+    let key = st.core.vault_jwt_key().await?;
+    Ok(Reply::ok(serde_json::json!({ "keys": [key.jwk] })))
+}
+
+#[derive(Debug, Default, Deserialize)]
+struct JwtBody {
+    user_id: Option<String>,
+    challenge: Option<String>,
+    refresh_token: Option<String>,
+}
+
+fn jwt_user(b: &JwtBody) -> Result<VaultId, VaultFailure> {
+    b.user_id
+        .as_deref()
+        .and_then(VaultId::parse)
+        .ok_or_else(|| {
+            VaultFailure(VaultError::field(
+                "user_id",
+                "uuid",
+                "The user identifier should be a valid UUID.",
+            ))
+        })
+}
+
+async fn jwt_login(State(st): State<VaultState>, req: Request) -> VaultReply {
+    let (parts, bytes) = read(req).await?;
+    let b: JwtBody = body(&parts.headers, &bytes)?;
+    let user = jwt_user(&b)?;
+    let Some(challenge) = b.challenge else {
+        return Err(VaultFailure(VaultError::field(
+            "challenge",
+            "_required",
+            "A challenge is required.",
+        )));
+    };
+    let reply = st.core.vault_jwt_login(&user, &challenge).await?;
+    Ok(Reply::ok(serde_json::json!({ "challenge": reply }))
+        .message("The authentication was a success."))
+}
+
+async fn jwt_refresh(State(st): State<VaultState>, req: Request) -> VaultReply {
+    let (parts, bytes) = read(req).await?;
+    let b: JwtBody = body(&parts.headers, &bytes)?;
+    let user = jwt_user(&b)?;
+    let token = b
+        .refresh_token
+        .or_else(|| super::cookie(&parts.headers, "refresh_token"))
+        .unwrap_or_default();
+    let t = st.core.vault_jwt_refresh(&user, &token).await?;
+    let flags = cookie_flags(&st);
+    Ok(Reply::ok(
+        serde_json::json!({ "access_token": t.access_token, "refresh_token": t.refresh_token }),
+    )
+    .message("The authentication was a success.")
+    .header(
+        "set-cookie",
+        format!(
+            "refresh_token={}; Path=/; HttpOnly; SameSite=Strict{flags}",
+            t.refresh_token
+        ),
+    ))
+}
+
+async fn jwt_logout(State(st): State<VaultState>, req: Request) -> VaultReply {
+    let (parts, bytes) = read(req).await?;
+    let b: JwtBody = body(&parts.headers, &bytes)?;
+    let token = b
+        .refresh_token
+        .or_else(|| super::cookie(&parts.headers, "refresh_token"))
+        .unwrap_or_default();
+    st.core.vault_jwt_logout(&token).await?;
+    Ok(Reply::ok(serde_json::Value::Null).message("You are successfully logged out."))
 }

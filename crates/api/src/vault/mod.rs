@@ -77,6 +77,15 @@ pub struct Authed(pub VaultSession);
 pub struct AuthedNoMfa(pub VaultSession);
 
 async fn session(parts: &Parts, state: &VaultState) -> Result<VaultSession, VaultFailure> {
+    // A JWT access token (mobile and CLI clients): no cookie, so no CSRF check.
+    if let Some(bearer) = parts
+        .headers
+        .get(axum::http::header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
+    {
+        return state.core.vault_bearer(bearer).await.map_err(VaultFailure);
+    }
     let token =
         cookie(&parts.headers, SESSION_COOKIE).ok_or(VaultFailure(VaultError::Unauthenticated))?;
     let s = state

@@ -32,7 +32,7 @@ pub enum GpgAuthStep {
     Authenticated {
         session: String,
         csrf: String,
-        user: VaultUserRow,
+        user: Box<VaultUserRow>,
         mfa_required: bool,
     },
 }
@@ -234,7 +234,7 @@ impl Core {
         Ok(GpgAuthStep::Authenticated {
             session,
             csrf,
-            user,
+            user: Box::new(user),
             mfa_required,
         })
     }

@@ -8,6 +8,7 @@
 mod auth;
 mod folders;
 mod groups;
+mod jwt;
 mod resources;
 pub mod rules;
 mod server_key;
@@ -16,6 +17,7 @@ mod users;
 pub use auth::{GpgAuthStep, LOGIN_TOKEN_TTL_MS, VaultSession, escape_header};
 pub use folders::{FolderView, NewFolder};
 pub use groups::{GroupMemberChange, GroupView};
+pub use jwt::{ACCESS_TTL_SECS, JwtKey, JwtTokens};
 pub use resources::{
     DEFAULT_RESOURCE_TYPE, NewResource, RESOURCE_TYPES, ResourceUpdate, ResourceView, SecretInput,
 };
@@ -60,6 +62,7 @@ impl Default for VaultConfig {
 #[derive(Default)]
 pub(crate) struct VaultState {
     key: tokio::sync::OnceCell<ServerKey>,
+    jwt: tokio::sync::OnceCell<jwt::JwtKey>,
 }
 
 /// The role ids passbolt's clients know (its default roles, fixed here).

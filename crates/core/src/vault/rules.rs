@@ -286,7 +286,14 @@ mod tests {
             kind: Some(READ),
             delete: false,
         };
-        let out = apply_share(&current, &[add_b.clone()], Aco::Resource, &rid, 1).unwrap();
+        let out = apply_share(
+            &current,
+            std::slice::from_ref(&add_b),
+            Aco::Resource,
+            &rid,
+            1,
+        )
+        .unwrap();
         assert_eq!(out.len(), 2);
         // Removing the only owner is refused.
         let drop_a = ShareChange {
@@ -296,7 +303,16 @@ mod tests {
             kind: None,
             delete: true,
         };
-        assert!(apply_share(&current, &[drop_a.clone()], Aco::Resource, &rid, 1).is_err());
+        assert!(
+            apply_share(
+                &current,
+                std::slice::from_ref(&drop_a),
+                Aco::Resource,
+                &rid,
+                1
+            )
+            .is_err()
+        );
         // Unless another owner is made in the same share.
         let b_owner = ShareChange {
             kind: Some(OWNER),
@@ -324,7 +340,14 @@ mod tests {
             kind: Some(UPDATE),
             ..add_b
         };
-        let once = apply_share(&current, &[again.clone()], Aco::Resource, &rid, 1).unwrap();
+        let once = apply_share(
+            &current,
+            std::slice::from_ref(&again),
+            Aco::Resource,
+            &rid,
+            1,
+        )
+        .unwrap();
         let twice = apply_share(&once, &[again], Aco::Resource, &rid, 1).unwrap();
         assert_eq!(twice.len(), 2);
         assert_eq!(twice[1].kind, UPDATE);
