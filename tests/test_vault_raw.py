@@ -287,3 +287,68 @@ def test_data_dir_never_holds_plaintext(vault, people):
     hits = [p for p in Path(inst.data_dir).rglob("*") if p.is_file() and needle in p.read_bytes()]
     assert hits == []
     assert needle not in srv.log().encode()
+
+
+def jwt_challenge(srv, m, verify_token: str | None = None, domain: str | None = None, expiry: int | None = None) -> str:
+    import json
+    import time
+    key = requests.get(f"{vault_url(srv)}/auth/verify.json", timeout=30).json()["body"]
+    m.gpg.run("--import", input=key["keydata"].encode())
+    c = {"version": "1.0.0", "domain": domain or vault_url(srv), "verify_token": verify_token or str(uuid.uuid4()),
+         "verify_token_expiry": expiry or int(time.time()) + 120}
+    return m.gpg.run("--armor", "--sign", "--encrypt", "--local-user", m.fpr, "--recipient", key["fingerprint"],
+                     input=json.dumps(c).encode()).stdout.decode()
+
+
+def test_jwt_login_refresh_logout(vault, people):
+    import json
+    inst, srv = vault
+    m, other = people["owner"], people["reader"]
+    base = vault_url(srv)
+    rsa = body(requests.get(f"{base}/auth/jwt/rsa.json", timeout=30))
+    assert "BEGIN PUBLIC KEY" in rsa["keydata"]
+    jwks = body(requests.get(f"{base}/auth/jwt/jwks.json", timeout=30))
+    assert jwks["keys"][0]["alg"] == "RS256" and jwks["keys"][0]["kty"] == "RSA"
+    token = str(uuid.uuid4())
+    r = requests.post(f"{base}/auth/jwt/login.json", json={"user_id": m.id, "challenge": jwt_challenge(srv, m, token)},
+                      timeout=60)
+    reply = json.loads(m.gpg.decrypt(body(r)["challenge"]))
+    assert reply["verify_token"] == token
+    access, refresh = reply["access_token"], reply["refresh_token"]
+    assert access.count(".") == 2 and UUID.match(refresh)
+    me = requests.get(f"{base}/users/me.json", headers={"Authorization": f"Bearer {access}"}, timeout=30)
+    assert body(me)["id"] == m.id
+    # A bearer needs no CSRF token.
+    r = requests.post(f"{base}/folders.json", json={"name": "via jwt"}, headers={"Authorization": f"Bearer {access}"},
+                      timeout=30)
+    assert r.status_code == 200, r.text
+    # A tampered token, and a verify token used twice.
+    bad = access[:-4] + ("AAAA" if not access.endswith("AAAA") else "BBBB")
+    assert requests.get(f"{base}/users/me.json", headers={"Authorization": f"Bearer {bad}"}, timeout=30).status_code == 401
+    r = requests.post(f"{base}/auth/jwt/login.json", json={"user_id": m.id, "challenge": jwt_challenge(srv, m, token)},
+                      timeout=60)
+    assert r.status_code == 400, r.text
+    # A challenge for another domain, or signed by someone else for this user.
+    r = requests.post(f"{base}/auth/jwt/login.json",
+                      json={"user_id": m.id, "challenge": jwt_challenge(srv, m, domain="https://elsewhere.test")},
+                      timeout=60)
+    assert r.status_code == 400, r.text
+    r = requests.post(f"{base}/auth/jwt/login.json", json={"user_id": m.id, "challenge": jwt_challenge(srv, other)},
+                      timeout=60)
+    assert r.status_code == 400, r.text
+    # Refresh rotates; the old refresh token is used up.
+    r = requests.post(f"{base}/auth/jwt/refresh.json", json={"user_id": m.id, "refresh_token": refresh}, timeout=30)
+    fresh = body(r)
+    assert fresh["refresh_token"] != refresh
+    assert requests.get(f"{base}/users/me.json", headers={"Authorization": f"Bearer {fresh['access_token']}"},
+                        timeout=30).status_code == 200
+    r = requests.post(f"{base}/auth/jwt/refresh.json", json={"user_id": m.id, "refresh_token": refresh}, timeout=30)
+    assert r.status_code == 400
+    # Logout revokes the refresh token.
+    body(requests.post(f"{base}/auth/jwt/logout.json", json={"refresh_token": fresh["refresh_token"]}, timeout=30))
+    r = requests.post(f"{base}/auth/jwt/refresh.json", json={"user_id": m.id, "refresh_token": fresh["refresh_token"]},
+                      timeout=30)
+    assert r.status_code == 400
+    # The key file: mode 0600.
+    key = inst.data_dir / "vault-jwt.key"
+    assert (key.stat().st_mode & 0o777) == 0o600
