@@ -8,6 +8,7 @@ the data directory for a stored secret's plaintext. Both engines.
 from __future__ import annotations
 
 import re
+import subprocess
 import urllib.parse
 import uuid
 from pathlib import Path
@@ -15,7 +16,7 @@ from pathlib import Path
 import pytest
 import requests
 
-from harness import Instances
+from harness import Instances, clean_env
 from vault_helpers import UUID, body, enroll_cli, login, vault_url
 
 
@@ -287,6 +288,11 @@ def test_data_dir_never_holds_plaintext(vault, people):
     hits = [p for p in Path(inst.data_dir).rglob("*") if p.is_file() and needle in p.read_bytes()]
     assert hits == []
     assert needle not in srv.log().encode()
+    if inst.db is not None:
+        # PostgreSQL: the whole database, dumped.
+        dump = subprocess.run(["pg_dump", inst.db.url], capture_output=True, timeout=120, env=clean_env())
+        assert dump.returncode == 0, dump.stderr
+        assert b"vault_secrets" in dump.stdout and needle not in dump.stdout
 
 
 def jwt_challenge(srv, m, verify_token: str | None = None, domain: str | None = None, expiry: int | None = None) -> str:
@@ -352,3 +358,71 @@ def test_jwt_login_refresh_logout(vault, people):
     # The key file: mode 0600.
     key = inst.data_dir / "vault-jwt.key"
     assert (key.stat().st_mode & 0o777) == 0o600
+
+
+def test_delete_user_refused_while_sole_owner_of_shared_resources(vault, people):
+    inst, srv = vault
+    api = srv.api()
+    base = vault_url(srv)
+    admin = login(srv, people["admin"])
+    sole = enroll_cli(inst, srv, api)
+    lonely = enroll_cli(inst, srv, api)
+    try:
+        s = login(srv, sole)
+        rid = new_resource(srv, s, sole, password="shared-pw")
+        reader = people["reader"]
+        sole.gpg.run("--import", input=reader.gpg.export(reader.fpr).encode())
+        body(s.put(f"{base}/share/resource/{rid}.json", json={
+            "permissions": [{"is_new": True, "aro": "User", "aro_foreign_key": reader.id, "type": 1}],
+            "secrets": [{"user_id": reader.id, "data": sole.gpg.encrypt_to(reader.fpr, "shared-pw")}]}))
+        r = admin.delete(f"{base}/users/{sole.id}/dry-run.json")
+        assert r.status_code == 400, r.text
+        assert r.json()["body"]["errors"]["resources"]["sole_owner"] == [{"id": rid}]
+        assert admin.delete(f"{base}/users/{sole.id}.json").status_code == 400
+        assert s.get(f"{base}/users/me.json").status_code == 200
+        # Not an administrator: 403.
+        assert s.delete(f"{base}/users/{lonely.id}.json").status_code == 403
+        # A user with only personal resources can go; their resources go with them.
+        ls = login(srv, lonely)
+        own = new_resource(srv, ls, lonely)
+        body(admin.delete(f"{base}/users/{lonely.id}/dry-run.json"))
+        body(admin.delete(f"{base}/users/{lonely.id}.json"))
+        assert ls.get(f"{base}/users/me.json").status_code == 401
+        assert s.get(f"{base}/resources/{own}.json").status_code == 404
+        # Making the reader an owner lifts the refusal.
+        perms = body(s.get(f"{base}/permissions/resource/{rid}.json"))
+        theirs = next(p for p in perms if p["aro_foreign_key"] == reader.id)
+        body(s.put(f"{base}/share/resource/{rid}.json", json={"permissions": [{"id": theirs["id"], "type": 15}]}))
+        body(admin.delete(f"{base}/users/{sole.id}/dry-run.json"))
+    finally:
+        sole.gpg.cleanup()
+        lonely.gpg.cleanup()
+
+
+def test_group_delete_and_admin_rules(vault, people):
+    inst, srv = vault
+    base = vault_url(srv)
+    admin = login(srv, people["admin"])
+    owner = login(srv, people["owner"])
+    # Only administrators create groups.
+    r = owner.post(f"{base}/groups.json", json={"name": "nope", "groups_users": [
+        {"user_id": people["owner"].id, "is_admin": True}]})
+    assert r.status_code == 403
+    r = admin.post(f"{base}/groups.json", json={"name": "no managers", "groups_users": [
+        {"user_id": people["owner"].id, "is_admin": False}]})
+    assert r.status_code == 400
+    g = body(admin.post(f"{base}/groups.json", json={"name": "to delete " + uuid.uuid4().hex[:6], "groups_users": [
+        {"user_id": people["owner"].id, "is_admin": True}]}))
+    # The group is the sole owner of a resource: refused.
+    m = people["owner"]
+    rid = new_resource(srv, owner, m)
+    perms = body(owner.get(f"{base}/permissions/resource/{rid}.json"))
+    body(owner.put(f"{base}/share/resource/{rid}.json", json={"permissions": [
+        {"is_new": True, "aro": "Group", "aro_foreign_key": g["id"], "type": 15},
+        {"id": perms[0]["id"], "delete": True}], "secrets": []}))
+    assert admin.delete(f"{base}/groups/{g['id']}/dry-run.json").status_code == 400
+    assert owner.delete(f"{base}/groups/{g['id']}.json").status_code == 403
+    body(owner.delete(f"{base}/resources/{rid}.json"))
+    body(admin.delete(f"{base}/groups/{g['id']}/dry-run.json"))
+    body(admin.delete(f"{base}/groups/{g['id']}.json"))
+    assert admin.get(f"{base}/groups/{g['id']}.json").status_code == 404
