@@ -245,3 +245,43 @@ def test_mfa_with_the_mail_users_totp(vault):
             n.gpg.cleanup()
     finally:
         m.gpg.cleanup()
+
+
+def test_account_recovery_through_the_inbox(vault):
+    import re as _re
+
+    inst, srv = vault
+    api = srv.api()
+    base = vault_url(srv)
+    m = enroll_cli(inst, srv, api)
+    try:
+        body(requests.post(f"{base}/users/recover.json", json={"username": m.address}, timeout=30))
+        # An unknown address tells nothing.
+        body(requests.post(f"{base}/users/recover.json", json={"username": "nobody@example.test"}, timeout=30))
+        mbox = inbox(api, m.mail_id)
+        msgs = list_messages(api, m.mail_id, mbox)["results"]
+        raw = api.get(f"/users/{m.mail_id}/mailboxes/{mbox}/messages/{msgs[0]['id']}/message.eml").content
+        text = email.message_from_bytes(raw, policy=email.policy.default).get_body(("plain",)).get_content()
+        link = _re.search(r"/vault/setup/recover/start/([0-9a-f-]{36})/([0-9a-f-]{36})", text)
+        assert link, text
+        user_id, token = link.group(1), link.group(2)
+        assert user_id == m.id
+        start = body(requests.get(f"{base}/setup/recover/start/{user_id}/{token}.json", timeout=30))
+        assert start["user"]["gpgkey"]["fingerprint"] == m.fpr
+        # Another key is refused (and the token stays usable); the registered one works once.
+        other = Gpg()
+        try:
+            ofpr = other.gen(f"Other <{m.address}>")
+            r = requests.post(f"{base}/setup/recover/complete/{user_id}.json", timeout=60, json={
+                "authentication_token": {"token": token}, "gpgkey": {"armored_key": other.export(ofpr)}})
+            assert r.status_code == 400, r.text
+        finally:
+            other.cleanup()
+        done = {"authentication_token": {"token": token}, "gpgkey": {"armored_key": m.gpg.export(m.fpr)}}
+        body(requests.post(f"{base}/setup/recover/complete/{user_id}.json", json=done, timeout=60))
+        r = requests.post(f"{base}/setup/recover/complete/{user_id}.json", json=done, timeout=60)
+        assert r.status_code == 400
+        # And the user logs in as before.
+        assert login(srv, m).get(f"{base}/users/me.json").status_code == 200
+    finally:
+        m.gpg.cleanup()

@@ -1,6 +1,7 @@
 //! Authentication routes: the server key (`/auth/verify.json`), GPGAuth (`/auth/login.json`),
 //! logout, `is-authenticated`, MFA (`/mfa/verify/totp.json`), the account setup
-//! (`/setup/start|complete`) and the JWT login (`/auth/jwt/...`).
+//! (`/setup/start|complete`), account recovery (`/users/recover.json`,
+//! `/setup/recover/start|complete|abort`) and the JWT login (`/auth/jwt/...`).
 
 use super::envelope::{Reply, VaultFailure, VaultReply};
 use super::json;
@@ -28,6 +29,10 @@ pub fn routes() -> Router<VaultState> {
         .route("/mfa/verify/error.json", get(mfa_error))
         .route("/setup/start/{user}/{token}", get(setup_start))
         .route("/setup/complete/{user}", post(setup_complete))
+        .route("/users/recover.json", post(recover))
+        .route("/setup/recover/start/{user}/{token}", get(recover_start))
+        .route("/setup/recover/complete/{user}", post(recover_complete))
+        .route("/setup/recover/abort/{user}", post(recover_abort))
         .route("/auth/jwt/rsa.json", get(jwt_rsa))
         .route("/auth/jwt/jwks.json", get(jwt_jwks))
         .route("/auth/jwt/login.json", post(jwt_login))
@@ -263,6 +268,74 @@ async fn setup_complete(
     };
     let u = st.core.vault_setup_complete(&user, &token, &key).await?;
     Ok(Reply::ok(json::user(&u, None, None)).message("The setup was completed successfully."))
+}
+
+#[derive(Debug, Default, Deserialize)]
+struct RecoverBody {
+    username: Option<String>,
+}
+
+async fn recover(State(st): State<VaultState>, req: Request) -> VaultReply {
+    let (parts, bytes) = read(req).await?;
+    let b: RecoverBody = body(&parts.headers, &bytes)?;
+    let Some(username) = b.username.filter(|u| !u.trim().is_empty()) else {
+        return Err(VaultFailure(VaultError::field(
+            "username",
+            "_required",
+            "A username is required.",
+        )));
+    };
+    st.core.vault_start_recovery(username.trim()).await?;
+    Ok(Reply::ok(serde_json::Value::Null).message("Recovery process started, check your email."))
+}
+
+async fn recover_start(
+    State(st): State<VaultState>,
+    Path((user, token)): Path<(String, String)>,
+) -> VaultReply {
+    let user = id(&user, "user")?;
+    let token = id(&token, "token")?;
+    let u = st.core.vault_recover_start(&user, &token).await?;
+    let key = st.core.vault_gpgkey_of_user(&u.id).await?;
+    Ok(Reply::ok(
+        serde_json::json!({ "user": json::user(&u, key.as_ref(), None) }),
+    ))
+}
+
+async fn recover_complete(
+    State(st): State<VaultState>,
+    Path(user): Path<String>,
+    req: Request,
+) -> VaultReply {
+    let user = id(&user, "user")?;
+    let (parts, bytes) = read(req).await?;
+    let b: SetupBody = body(&parts.headers, &bytes)?;
+    let token = b.authentication_token.token.unwrap_or_default();
+    let Some(key) = b.gpgkey.armored_key else {
+        return Err(VaultFailure(VaultError::field(
+            "gpgkey.armored_key",
+            "_required",
+            "An armored key is required.",
+        )));
+    };
+    let u = st
+        .core
+        .vault_recover_complete(&user, &token, Some(&key))
+        .await?;
+    Ok(Reply::ok(json::user(&u, None, None)).message("The recovery was completed successfully."))
+}
+
+async fn recover_abort(
+    State(st): State<VaultState>,
+    Path(user): Path<String>,
+    req: Request,
+) -> VaultReply {
+    let user = id(&user, "user")?;
+    let (parts, bytes) = read(req).await?;
+    let b: SetupBody = body(&parts.headers, &bytes)?;
+    let token = b.authentication_token.token.unwrap_or_default();
+    st.core.vault_recover_complete(&user, &token, None).await?;
+    Ok(Reply::ok(serde_json::Value::Null).message("The recovery was aborted."))
 }
 
 async fn jwt_rsa(State(st): State<VaultState>) -> VaultReply {

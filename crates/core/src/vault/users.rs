@@ -329,6 +329,133 @@ impl Core {
         })
     }
 
+    /// `POST /users/recover.json`: a recovery link for an active user, delivered into their
+    /// INBOX. Answers nothing about whether the user exists.
+    pub async fn vault_start_recovery(&self, username: &str) -> VaultResult<()> {
+        let Some(mail_user) = self.resolve_user(username).await? else {
+            return Ok(());
+        };
+        let Some(user) = self
+            .store
+            .vault_user_by_mail_user(&mail_user)
+            .await?
+            .filter(|u| u.active)
+        else {
+            return Ok(());
+        };
+        let token = VaultId::new();
+        let now = sealpost_store::now_ms();
+        let ttl = i64::try_from(self.config.vault.setup_ttl.as_millis()).unwrap_or(i64::MAX);
+        self.store
+            .insert_vault_token(
+                &token_hash(token.as_str()),
+                &user.id,
+                "recover",
+                now,
+                now.saturating_add(ttl),
+            )
+            .await?;
+        let url = format!(
+            "{}/setup/recover/start/{}/{}",
+            self.config.vault.base_url.trim_end_matches('/'),
+            user.id,
+            token
+        );
+        let text = format!(
+            "Someone asked to recover your password vault account.\n\nOpen this link to recover it with your private key:\n{url}\n\nIf it was not you, ignore this message.\n"
+        );
+        let from = format!("postmaster@{}", self.config.domain);
+        let raw = crate::outbound::compose::compose(&crate::outbound::compose::Composed {
+            from_name: "Vault",
+            from_address: &from,
+            to_address: &user.username,
+            subject: "Recover your password vault account",
+            extra_headers: vec![("Auto-Submitted", "auto-generated".into())],
+            text: &text,
+            domain: &self.config.domain,
+            ..Default::default()
+        });
+        self.vault_deliver(&user.username, &raw).await
+    }
+
+    /// `GET /setup/recover/start/{user}/{token}.json`: the user a valid recovery link is for.
+    pub async fn vault_recover_start(
+        &self,
+        user: &VaultId,
+        token: &VaultId,
+    ) -> VaultResult<VaultUserRow> {
+        let now = sealpost_store::now_ms();
+        match self
+            .store
+            .vault_token(&token_hash(token.as_str()), "recover", now)
+            .await?
+        {
+            Some(owner) if &owner == user => {}
+            _ => {
+                return Err(VaultError::BadRequest(
+                    "The authentication token is not valid or has expired.".into(),
+                ));
+            }
+        }
+        self.store
+            .vault_user(user)
+            .await?
+            .filter(|u| u.active)
+            .ok_or_else(|| {
+                VaultError::BadRequest("The user does not exist or is not active.".into())
+            })
+    }
+
+    /// `POST /setup/recover/complete/{user}.json`: the user proves they still have their key
+    /// (the armored public key must be the registered one); the token is used up.
+    /// `POST /setup/recover/abort/{user}.json` (`armored_key` = `None`) only uses it up.
+    pub async fn vault_recover_complete(
+        &self,
+        user: &VaultId,
+        token: &str,
+        armored_key: Option<&str>,
+    ) -> VaultResult<VaultUserRow> {
+        let token = VaultId::parse(token.trim()).ok_or_else(|| {
+            VaultError::field(
+                "authentication_token.token",
+                "uuid",
+                "The token should be a valid UUID.",
+            )
+        })?;
+        let row = self
+            .store
+            .vault_user(user)
+            .await?
+            .filter(|u| u.active)
+            .ok_or_else(|| {
+                VaultError::BadRequest("The user does not exist or is not active.".into())
+            })?;
+        let now = sealpost_store::now_ms();
+        if let Some(armored) = armored_key {
+            let (id, address, armored) =
+                (row.id.clone(), row.username.clone(), armored.to_string());
+            let given = blocking(move || key_row(&id, &address, &armored, now)).await??;
+            let current = self.store.vault_gpgkey_of(&row.id).await?;
+            if current.is_none_or(|k| k.fingerprint != given.fingerprint) {
+                return Err(VaultError::field(
+                    "gpgkey.fingerprint",
+                    "isMatchingKey",
+                    "The key should be the one registered for this user.",
+                ));
+            }
+        }
+        match self
+            .store
+            .take_vault_token(&token_hash(token.as_str()), "recover", now)
+            .await?
+        {
+            Some(owner) if owner == row.id => Ok(row),
+            _ => Err(VaultError::BadRequest(
+                "The authentication token is not valid or has expired.".into(),
+            )),
+        }
+    }
+
     /// Every vault user with their key (`GET /users.json`); `has_access` keeps those with
     /// access to one resource (which the caller must be able to read).
     pub async fn vault_list_users(
