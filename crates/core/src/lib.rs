@@ -63,6 +63,7 @@ pub use mailboxes::SPECIAL_USES;
 pub use message_cache::SearchFields;
 pub use notify::SessionSignal;
 pub use page::{Cursor, MAX_PAGE_LIMIT, Page, PageRequest};
+pub use random::token as random_token;
 pub use sealpost_mime as mime;
 pub use sealpost_store::PurgeStats;
 pub use sealpost_store::filters::FilterRecord;

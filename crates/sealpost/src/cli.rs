@@ -78,7 +78,8 @@ pub struct UserAddArgs {
     pub name: Option<String>,
 }
 
-/// Without either option the account is created without a password.
+/// Without any of these options the password is asked for on the terminal; without a
+/// terminal the command refuses (a password-less account is only made with --no-password).
 #[derive(Debug, Args)]
 #[group(multiple = false)]
 pub struct OptionalPassword {
@@ -88,6 +89,10 @@ pub struct OptionalPassword {
     /// Read the password from the first line of standard input
     #[arg(long)]
     pub password_stdin: bool,
+    /// Create the account without a password (it can log in only with application passwords
+    /// or once a password is set)
+    #[arg(long)]
+    pub no_password: bool,
 }
 
 #[derive(Debug, Args)]

@@ -319,8 +319,12 @@ pub struct CliOverrides {
 pub struct Config {
     pub data_dir: PathBuf,
     listen: [SocketAddr; 9],
-    /// `[api] accessToken`; `None` (or empty) means no token is required.
+    /// `[api] accessToken`. `None` after loading means "not configured": `serve` then uses
+    /// the token of `<data-dir>/api-token`, made at first start (see `access_token_disabled`).
     pub access_token: Option<String>,
+    /// `[api] accessToken = ""` (or an empty `SEALPOST_ACCESS_TOKEN`): the operator turned the
+    /// token off explicitly, as WildDuck deployments behind a firewall do.
+    pub access_token_disabled: bool,
     /// `[api] maxBody`; `None` means derived from the message size limit.
     pub max_body: Option<u64>,
     /// `[api] allowInsecure`: allow a non-loopback API listener without an access token.
@@ -447,6 +451,7 @@ impl Default for Config {
             listen: Service::ALL
                 .map(|s| SocketAddr::new(IpAddr::V4(Ipv4Addr::LOCALHOST), s.default_port())),
             access_token: None,
+            access_token_disabled: false,
             max_body: None,
             allow_insecure: false,
             database_url: None,
@@ -524,7 +529,7 @@ impl Config {
                 self.listen[Service::Api.index()] = l.0;
             }
             if let Some(t) = api.access_token {
-                self.access_token = Some(t);
+                self.set_access_token(t);
             }
             if let Some(b) = api.max_body {
                 self.max_body = Some(b);
@@ -684,8 +689,9 @@ impl Config {
         if let Some(v) = get("SEALPOST_INLINE_MAX") {
             self.inline_blob_max = parse_int("SEALPOST_INLINE_MAX", &v)?;
         }
-        if let Some(v) = get("SEALPOST_ACCESS_TOKEN") {
-            self.access_token = Some(v);
+        // Not `get`: an empty value is meaningful here (the token turned off).
+        if let Some(v) = env("SEALPOST_ACCESS_TOKEN") {
+            self.set_access_token(v);
         }
         if let Some(v) = get("SEALPOST_DEFAULT_QUOTA") {
             self.default_quota = parse_int("SEALPOST_DEFAULT_QUOTA", &v)?;
@@ -802,14 +808,18 @@ impl Config {
         }
     }
 
-    fn validate(&mut self) -> Result<(), ConfigError> {
-        if self
-            .access_token
-            .as_deref()
-            .is_some_and(|t| t.trim().is_empty())
-        {
+    /// A configured token; an empty one turns the token off explicitly.
+    fn set_access_token(&mut self, token: String) {
+        if token.trim().is_empty() {
             self.access_token = None;
+            self.access_token_disabled = true;
+        } else {
+            self.access_token = Some(token);
+            self.access_token_disabled = false;
         }
+    }
+
+    fn validate(&mut self) -> Result<(), ConfigError> {
         if let Some(url) = &self.database_url {
             let known = ["sqlite:", "postgres://", "postgresql://"];
             if !known.iter().any(|p| url.starts_with(p)) {
@@ -942,7 +952,11 @@ impl Config {
     /// explicitly allows otherwise with `[api] allowInsecure = true`.
     pub fn check_api_exposure(&self) -> Result<(), ConfigError> {
         let listen = self.listen(Service::Api);
-        if self.access_token.is_none() && !listen.ip().is_loopback() && !self.allow_insecure {
+        if self.access_token.is_none()
+            && self.access_token_disabled
+            && !listen.ip().is_loopback()
+            && !self.allow_insecure
+        {
             return Err(ConfigError::value(
                 "api.listen",
                 format!(
