@@ -4,6 +4,7 @@
 //! as sibling modules.
 
 pub mod guard;
+mod public;
 mod wildduck;
 mod wkd;
 
@@ -22,6 +23,8 @@ pub struct ApiSettings {
 pub fn router(core: Core, settings: ApiSettings) -> axum::Router {
     let guard = guard::router(core.clone());
     // The Web Key Directory (public by design, like the Guard API: see `access.rs`).
-    let siblings = guard.merge(wkd::router(core.clone()));
+    let siblings = guard
+        .merge(wkd::router(core.clone()))
+        .merge(public::router(core.clone()));
     wildduck::router(core, settings, siblings)
 }

@@ -59,6 +59,14 @@ pub struct ClientSetup {
     pub smtp_host: String,
     pub smtp_port: u16,
     pub smtp_tls: bool,
+    /// The plain IMAP port, where STARTTLS is offered.
+    pub imap_starttls_port: u16,
+    /// POP3S (implicit TLS).
+    pub pop3_port: u16,
+    /// Submission with STARTTLS (RFC 6409).
+    pub submission_starttls_port: u16,
+    /// The mail domain the server hosts by default (autoconfig's provider id).
+    pub domain: String,
 }
 
 impl Default for ClientSetup {
@@ -70,6 +78,10 @@ impl Default for ClientSetup {
             smtp_host: "localhost".into(),
             smtp_port: 2525,
             smtp_tls: false,
+            imap_starttls_port: 1143,
+            pop3_port: 1995,
+            submission_starttls_port: 1587,
+            domain: "localhost".into(),
         }
     }
 }

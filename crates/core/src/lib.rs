@@ -6,6 +6,7 @@
 
 mod archive;
 mod authlog;
+pub mod autoconfig;
 mod autoreply;
 mod condstore;
 pub mod delivery;

@@ -182,6 +182,7 @@ struct FileConfig {
     autoreply: Option<relay::FileAutoreply>,
     guard: Option<guard::FileGuard>,
     dns: Option<dns::FileDns>,
+    server: Option<server::FileServer>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -362,6 +363,8 @@ pub struct Config {
     pub guard: sealpost_core::guard::GuardConfig,
     /// `[dns]`: the resolvers DNS lookups ask.
     pub dns: sealpost_core::dns::DnsConfig,
+    /// `[server]`: the public host name and the shutdown grace period.
+    pub server: server::ServerOptions,
     /// `[lmtp]` and `[smtp]` settings besides the listener.
     pub lmtp: DeliveryOptions,
     pub smtp: DeliveryOptions,
@@ -473,6 +476,7 @@ impl Default for Config {
             relay: relay::RelaySettings::default(),
             guard: core.guard.clone(),
             dns: core.dns.clone(),
+            server: server::ServerOptions::default(),
             lmtp: DeliveryOptions::default(),
             smtp: DeliveryOptions::default(),
             submission: DeliveryOptions::default(),
@@ -666,6 +670,7 @@ impl Config {
         self.relay.apply_file(file.relay, file.autoreply)?;
         guard::apply_file(&mut self.guard, file.guard);
         dns::apply_file(&mut self.dns, file.dns)?;
+        server::apply_file(&mut self.server, file.server);
         submission::apply_file(&mut self.outbound, &mut self.dkim, file.outbound, file.dkim)?;
         Ok(())
     }
@@ -794,6 +799,7 @@ impl Config {
         }
         self.relay.apply_env(get)?;
         guard::apply_env(&mut self.guard, get)?;
+        server::apply_env(&mut self.server, get)?;
         dns::apply_env(&mut self.dns, get)?;
         submission::apply_env(&mut self.outbound, &mut self.dkim, get)?;
         Ok(())
@@ -906,6 +912,7 @@ impl Config {
         self.relay.validate()?;
         guard::validate(&self.guard)?;
         dns::validate(&self.dns)?;
+        server::validate(&mut self.server)?;
         submission::validate(&self.outbound, &self.dkim)?;
         for service in [Service::Lmtp, Service::Smtp, Service::Submission] {
             let o = self.delivery_mut(service);
@@ -1004,10 +1011,16 @@ impl Config {
         }
     }
 
-    /// Where Apple configuration profiles point mail clients: the mail domain, with the
-    /// IMAPS and submissions (implicit TLS, RFC 8314) listen ports.
+    /// Where Apple configuration profiles and autoconfig point mail clients: `[server]
+    /// publicHostname` (default: the mail domain), with the IMAPS and submissions (implicit
+    /// TLS, RFC 8314) listen ports first, and the STARTTLS ones.
     fn client_setup(&self) -> sealpost_core::ClientSetup {
-        let host = self.domain.trim().to_owned();
+        let domain = self.domain.trim().to_owned();
+        let host = self
+            .server
+            .public_hostname
+            .clone()
+            .unwrap_or_else(|| domain.clone());
         sealpost_core::ClientSetup {
             imap_host: host.clone(),
             imap_port: self.listen[Service::Imaps.index()].port(),
@@ -1015,6 +1028,10 @@ impl Config {
             smtp_host: host,
             smtp_port: self.listen[Service::Submissions.index()].port(),
             smtp_tls: true,
+            imap_starttls_port: self.listen[Service::Imap.index()].port(),
+            pop3_port: self.listen[Service::Pop3s.index()].port(),
+            submission_starttls_port: self.listen[Service::Submission.index()].port(),
+            domain,
         }
     }
 
@@ -1122,6 +1139,7 @@ mod dns;
 mod guard;
 mod pop3;
 mod relay;
+pub mod server;
 mod submission;
 #[cfg(test)]
 mod tests;

@@ -102,6 +102,21 @@ impl Store {
         self.archive_for = ms.max(0);
     }
 
+    /// Whether the database answers a query and the blob store's directory can be listed:
+    /// what `/ready` and `/health` report.
+    pub async fn ready(&self) -> Result<()> {
+        match &self.db {
+            Engine::Sqlite { read, .. } => {
+                sqlx::query("SELECT 1").execute(read).await?;
+            }
+            Engine::Postgres(pool) => {
+                sqlx::query("SELECT 1").execute(pool).await?;
+            }
+        }
+        self.blobs.check()?;
+        Ok(())
+    }
+
     pub fn engine_name(&self) -> &'static str {
         match self.db {
             Engine::Sqlite { .. } => "sqlite",
