@@ -39,6 +39,8 @@ pub struct CoreConfig {
     pub auth_throttle: crate::throttle::ThrottleConfig,
     /// The Guard key-management API (`[guard]`).
     pub guard: crate::guard::GuardConfig,
+    /// The password vault (`[vault]`).
+    pub vault: crate::vault::VaultConfig,
     /// Bytes (estimated) the caches of message headers for IMAP SEARCH and FETCH may hold
     /// (see `message_cache.rs`): two thirds for SEARCH, one third for header blocks. 0 turns
     /// them off.
@@ -104,6 +106,7 @@ impl Default for CoreConfig {
             client_setup: ClientSetup::default(),
             auth_throttle: Default::default(),
             guard: Default::default(),
+            vault: Default::default(),
             message_cache_bytes: 192 << 20,
             dns: Default::default(),
             dkim: Default::default(),

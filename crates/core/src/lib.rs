@@ -36,6 +36,7 @@ pub mod totp;
 mod updates;
 mod users;
 mod validate;
+pub mod vault;
 mod view_cache;
 mod writer;
 

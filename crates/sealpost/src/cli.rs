@@ -41,6 +41,25 @@ pub enum Command {
     /// Manage mail users without going through the REST API
     #[command(subcommand)]
     User(UserCommand),
+    /// The password vault (passbolt API under /vault)
+    #[command(subcommand)]
+    Vault(VaultCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum VaultCommand {
+    /// Invite a mail user to the vault (as passbolt's register_user); prints the setup URL
+    /// <base>/setup/start/<user uuid>/<token uuid>
+    Invite(VaultInviteArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct VaultInviteArgs {
+    /// An address of the mail user
+    pub address: String,
+    /// Make the vault user an administrator
+    #[arg(long)]
+    pub admin: bool,
 }
 
 #[derive(Debug, Args)]

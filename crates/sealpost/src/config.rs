@@ -181,6 +181,7 @@ struct FileConfig {
     relay: Option<relay::FileRelay>,
     autoreply: Option<relay::FileAutoreply>,
     guard: Option<guard::FileGuard>,
+    vault: Option<vault::FileVault>,
     dns: Option<dns::FileDns>,
     server: Option<server::FileServer>,
 }
@@ -361,6 +362,8 @@ pub struct Config {
     pub relay: relay::RelaySettings,
     /// `[guard]`: the Guard key-management API.
     pub guard: sealpost_core::guard::GuardConfig,
+    /// `[vault]`: the password vault.
+    pub vault: vault::VaultSettings,
     /// `[dns]`: the resolvers DNS lookups ask.
     pub dns: sealpost_core::dns::DnsConfig,
     /// `[server]`: the public host name and the shutdown grace period.
@@ -475,6 +478,7 @@ impl Default for Config {
             retention_interval: core.purge_interval.as_secs_f64(),
             relay: relay::RelaySettings::default(),
             guard: core.guard.clone(),
+            vault: Default::default(),
             dns: core.dns.clone(),
             server: server::ServerOptions::default(),
             lmtp: DeliveryOptions::default(),
@@ -669,6 +673,7 @@ impl Config {
         }
         self.relay.apply_file(file.relay, file.autoreply)?;
         guard::apply_file(&mut self.guard, file.guard);
+        self.vault.apply_file(file.vault);
         dns::apply_file(&mut self.dns, file.dns)?;
         server::apply_file(&mut self.server, file.server);
         submission::apply_file(&mut self.outbound, &mut self.dkim, file.outbound, file.dkim)?;
@@ -800,6 +805,7 @@ impl Config {
         self.relay.apply_env(get)?;
         guard::apply_env(&mut self.guard, get)?;
         server::apply_env(&mut self.server, get)?;
+        self.vault.apply_env(get)?;
         dns::apply_env(&mut self.dns, get)?;
         submission::apply_env(&mut self.outbound, &mut self.dkim, get)?;
         Ok(())
@@ -911,6 +917,7 @@ impl Config {
         }
         self.relay.validate()?;
         guard::validate(&self.guard)?;
+        self.vault.validate()?;
         dns::validate(&self.dns)?;
         server::validate(&mut self.server)?;
         submission::validate(&self.outbound, &self.dkim)?;
@@ -1005,6 +1012,7 @@ impl Config {
             client_setup: self.client_setup(),
             auth_throttle: self.auth_throttle.clone(),
             guard: self.guard.clone(),
+            vault: self.vault.core(self.listen[Service::Api.index()]),
             message_cache_bytes: usize::try_from(self.imap.cache_size).unwrap_or(usize::MAX),
             dns: self.dns.clone(),
             dkim: self.dkim.clone(),
@@ -1143,3 +1151,4 @@ pub mod server;
 mod submission;
 #[cfg(test)]
 mod tests;
+mod vault;

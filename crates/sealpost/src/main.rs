@@ -6,6 +6,7 @@ mod config;
 mod serve;
 mod tls;
 mod user;
+mod vault;
 
 use clap::Parser;
 use cli::{Cli, Command};
@@ -80,6 +81,7 @@ fn main() -> ExitCode {
             Command::Serve(_) => serve::run(config).await,
             Command::Migrate => serve::migrate(config).await,
             Command::User(cmd) => user::run(config, cmd).await,
+            Command::Vault(cmd) => vault::run(config, cmd).await,
         }
     });
     match result {

@@ -213,6 +213,7 @@ pub async fn run(mut config: Config) -> Result<(), Failure> {
     tracing::info!(listen = %local, token = config.access_token.is_some(), "api listening on {local}");
 
     let (stop_tx, mut stop_rx) = tokio::sync::watch::channel(false);
+    let app = app.into_make_service_with_connect_info::<std::net::SocketAddr>();
     let server = axum::serve(listener, app).with_graceful_shutdown(async move {
         let _ = stop_rx.wait_for(|stop| *stop).await;
     });

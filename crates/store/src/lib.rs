@@ -32,6 +32,7 @@ pub mod outbound;
 pub mod security;
 pub mod updates;
 mod users;
+pub mod vault;
 pub mod view;
 pub mod view_saved;
 
