@@ -182,6 +182,7 @@ struct FileConfig {
     autoreply: Option<relay::FileAutoreply>,
     guard: Option<guard::FileGuard>,
     dns: Option<dns::FileDns>,
+    plans: Option<std::collections::BTreeMap<String, plans::FilePlan>>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -367,6 +368,8 @@ pub struct Config {
     pub outbound: submission::OutboundOptions,
     /// `[dkim]`: the secret DKIM private keys are sealed with.
     pub dkim: sealpost_core::dkim::DkimConfig,
+    /// `[plans.<name>]`: the JSON-RPC API's plans.
+    pub plans: sealpost_core::provisioning::PlanConfig,
 }
 
 /// `[lmtp]` / `[smtp]` / `[submission]`: the delivery listeners' bounds and replies.
@@ -473,6 +476,7 @@ impl Default for Config {
             submission: DeliveryOptions::default(),
             outbound: submission::OutboundOptions::default(),
             dkim: Default::default(),
+            plans: core.plans.clone(),
         }
     }
 }
@@ -661,6 +665,7 @@ impl Config {
         self.relay.apply_file(file.relay, file.autoreply)?;
         guard::apply_file(&mut self.guard, file.guard);
         dns::apply_file(&mut self.dns, file.dns)?;
+        plans::apply_file(&mut self.plans, file.plans)?;
         submission::apply_file(&mut self.outbound, &mut self.dkim, file.outbound, file.dkim)?;
         Ok(())
     }
@@ -789,6 +794,7 @@ impl Config {
         self.relay.apply_env(get)?;
         guard::apply_env(&mut self.guard, get)?;
         dns::apply_env(&mut self.dns, get)?;
+        plans::apply_env(&mut self.plans, get)?;
         submission::apply_env(&mut self.outbound, &mut self.dkim, get)?;
         Ok(())
     }
@@ -987,6 +993,7 @@ impl Config {
             message_cache_bytes: usize::try_from(self.imap.cache_size).unwrap_or(usize::MAX),
             dns: self.dns.clone(),
             dkim: self.dkim.clone(),
+            plans: self.plans.clone(),
         }
     }
 
@@ -1106,6 +1113,7 @@ pub fn redact_url(url: &str) -> String {
 
 mod dns;
 mod guard;
+mod plans;
 mod pop3;
 mod relay;
 mod submission;

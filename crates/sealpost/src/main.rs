@@ -3,6 +3,7 @@
 
 mod cli;
 mod config;
+mod jsonrpc_admin;
 mod serve;
 mod tls;
 mod user;
@@ -72,6 +73,7 @@ fn main() -> ExitCode {
             Command::Serve(_) => serve::run(config).await,
             Command::Migrate => serve::migrate(config).await,
             Command::User(cmd) => user::run(config, cmd).await,
+            Command::JsonrpcAdmin(cmd) => jsonrpc_admin::run(config, cmd).await,
         }
     });
     match result {
