@@ -49,6 +49,8 @@ pub struct CoreConfig {
     pub dns: crate::dns::DnsConfig,
     /// The secret DKIM private keys are sealed with (`[dkim]`).
     pub dkim: crate::dkim::DkimConfig,
+    /// Plans of the JSON-RPC provisioning API (`[plans.<name>]`).
+    pub plans: crate::provisioning::PlanConfig,
 }
 
 /// The IMAP and SMTP endpoints mail clients are told to use.
@@ -110,6 +112,7 @@ impl Default for CoreConfig {
             message_cache_bytes: 192 << 20,
             dns: Default::default(),
             dkim: Default::default(),
+            plans: Default::default(),
         }
     }
 }

@@ -47,6 +47,7 @@ pub mod config;
 pub mod filters;
 pub mod outbound;
 pub mod password;
+pub mod provisioning;
 pub mod submission;
 pub mod throttle;
 

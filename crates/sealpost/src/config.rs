@@ -184,6 +184,7 @@ struct FileConfig {
     vault: Option<vault::FileVault>,
     dns: Option<dns::FileDns>,
     server: Option<server::FileServer>,
+    plans: Option<std::collections::BTreeMap<String, plans::FilePlan>>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -377,6 +378,8 @@ pub struct Config {
     pub outbound: submission::OutboundOptions,
     /// `[dkim]`: the secret DKIM private keys are sealed with.
     pub dkim: sealpost_core::dkim::DkimConfig,
+    /// `[plans.<name>]`: the JSON-RPC API's plans.
+    pub plans: sealpost_core::provisioning::PlanConfig,
 }
 
 /// `[lmtp]` / `[smtp]` / `[submission]`: the delivery listeners' bounds and replies.
@@ -486,6 +489,7 @@ impl Default for Config {
             submission: DeliveryOptions::default(),
             outbound: submission::OutboundOptions::default(),
             dkim: Default::default(),
+            plans: core.plans.clone(),
         }
     }
 }
@@ -676,6 +680,7 @@ impl Config {
         self.vault.apply_file(file.vault);
         dns::apply_file(&mut self.dns, file.dns)?;
         server::apply_file(&mut self.server, file.server);
+        plans::apply_file(&mut self.plans, file.plans)?;
         submission::apply_file(&mut self.outbound, &mut self.dkim, file.outbound, file.dkim)?;
         Ok(())
     }
@@ -807,6 +812,7 @@ impl Config {
         server::apply_env(&mut self.server, get)?;
         self.vault.apply_env(get)?;
         dns::apply_env(&mut self.dns, get)?;
+        plans::apply_env(&mut self.plans, get)?;
         submission::apply_env(&mut self.outbound, &mut self.dkim, get)?;
         Ok(())
     }
@@ -1016,6 +1022,7 @@ impl Config {
             message_cache_bytes: usize::try_from(self.imap.cache_size).unwrap_or(usize::MAX),
             dns: self.dns.clone(),
             dkim: self.dkim.clone(),
+            plans: self.plans.clone(),
         }
     }
 
@@ -1145,6 +1152,7 @@ pub fn redact_url(url: &str) -> String {
 
 mod dns;
 mod guard;
+mod plans;
 mod pop3;
 mod relay;
 pub mod server;

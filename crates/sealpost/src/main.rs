@@ -3,6 +3,7 @@
 
 mod cli;
 mod config;
+mod jsonrpc_admin;
 mod serve;
 mod tls;
 mod user;
@@ -82,6 +83,7 @@ fn main() -> ExitCode {
             Command::Migrate => serve::migrate(config).await,
             Command::User(cmd) => user::run(config, cmd).await,
             Command::Vault(cmd) => vault::run(config, cmd).await,
+            Command::JsonrpcAdmin(cmd) => jsonrpc_admin::run(config, cmd).await,
         }
     });
     match result {

@@ -165,7 +165,10 @@ fn read_line_without_echo() -> std::io::Result<String> {
 }
 
 /// The password from `--password`, or the first line of standard input.
-fn read_password(given: Option<String>, from_stdin: bool) -> Result<Option<String>, Failure> {
+pub(crate) fn read_password(
+    given: Option<String>,
+    from_stdin: bool,
+) -> Result<Option<String>, Failure> {
     if !from_stdin {
         return Ok(given);
     }
@@ -182,7 +185,7 @@ fn read_password(given: Option<String>, from_stdin: bool) -> Result<Option<Strin
 }
 
 /// Left-aligned columns separated by two spaces, with a header row.
-fn format_table<const N: usize>(header: [&str; N], rows: &[[String; N]]) -> String {
+pub(crate) fn format_table<const N: usize>(header: [&str; N], rows: &[[String; N]]) -> String {
     let mut widths = header.map(|h| h.chars().count());
     for row in rows {
         for (w, cell) in widths.iter_mut().zip(row) {

@@ -29,6 +29,7 @@ mod insert;
 pub mod mailboxes;
 mod messages;
 pub mod outbound;
+pub mod provisioning;
 pub mod security;
 pub mod updates;
 mod users;

@@ -66,6 +66,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         include_str!("schema/postgres_0017_disabled_scopes.sql"),
     ),
     (
+        20,
+        include_str!("schema/sqlite_0020_provisioning.sql"),
+        include_str!("schema/postgres_0020_provisioning.sql"),
+    ),
+    (
         30,
         include_str!("schema/sqlite_0030_vault.sql"),
         include_str!("schema/postgres_0030_vault.sql"),
