@@ -19,6 +19,7 @@ mod archive;
 pub mod autoreplies;
 pub mod condstore;
 pub mod counters;
+mod deleted_users;
 mod delivery;
 pub mod dkim;
 pub mod events;
@@ -39,6 +40,7 @@ pub mod view_saved;
 
 pub use archive::{PurgeStats, RestoreOutcome};
 pub use db::{Engine, Seek};
+pub use deleted_users::RestoredUser;
 pub use mailboxes::like_escape;
 pub use messages::{Direction, FlagChange, InsertError, Inserted, NewMessage, UidSet, fts5_query};
 pub use security::{AspCandidate, AspRecord, AuthLogEntry, AuthLogFilter, NewAsp, TotpState};

@@ -85,6 +85,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         include_str!("schema/sqlite_0041_dkim.sql"),
         include_str!("schema/postgres_0041_dkim.sql"),
     ),
+    (
+        70,
+        include_str!("schema/sqlite_0070_user_profile.sql"),
+        include_str!("schema/postgres_0070_user_profile.sql"),
+    ),
 ];
 
 pub async fn run(db: &Engine) -> Result<()> {
