@@ -4,6 +4,7 @@
 //! under `/vault` (`vault` module), and later the JSON-RPC API as a sibling module.
 
 pub mod guard;
+mod public;
 pub mod vault;
 mod wildduck;
 mod wkd;
@@ -25,6 +26,7 @@ pub fn router(core: Core, settings: ApiSettings) -> axum::Router {
     // The Web Key Directory (public by design, like the Guard API: see `access.rs`).
     let siblings = guard
         .merge(wkd::router(core.clone()))
+        .merge(public::router(core.clone()))
         .merge(vault::router(core.clone()));
     wildduck::router(core, settings, siblings)
 }
