@@ -4,6 +4,7 @@
 //! a URL).
 
 use super::{Envelope, spam};
+use crate::domains::Access;
 use crate::{Core, Result};
 use sealpost_mime::ParsedMessage;
 use sealpost_store::model::{Flags, ObjectId, UserRecord};
@@ -38,6 +39,12 @@ pub struct DeliveryInput<'a> {
     pub parsed: &'a ParsedMessage,
 }
 
+/// The first `From:` address of a message.
+fn from_address(raw: &[u8]) -> Option<String> {
+    let message = mail_parser::MessageParser::new().parse_headers(raw)?;
+    Some(message.from()?.first()?.address()?.to_string())
+}
+
 impl Core {
     /// Decides what to do with `msg` for `user`.
     pub(crate) async fn plan_delivery(
@@ -45,7 +52,21 @@ impl Core {
         user: &UserRecord,
         msg: &DeliveryInput<'_>,
     ) -> Result<DeliveryPlan> {
-        let header_spam = spam::marked_by_mta(&msg.parsed.headers);
+        // The user's domain access lists overrule the MTA's verdict.
+        let from = from_address(msg.raw);
+        let senders = [
+            msg.envelope.mail_from.as_str(),
+            from.as_deref().unwrap_or(""),
+        ];
+        let header_spam = match self.sender_access(user, &senders).await {
+            Ok(Some(Access::Allow)) => false,
+            Ok(Some(Access::Block)) => true,
+            Ok(None) => spam::marked_by_mta(&msg.parsed.headers),
+            Err(e) => {
+                tracing::warn!(user = %user.id, error = %e, "cannot read domain access lists");
+                spam::marked_by_mta(&msg.parsed.headers)
+            }
+        };
         let filters = self.run_filters(&user.id, msg.parsed, header_spam).await;
         let mut plan = DeliveryPlan {
             mailbox: filters.mailbox,
