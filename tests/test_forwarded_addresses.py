@@ -171,6 +171,29 @@ def test_alias_domain_reaches_a_forwarded_address(api, server, sink):
     assert [m for m in sink.wait_to(target) if b"via the alias" in m[2]]
 
 
+def test_resolve_user_and_forwarded_addresses(api):
+    resolve = "/addresses/resolve/{address}"
+    domain, alias = f"{unique('rd')}.example", f"{unique('ra')}.example"
+    name = unique("carol")
+    user = create_user(api, address=f"{name}@{domain}", name="Carol")
+    check("post", "/domainaliases", api.post("/domainaliases", json={"alias": alias, "domain": domain}), 200)
+    by_address = check("get", resolve, api.get(f"/addresses/resolve/{name.upper()}@{domain}"), 200)
+    assert by_address["user"] == user.id and by_address["address"] == f"{name}@{domain}" and by_address["name"] == "Carol"
+    assert by_address["limits"]["forwards"]["allowed"] > 0 and by_address["autoreply"] == {"status": False}
+    assert "targets" not in by_address
+    # By id, and through the alias domain.
+    assert check("get", resolve, api.get(f"/addresses/resolve/{by_address['id']}"), 200)["user"] == user.id
+    assert check("get", resolve, api.get(f"/addresses/resolve/{name}@{alias}"), 200)["id"] == by_address["id"]
+    addr = address()
+    fid = check("post", "/addresses/forwarded", api.post("/addresses/forwarded", json={
+        "address": addr, "name": "Desk", "targets": ["x@remote.test"], "tags": ["t1"]}), 200)["id"]
+    for key in (addr, fid):
+        f = check("get", resolve, api.get(f"/addresses/resolve/{key}"), 200)
+        assert f["id"] == fid and f["targets"] == ["x@remote.test"] and f["tags"] == ["t1"] and "user" not in f
+    for missing in (UNKNOWN_ID, f"nobody@{domain}", "not-an-address"):
+        assert check("get", resolve, api.get(f"/addresses/resolve/{missing}"), 404)["code"] == "AddressNotFound"
+
+
 @pytest.mark.parametrize("credential", ["none", "wrong", "right"])
 def test_every_operation_needs_the_access_token(server, credential):
     api = server.api(token={"none": None, "wrong": "nope", "right": TOKEN}[credential])
@@ -179,6 +202,7 @@ def test_every_operation_needs_the_access_token(server, credential):
         lambda: api.get(f"/addresses/forwarded/{UNKNOWN_ID}"),
         lambda: api.put(f"/addresses/forwarded/{UNKNOWN_ID}", json={"name": "x"}),
         lambda: api.delete(f"/addresses/forwarded/{UNKNOWN_ID}"),
+        lambda: api.get(f"/addresses/resolve/{UNKNOWN_ID}"),
     ]
     for call in calls:
         r = call()

@@ -17,7 +17,7 @@ use crate::outbound::{MAX_RECIPIENTS, OutboundKind, OutboundMail, QueueId};
 use crate::{Core, Error, LIMIT_WINDOW_MS, Result, validate};
 use sealpost_store::autoreplies::AutoreplyRecord;
 use sealpost_store::forwarded::{ForwardedAddresses, ForwardedRecord};
-use sealpost_store::model::{Millis, ObjectId};
+use sealpost_store::model::{AddressRecord, Millis, ObjectId};
 use serde::{Deserialize, Serialize};
 
 pub use sealpost_store::forwarded::ForwardedId;
@@ -494,6 +494,73 @@ impl Core {
             .await?;
         tracing::info!(address = %fwd.id, to = sender, queue = %id, "forwarded address: autoreply queued");
         Ok(())
+    }
+}
+
+/// What `GET /addresses/resolve/{address}` finds.
+#[derive(Debug, Clone)]
+pub enum ResolvedAddress {
+    /// A user's address, with its user's name, forwarding allowance and autoreply status.
+    User {
+        address: AddressRecord,
+        name: String,
+        forwards_allowed: i64,
+        forwards_used: i64,
+        forwards_ttl: i64,
+        autoreply: bool,
+    },
+    Forwarded(Box<ForwardedInfo>),
+}
+
+impl Core {
+    /// Finds an address, a user's or a forwarded one, by its id or by the address itself
+    /// (normalised and through domain aliases, as delivery finds it).
+    pub async fn resolve_address(&self, id_or_address: &str) -> Result<ResolvedAddress> {
+        let given = id_or_address.trim();
+        let (user_address, forwarded) = match ObjectId::parse(given) {
+            Some(id) if !given.contains('@') => {
+                let a = self.store.address_by_id(&id).await?;
+                let f = match a {
+                    Some(_) => None,
+                    None => self.store.forwarded(&ForwardedId(id)).await?,
+                };
+                (a, f)
+            }
+            _ => {
+                let Some(norm) = self.normal_address(given).await? else {
+                    return Err(not_found());
+                };
+                let candidates = norm.candidates();
+                let a = self.store.address_by_norms(&candidates).await?;
+                let f = match a {
+                    Some(_) => None,
+                    None => self.store.forwarded_by_norm(&candidates).await?,
+                };
+                (a, f)
+            }
+        };
+        if let Some(address) = user_address {
+            let user = self.get_user(&address.user).await?;
+            let limit = self.forward_limit(&user.id).await?;
+            let now = sealpost_store::now_ms();
+            let autoreply = self
+                .store
+                .get_autoreply(&user.id)
+                .await?
+                .is_some_and(|a| a.status);
+            return Ok(ResolvedAddress::User {
+                address,
+                name: user.name.unwrap_or_default(),
+                forwards_allowed: user.forwards,
+                forwards_used: limit.used,
+                forwards_ttl: limit.resets.map_or(0, |t| ((t - now) / 1000).max(1)),
+                autoreply,
+            });
+        }
+        match forwarded {
+            Some(r) => Ok(ResolvedAddress::Forwarded(Box::new(self.info(r).await?))),
+            None => Err(not_found()),
+        }
     }
 }
 

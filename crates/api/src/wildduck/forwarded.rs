@@ -10,7 +10,9 @@ use super::extract::{JsonBody, PathArgs};
 use super::shape::{Created, Success, iso_date};
 use axum::Json;
 use axum::extract::State;
-use sealpost_core::forwarded::{ForwardedId, ForwardedInfo, ForwardedUpdate, NewForwarded};
+use sealpost_core::forwarded::{
+    ForwardedId, ForwardedInfo, ForwardedUpdate, NewForwarded, ResolvedAddress,
+};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use utoipa::ToSchema;
@@ -21,6 +23,38 @@ pub fn routes() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
         .routes(routes!(create_forwarded))
         .routes(routes!(get_forwarded, update_forwarded, delete_forwarded))
+        .routes(routes!(resolve_address))
+}
+
+/// `GET /addresses/resolve/{address}`: a user's or a forwarded address.
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct ResolvedAddressInfo {
+    pub success: bool,
+    pub id: String,
+    pub address: String,
+    /// Identity name (a user's address: the user's name).
+    pub name: String,
+    /// The owner, for a user's address.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub user: Option<String>,
+    /// The targets, for a forwarded address.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub targets: Option<Vec<String>>,
+    pub limits: ForwardLimits,
+    pub autoreply: ResolvedAutoreply,
+    pub tags: Vec<String>,
+    pub created: String,
+    #[schema(value_type = Object)]
+    pub meta_data: Value,
+    #[schema(value_type = Object)]
+    pub internal_data: Value,
+}
+
+/// Whether the address's autoreply is on.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ResolvedAutoreply {
+    pub status: bool,
 }
 
 /// The 24 h forwarding allowance.
@@ -279,4 +313,70 @@ async fn update_forwarded(
 async fn delete_forwarded(State(s): State<AppState>, path: PathArgs) -> ApiResult<Json<Success>> {
     s.core.delete_forwarded(&forwarded_id(&path)?).await?;
     Ok(Success::ok())
+}
+
+/// Resolve an address (or an address id) to a user's or a forwarded address.
+#[utoipa::path(
+    get,
+    path = "/addresses/resolve/{address}",
+    tag = "Addresses",
+    params(("address" = String, Path, description = "ID of the address, or the address")),
+    responses(
+        (status = 200, description = "The address", body = ResolvedAddressInfo),
+        (status = 404, description = "No such address (AddressNotFound)", body = ErrorBody),
+    )
+)]
+async fn resolve_address(
+    State(s): State<AppState>,
+    path: PathArgs,
+) -> ApiResult<Json<ResolvedAddressInfo>> {
+    let found = s.core.resolve_address(path.str("address")?).await?;
+    Ok(Json(match found {
+        ResolvedAddress::User {
+            address,
+            name,
+            forwards_allowed,
+            forwards_used,
+            forwards_ttl,
+            autoreply,
+        } => ResolvedAddressInfo {
+            success: true,
+            id: address.id.to_string(),
+            address: address.address,
+            name,
+            user: Some(address.user.to_string()),
+            targets: None,
+            limits: ForwardLimits {
+                forwards: ForwardLimit {
+                    allowed: forwards_allowed,
+                    used: forwards_used,
+                    ttl: forwards_ttl,
+                },
+            },
+            autoreply: ResolvedAutoreply { status: autoreply },
+            tags: Vec::new(),
+            created: iso_date(address.created),
+            meta_data: serde_json::json!({}),
+            internal_data: serde_json::json!({}),
+        },
+        ResolvedAddress::Forwarded(f) => {
+            let f = ForwardedAddress::from(*f);
+            ResolvedAddressInfo {
+                success: true,
+                id: f.id,
+                address: f.address,
+                name: f.name,
+                user: None,
+                targets: Some(f.targets),
+                limits: f.limits,
+                autoreply: ResolvedAutoreply {
+                    status: f.autoreply.status,
+                },
+                tags: f.tags,
+                created: f.created,
+                meta_data: f.meta_data,
+                internal_data: f.internal_data,
+            }
+        }
+    }))
 }
