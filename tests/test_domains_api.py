@@ -200,6 +200,7 @@ def test_every_operation_needs_the_access_token(server, credential):
         lambda: api.get("/domainaccess/t/block"),
         lambda: api.post("/domainaccess/t/block", json={"domain": "b.example"}),
         lambda: api.delete(f"/domainaccess/{UNKNOWN_ID}"),
+        lambda: api.put("/addresses/renameDomain", json={"oldDomain": f"{unique('n')}.example", "newDomain": f"{unique('m')}.example"}),
     ]
     for call in calls:
         r = call()
@@ -207,3 +208,36 @@ def test_every_operation_needs_the_access_token(server, credential):
             assert r.status_code in (200, 404), r.text
         else:
             assert r.status_code == 403 and r.json()["code"] == "InvalidToken", r.text
+
+
+# ---- renaming a domain ----
+
+
+def test_rename_domain_moves_addresses_main_addresses_and_aliases(api, server):
+    old, new, alias = f"{unique('old')}.example", f"{unique('new')}.example", f"{unique('ral')}.example"
+    name = unique("dan")
+    user = create_user(api, address=f"{name}@{old}")
+    second = check("post", "/users/{user}/addresses", api.post(f"/users/{user.id}/addresses", json={"address": f"Other.{name}@{old.upper()}"}), 200)
+    fwd = check("post", "/addresses/forwarded", api.post("/addresses/forwarded", json={"address": f"desk@{old}"}), 200)
+    check("post", "/domainaliases", api.post("/domainaliases", json={"alias": alias, "domain": old}), 200)
+    untouched = create_user(api, address=f"{name}@x{old}")
+    r = check("put", "/addresses/renameDomain", api.put("/addresses/renameDomain", json={"oldDomain": old, "newDomain": new}), 200)
+    assert r == {"success": True, "modifiedAddresses": 3, "modifiedUsers": 1, "modifiedDkim": 0, "modifiedAliases": 1}
+    got = api.get(f"/users/{user.id}").json()
+    assert got["address"] == f"{name}@{new}"
+    listed = {a["id"]: a["address"] for a in api.get(f"/users/{user.id}/addresses").json()["results"]}
+    assert listed[second["id"]] == f"Other.{name}@{new}"
+    assert check("get", "/addresses/forwarded/{address}", api.get(f"/addresses/forwarded/{fwd['id']}"), 200)["address"] == f"desk@{new}"
+    assert api.get(f"/users/{untouched.id}").json()["address"] == f"{name}@x{old}"
+    # Mail and logins follow: the new domain, and the alias now pointing at it.
+    assert lmtp_send(server, "s@remote.example", f"{name}@{alias}", make_message(subject="after the rename")) == {}
+    assert any(b"after the rename" in m for m in inbox_messages(api, user.id))
+    with pytest.raises(smtplib.SMTPRecipientsRefused):
+        lmtp_send(server, "s@remote.example", f"{name}@{old}", make_message(subject="old domain"))
+    # Errors.
+    other = create_user(api, address=f"{name}@{old}")
+    clash = check("put", "/addresses/renameDomain", api.put("/addresses/renameDomain", json={"oldDomain": old, "newDomain": new}), 400)
+    assert clash["code"] == "AddressExistsError"
+    assert api.get(f"/users/{other.id}").json()["address"] == f"{name}@{old}"
+    for body in ({"oldDomain": old}, {"newDomain": new}, {"oldDomain": "bad domain", "newDomain": new}, {"oldDomain": new, "newDomain": new}):
+        assert check("put", "/addresses/renameDomain", api.put("/addresses/renameDomain", json=body), 400)["code"] == "InputValidationError"

@@ -66,6 +66,7 @@ ROUTES = [
     ("put", "/addresses/forwarded/{id}"),
     ("delete", "/addresses/forwarded/{address}"),
     ("get", "/addresses/resolve/{address}"),
+    ("put", "/addresses/renameDomain"),
 ]
 
 METHODS = {"get", "put", "post", "delete", "options", "head", "patch", "trace"}

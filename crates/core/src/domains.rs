@@ -13,7 +13,7 @@
 use crate::delivery::NormalAddress;
 use crate::{Core, Error, Page, PageRequest, Result, validate};
 use sealpost_store::domains::{DomainAccess, DomainAccessRecord, DomainAliases};
-pub use sealpost_store::domains::{DomainAccessId, DomainAliasId, DomainAliasRecord};
+pub use sealpost_store::domains::{DomainAccessId, DomainAliasId, DomainAliasRecord, Renamed};
 use sealpost_store::model::{ObjectId, UserRecord};
 
 /// Entries one access list answers at most (WildDuck answers all; lists are small).
@@ -172,6 +172,32 @@ impl Core {
             .list_domain_aliases(like.as_deref(), &page.seek::<String>()?, page.fetch_limit())
             .await?;
         Ok(page.finish(total, rows, |a| a.id.to_string()))
+    }
+
+    /// `PUT /addresses/renameDomain`: moves every user and forwarded address of `old` to
+    /// `new`, with the users' main addresses and the aliases of `old`. DKIM keys are not
+    /// moved (a key is sealed for its domain): make one for the new domain.
+    pub async fn rename_domain(&self, old: &str, new: &str) -> Result<Renamed> {
+        let old = validate::domain(old, "oldDomain")?;
+        let new = validate::domain(new, "newDomain")?;
+        if old == new {
+            return Err(Error::validation(
+                "\"newDomain\" must differ from \"oldDomain\"",
+                "newDomain",
+            ));
+        }
+        match self
+            .store
+            .rename_domain(&crate::delivery::domain_spellings(&old), &new)
+            .await
+        {
+            Ok(r) => Ok(r),
+            Err(sealpost_store::Error::Conflict(what)) => Err(Error::Conflict {
+                message: format!("{what} already exists"),
+                code: "AddressExistsError",
+            }),
+            Err(e) => Err(e.into()),
+        }
     }
 
     /// Puts `domain` on the `action` list of `tag` (moving it from the other list).

@@ -312,3 +312,95 @@ impl DomainAccess for Store {
         Ok(n > 0)
     }
 }
+
+/// What [`Store::rename_domain`] changed.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Renamed {
+    /// User and forwarded addresses.
+    pub addresses: u64,
+    /// Users whose main address changed.
+    pub users: u64,
+    /// Domain aliases pointing at the domain.
+    pub aliases: u64,
+}
+
+/// `local@domain` with the domain replaced; `None` when `address` has no `@`.
+fn with_domain(address: &str, domain: &str) -> Option<String> {
+    let (local, _) = address.rsplit_once('@')?;
+    Some(format!("{local}@{domain}"))
+}
+
+impl Store {
+    /// Moves every address whose domain is one of `old` (its spellings, lower case) to
+    /// `new`, with the users' main addresses and the aliases of the domain, in one
+    /// transaction. Conflict when a moved address exists already.
+    pub async fn rename_domain(&self, old: &[String], new: &str) -> Result<Renamed> {
+        let mut out = Renamed::default();
+        if old.is_empty() {
+            return Ok(out);
+        }
+        let likes: Vec<String> = old
+            .iter()
+            .map(|d| format!("%@{}", crate::mailboxes::like_escape(d)))
+            .collect();
+        let cond = (1..=likes.len())
+            .map(|i| format!("address_norm LIKE ${i} ESCAPE '\\'"))
+            .collect::<Vec<_>>()
+            .join(" OR ");
+        write_tx!(self, tx => {
+            for table in ["addresses", "forwarded_addresses"] {
+                let sql = format!("SELECT id, address, address_norm FROM {table} WHERE {cond}");
+                let mut q = sqlx::query(&sql);
+                for l in &likes {
+                    q = q.bind(l);
+                }
+                let found: Vec<(String, String, String)> = q
+                    .fetch_all(&mut *tx)
+                    .await?
+                    .iter()
+                    .map(|r| Ok((r.string("id")?, r.string("address")?, r.string("address_norm")?)))
+                    .collect::<Result<Vec<_>>>()?;
+                for (id, address, norm) in found {
+                    let (Some(address_new), Some(norm_new)) = (with_domain(&address, new), with_domain(&norm, new)) else {
+                        continue;
+                    };
+                    let taken = sqlx::query(
+                        "SELECT id FROM addresses WHERE address_norm = $1 AND id <> $2 \
+                         UNION ALL SELECT id FROM forwarded_addresses WHERE address_norm = $1 AND id <> $2",
+                    )
+                    .bind(&norm_new)
+                    .bind(&id)
+                    .fetch_optional(&mut *tx)
+                    .await?
+                    .is_some();
+                    if taken {
+                        return Err(crate::Error::Conflict(format!("The address {address_new}")));
+                    }
+                    sqlx::query(&format!("UPDATE {table} SET address = $2, address_norm = $3 WHERE id = $1"))
+                        .bind(&id)
+                        .bind(&address_new)
+                        .bind(&norm_new)
+                        .execute(&mut *tx)
+                        .await?;
+                    out.addresses += 1;
+                    if table == "addresses" {
+                        out.users += sqlx::query("UPDATE users SET address = $2 WHERE address = $1 AND id = (SELECT user_id FROM addresses WHERE id = $3)")
+                            .bind(&address)
+                            .bind(&address_new)
+                            .bind(&id)
+                            .execute(&mut *tx)
+                            .await?
+                            .rows_affected();
+                    }
+                }
+            }
+            let alias_sql = format!("UPDATE domain_aliases SET domain = $1 WHERE domain IN ({})", marks(2, old.len()));
+            let mut q = sqlx::query(&alias_sql).bind(new);
+            for d in old {
+                q = q.bind(d);
+            }
+            out.aliases = q.execute(&mut *tx).await?.rows_affected();
+        });
+        Ok(out)
+    }
+}

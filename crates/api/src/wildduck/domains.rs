@@ -24,6 +24,59 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(list_allowed, allow_domain))
         .routes(routes!(list_blocked, block_domain))
         .routes(routes!(delete_listing))
+        .routes(routes!(rename_domain))
+}
+
+/// `PUT /addresses/renameDomain`.
+#[derive(Debug, Default, Deserialize, ToSchema)]
+#[serde(default, rename_all = "camelCase")]
+pub struct RenameDomainRequest {
+    #[schema(required = true, example = "old.example.com")]
+    pub old_domain: Option<String>,
+    #[schema(required = true, example = "new.example.com")]
+    pub new_domain: Option<String>,
+    pub sess: Option<String>,
+    pub ip: Option<String>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct DomainRenamed {
+    pub success: bool,
+    /// User and forwarded addresses moved.
+    pub modified_addresses: u64,
+    /// Users whose main address changed.
+    pub modified_users: u64,
+    /// Always 0: a DKIM key is sealed for its domain; make one for the new domain.
+    pub modified_dkim: u64,
+    pub modified_aliases: u64,
+}
+
+/// Rename a domain in every address (user and forwarded), main address and domain alias.
+#[utoipa::path(
+    put,
+    path = "/addresses/renameDomain",
+    tag = "Addresses",
+    request_body = RenameDomainRequest,
+    responses(
+        (status = 200, description = "Renamed", body = DomainRenamed),
+        (status = 400, description = "Invalid input, or a renamed address exists (AddressExistsError)", body = ErrorBody),
+    )
+)]
+async fn rename_domain(
+    State(s): State<AppState>,
+    JsonBody(body): JsonBody<RenameDomainRequest>,
+) -> ApiResult<Json<DomainRenamed>> {
+    let old = required(body.old_domain, "oldDomain")?;
+    let new = required(body.new_domain, "newDomain")?;
+    let r = s.core.rename_domain(&old, &new).await?;
+    Ok(Json(DomainRenamed {
+        success: true,
+        modified_addresses: r.addresses,
+        modified_users: r.users,
+        modified_dkim: 0,
+        modified_aliases: r.aliases,
+    }))
 }
 
 // ---- shapes ----

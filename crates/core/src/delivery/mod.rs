@@ -22,6 +22,7 @@ mod plan;
 mod spam;
 mod trace;
 
+pub(crate) use address::domain_spellings;
 pub use address::{MAX_ADDRESS, NormalAddress};
 pub use plan::{DeliveryInput, DeliveryPlan};
 pub use spam::marked_by_mta;
