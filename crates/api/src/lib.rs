@@ -1,9 +1,11 @@
 //! HTTP APIs of Sealpost on one axum router: the WildDuck-compatible REST API (this crate's
 //! `wildduck` module), its generated OpenAPI document at `/openapi.json`, the OX Guard
-//! key-management API under `/guard` (`guard` module), and later the JSON-RPC and vault APIs
-//! as sibling modules.
+//! key-management API under `/guard` (`guard` module), the passbolt-compatible password vault
+//! under `/vault` (`vault` module), and later the JSON-RPC API as a sibling module.
 
 pub mod guard;
+mod public;
+pub mod vault;
 mod wildduck;
 mod wkd;
 
@@ -22,6 +24,9 @@ pub struct ApiSettings {
 pub fn router(core: Core, settings: ApiSettings) -> axum::Router {
     let guard = guard::router(core.clone());
     // The Web Key Directory (public by design, like the Guard API: see `access.rs`).
-    let siblings = guard.merge(wkd::router(core.clone()));
+    let siblings = guard
+        .merge(wkd::router(core.clone()))
+        .merge(public::router(core.clone()))
+        .merge(vault::router(core.clone()));
     wildduck::router(core, settings, siblings)
 }

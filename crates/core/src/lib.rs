@@ -6,8 +6,10 @@
 
 mod archive;
 mod authlog;
+pub mod autoconfig;
 mod autoreply;
 mod condstore;
+pub mod deleted_users;
 pub mod delivery;
 pub mod dkim;
 pub mod dns;
@@ -35,8 +37,10 @@ mod service;
 mod sort_fields;
 pub mod totp;
 mod updates;
+pub mod user_profile;
 mod users;
 mod validate;
+pub mod vault;
 mod view_cache;
 mod writer;
 
@@ -47,6 +51,7 @@ pub mod config;
 pub mod filters;
 pub mod outbound;
 pub mod password;
+pub mod provisioning;
 pub mod submission;
 pub mod throttle;
 
@@ -55,6 +60,7 @@ pub use authlog::{AuthEventExtra, AuthLogQuery, AuthMeta};
 pub use autoreply::{Autoreply, AutoreplyUpdate, Suppressed};
 pub use condstore::ConditionalStore;
 pub use config::{ClientSetup, CoreConfig};
+pub use deleted_users::{DeleteOutcome, RestoreInfo};
 pub use encryption::{EncryptionKey, KeyUse, PubKeyInfo};
 pub use error::{Error, Result};
 pub use events::{MAX_EVENTS_PER_MESSAGE, MessageEvent};
@@ -65,8 +71,10 @@ pub use mailboxes::SPECIAL_USES;
 pub use message_cache::SearchFields;
 pub use notify::SessionSignal;
 pub use page::{Cursor, MAX_PAGE_LIMIT, Page, PageRequest};
+pub use random::token as random_token;
 pub use sealpost_mime as mime;
 pub use sealpost_store::PurgeStats;
+pub use sealpost_store::RestoredUser;
 pub use sealpost_store::filters::FilterRecord;
 pub use sealpost_store::model::*;
 pub use sealpost_store::{AspRecord, AuthLogEntry, JournalEvent};

@@ -52,7 +52,13 @@ impl Core {
         user: &UserRecord,
         msg: &DeliveryInput<'_>,
     ) -> Result<DeliveryPlan> {
-        // The user's domain access lists overrule the MTA's verdict.
+        // The user's domain access lists overrule the MTA's verdict (and the spam level).
+        let mta_spam = || {
+            crate::user_profile::is_spam(
+                user.profile.spam_level,
+                spam::marked_by_mta(&msg.parsed.headers),
+            )
+        };
         let from = from_address(msg.raw);
         let senders = [
             msg.envelope.mail_from.as_str(),
@@ -61,10 +67,10 @@ impl Core {
         let header_spam = match self.sender_access(user, &senders).await {
             Ok(Some(Access::Allow)) => false,
             Ok(Some(Access::Block)) => true,
-            Ok(None) => spam::marked_by_mta(&msg.parsed.headers),
+            Ok(None) => mta_spam(),
             Err(e) => {
                 tracing::warn!(user = %user.id, error = %e, "cannot read domain access lists");
-                spam::marked_by_mta(&msg.parsed.headers)
+                mta_spam()
             }
         };
         let filters = self.run_filters(&user.id, msg.parsed, header_spam).await;
@@ -77,6 +83,18 @@ impl Core {
             filters_matched: filters.matched,
             ..DeliveryPlan::default()
         };
+        // The user's own forwarding targets (WildDuck's `targets`), besides the filters'.
+        let (addresses, urls) = crate::user_profile::split_targets(&user.profile);
+        for a in addresses {
+            if !plan.forward_to.iter().any(|f| f.eq_ignore_ascii_case(&a)) {
+                plan.forward_to.push(a);
+            }
+        }
+        for u in urls {
+            if !plan.target_urls.contains(&u) {
+                plan.target_urls.push(u);
+            }
+        }
         plan.flags.seen = filters.seen;
         plan.flags.flagged = filters.flagged;
         Ok(plan)
