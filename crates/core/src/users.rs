@@ -416,7 +416,7 @@ impl Core {
             .store
             .find_login(
                 &username_or_address.trim().to_lowercase(),
-                &validate::normalize_address(username_or_address),
+                &self.login_address(username_or_address).await?,
             )
             .await?;
         Ok(found.map(|(id, _)| id))

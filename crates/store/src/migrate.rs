@@ -90,6 +90,16 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         include_str!("schema/sqlite_0070_user_profile.sql"),
         include_str!("schema/postgres_0070_user_profile.sql"),
     ),
+    (
+        75,
+        include_str!("schema/sqlite_0075_domain_aliases_access.sql"),
+        include_str!("schema/postgres_0075_domain_aliases_access.sql"),
+    ),
+    (
+        76,
+        include_str!("schema/sqlite_0076_forwarded_addresses.sql"),
+        include_str!("schema/postgres_0076_forwarded_addresses.sql"),
+    ),
 ];
 
 pub async fn run(db: &Engine) -> Result<()> {

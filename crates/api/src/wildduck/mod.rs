@@ -16,10 +16,12 @@ mod authlog;
 mod autoreply;
 mod de;
 mod dkim;
+mod domains;
 mod error;
 mod events;
 mod extract;
 mod filters;
+mod forwarded;
 mod mailboxes;
 mod messages;
 mod middleware;
@@ -54,6 +56,7 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .merge(users::routes())
         .merge(auth::routes())
         .merge(addresses::routes())
+        .merge(forwarded::routes())
         .merge(mailboxes::routes())
         .merge(messages::routes())
         .merge(archived::routes())
@@ -67,6 +70,7 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .merge(two_factor::routes())
         .merge(updates::routes())
         .merge(dkim::routes())
+        .merge(domains::routes())
         .merge(openapi::routes())
 }
 

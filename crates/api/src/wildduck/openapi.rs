@@ -24,6 +24,8 @@ use utoipa_axum::routes;
         (name = "Users", description = "User accounts"),
         (name = "Authentication", description = "Checking credentials"),
         (name = "Addresses", description = "Email addresses of users"),
+        (name = "DomainAliases", description = "Other names of a domain"),
+        (name = "DomainAccess", description = "Per-tag allow and block lists of sender domains"),
         (name = "Mailboxes", description = "Folders of a user"),
         (name = "Messages", description = "Messages in mailboxes; ids are IMAP UIDs"),
         (name = "Archive", description = "Deleted messages, restorable for a while; ids are 24 hex"),
