@@ -18,6 +18,8 @@ pub struct ApiSettings {
     pub access_token: Option<String>,
     /// Largest accepted request body (JSON or raw message), bytes.
     pub max_body: usize,
+    /// The server's graceful stop (event streams end when it stops).
+    pub shutdown: sealpost_net::Shutdown,
 }
 
 /// Builds the whole HTTP router.

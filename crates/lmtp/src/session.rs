@@ -94,6 +94,8 @@ struct Session {
     auth_failures: u32,
     /// This session's id, for the authentication log.
     id: String,
+    /// The server's graceful stop.
+    shutdown: sealpost_net::Shutdown,
 }
 
 /// `tls`: the TLS version and cipher when the connection came in over implicit TLS.
@@ -104,6 +106,7 @@ pub(crate) async fn run(
     config: Arc<DeliveryConfig>,
     acceptor: Option<TlsAcceptor>,
     tls: Option<String>,
+    shutdown: sealpost_net::Shutdown,
 ) -> Result<()> {
     let mut s = Session {
         stream,
@@ -121,6 +124,7 @@ pub(crate) async fn run(
         auth: None,
         auth_failures: 0,
         id: ObjectId::new().to_string(),
+        shutdown,
     };
     let greeting = format!(
         "{} Sealpost {} ready",
@@ -200,7 +204,25 @@ impl Session {
                 self.reply(Reply::new(421, (4, 7, 0), "Closing connection"));
                 return Err(Error::Protocol("command line too long"));
             }
-            if !self.read_more().await? {
+            // Between commands the stop may end the session: replies owed go out first
+            // (the answer to a DATA just stored), then 421.
+            let between_commands = self.buf.is_empty();
+            self.flush().await?;
+            let shutdown = self.shutdown.clone();
+            let more = tokio::select! {
+                more = self.read_more() => more?,
+                _ = async {
+                    if between_commands {
+                        shutdown.stopped().await
+                    } else {
+                        std::future::pending().await
+                    }
+                } => {
+                    self.reply(Reply::new(421, (4, 3, 2), "Service shutting down, try again later"));
+                    return Ok(None);
+                }
+            };
+            if !more {
                 return Ok(None);
             }
         }

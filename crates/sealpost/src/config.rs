@@ -1100,6 +1100,7 @@ impl Config {
         ApiSettings {
             access_token: self.access_token.clone(),
             max_body: self.effective_max_body(),
+            shutdown: sealpost_net::Shutdown::never(),
         }
     }
 }

@@ -9,8 +9,8 @@ use sealpost_core::Core;
 use std::path::Path;
 use std::time::Duration;
 
-/// How long requests in flight get to finish after a shutdown signal.
-const SHUTDOWN_GRACE: Duration = Duration::from_secs(10);
+/// After the grace period, how long the API's own requests still get.
+const API_AFTER_GRACE: Duration = Duration::from_secs(1);
 
 /// Creates the data directory and opens (and migrates) the store.
 pub async fn open_core(config: &Config) -> Result<Core, Failure> {
@@ -134,6 +134,9 @@ pub async fn run(mut config: Config) -> Result<(), Failure> {
     }
     let tls = crate::tls::server_config(&config)?;
     let core = open_core(&config).await?;
+    // SIGTERM flips it: listeners stop accepting, sessions end at their next safe point.
+    let (switch, shutdown) = sealpost_net::Shutdown::new();
+    let grace = config.server.shutdown_grace;
     // Retention, expiry and archive purge in the background.
     core.start_purge_task();
     // Filters' action_targetUrl uploads, from the persistent queue.
@@ -143,7 +146,8 @@ pub async fn run(mut config: Config) -> Result<(), Failure> {
     // IMAP: plain text with STARTTLS on one port, implicit TLS on the other; both share the
     // connection limits and the failed-login throttle.
     let imap_server =
-        sealpost_imap::ImapServer::new(core.clone(), config.imap_config(), Some(tls.clone()));
+        sealpost_imap::ImapServer::new(core.clone(), config.imap_config(), Some(tls.clone()))
+            .with_shutdown(shutdown.clone());
     let imap_listener = bind(&config, Service::Imap).await?;
     let imaps_listener = bind(&config, Service::Imaps).await?;
     let mut imap = tokio::spawn({
@@ -158,7 +162,8 @@ pub async fn run(mut config: Config) -> Result<(), Failure> {
 
     // POP3 likewise: STLS on one port, implicit TLS on the other.
     let pop3_server =
-        sealpost_pop3::Pop3Server::new(core.clone(), config.pop3.pop3_config(), Some(tls.clone()));
+        sealpost_pop3::Pop3Server::new(core.clone(), config.pop3.pop3_config(), Some(tls.clone()))
+            .with_shutdown(shutdown.clone());
     let pop3_listener = bind(&config, Service::Pop3).await?;
     let pop3s_listener = bind(&config, Service::Pop3s).await?;
     let mut pop3 = tokio::spawn(async move {
@@ -174,19 +179,22 @@ pub async fn run(mut config: Config) -> Result<(), Failure> {
         core.clone(),
         config.delivery_config(Service::Lmtp),
         Some(tls.clone()),
-    );
+    )
+    .with_shutdown(shutdown.clone());
     let smtp_server = sealpost_lmtp::DeliveryServer::new(
         core.clone(),
         config.delivery_config(Service::Smtp),
         Some(tls.clone()),
-    );
+    )
+    .with_shutdown(shutdown.clone());
     // Submission for our users: STARTTLS on one port, implicit TLS (RFC 8314) on the other,
     // sharing settings and connection count.
     let submission_server = sealpost_lmtp::DeliveryServer::new(
         core.clone(),
         config.delivery_config(Service::Submission),
         Some(tls.clone()),
-    );
+    )
+    .with_shutdown(shutdown.clone());
     let lmtp_listener = bind(&config, Service::Lmtp).await?;
     let smtp_listener = bind(&config, Service::Smtp).await?;
     let submission_listener = bind(&config, Service::Submission).await?;
@@ -200,7 +208,8 @@ pub async fn run(mut config: Config) -> Result<(), Failure> {
         );
     });
 
-    let settings = config.api_settings();
+    let mut settings = config.api_settings();
+    settings.shutdown = shutdown.clone();
     let app = sealpost_api::router(core, settings);
 
     let addr = config.listen(Service::Api);
@@ -235,7 +244,7 @@ pub async fn run(mut config: Config) -> Result<(), Failure> {
         result = &mut delivery => {
             imap.abort();
             let _ = stop_tx.send(true);
-            let _ = tokio::time::timeout(SHUTDOWN_GRACE, server).await;
+            let _ = tokio::time::timeout(grace, server).await;
             return Err(Failure::Run(match result {
                 Ok(()) => "lmtp/smtp server stopped unexpectedly".to_string(),
                 Err(e) => format!("lmtp/smtp server task failed: {e}"),
@@ -246,7 +255,7 @@ pub async fn run(mut config: Config) -> Result<(), Failure> {
             // `sealpost_imap::serve` only returns if its accept loop ends, which it should not.
             pop3.abort();
             let _ = stop_tx.send(true);
-            let _ = tokio::time::timeout(SHUTDOWN_GRACE, server).await;
+            let _ = tokio::time::timeout(grace, server).await;
             return Err(Failure::Run(match result {
                 Ok(()) => "imap server stopped unexpectedly".to_string(),
                 Err(e) => format!("imap server task failed: {e}"),
@@ -255,7 +264,7 @@ pub async fn run(mut config: Config) -> Result<(), Failure> {
         result = &mut pop3 => {
             imap.abort();
             let _ = stop_tx.send(true);
-            let _ = tokio::time::timeout(SHUTDOWN_GRACE, server).await;
+            let _ = tokio::time::timeout(grace, server).await;
             return Err(Failure::Run(match result {
                 Ok(()) => "pop3 server stopped unexpectedly".to_string(),
                 Err(e) => format!("pop3 server task failed: {e}"),
@@ -265,15 +274,40 @@ pub async fn run(mut config: Config) -> Result<(), Failure> {
             tracing::info!(signal, "shutting down");
         }
     }
-    // The IMAP and POP3 servers have no graceful shutdown of their own: stop accepting
-    // connections (a POP3 session cut here deletes nothing: deletions happen at QUIT).
-    imap.abort();
-    pop3.abort();
-    delivery.abort();
+    // Graceful stop: every listener stops accepting; IMAP sessions get `* BYE`, POP3 `-ERR`
+    // and LMTP/SMTP `421` at their next command boundary (or at once in IDLE), while what is
+    // in flight (a DATA being received, an APPEND) finishes and is answered; event streams
+    // end at once. Whatever is still running after `[server] shutdownGrace` is cut (a POP3
+    // session cut deletes nothing: deletions happen at QUIT; an unanswered DATA is not
+    // acknowledged, so the client sends it again).
+    switch.stop();
     let _ = stop_tx.send(true);
-    match tokio::time::timeout(SHUTDOWN_GRACE, server).await {
-        Ok(_) => tracing::info!("stopped"),
-        Err(_) => tracing::warn!("requests still running after {SHUTDOWN_GRACE:?}; exiting anyway"),
+    let drained = tokio::time::timeout(grace, async {
+        let sessions = async {
+            switch.drained().await;
+            let _ = tokio::join!(&mut imap, &mut pop3, &mut delivery);
+        };
+        let _ = tokio::join!(sessions, &mut server);
+    })
+    .await;
+    match drained {
+        Ok(()) => tracing::info!("stopped"),
+        Err(_) => {
+            tracing::warn!(
+                sessions = switch.live(),
+                "sessions still running after {grace:?}; cutting them"
+            );
+            imap.abort();
+            pop3.abort();
+            delivery.abort();
+            if !server.is_finished()
+                && tokio::time::timeout(API_AFTER_GRACE, &mut server)
+                    .await
+                    .is_err()
+            {
+                tracing::warn!("api requests still running; exiting anyway");
+            }
+        }
     }
     Ok(())
 }

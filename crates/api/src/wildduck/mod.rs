@@ -48,6 +48,8 @@ pub struct AppState {
     pub core: Core,
     /// Largest raw message upload, bytes.
     pub max_body: usize,
+    /// The server's graceful stop: event streams end at once.
+    pub shutdown: sealpost_net::Shutdown,
 }
 
 /// All documented routes, with the OpenAPI document they make up.
@@ -80,6 +82,7 @@ pub fn router(core: Core, settings: ApiSettings, siblings: Router) -> Router {
     let state = AppState {
         core,
         max_body: settings.max_body,
+        shutdown: settings.shutdown.clone(),
     };
     let (api, doc) = routes().split_for_parts();
     let inner = api
