@@ -1,9 +1,10 @@
 //! HTTP APIs of Sealpost on one axum router: the WildDuck-compatible REST API (this crate's
 //! `wildduck` module), its generated OpenAPI document at `/openapi.json`, the OX Guard
-//! key-management API under `/guard` (`guard` module), and later the JSON-RPC and vault APIs
-//! as sibling modules.
+//! key-management API under `/guard` (`guard` module), the JSON-RPC provisioning API at
+//! `/v1/` (`jsonrpc` module), and later the vault API as a sibling module.
 
 pub mod guard;
+pub mod jsonrpc;
 mod wildduck;
 mod wkd;
 
@@ -22,6 +23,8 @@ pub struct ApiSettings {
 pub fn router(core: Core, settings: ApiSettings) -> axum::Router {
     let guard = guard::router(core.clone());
     // The Web Key Directory (public by design, like the Guard API: see `access.rs`).
-    let siblings = guard.merge(wkd::router(core.clone()));
+    let siblings = guard
+        .merge(wkd::router(core.clone()))
+        .merge(jsonrpc::router(core.clone()));
     wildduck::router(core, settings, siblings)
 }

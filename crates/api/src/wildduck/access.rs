@@ -12,11 +12,12 @@ use std::sync::Arc;
 pub const HEADER: &str = "x-access-token";
 
 /// Paths that authenticate their own way and never need the access token: the Guard API
-/// (user sessions), and the Web Key Directory (public keys, public by design).
-pub const PUBLIC_PREFIXES: &[&str] = &["/guard/", "/.well-known/openpgpkey/"];
+/// (user sessions), the JSON-RPC API (its own logins and sessions) and the Web Key
+/// Directory (public keys, public by design).
+pub const PUBLIC_PREFIXES: &[&str] = &["/guard/", "/v1/", "/.well-known/openpgpkey/"];
 
 fn is_public(path: &str) -> bool {
-    PUBLIC_PREFIXES.iter().any(|p| path.starts_with(p))
+    path == "/v1" || PUBLIC_PREFIXES.iter().any(|p| path.starts_with(p))
 }
 
 #[derive(Deserialize)]
