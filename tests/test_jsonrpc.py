@@ -28,7 +28,8 @@ from mailbox_org_api.APIError import APIError
 
 from harness import Instances
 from helpers import unique
-from mail_fixtures import Dns
+from mail_fixtures import Dns, Sink
+from test_outbound import relay_env
 
 TOKEN = "rest-access-token-for-jsonrpc-tests"
 ADMIN_PW = "admin pass 1"
@@ -104,10 +105,17 @@ def dns():
 
 
 @pytest.fixture(scope="module")
-def site(tmp_path_factory, engine, dns):
+def sink():
+    s = Sink().start()
+    yield s
+    s.stop()
+
+
+@pytest.fixture(scope="module")
+def site(tmp_path_factory, engine, dns, sink):
     made = Instances(tmp_path_factory, engine)
     inst = made.new({"SEALPOST_ACCESS_TOKEN": TOKEN, "SEALPOST_AUTH_MAX_FAILURES_PER_USER": "5",
-                     "SEALPOST_DNS_SERVERS": f"127.0.0.1:{dns.port}"})
+                     "SEALPOST_DNS_SERVERS": f"127.0.0.1:{dns.port}", **relay_env(sink.port)})
     for name, level, pw in [("root", "admin", ADMIN_PW), ("res1", "reseller", RES_PW), ("res2", "reseller", RES_PW)]:
         r = inst.run("jsonrpc-admin", "add", name, "--level", level, "--password-stdin", input=pw + "\n")
         assert r.returncode == 0, r.stderr
@@ -379,8 +387,9 @@ def test_names_conflicts_and_limits(admin, rpc):
     assert e["code"] == -32602 and "mail" in e["message"]
     e = admin.error("mail.add", {"mail": f"nopw@{t['domain']}", "plan": "light"})
     assert e["code"] == -32602 and "password" in e["message"]
-    e = admin.error("mail.add", {"mail": f"fw@{t['domain']}", "password": PW, "plan": "light", "forwards": ["a@b.example"]})
+    e = admin.error("mail.add", {"mail": f"fw@{t['domain']}", "password": PW, "plan": "light", "forwards": ["not an address"]})
     assert e["code"] == -32602 and "forwards" in e["message"]
+    assert admin.error("mail.get", {"mail": f"fw@{t['domain']}"})["code"] == 1002
     e = admin.error("domain.add", {"account": t["account"], "domain": "no_dots", "password": PW})
     assert e["code"] == -32602 and "domain" in e["message"]
     # basic: 5 domains per account.
@@ -699,3 +708,46 @@ def test_domain_validate_spf_asks_dns(site, admin, rpc, dns):
     with pytest.raises(APIError) as e:
         c.domain_validate_spf(other["domain"])
     assert e.value.code == 1002
+
+
+def test_forwards_go_through_the_relay(site, admin, sink):
+    t = make_tree(admin)
+    mail = f"fwd@{t['domain']}"
+    target = f"{unique('out')}@remote.example"
+    c = client(site)
+    c.auth(t["domain"], PW)
+    assert c.mail_add(mail, PW, "light", "Fred", "Ward", inboxsave=False, forwards=[target]) is True
+    got = c.mail_get(mail)
+    assert got["forwards"] == [target] and got["inboxsave"] is False
+    user_id = rest(site).get("/users", params={"query": mail}).json()["results"][0]["id"]
+    filters = rest(site).get(f"/users/{user_id}/filters").json()["results"]
+    assert [f["name"] for f in filters] == ["JSON-RPC forward"]
+    lmtp = smtplib.LMTP("127.0.0.1", site.lmtp_port, timeout=30)
+    lmtp.sendmail("sender@outside.test", [mail], b"Subject: forward me\r\nFrom: sender@outside.test\r\n\r\nhello\r\n")
+    lmtp.quit()
+    sent = sink.wait_to(target)
+    assert len(sent) == 1 and b"forward me" in sent[0][2], site.log()[-3000:]
+    m = imaplib.IMAP4("127.0.0.1", site.imap_port, timeout=30)
+    m.login(mail, PW)
+    assert m.select("INBOX") == ("OK", [b"0"])
+    m.logout()
+    # Forwarding off, the INBOX keeps mail again.
+    assert c.mail_set_forwards(mail, []) is True
+    assert c.mail_set(mail, inboxsave=True) is True
+    got = c.mail_get(mail)
+    assert got["forwards"] == [] and got["inboxsave"] is True
+    assert rest(site).get(f"/users/{user_id}/filters").json()["results"] == []
+    lmtp = smtplib.LMTP("127.0.0.1", site.lmtp_port, timeout=30)
+    lmtp.sendmail("sender@outside.test", [mail], b"Subject: keep me\r\nFrom: sender@outside.test\r\n\r\nhello\r\n")
+    lmtp.quit()
+    m = imaplib.IMAP4("127.0.0.1", site.imap_port, timeout=30)
+    m.login(mail, PW)
+    assert m.select("INBOX") == ("OK", [b"1"])
+    m.logout()
+    assert len(sink.to(target)) == 1
+    # A mail user's own session may not change its forwards.
+    me = client(site)
+    me.auth(mail, PW)
+    with pytest.raises(APIError) as e:
+        me.mail_set_forwards(mail, [target])
+    assert e.value.code == 1001

@@ -31,16 +31,6 @@ fn meta() -> AuthMeta {
     AuthMeta::new("JSON-RPC", None, None)
 }
 
-/// Forwarding targets: only an empty list is accepted for now (see README).
-fn no_forwards(p: &Params) -> RpcResult<()> {
-    match p.opt_list("forwards", MAX_LIST)? {
-        Some(f) if !f.is_empty() => Err(RpcError::invalid_params(
-            "forwards: forwarding targets are not supported by this server yet",
-        )),
-        _ => Ok(()),
-    }
-}
-
 impl Call<'_> {
     pub(super) async fn dispatch(&self, method: &str, p: Params) -> RpcResult<Value> {
         if prov::is_unsupported(method) {
@@ -220,8 +210,6 @@ impl Call<'_> {
                     ],
                     &names(MAIL_FIELDS).collect::<Vec<_>>(),
                 )?;
-                p.opt_bool("inboxsave")?;
-                no_forwards(&p)?;
                 let new = NewMail {
                     mail: p.str("mail")?,
                     password: p.opt_str("password")?,
@@ -231,6 +219,8 @@ impl Call<'_> {
                     last_name: p.opt_str("last_name")?.unwrap_or_default(),
                     uid_extern: p.opt_str("uid_extern")?,
                     language: p.opt_str("language")?,
+                    forwards: p.opt_list("forwards", MAX_LIST)?.unwrap_or_default(),
+                    inboxsave: p.bool_or("inboxsave", true)?,
                     fields: p.subset(names(MAIL_FIELDS)),
                 };
                 if new.password.is_none() && new.password_hash.is_none() {
@@ -264,8 +254,6 @@ impl Call<'_> {
                     ],
                     &names(MAIL_FIELDS).collect::<Vec<_>>(),
                 )?;
-                p.opt_bool("inboxsave")?;
-                no_forwards(&p)?;
                 let change = MailChange {
                     password: p.opt_str("password")?,
                     password_hash: p.opt_str("password_hash")?,
@@ -276,6 +264,8 @@ impl Call<'_> {
                     active: p.opt_bool("active")?,
                     uid_extern: p.opt_str("uid_extern")?,
                     language: p.opt_str("language")?,
+                    forwards: p.opt_list("forwards", MAX_LIST)?,
+                    inboxsave: p.opt_bool("inboxsave")?,
                     fields: p.subset(names(MAIL_FIELDS)),
                 };
                 core.rpc_mail_set(s, &p.str("mail")?, change, &meta())
