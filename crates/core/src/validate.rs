@@ -4,19 +4,29 @@ use crate::{Error, Result};
 
 /// Usernames: 1..=128 of letters, digits and `.-_@+`, not starting with a symbol.
 pub fn username(u: &str) -> Result<String> {
+    // WildDuck's rule: 1 to 128 characters; no `*`, no leading, trailing or doubled dot, no
+    // dot next to `@`, no control characters, spaces or characters 0x7f-0xff.
     let u = u.trim();
-    let ok = !u.is_empty()
-        && u.len() <= 128
-        && u.chars()
-            .all(|c| c.is_alphanumeric() || matches!(c, '.' | '-' | '_' | '@' | '+'))
-        && u.chars().next().is_some_and(char::is_alphanumeric);
-    if ok {
-        Ok(u.to_string())
-    } else {
+    let bad_char = |c: char| (c as u32) <= 0x20 || (0x7f..=0xff).contains(&(c as u32));
+    let bad = u.is_empty()
+        || u.chars().count() > 128
+        || u.contains('*')
+        || u.starts_with('.')
+        || u.ends_with('.')
+        || u.contains("..")
+        || u.contains(".@")
+        || u.contains("@.")
+        || u.chars().any(bad_char);
+    if bad {
         Err(Error::validation(
-            "Invalid username: use 1 to 128 letters, digits and . - _ @ +, starting with a letter or digit",
+            format!(
+                "\"username\" with value \"{}\" matches the inverted username pattern",
+                u.escape_default()
+            ),
             "username",
         ))
+    } else {
+        Ok(u.to_string())
     }
 }
 
@@ -180,6 +190,22 @@ mod tests {
         assert!(username("john.doe").is_ok());
         assert!(username(".john").is_err());
         assert!(username("a b").is_err());
+        for bad in [
+            "",
+            "john.",
+            "jo..hn",
+            "jo.@x",
+            "jo@.x",
+            "a*b",
+            "ab\u{7f}",
+            "caf\u{e9}",
+        ] {
+            assert!(username(bad).is_err(), "{bad}");
+        }
+        for good in ["john", "john.doe@example.com", "-x_y+z", "\u{444}\u{451}"] {
+            assert!(username(good).is_ok(), "{good}");
+        }
+        assert!(username(&"a".repeat(129)).is_err());
         assert_eq!(
             tags(&["Red".into(), "red".into(), " ".into()]).unwrap(),
             vec!["red".to_string()]

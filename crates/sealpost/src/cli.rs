@@ -41,10 +41,29 @@ pub enum Command {
     /// Manage mail users without going through the REST API
     #[command(subcommand)]
     User(UserCommand),
+    /// The password vault (passbolt API under /vault)
+    #[command(subcommand)]
+    Vault(VaultCommand),
     /// Manage the JSON-RPC provisioning API's admin and reseller logins (works while the
     /// server runs: same data dir and environment)
     #[command(subcommand)]
     JsonrpcAdmin(JsonrpcAdminCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum VaultCommand {
+    /// Invite a mail user to the vault (as passbolt's register_user); prints the setup URL
+    /// <base>/setup/start/<user uuid>/<token uuid>
+    Invite(VaultInviteArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct VaultInviteArgs {
+    /// An address of the mail user
+    pub address: String,
+    /// Make the vault user an administrator
+    #[arg(long)]
+    pub admin: bool,
 }
 
 #[derive(Debug, Subcommand)]
@@ -117,7 +136,8 @@ pub struct UserAddArgs {
     pub name: Option<String>,
 }
 
-/// Without either option the account is created without a password.
+/// Without any of these options the password is asked for on the terminal; without a
+/// terminal the command refuses (a password-less account is only made with --no-password).
 #[derive(Debug, Args)]
 #[group(multiple = false)]
 pub struct OptionalPassword {
@@ -127,6 +147,10 @@ pub struct OptionalPassword {
     /// Read the password from the first line of standard input
     #[arg(long)]
     pub password_stdin: bool,
+    /// Create the account without a password (it can log in only with application passwords
+    /// or once a password is set)
+    #[arg(long)]
+    pub no_password: bool,
 }
 
 #[derive(Debug, Args)]

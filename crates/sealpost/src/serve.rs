@@ -6,6 +6,7 @@
 use crate::Failure;
 use crate::config::{Config, Service, redact_url};
 use sealpost_core::Core;
+use std::path::Path;
 use std::time::Duration;
 
 /// How long requests in flight get to finish after a shutdown signal.
@@ -13,12 +14,10 @@ const SHUTDOWN_GRACE: Duration = Duration::from_secs(10);
 
 /// Creates the data directory and opens (and migrates) the store.
 pub async fn open_core(config: &Config) -> Result<Core, Failure> {
-    std::fs::create_dir_all(&config.data_dir).map_err(|e| {
-        Failure::Run(format!(
-            "cannot create data directory {}: {e}",
-            config.data_dir.display()
-        ))
-    })?;
+    prepare_private_dir(&config.data_dir, "data directory")?;
+    if let Some(blobs) = &config.blob_dir {
+        prepare_private_dir(blobs, "blob directory")?;
+    }
     let database = match &config.database_url {
         Some(url) => redact_url(url),
         None => format!("sqlite in {}", config.data_dir.display()),
@@ -29,14 +28,94 @@ pub async fn open_core(config: &Config) -> Result<Core, Failure> {
         .map_err(|e| Failure::Run(format!("cannot open the store ({database}): {e}")))
 }
 
+/// Creates `dir` if needed and makes it 0700: a data directory made by an older version, or
+/// by hand under umask 022, is closed to other local users without walking its files.
+fn prepare_private_dir(dir: &Path, what: &str) -> Result<(), Failure> {
+    std::fs::create_dir_all(dir)
+        .map_err(|e| Failure::Run(format!("cannot create {what} {}: {e}", dir.display())))?;
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o700)).map_err(|e| {
+            Failure::Run(format!(
+                "cannot make {what} {} private (chmod 0700): {e}",
+                dir.display()
+            ))
+        })?;
+    }
+    Ok(())
+}
+
+/// The file that holds the REST access token when `[api] accessToken` is not configured.
+pub const TOKEN_FILE: &str = "api-token";
+
+/// `[api] accessToken` not configured (and not turned off with `""`): the admin API still
+/// requires a token, the one in `<data-dir>/api-token`, made (0600) at first start. The
+/// token itself is never printed or logged, only where it is.
+fn ensure_access_token(config: &mut Config) -> Result<(), Failure> {
+    if config.access_token.is_some() || config.access_token_disabled {
+        return Ok(());
+    }
+    let path = config.data_dir.join(TOKEN_FILE);
+    let read = |path: &Path| -> Result<String, Failure> {
+        let text = std::fs::read_to_string(path)
+            .map_err(|e| Failure::Run(format!("cannot read {}: {e}", path.display())))?;
+        let token = text.trim();
+        if token.is_empty() {
+            return Err(Failure::Run(format!(
+                "{} is empty: delete it to have a new token made, or set [api] accessToken",
+                path.display()
+            )));
+        }
+        Ok(token.to_string())
+    };
+    let token = if path.exists() {
+        let token = read(&path)?;
+        eprintln!("sealpost: api access token in {}", path.display());
+        token
+    } else {
+        // Written aside and linked into place, so that two processes starting on one data
+        // directory agree on one token and a crash never leaves half a token.
+        let token = sealpost_core::random_token();
+        let tmp = config
+            .data_dir
+            .join(format!(".{TOKEN_FILE}.{}", std::process::id()));
+        crate::tls::write_private(&tmp, format!("{token}\n").as_bytes())
+            .map_err(|e| Failure::Run(format!("cannot write {}: {e}", tmp.display())))?;
+        let linked = std::fs::hard_link(&tmp, &path);
+        let _ = std::fs::remove_file(&tmp);
+        match linked {
+            Ok(()) => {
+                eprintln!(
+                    "sealpost: made an api access token in {} (send it as X-Access-Token or ?accessToken=; \
+                     [api] accessToken = \"\" turns the token off)",
+                    path.display()
+                );
+                token
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => read(&path)?,
+            Err(e) => {
+                return Err(Failure::Run(format!(
+                    "cannot write {}: {e}",
+                    path.display()
+                )));
+            }
+        }
+    };
+    config.access_token = Some(token);
+    Ok(())
+}
+
 pub async fn migrate(config: Config) -> Result<(), Failure> {
     let _core = open_core(&config).await?;
     eprintln!("sealpost: store is up to date");
     Ok(())
 }
 
-pub async fn run(config: Config) -> Result<(), Failure> {
+pub async fn run(mut config: Config) -> Result<(), Failure> {
     config.check_api_exposure()?;
+    prepare_private_dir(&config.data_dir, "data directory")?;
+    ensure_access_token(&mut config)?;
     for service in Service::ALL.into_iter().filter(|s| {
         !matches!(
             s,
@@ -131,10 +210,10 @@ pub async fn run(config: Config) -> Result<(), Failure> {
     let local = listener
         .local_addr()
         .map_err(|e| Failure::Run(e.to_string()))?;
-    tracing::info!(listen = %local, token = config.access_token.is_some(), "api listening");
-    eprintln!("sealpost: api listening on {local}");
+    tracing::info!(listen = %local, token = config.access_token.is_some(), "api listening on {local}");
 
     let (stop_tx, mut stop_rx) = tokio::sync::watch::channel(false);
+    let app = app.into_make_service_with_connect_info::<std::net::SocketAddr>();
     let server = axum::serve(listener, app).with_graceful_shutdown(async move {
         let _ = stop_rx.wait_for(|stop| *stop).await;
     });
@@ -208,8 +287,7 @@ async fn bind(config: &Config, service: Service) -> Result<tokio::net::TcpListen
     let local = listener
         .local_addr()
         .map_err(|e| Failure::Run(e.to_string()))?;
-    tracing::info!(listen = %local, "{service} listening");
-    eprintln!("sealpost: {service} listening on {local}");
+    tracing::info!(listen = %local, "{service} listening on {local}");
     Ok(listener)
 }
 

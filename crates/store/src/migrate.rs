@@ -71,6 +71,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         include_str!("schema/postgres_0020_provisioning.sql"),
     ),
     (
+        30,
+        include_str!("schema/sqlite_0030_vault.sql"),
+        include_str!("schema/postgres_0030_vault.sql"),
+    ),
+    (
         40,
         include_str!("schema/sqlite_0040_from_whitelist.sql"),
         include_str!("schema/postgres_0040_from_whitelist.sql"),
@@ -79,6 +84,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         41,
         include_str!("schema/sqlite_0041_dkim.sql"),
         include_str!("schema/postgres_0041_dkim.sql"),
+    ),
+    (
+        70,
+        include_str!("schema/sqlite_0070_user_profile.sql"),
+        include_str!("schema/postgres_0070_user_profile.sql"),
     ),
 ];
 

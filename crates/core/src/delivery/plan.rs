@@ -45,7 +45,10 @@ impl Core {
         user: &UserRecord,
         msg: &DeliveryInput<'_>,
     ) -> Result<DeliveryPlan> {
-        let header_spam = spam::marked_by_mta(&msg.parsed.headers);
+        let header_spam = crate::user_profile::is_spam(
+            user.profile.spam_level,
+            spam::marked_by_mta(&msg.parsed.headers),
+        );
         let filters = self.run_filters(&user.id, msg.parsed, header_spam).await;
         let mut plan = DeliveryPlan {
             mailbox: filters.mailbox,
@@ -56,6 +59,18 @@ impl Core {
             filters_matched: filters.matched,
             ..DeliveryPlan::default()
         };
+        // The user's own forwarding targets (WildDuck's `targets`), besides the filters'.
+        let (addresses, urls) = crate::user_profile::split_targets(&user.profile);
+        for a in addresses {
+            if !plan.forward_to.iter().any(|f| f.eq_ignore_ascii_case(&a)) {
+                plan.forward_to.push(a);
+            }
+        }
+        for u in urls {
+            if !plan.target_urls.contains(&u) {
+                plan.target_urls.push(u);
+            }
+        }
         plan.flags.seen = filters.seen;
         plan.flags.flagged = filters.flagged;
         Ok(plan)
