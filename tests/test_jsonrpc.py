@@ -514,6 +514,7 @@ NEEDS = {
     "mail.capabilities.get": "mail", "mail.capabilities.set": "domain",
     "mail.apppassword.list": "mail", "mail.apppassword.add": "mail", "mail.apppassword.del": "mail",
     "mail.vacation.get": "mail", "mail.vacation.set": "mail", "mail.vacation.delete": "mail",
+    "mail.blacklist.list": "mail", "mail.blacklist.add": "mail", "mail.blacklist.del": "mail",
 }
 ORDER = ["mail", "domain", "account", "reseller", "admin"]
 
@@ -544,6 +545,10 @@ def test_every_method_with_every_level(site, admin, rpc):
         if method == "mail.apppassword.del":
             made = admin.ok("mail.apppassword.add", {"mail": t["mail"], "memo": "victim"})
             return {"id": made["id"]}
+        if method == "mail.blacklist.del":
+            victim = f"{unique('victim')}@spam.example"
+            admin.ok("mail.blacklist.add", {"mail": t["mail"], "add_address": victim})
+            return {"mail": t["mail"], "delete_address": victim}
         if method == "mail.del":
             victim = f"{unique('victim')}@{t['domain']}"
             admin.ok("mail.add", {"mail": victim, "password": PW, "plan": "light"})
@@ -572,6 +577,8 @@ def test_every_method_with_every_level(site, admin, rpc):
             "mail.vacation.set": {"mail": t["mail"], "subject": f"by-{level}", "body": "away",
                                   "start_date": "2026-01-01", "end_date": "2026-01-02"},
             "mail.vacation.delete": {"mail": t["mail"]},
+            "mail.blacklist.list": {"mail": t["mail"]},
+            "mail.blacklist.add": {"mail": t["mail"], "add_address": f"{level}@spam.example"},
         }[method]
 
     # Methods that name no object of a tree: "own" and "other" are the same call.
@@ -751,3 +758,30 @@ def test_forwards_go_through_the_relay(site, admin, sink):
     with pytest.raises(APIError) as e:
         me.mail_set_forwards(mail, [target])
     assert e.value.code == 1001
+
+
+def test_blacklist_sends_to_junk(site, admin):
+    t = make_tree(admin)
+    mail = t["mail"]
+    c = client(site)
+    c.auth(mail, PW)
+    assert c.mail_blacklist_list(mail) == []
+    assert c.mail_blacklist_add(mail, "Pest@Spam.example") == ["pest@spam.example"]
+    assert c.mail_blacklist_add(mail, "@junk.example") == ["pest@spam.example", "@junk.example"]
+    assert c.mail_blacklist_add(mail, "pest@spam.example") == ["pest@spam.example", "@junk.example"]
+    with pytest.raises(APIError) as e:
+        c.mail_blacklist_add(mail, "not an address")
+    assert e.value.code == -32602 and "add_address" in e.value.message
+    lmtp = smtplib.LMTP("127.0.0.1", site.lmtp_port, timeout=30)
+    lmtp.sendmail("pest@spam.example", [mail], b"Subject: buy\r\nFrom: pest@spam.example\r\n\r\nbuy now\r\n")
+    lmtp.sendmail("friend@good.example", [mail], b"Subject: hi\r\nFrom: friend@good.example\r\n\r\nhello\r\n")
+    lmtp.quit()
+    m = imaplib.IMAP4("127.0.0.1", site.imap_port, timeout=30)
+    m.login(mail, PW)
+    assert m.select("INBOX") == ("OK", [b"1"])
+    assert m.select("Junk") == ("OK", [b"1"])
+    m.logout()
+    assert c.mail_blacklist_del(mail, "pest@spam.example") == ["@junk.example"]
+    with pytest.raises(APIError) as e:
+        c.mail_blacklist_del(mail, "pest@spam.example")
+    assert e.value.code == 1002

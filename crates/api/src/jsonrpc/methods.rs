@@ -354,6 +354,24 @@ impl Call<'_> {
                 core.rpc_apppassword_del(s, &p.str("id")?, &meta()).await?;
                 Ok(json!(true))
             }
+            "mail.blacklist.list" => {
+                p.allow(&["mail"], &[])?;
+                to_value(core.rpc_blacklist_list(s, &p.str("mail")?).await?)
+            }
+            "mail.blacklist.add" => {
+                p.allow(&["mail", "add_address"], &[])?;
+                to_value(
+                    core.rpc_blacklist_add(s, &p.str("mail")?, &p.str("add_address")?)
+                        .await?,
+                )
+            }
+            "mail.blacklist.del" => {
+                p.allow(&["mail", "delete_address"], &[])?;
+                to_value(
+                    core.rpc_blacklist_del(s, &p.str("mail")?, &p.str("delete_address")?)
+                        .await?,
+                )
+            }
             "mail.vacation.get" => {
                 p.allow(&["mail"], &[])?;
                 to_value(core.rpc_vacation_get(s, &p.str("mail")?).await?)

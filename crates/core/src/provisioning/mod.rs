@@ -11,6 +11,7 @@
 
 mod access;
 mod accounts;
+mod blacklist;
 mod domains;
 mod features;
 mod fields;
@@ -23,6 +24,7 @@ mod spf;
 
 pub use access::{MAIL_SELF_FIELDS, Need, check_level, is_unsupported, methods, need};
 pub use accounts::{AccountChange, AccountView, NewAccount, date};
+pub use blacklist::BLACKLIST_FILTER;
 pub use domains::{DomainView, NewDomain};
 pub use features::{AppPassword, MAIL_CAPABILITIES, NewAppPassword, Vacation};
 pub use fields::{ACCOUNT_FIELDS, FieldKind, MAIL_FIELDS};
