@@ -1,9 +1,11 @@
 //! HTTP APIs of Sealpost on one axum router: the WildDuck-compatible REST API (this crate's
 //! `wildduck` module), its generated OpenAPI document at `/openapi.json`, the OX Guard
 //! key-management API under `/guard` (`guard` module), the passbolt-compatible password vault
-//! under `/vault` (`vault` module), and later the JSON-RPC API as a sibling module.
+//! under `/vault` (`vault` module), and the JSON-RPC provisioning API at `/v1/` (`jsonrpc`
+//! module).
 
 pub mod guard;
+pub mod jsonrpc;
 mod public;
 pub mod vault;
 mod wildduck;
@@ -29,6 +31,7 @@ pub fn router(core: Core, settings: ApiSettings) -> axum::Router {
     let siblings = guard
         .merge(wkd::router(core.clone()))
         .merge(public::router(core.clone()))
-        .merge(vault::router(core.clone()));
+        .merge(vault::router(core.clone()))
+        .merge(jsonrpc::router(core.clone()));
     wildduck::router(core, settings, siblings)
 }

@@ -754,3 +754,17 @@ impl Store {
         Ok(found)
     }
 }
+
+impl Store {
+    /// The user an application password belongs to.
+    pub async fn asp_owner(&self, asp: &ObjectId) -> Result<Option<ObjectId>> {
+        read!(self, db => {
+            sqlx::query("SELECT user_id FROM asps WHERE id = $1")
+                .bind(asp.as_str())
+                .fetch_optional(db)
+                .await?
+                .map(|r| rows::id(&r, "user_id"))
+                .transpose()
+        })
+    }
+}

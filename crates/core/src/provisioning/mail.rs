@@ -35,6 +35,9 @@ pub struct NewMail {
     pub last_name: String,
     pub uid_extern: Option<String>,
     pub language: Option<String>,
+    /// Forwarding targets, and whether the INBOX keeps a copy.
+    pub forwards: Vec<String>,
+    pub inboxsave: bool,
     /// By the names of [`MAIL_FIELDS`].
     pub fields: Map<String, Value>,
 }
@@ -51,6 +54,8 @@ pub struct MailChange {
     pub active: Option<bool>,
     pub uid_extern: Option<String>,
     pub language: Option<String>,
+    pub forwards: Option<Vec<String>>,
+    pub inboxsave: Option<bool>,
     pub fields: Map<String, Value>,
 }
 
@@ -58,7 +63,9 @@ impl MailChange {
     /// The parameters given that a mail user's own session may not set.
     fn beyond_self(&self) -> Vec<&'static str> {
         let mut v = Vec::new();
-        let named: [(&'static str, bool); 5] = [
+        let named: [(&'static str, bool); 7] = [
+            ("forwards", self.forwards.is_some()),
+            ("inboxsave", self.inboxsave.is_some()),
             ("password_hash", self.password_hash.is_some()),
             ("plan", self.plan.is_some()),
             ("aliases", self.aliases.is_some()),
@@ -86,6 +93,7 @@ pub struct MailView {
     pub active: bool,
     pub aliases: Vec<String>,
     pub forwards: Vec<String>,
+    pub inboxsave: bool,
     pub uid_extern: Option<String>,
     pub language: Option<String>,
     pub creation_date: String,
@@ -262,6 +270,16 @@ impl Core {
                 },
                 other => other,
             })?;
+        if !new.forwards.is_empty()
+            && let Err(e) = self
+                .set_rpc_forwards(&user, &new.forwards, new.inboxsave)
+                .await
+        {
+            if let Err(e) = self.delete_user(&user).await {
+                tracing::error!(error = %e, user = %user.as_str(), "cannot undo a half-made mail user");
+            }
+            return Err(e);
+        }
         let row = MailRow {
             user: user.clone(),
             domain: domain.id,
@@ -299,6 +317,7 @@ impl Core {
             .filter(|a| !a.main)
             .map(|a| a.address)
             .collect();
+        let (forwards, inboxsave) = self.rpc_forwards(&t.row.user).await?;
         Ok(MailView {
             mail: t.row.mail,
             domain: t.domain.name,
@@ -307,7 +326,8 @@ impl Core {
             last_name: t.row.last_name,
             active: !user.disabled,
             aliases,
-            forwards: Vec::new(),
+            forwards,
+            inboxsave,
             uid_extern: t.row.uid_extern,
             language: user.language,
             creation_date: date(t.row.created),
@@ -399,6 +419,12 @@ impl Core {
         }
         if let Some(aliases) = &change.aliases {
             self.replace_aliases(&t.row.user, aliases).await?;
+        }
+        if change.forwards.is_some() || change.inboxsave.is_some() {
+            let (have, keep) = self.rpc_forwards(&t.row.user).await?;
+            let targets = change.forwards.clone().unwrap_or(have);
+            self.set_rpc_forwards(&t.row.user, &targets, change.inboxsave.unwrap_or(keep))
+                .await?;
         }
         let patch = MailPatch {
             plan: change.plan,

@@ -11,22 +11,30 @@
 
 mod access;
 mod accounts;
+mod blacklist;
 mod domains;
+mod features;
 mod fields;
+mod forwards;
 mod logins;
 mod mail;
 mod plans;
 mod search;
+mod spf;
 
 pub use access::{MAIL_SELF_FIELDS, Need, check_level, is_unsupported, methods, need};
 pub use accounts::{AccountChange, AccountView, NewAccount, date};
+pub use blacklist::BLACKLIST_FILTER;
 pub use domains::{DomainView, NewDomain};
+pub use features::{AppPassword, MAIL_CAPABILITIES, NewAppPassword, Vacation};
 pub use fields::{ACCOUNT_FIELDS, FieldKind, MAIL_FIELDS};
+pub use forwards::FORWARD_FILTER;
 pub use logins::{AuthOutcome, SESSION_TTL_MS};
 pub use mail::{MailChange, MailListItem, MailListQuery, MailView, NewMail, sort_field};
 pub use plans::{AccountPlan, MailPlan, PlanConfig};
 pub use sealpost_store::provisioning::{AccountId, DomainId, LoginId, MailSort};
 pub use search::SearchResult;
+pub use spf::SpfCheck;
 
 use crate::Error;
 use sealpost_store::model::ObjectId;
@@ -126,6 +134,8 @@ pub const LEVEL_ERROR: &str = "LevelError";
 pub const AUTH_ID_ERROR: &str = "AuthIdInvalid";
 /// The error of a plan limit reached.
 pub const PLAN_LIMIT_ERROR: &str = "PlanLimitError";
+/// The error of a DNS lookup that got no answer (try again later).
+pub const DNS_ERROR: &str = "DnsError";
 /// The error of a domain that still has mail users.
 pub const NOT_EMPTY_ERROR: &str = "NotEmptyError";
 
