@@ -75,6 +75,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         include_str!("schema/sqlite_0041_dkim.sql"),
         include_str!("schema/postgres_0041_dkim.sql"),
     ),
+    (
+        50,
+        include_str!("schema/sqlite_0050_uid_validity.sql"),
+        include_str!("schema/postgres_0050_uid_validity.sql"),
+    ),
 ];
 
 pub async fn run(db: &Engine) -> Result<()> {
