@@ -34,7 +34,7 @@ const JOURNAL_BATCH: i64 = 1000;
 /// notification announced waits to be seen.
 const QUIET_FOR: Duration = Duration::from_secs(1);
 /// Before login: the longest command line and literal (LOGIN/AUTHENTICATE need little).
-const PREAUTH_LINE: usize = 8 * 1024;
+const PREAUTH_LINE: usize = 40 * 1024;
 const PREAUTH_LITERAL: u64 = 4 * 1024;
 /// Commands accepted before login.
 const MAX_PREAUTH_COMMANDS: u32 = 50;
@@ -409,7 +409,9 @@ impl Session {
                             self.buf.drain(..skip.min(self.buf.len()));
                         }
                     }
-                    self.count_bad();
+                    if !matches!(e, ParseError::Refused { .. }) {
+                        self.count_bad();
+                    }
                     self.flush().await?;
                     if self.logout {
                         return Ok(());

@@ -86,6 +86,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         include_str!("schema/postgres_0041_dkim.sql"),
     ),
     (
+        50,
+        include_str!("schema/sqlite_0050_uid_validity.sql"),
+        include_str!("schema/postgres_0050_uid_validity.sql"),
+    ),
+    (
         70,
         include_str!("schema/sqlite_0070_user_profile.sql"),
         include_str!("schema/postgres_0070_user_profile.sql"),
