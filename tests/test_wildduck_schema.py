@@ -3,7 +3,12 @@
 `wildduck_schema.check` validates against `tests/spec/wildduck-openapi.json`; each test here
 names the document's operation. Issue work that adds operations adds them here or in its
 own test file with the same helper.
+
+The `xfail(strict=True)` marks name answers that differ from WildDuck's today (issue 17):
+strict, so that the fix makes the test fail until its mark is removed.
 """
+
+import pytest
 
 from helpers import PASSWORD, create_mailbox, inbox, make_message, unique, upload_ok
 from wildduck_schema import check, schema_for
@@ -21,6 +26,7 @@ def test_validator_rejects_a_wrong_answer():
     assert schema_for("get", "/users", 200) is not None
 
 
+@pytest.mark.xfail(strict=True, reason="issue 17: user listing lacks targets, enabled2fa, autoreply")
 def test_users(api, create_user):
     u = create_user(name="Schema User", tags=["schema"])
     check("get", "/users", api.get("/users", params={"query": u.username}), 200)
@@ -31,6 +37,7 @@ def test_users(api, create_user):
     check("post", "/users", api.post("/users", json={"username": ""}), 400)
 
 
+@pytest.mark.xfail(strict=True, reason="issue 17: address listings lack tags")
 def test_addresses(api, create_user):
     u = create_user()
     created = check(
@@ -44,6 +51,7 @@ def test_addresses(api, create_user):
     check("get", "/addresses", api.get("/addresses"), 200)
 
 
+@pytest.mark.xfail(strict=True, reason="issue 17: mailboxes lack hidden, encryptMessages; specialUse null")
 def test_mailboxes_and_messages(api, create_user):
     u = create_user()
     check("get", "/users/{user}/mailboxes", api.get(f"/users/{u.id}/mailboxes", params={"counters": "true"}), 200)
@@ -61,6 +69,7 @@ def test_mailboxes_and_messages(api, create_user):
     check("get", "/users/{user}/search", api.get(f"/users/{u.id}/search", params={"query": "schema"}), 200)
 
 
+@pytest.mark.xfail(strict=True, reason="issue 17: POST /asps answer lacks mobileconfig, name, address")
 def test_asps_and_autoreply(api, create_user):
     u = create_user()
     check(

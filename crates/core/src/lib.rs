@@ -6,16 +6,19 @@
 
 mod archive;
 mod authlog;
+pub mod autoconfig;
 mod autoreply;
 mod condstore;
 pub mod deleted_users;
 pub mod delivery;
 pub mod dkim;
 pub mod dns;
+pub mod domains;
 mod encryption;
 mod error;
 mod events;
 mod forward;
+pub mod forwarded;
 pub mod guard;
 mod imap_fetch;
 mod imap_support;
@@ -38,6 +41,7 @@ pub mod user_access;
 pub mod user_profile;
 mod users;
 mod validate;
+pub mod vault;
 mod view_cache;
 mod writer;
 
@@ -48,6 +52,7 @@ pub mod config;
 pub mod filters;
 pub mod outbound;
 pub mod password;
+pub mod provisioning;
 pub mod submission;
 pub mod throttle;
 
@@ -67,6 +72,7 @@ pub use mailboxes::SPECIAL_USES;
 pub use message_cache::SearchFields;
 pub use notify::SessionSignal;
 pub use page::{Cursor, MAX_PAGE_LIMIT, Page, PageRequest};
+pub use random::token as random_token;
 pub use sealpost_mime as mime;
 pub use sealpost_store::PurgeStats;
 pub use sealpost_store::RestoredUser;

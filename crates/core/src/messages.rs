@@ -393,7 +393,9 @@ impl Core {
                 .await?
                 .len() as u64;
         }
-        if let Some(dest) = &update.move_to {
+        // A REST move into the message's own mailbox changes nothing (as before; IMAP MOVE
+        // into the selected mailbox renumbers, see `Core::move_messages`).
+        if let Some(dest) = update.move_to.as_ref().filter(|d| *d != mailbox) {
             let moved = self
                 .store
                 .move_messages(user, mailbox, dest, &set)

@@ -353,6 +353,8 @@ pub struct Core {
     pub(crate) dns: crate::dns::Dns,
     /// DKIM: the sealing secret and the signing-key cache (see `dkim/`).
     pub(crate) dkim: std::sync::Arc<crate::dkim::DkimState>,
+    /// The password vault: its server key (see `vault/`).
+    pub(crate) vault: std::sync::Arc<crate::vault::VaultState>,
 }
 
 #[allow(dead_code)]

@@ -83,8 +83,13 @@ impl Core {
             guard: Default::default(),
             dns,
             dkim: Default::default(),
+            vault: Default::default(),
         };
         core.spawn_blob_collector();
+        // The vault's server key is made at first start (mode 0600).
+        core.vault_server_key()
+            .await
+            .map_err(|e| Error::Internal(e.to_string()))?;
         if core.config.guard.recovery {
             // Made at first start (mode 0600), not when the first recovery copy is due.
             core.guard_master_key().await?;
@@ -411,7 +416,7 @@ impl Core {
             .store
             .find_login(
                 &username_or_address.trim().to_lowercase(),
-                &validate::normalize_address(username_or_address),
+                &self.login_address(username_or_address).await?,
             )
             .await?;
         Ok(found.map(|(id, _)| id))

@@ -63,6 +63,32 @@ pub fn normalize_address(a: &str) -> String {
     a.trim().to_lowercase()
 }
 
+/// A domain name as domain-wide settings store it (aliases, access lists): lower case, in
+/// its Unicode form (an IDNA `xn--` spelling is converted), each label 1..=63 letters,
+/// digits, `-` or `_` once in ASCII, at most 253 characters.
+pub fn domain(d: &str, field: &'static str) -> Result<String> {
+    let d = d.trim().trim_end_matches('.').to_lowercase();
+    let bad = || Error::validation(format!("\"{field}\" must be a valid domain name"), field);
+    let ascii = idna::domain_to_ascii(&d).map_err(|_| bad())?;
+    let valid = !ascii.is_empty()
+        && ascii.len() <= 253
+        && ascii.split('.').all(|l| {
+            !l.is_empty()
+                && l.len() <= 63
+                && l.bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+        });
+    if !valid {
+        return Err(bad());
+    }
+    let (unicode, ok) = idna::domain_to_unicode(&ascii);
+    Ok(if ok.is_ok() {
+        unicode.to_lowercase()
+    } else {
+        ascii
+    })
+}
+
 /// A mailbox path: `/`-separated segments, each 1..=255 characters without control
 /// characters; at most 1,024 bytes and 32 levels. `INBOX` is matched case-insensitively.
 pub fn mailbox_path(p: &str) -> Result<String> {
@@ -171,6 +197,19 @@ mod tests {
             "", "a", "@b.c", "a@", "a b@c.d", "a@b", "a@@b.c", "a@.b.c", "a@b..c", "<a@b.c>",
         ] {
             assert!(address(bad, "a").is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn domains() {
+        assert_eq!(domain(" Example.COM. ", "d").unwrap(), "example.com");
+        assert_eq!(
+            domain("xn--bcher-kva.example", "d").unwrap(),
+            "bücher.example"
+        );
+        assert_eq!(domain("BÜCHER.example", "d").unwrap(), "bücher.example");
+        for bad in ["", "a b.example", "a..b", "a@b.example", &"a".repeat(64)] {
+            assert!(domain(bad, "d").is_err(), "{bad}");
         }
     }
 

@@ -58,6 +58,16 @@ pub enum ParseError {
         /// Human-readable reason, safe to send to the client.
         message: String,
     },
+    /// A well-formed command naming something the server refuses (a mailbox name that is
+    /// not valid modified UTF-7, RFC 3501 5.1.3): `<tag> NO <message>`; the session skips
+    /// the command as for `Bad`, but it is not a protocol error of the client.
+    #[error("{message}")]
+    Refused {
+        /// The command's tag, when it could be read.
+        tag: Option<String>,
+        /// Human-readable reason, safe to send to the client.
+        message: String,
+    },
 }
 
 impl ParseError {
@@ -76,6 +86,7 @@ impl ParseError {
         match self {
             ParseError::Incomplete | ParseError::NeedsContinuation { .. } => None,
             ParseError::Bad { tag, message } => Some(build(tag, Status::Bad, message.clone())),
+            ParseError::Refused { tag, message } => Some(build(tag, Status::No, message.clone())),
             ParseError::LineTooLong { tag, .. } => {
                 Some(build(tag, Status::Bad, "Command line too long".into()))
             }

@@ -90,7 +90,12 @@ pub fn decode_utf7(input: &[u8]) -> Option<String> {
         if bits >= 6 || acc != 0 {
             return None;
         }
-        out.push_str(&String::from_utf16(&units).ok()?);
+        let run = String::from_utf16(&units).ok()?;
+        // RFC 3501 5.1.3: printable US-ASCII is never base64-encoded (`&AGE-` is not "a").
+        if run.chars().any(|c| (' '..='~').contains(&c)) {
+            return None;
+        }
+        out.push_str(&run);
     }
     Some(out)
 }
@@ -127,6 +132,8 @@ mod tests {
             b"&2D0-",
             b"&AO!-",
             b"a\tb",
+            b"&AGE-",
+            b"&AOQAYQ-",
         ] {
             assert_eq!(decode_utf7(bad), None, "{bad:?}");
         }

@@ -99,51 +99,62 @@ fn soft_break_len(input: &[u8], i: usize) -> Option<usize> {
     }
 }
 
-/// Quoted-printable; an `=` that starts no valid escape is kept as is.
-pub(crate) fn quoted_printable(input: &[u8]) -> Vec<u8> {
-    let mut out = Vec::with_capacity(input.len());
+/// Whether `input[i..]` starts a line break (LF or CRLF) or is the end of the input.
+fn at_line_end(input: &[u8], i: usize) -> bool {
+    matches!(
+        (input.get(i), input.get(i + 1)),
+        (None, _) | (Some(b'\n'), _) | (Some(b'\r'), Some(b'\n'))
+    )
+}
+
+/// Walks quoted-printable `input`, giving each decoded byte to `emit`. An `=` that starts
+/// no valid escape is kept as is; blanks at the end of an encoded line are dropped, as
+/// RFC 2045 6.7 (3) requires of a decoder (they were added in transport).
+fn quoted_printable_walk(input: &[u8], mut emit: impl FnMut(u8)) {
     let mut i = 0;
     while let Some(&b) = input.get(i) {
-        if b == b'=' {
-            if let (Some(h), Some(l)) = (
-                input.get(i + 1).copied().and_then(hex_value),
-                input.get(i + 2).copied().and_then(hex_value),
-            ) {
-                out.push((h << 4) | l);
-                i += 3;
-                continue;
+        match b {
+            b'=' => {
+                if let (Some(h), Some(l)) = (
+                    input.get(i + 1).copied().and_then(hex_value),
+                    input.get(i + 2).copied().and_then(hex_value),
+                ) {
+                    emit((h << 4) | l);
+                    i += 3;
+                    continue;
+                }
+                if let Some(len) = soft_break_len(input, i) {
+                    i += len;
+                    continue;
+                }
             }
-            if let Some(len) = soft_break_len(input, i) {
-                i += len;
-                continue;
+            b' ' | b'\t' => {
+                let mut end = i;
+                while matches!(input.get(end), Some(b' ' | b'\t')) {
+                    end += 1;
+                }
+                if at_line_end(input, end) {
+                    i = end;
+                    continue;
+                }
             }
+            _ => {}
         }
-        out.push(b);
+        emit(b);
         i += 1;
     }
+}
+
+/// Quoted-printable decoded.
+pub(crate) fn quoted_printable(input: &[u8]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(input.len());
+    quoted_printable_walk(input, |b| out.push(b));
     out
 }
 
 fn quoted_printable_len(input: &[u8]) -> u64 {
     let mut len = 0u64;
-    let mut i = 0;
-    while let Some(&b) = input.get(i) {
-        if b == b'=' {
-            if input.get(i + 1).copied().and_then(hex_value).is_some()
-                && input.get(i + 2).copied().and_then(hex_value).is_some()
-            {
-                len += 1;
-                i += 3;
-                continue;
-            }
-            if let Some(skip) = soft_break_len(input, i) {
-                i += skip;
-                continue;
-            }
-        }
-        len += 1;
-        i += 1;
-    }
+    quoted_printable_walk(input, |_| len += 1);
     len
 }
 
@@ -166,5 +177,18 @@ mod tests {
         assert_eq!(quoted_printable(b"a=ZZb=\nc= \r\nd="), b"a=ZZbcd");
         assert_eq!(quoted_printable(b"=4"), b"=4");
         assert_eq!(decoded_len(b"caf=C3=A9 =\r\nok", "QUOTED-PRINTABLE"), 8);
+    }
+
+    #[test]
+    fn quoted_printable_drops_trailing_blanks() {
+        let encoded = b"line one   \r\nline=20two \t \r\nsoft =  \r\nbreak\r\nend \t";
+        let decoded = b"line one\r\nline two\r\nsoft break\r\nend";
+        assert_eq!(quoted_printable(encoded), decoded);
+        assert_eq!(
+            decoded_len(encoded, "QUOTED-PRINTABLE"),
+            decoded.len() as u64
+        );
+        // Blanks inside a line, and an encoded blank before the break, stay.
+        assert_eq!(quoted_printable(b"a  b=20\r\n"), b"a  b \r\n");
     }
 }

@@ -22,17 +22,21 @@ pub mod counters;
 mod deleted_users;
 mod delivery;
 pub mod dkim;
+pub mod domains;
 pub mod events;
 pub mod external_keys;
 pub mod filters;
+pub mod forwarded;
 pub mod guard;
 mod insert;
 pub mod mailboxes;
 mod messages;
 pub mod outbound;
+pub mod provisioning;
 pub mod security;
 pub mod updates;
 mod users;
+pub mod vault;
 pub mod view;
 pub mod view_saved;
 
@@ -102,6 +106,21 @@ impl Store {
     /// Keeps messages deleted by users in the archive for `ms` milliseconds (0: not at all).
     pub fn set_archive_for(&mut self, ms: model::Millis) {
         self.archive_for = ms.max(0);
+    }
+
+    /// Whether the database answers a query and the blob store's directory can be listed:
+    /// what `/ready` and `/health` report.
+    pub async fn ready(&self) -> Result<()> {
+        match &self.db {
+            Engine::Sqlite { read, .. } => {
+                sqlx::query("SELECT 1").execute(read).await?;
+            }
+            Engine::Postgres(pool) => {
+                sqlx::query("SELECT 1").execute(pool).await?;
+            }
+        }
+        self.blobs.check()?;
+        Ok(())
     }
 
     pub fn engine_name(&self) -> &'static str {

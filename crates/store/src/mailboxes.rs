@@ -130,13 +130,14 @@ impl Store {
                 let id = ObjectId::new();
                 created.push((id.clone(), path, special_use));
                 for (mid, p, special) in &created {
+                    let validity = next_uid_validity!(tx, user);
                     sqlx::query("INSERT INTO mailboxes (id, user_id, path, special_use, subscribed, uid_validity, uid_next, modseq, retention, created) VALUES ($1,$2,$3,$4,$5,$6,1,0,$7,$8)")
                         .bind(mid.as_str())
                         .bind(user.as_str())
                         .bind(*p)
                         .bind(*special)
                         .bind(true)
-                        .bind(uid_validity())
+                        .bind(validity)
                         .bind(retention)
                         .bind(now)
                         .execute(&mut *tx)
@@ -162,6 +163,9 @@ impl Store {
     ) -> Result<bool> {
         let now = crate::now_ms();
         let ok = write_tx!(self, tx => {
+            // The user row first (new parents take a UIDVALIDITY from it), then the mailboxes
+            // (see `db::pg_lock_sql`).
+            crate::db::pg_lock!(self, tx, "users", [user.as_str()]);
             let row = sqlx::query("SELECT path FROM mailboxes WHERE id = $1 AND user_id = $2")
                 .bind(id.as_str())
                 .bind(user.as_str())
@@ -208,12 +212,13 @@ impl Store {
                             .is_some();
                         if !exists {
                             let mid = ObjectId::new();
+                            let validity = next_uid_validity!(tx, user);
                             sqlx::query("INSERT INTO mailboxes (id, user_id, path, special_use, subscribed, uid_validity, uid_next, modseq, retention, created) VALUES ($1,$2,$3,NULL,$4,$5,1,0,0,$6)")
                                 .bind(mid.as_str())
                                 .bind(user.as_str())
                                 .bind(p)
                                 .bind(true)
-                                .bind(uid_validity())
+                                .bind(validity)
                                 .bind(now)
                                 .execute(&mut *tx)
                                 .await?;
@@ -297,7 +302,26 @@ impl Store {
     }
 }
 
-/// UIDVALIDITY for a new mailbox: the creation second, so a re-created path gets a new one.
+/// UIDVALIDITY for a new mailbox of user `$1`, `$2` being [`uid_validity`]: the creation
+/// second, or one more than the user's last one when that is not lower, so that a path
+/// deleted and created again in the same second still gets a new one.
+const NEXT_UID_VALIDITY: &str = "UPDATE users SET last_uid_validity = CASE WHEN last_uid_validity >= $2 THEN last_uid_validity + 1 ELSE $2 END WHERE id = $1 RETURNING last_uid_validity";
+
+/// The UIDVALIDITY for a new mailbox of `user`, taken in transaction `tx` (see
+/// [`NEXT_UID_VALIDITY`]).
+macro_rules! next_uid_validity {
+    ($tx:ident, $user:expr) => {
+        sqlx::query(NEXT_UID_VALIDITY)
+            .bind($user.as_str())
+            .bind(uid_validity())
+            .fetch_one(&mut *$tx)
+            .await?
+            .i64("last_uid_validity")?
+    };
+}
+use next_uid_validity;
+
+/// The creation second, the lowest UIDVALIDITY a new mailbox may get.
 fn uid_validity() -> i64 {
     (crate::now_ms() / 1000).clamp(1, u32::MAX as i64)
 }

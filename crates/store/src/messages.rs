@@ -543,7 +543,8 @@ impl Store {
     }
 
     /// Moves the selected messages to `dest` (new UIDs there); returns (old uid, new uid).
-    /// `None` when `dest` is not the user's mailbox.
+    /// `None` when `dest` is not the user's mailbox. `dest` may be `src`: the messages then
+    /// get new UIDs in their own mailbox (expunged and new, RFC 6851 3.3).
     pub async fn move_messages(
         &self,
         user: &ObjectId,
@@ -573,7 +574,7 @@ impl Store {
                 }
                 let list: Vec<i64> = q.fetch_all(&mut *tx).await?.iter().map(|r| r.i64("uid")).collect::<Result<_>>()?;
                 let mut pairs = Vec::with_capacity(list.len());
-                if !list.is_empty() && src != dest {
+                if !list.is_empty() {
                     let src_modseq = sqlx::query("UPDATE mailboxes SET modseq = modseq + 1 WHERE id = $1 RETURNING modseq")
                         .bind(src.as_str())
                         .fetch_one(&mut *tx)

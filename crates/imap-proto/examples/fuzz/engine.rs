@@ -366,6 +366,7 @@ fn outcome_name(result: &Result<(sealpost_imap_proto::Command, usize), ParseErro
                 .collect();
             format!("bad {}", words.join(" "))
         }
+        Err(ParseError::Refused { .. }) => "refused".into(),
         Err(ParseError::Incomplete) => "incomplete".into(),
         Err(ParseError::NeedsContinuation { .. }) => "continuation".into(),
         Err(ParseError::LiteralTooLarge { sync, .. }) => format!("literal too large sync={sync}"),
@@ -443,7 +444,7 @@ pub fn check(input: &[u8], limits: &Limits) -> Result<String, String> {
                 return Err("LineTooLong with another limit".into());
             }
         }
-        Err(ParseError::Bad { message, tag }) => {
+        Err(ParseError::Bad { message, tag } | ParseError::Refused { message, tag }) => {
             if message.is_empty() {
                 return Err("empty BAD message".into());
             }

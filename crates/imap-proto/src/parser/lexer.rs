@@ -270,7 +270,7 @@ impl<'a> Parser<'a> {
     pub(crate) fn mailbox(&mut self) -> PResult<MailboxName> {
         let raw = self.astring()?;
         MailboxName::from_wire(&raw, self.limits.utf8_accept)
-            .map_or_else(|| bad("invalid mailbox name encoding"), Ok)
+            .ok_or_else(|| Error::Refused("invalid mailbox name encoding".into()))
     }
 
     /// list-mailbox: a mailbox name that may contain `*` and `%`.
@@ -283,7 +283,7 @@ impl<'a> Parser<'a> {
             }
         };
         MailboxName::from_wire(&raw, self.limits.utf8_accept)
-            .map_or_else(|| bad("invalid mailbox name encoding"), Ok)
+            .ok_or_else(|| Error::Refused("invalid mailbox name encoding".into()))
     }
 
     /// A flag (`\Seen`, `$Label`, `Work`).

@@ -124,19 +124,24 @@ mod tests {
         };
         let (command, _) = parse_command(b"a DELETE \"A&B\"\r\n", &utf8).unwrap();
         assert_eq!(command.body, CommandBody::Delete(mailbox("A&B")));
-        // Without it, "A&B" is invalid modified UTF-7.
-        assert!(matches!(
-            error("a DELETE \"A&B\"\r\n"),
-            ParseError::Bad { .. }
-        ));
+        // Without it, "A&B" is invalid modified UTF-7: a well-formed command that is refused
+        // (NO, RFC 3501 5.1.3), not a syntax error.
+        let refused = |input: &str| match error(input) {
+            ParseError::Refused { tag, .. } => tag == Some("a".into()),
+            _ => false,
+        };
+        assert!(refused("a DELETE \"A&B\"\r\n"));
+        assert!(refused("a CREATE !#$&'+,-.0123456789:;<=>?@^_`|[}\r\n"));
         // Control characters are refused, also when hidden in modified UTF-7.
-        assert!(matches!(
-            error("a DELETE &AAA-\r\n"),
-            ParseError::Bad { .. }
-        ));
-        assert!(matches!(
-            error("a DELETE \"a\tb\"\r\n"),
-            ParseError::Bad { .. }
-        ));
+        assert!(refused("a DELETE &AAA-\r\n"));
+        assert!(refused("a DELETE \"a\tb\"\r\n"));
+        // Every atom is a mailbox name.
+        assert_eq!(
+            body("a CREATE !#$'+,-.0123456789:;<=>?@^_`|[}~\r\n"),
+            CommandBody::Create {
+                mailbox: mailbox("!#$'+,-.0123456789:;<=>?@^_`|[}~"),
+                special_use: vec![]
+            }
+        );
     }
 }

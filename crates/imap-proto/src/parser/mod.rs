@@ -37,6 +37,9 @@ pub(crate) enum Error {
     Incomplete,
     /// Syntax error, with a message for the client.
     Bad(String),
+    /// Well-formed, but names something the server refuses (a mailbox name that is not
+    /// valid modified UTF-7): `NO`, as RFC 3501 5.1.3 allows.
+    Refused(String),
 }
 
 pub(crate) type PResult<T> = Result<T, Error>;
@@ -80,6 +83,7 @@ pub fn parse_command(input: &[u8], limits: &Limits) -> Result<(Command, usize), 
                     message: "unexpected data after command".to_string(),
                 }),
                 Err(Error::Bad(message)) => Err(ParseError::Bad { tag, message }),
+                Err(Error::Refused(message)) => Err(ParseError::Refused { tag, message }),
                 Err(Error::Incomplete) => Err(ParseError::Bad {
                     tag,
                     message: "unexpected end of command".to_string(),
@@ -92,6 +96,7 @@ pub fn parse_command(input: &[u8], limits: &Limits) -> Result<(Command, usize), 
             let mut tag = None;
             match parser.command(&mut tag) {
                 Err(Error::Bad(message)) => Err(ParseError::Bad { tag, message }),
+                Err(Error::Refused(message)) => Err(ParseError::Refused { tag, message }),
                 _ => Err(ParseError::NeedsContinuation { literal_size: size }),
             }
         }

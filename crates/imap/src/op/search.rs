@@ -389,19 +389,20 @@ impl Session {
         let Some(selected) = self.selected.as_mut() else {
             return Ok(StatusResponse::bad(tag, "No mailbox selected"));
         };
-        // RFC 7162 3.1.5: with a MODSEQ key, the answer carries the highest modseq of the
-        // messages found (nothing when none is found).
         let mut needs = Needs::default();
         walk(&cmd.criteria, &mut needs);
-        let modseq = if needs.modseq {
-            found
-                .iter()
-                .filter_map(|&i| selected.messages.get(i).map(|m| m.modseq))
+        // RFC 7162 3.1.5: with a MODSEQ key, the answer carries the highest modseq of the
+        // messages it returns (nothing when none is found).
+        let modseq_of = |indexes: &mut dyn Iterator<Item = usize>| {
+            if !needs.modseq {
+                return None;
+            }
+            indexes
+                .filter_map(|i| selected.messages.get(i).map(|m| m.modseq))
                 .max()
                 .map(|m| u64::try_from(m).unwrap_or(0))
-        } else {
-            None
         };
+        let modseq = modseq_of(&mut found.iter().copied());
         let ids: Vec<u32> = found
             .iter()
             .map(|&i| {
@@ -465,7 +466,19 @@ impl Session {
                 .then(|| SequenceSet::from_ids(ids.iter().copied()))
                 .flatten(),
             count: has(SearchReturn::Count).then(|| u32::try_from(ids.len()).unwrap_or(u32::MAX)),
-            modseq,
+            // Only MIN and/or MAX: the modseq of those messages, not of all found.
+            modseq: if has(SearchReturn::All) || has(SearchReturn::Count) {
+                modseq
+            } else {
+                let mut ends = Vec::new();
+                if has(SearchReturn::Min) {
+                    ends.extend(found.first().copied());
+                }
+                if has(SearchReturn::Max) {
+                    ends.extend(found.last().copied());
+                }
+                modseq_of(&mut ends.into_iter())
+            },
         };
         self.push(Data::Esearch(result));
         Ok(StatusResponse::ok(tag, "SEARCH completed"))
