@@ -38,12 +38,13 @@ STOP_TIMEOUT = 10.0
 CLI_TIMEOUT = 120.0
 
 
-def clean_env(extra: dict[str, str] | None = None) -> dict[str, str]:
-    """The test process's environment without any SEALPOST_* variable, plus `extra`."""
+def clean_env(extra: dict[str, str | None] | None = None) -> dict[str, str]:
+    """The test process's environment without any SEALPOST_* variable, plus `extra` (a value
+    of None leaves that variable unset)."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("SEALPOST_")}
     env.setdefault("RUST_BACKTRACE", "1")
     env.update(extra or {})
-    return env
+    return {k: v for k, v in env.items() if v is not None}
 
 
 def free_port() -> int:
@@ -168,8 +169,13 @@ class Instance:
         self.db: PgDatabase | None = None
         # DNS goes to a loopback port nothing answers on, unless a test starts a DNS server of
         # its own: no test ever asks a resolver off this machine.
-        self.env: dict[str, str] = {"SEALPOST_DOMAIN": "example.test", "SEALPOST_LOG": "info",
-                                    "SEALPOST_DNS_SERVERS": "127.0.0.1:9", "SEALPOST_DNS_TIMEOUT": "1"}
+        # The admin API's access token is off (`""`), as in a WildDuck deployment behind a
+        # firewall, so that tests call it plainly; tests/test_access_token.py and
+        # tests/test_safe_defaults.py start servers with a token and with the default
+        # (`SEALPOST_ACCESS_TOKEN: None`: the generated <data-dir>/api-token).
+        self.env: dict[str, str | None] = {"SEALPOST_DOMAIN": "example.test", "SEALPOST_LOG": "info",
+                                           "SEALPOST_DNS_SERVERS": "127.0.0.1:9", "SEALPOST_DNS_TIMEOUT": "1",
+                                           "SEALPOST_ACCESS_TOKEN": ""}
         if engine == "postgres":
             assert PG_URL, "postgres engine needs SEALPOST_TEST_DATABASE_URL"
             self.db = PgDatabase(PG_URL)

@@ -51,6 +51,22 @@ ROUTES = [
     ("post", "/users/{user}/asps"),
     ("delete", "/users/{user}/asps/{asp}"),
     ("get", "/users/{user}/updates"),
+    ("get", "/domainaliases"),
+    ("post", "/domainaliases"),
+    ("get", "/domainaliases/{alias}"),
+    ("delete", "/domainaliases/{alias}"),
+    ("get", "/domainaliases/resolve/{alias}"),
+    ("get", "/domainaccess/{tag}/allow"),
+    ("post", "/domainaccess/{tag}/allow"),
+    ("get", "/domainaccess/{tag}/block"),
+    ("post", "/domainaccess/{tag}/block"),
+    ("delete", "/domainaccess/{domain}"),
+    ("post", "/addresses/forwarded"),
+    ("get", "/addresses/forwarded/{address}"),
+    ("put", "/addresses/forwarded/{id}"),
+    ("delete", "/addresses/forwarded/{address}"),
+    ("get", "/addresses/resolve/{address}"),
+    ("put", "/addresses/renameDomain"),
 ]
 
 METHODS = {"get", "put", "post", "delete", "options", "head", "patch", "trace"}

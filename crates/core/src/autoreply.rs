@@ -114,53 +114,135 @@ pub fn in_window(a: &AutoreplyRecord, now: Millis) -> bool {
     a.start.is_none_or(|s| now >= s) && a.end.is_none_or(|e| now <= e)
 }
 
+/// Why `a` does not answer a message from `sender` at `now` (RFC 3834's rules that need no
+/// lookup), or `None` when it may.
+pub(crate) fn suppressed(
+    a: &AutoreplyRecord,
+    now: Millis,
+    sender: &str,
+    message: &ParsedMessage,
+    spam: bool,
+) -> Option<Suppressed> {
+    if sender.is_empty() {
+        return Some(Suppressed::NullSender);
+    }
+    if !a.status {
+        return Some(Suppressed::Disabled);
+    }
+    if !in_window(a, now) {
+        return Some(Suppressed::OutsideWindow);
+    }
+    if spam {
+        return Some(Suppressed::Spam);
+    }
+    if is_robot_sender(sender) {
+        return Some(Suppressed::RobotSender);
+    }
+    header_suppression(&message.headers)
+}
+
+/// Checks the fields of an autoreply update.
+pub(crate) fn check_update(u: &AutoreplyUpdate) -> Result<()> {
+    if let Some(n) = &u.name {
+        check_len(n, MAX_NAME, "name")?;
+    }
+    if let Some(s) = &u.subject {
+        check_len(s, MAX_NAME, "subject")?;
+    }
+    for (v, field) in [(&u.text, "text"), (&u.html, "html")] {
+        if let Some(v) = v {
+            if v.len() > MAX_BODY {
+                return Err(Error::validation(
+                    format!("\"{field}\" must be at most {MAX_BODY} bytes"),
+                    field,
+                ));
+            }
+            crate::validate::text(v, field)?;
+        }
+    }
+    Ok(())
+}
+
+/// Applies a checked update to a setting.
+pub(crate) fn apply_update(a: &mut AutoreplyRecord, u: AutoreplyUpdate) {
+    if let Some(v) = u.status {
+        a.status = v;
+    }
+    if let Some(v) = u.name {
+        a.name = v.trim().to_string();
+    }
+    if let Some(v) = u.subject {
+        a.subject = v.trim().to_string();
+    }
+    if let Some(v) = u.text {
+        a.text = v.trim().to_string();
+    }
+    if let Some(v) = u.html {
+        a.html = v.trim().to_string();
+    }
+    if let Some(v) = u.start {
+        a.start = v;
+    }
+    if let Some(v) = u.end {
+        a.end = v;
+    }
+}
+
 impl Core {
+    /// The reply `a` sends from `recipient` (the address written to) to `sender`, answering
+    /// `message`; `default_name` is the From name when `a` has none.
+    pub(crate) fn autoreply_message(
+        &self,
+        a: &AutoreplyRecord,
+        default_name: &str,
+        recipient: &str,
+        sender: &str,
+        message: &ParsedMessage,
+    ) -> Vec<u8> {
+        let subject = if a.subject.is_empty() {
+            format!("Auto: Re: {}", message.subject)
+        } else {
+            format!("Auto: {}", a.subject)
+        };
+        let mut references = message.references.clone();
+        if let Some(id) = &message.message_id {
+            references.push(id.clone());
+        }
+        // Bounded: the last 20 ids are enough for threading.
+        let skip = references.len().saturating_sub(20);
+        let references = references.split_off(skip);
+        let name = if a.name.is_empty() {
+            default_name
+        } else {
+            a.name.as_str()
+        };
+        let domain = recipient
+            .rsplit_once('@')
+            .map_or(self.config.domain.as_str(), |(_, d)| d);
+        compose(&Composed {
+            from_name: name,
+            from_address: recipient,
+            to_address: sender,
+            subject: &subject,
+            in_reply_to: message.message_id.as_deref(),
+            references,
+            extra_headers: vec![("Auto-Submitted", "auto-replied".to_string())],
+            text: &a.text,
+            html: &a.html,
+            domain,
+        })
+    }
+
     pub async fn get_autoreply(&self, user: &ObjectId) -> Result<AutoreplyRecord> {
         self.get_user(user).await?;
         Ok(self.store.get_autoreply(user).await?.unwrap_or_default())
     }
 
     pub async fn update_autoreply(&self, user: &ObjectId, u: AutoreplyUpdate) -> Result<()> {
-        if let Some(n) = &u.name {
-            check_len(n, MAX_NAME, "name")?;
-        }
-        if let Some(s) = &u.subject {
-            check_len(s, MAX_NAME, "subject")?;
-        }
-        for (v, field) in [(&u.text, "text"), (&u.html, "html")] {
-            if let Some(v) = v {
-                if v.len() > MAX_BODY {
-                    return Err(Error::validation(
-                        format!("\"{field}\" must be at most {MAX_BODY} bytes"),
-                        field,
-                    ));
-                }
-                crate::validate::text(v, field)?;
-            }
-        }
+        check_update(&u)?;
         self.get_user(user).await?;
         let mut a = self.store.get_autoreply(user).await?.unwrap_or_default();
-        if let Some(v) = u.status {
-            a.status = v;
-        }
-        if let Some(v) = u.name {
-            a.name = v.trim().to_string();
-        }
-        if let Some(v) = u.subject {
-            a.subject = v.trim().to_string();
-        }
-        if let Some(v) = u.text {
-            a.text = v.trim().to_string();
-        }
-        if let Some(v) = u.html {
-            a.html = v.trim().to_string();
-        }
-        if let Some(v) = u.start {
-            a.start = v;
-        }
-        if let Some(v) = u.end {
-            a.end = v;
-        }
+        apply_update(&mut a, u);
         self.store.put_autoreply(user, &a).await?;
         Ok(())
     }
@@ -183,26 +265,11 @@ impl Core {
         spam: bool,
     ) -> Result<std::result::Result<QueueId, Suppressed>> {
         let sender = mail_from.trim();
-        if sender.is_empty() {
-            return Ok(Err(Suppressed::NullSender));
-        }
         let Some(a) = self.store.get_autoreply(&user.id).await? else {
             return Ok(Err(Suppressed::Disabled));
         };
-        if !a.status {
-            return Ok(Err(Suppressed::Disabled));
-        }
         let now = sealpost_store::now_ms();
-        if !in_window(&a, now) {
-            return Ok(Err(Suppressed::OutsideWindow));
-        }
-        if spam {
-            return Ok(Err(Suppressed::Spam));
-        }
-        if is_robot_sender(sender) {
-            return Ok(Err(Suppressed::RobotSender));
-        }
-        if let Some(reason) = header_suppression(&message.headers) {
+        if let Some(reason) = suppressed(&a, now, sender, message, spam) {
             return Ok(Err(reason));
         }
         let own = self.store.list_addresses(&user.id).await?;
@@ -223,38 +290,8 @@ impl Core {
         {
             return Ok(Err(Suppressed::AlreadyAnswered));
         }
-        let subject = if a.subject.is_empty() {
-            format!("Auto: Re: {}", message.subject)
-        } else {
-            format!("Auto: {}", a.subject)
-        };
-        let mut references = message.references.clone();
-        if let Some(id) = &message.message_id {
-            references.push(id.clone());
-        }
-        // Bounded: the last 20 ids are enough for threading.
-        let skip = references.len().saturating_sub(20);
-        let references = references.split_off(skip);
-        let name = if a.name.is_empty() {
-            user.name.clone().unwrap_or_default()
-        } else {
-            a.name.clone()
-        };
-        let domain = recipient
-            .rsplit_once('@')
-            .map_or(self.config.domain.as_str(), |(_, d)| d);
-        let raw = compose(&Composed {
-            from_name: &name,
-            from_address: recipient,
-            to_address: sender,
-            subject: &subject,
-            in_reply_to: message.message_id.as_deref(),
-            references,
-            extra_headers: vec![("Auto-Submitted", "auto-replied".to_string())],
-            text: &a.text,
-            html: &a.html,
-            domain,
-        });
+        let name = user.name.clone().unwrap_or_default();
+        let raw = self.autoreply_message(&a, &name, recipient, sender, message);
         let id = self
             .enqueue_outbound(OutboundMail {
                 mail_from: String::new(),

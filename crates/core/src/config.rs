@@ -39,6 +39,8 @@ pub struct CoreConfig {
     pub auth_throttle: crate::throttle::ThrottleConfig,
     /// The Guard key-management API (`[guard]`).
     pub guard: crate::guard::GuardConfig,
+    /// The password vault (`[vault]`).
+    pub vault: crate::vault::VaultConfig,
     /// Bytes (estimated) the caches of message headers for IMAP SEARCH and FETCH may hold
     /// (see `message_cache.rs`): two thirds for SEARCH, one third for header blocks. 0 turns
     /// them off.
@@ -47,6 +49,8 @@ pub struct CoreConfig {
     pub dns: crate::dns::DnsConfig,
     /// The secret DKIM private keys are sealed with (`[dkim]`).
     pub dkim: crate::dkim::DkimConfig,
+    /// Plans of the JSON-RPC provisioning API (`[plans.<name>]`).
+    pub plans: crate::provisioning::PlanConfig,
 }
 
 /// The IMAP and SMTP endpoints mail clients are told to use.
@@ -59,6 +63,14 @@ pub struct ClientSetup {
     pub smtp_host: String,
     pub smtp_port: u16,
     pub smtp_tls: bool,
+    /// The plain IMAP port, where STARTTLS is offered.
+    pub imap_starttls_port: u16,
+    /// POP3S (implicit TLS).
+    pub pop3_port: u16,
+    /// Submission with STARTTLS (RFC 6409).
+    pub submission_starttls_port: u16,
+    /// The mail domain the server hosts by default (autoconfig's provider id).
+    pub domain: String,
 }
 
 impl Default for ClientSetup {
@@ -70,6 +82,10 @@ impl Default for ClientSetup {
             smtp_host: "localhost".into(),
             smtp_port: 2525,
             smtp_tls: false,
+            imap_starttls_port: 1143,
+            pop3_port: 1995,
+            submission_starttls_port: 1587,
+            domain: "localhost".into(),
         }
     }
 }
@@ -92,9 +108,11 @@ impl Default for CoreConfig {
             client_setup: ClientSetup::default(),
             auth_throttle: Default::default(),
             guard: Default::default(),
+            vault: Default::default(),
             message_cache_bytes: 192 << 20,
             dns: Default::default(),
             dkim: Default::default(),
+            plans: Default::default(),
         }
     }
 }

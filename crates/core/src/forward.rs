@@ -12,7 +12,7 @@ use sealpost_store::model::*;
 pub const LIMIT_WINDOW_MS: i64 = 24 * 3600 * 1000;
 const FORWARDS: &str = "forwards";
 /// A message that has passed this many hops is not forwarded again (a loop, RFC 5321 §6.3).
-const MAX_HOPS: usize = 50;
+pub(crate) const MAX_HOPS: usize = 50;
 
 impl Core {
     /// How much of the user's 24 h forward allowance is used, and when it resets.
@@ -85,7 +85,7 @@ impl Core {
 }
 
 /// How many `Received:` fields the header of `raw` has.
-fn received_count(raw: &[u8]) -> usize {
+pub(crate) fn received_count(raw: &[u8]) -> usize {
     let end = raw
         .windows(4)
         .position(|w| w == b"\r\n\r\n")

@@ -85,7 +85,10 @@ pub fn render(p: &Profile<'_>) -> String {
     int(&mut mail, "IncomingMailServerPortNumber", s.imap_port);
     boolean(&mut mail, "IncomingMailServerUseSSL", s.imap_tls);
     key(&mut mail, "IncomingMailServerUsername", p.username);
-    key(&mut mail, "IncomingPassword", p.password);
+    // Without a password (the profile served to any client), the device asks for it.
+    if !p.password.is_empty() {
+        key(&mut mail, "IncomingPassword", p.password);
+    }
     key(
         &mut mail,
         "OutgoingMailServerAuthentication",
@@ -95,7 +98,9 @@ pub fn render(p: &Profile<'_>) -> String {
     int(&mut mail, "OutgoingMailServerPortNumber", s.smtp_port);
     boolean(&mut mail, "OutgoingMailServerUseSSL", s.smtp_tls);
     key(&mut mail, "OutgoingMailServerUsername", p.username);
-    key(&mut mail, "OutgoingPassword", p.password);
+    if !p.password.is_empty() {
+        key(&mut mail, "OutgoingPassword", p.password);
+    }
     boolean(&mut mail, "OutgoingPasswordSameAsIncomingPassword", true);
     key(&mut mail, "PayloadDescription", "Configures email account");
     key(&mut mail, "PayloadDisplayName", p.display_name);

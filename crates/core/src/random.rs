@@ -17,6 +17,12 @@ pub(crate) fn hex(n: usize) -> String {
     ::hex::encode(b)
 }
 
+/// A new secret token for a client to present (256 bits, hex), e.g. the API access token
+/// `serve` makes at first start.
+pub fn token() -> String {
+    hex(32)
+}
+
 /// `len` characters drawn uniformly from `alphabet` (ASCII).
 pub(crate) fn chars(alphabet: &[u8], len: usize) -> String {
     let mut rng = rand::rngs::OsRng;

@@ -139,7 +139,7 @@ impl Core {
             .store
             .find_login(
                 &username.trim().to_lowercase(),
-                &validate::normalize_address(username),
+                &self.login_address(username).await?,
             )
             .await?;
         let (id, hash) = match found {

@@ -90,6 +90,89 @@ pub struct NewUser {
     pub disabled_scopes: Vec<String>,
     /// More addresses the user may send as (see `submission::sender`).
     pub from_whitelist: Vec<String>,
+    /// Must change the password at the next opportunity.
+    pub require_password_change: bool,
+    /// Today's WildDuck settings (targets, spam level, limits, metaData, ...), checked by
+    /// `create_user`.
+    pub profile: sealpost_store::model::UserProfile,
+    /// Names for the special mailboxes instead of the localised defaults.
+    pub mailbox_names: SpecialMailboxNames,
+}
+
+/// WildDuck's `mailboxes` at user creation: names for the special mailboxes.
+#[derive(Debug, Clone, Default)]
+pub struct SpecialMailboxNames {
+    pub sent: Option<String>,
+    pub trash: Option<String>,
+    pub junk: Option<String>,
+    pub drafts: Option<String>,
+}
+
+/// Changes to a user's [`UserProfile`](sealpost_store::model::UserProfile): only `Some`
+/// fields change.
+#[derive(Debug, Clone, Default)]
+pub struct ProfileUpdate {
+    pub targets: Option<Vec<String>>,
+    pub spam_level: Option<i64>,
+    pub filters: Option<i64>,
+    pub imap_max_upload: Option<i64>,
+    pub imap_max_download: Option<i64>,
+    pub imap_max_connections: Option<i64>,
+    pub pop3_max_download: Option<i64>,
+    pub pop3_max_messages: Option<i64>,
+    pub received_max: Option<i64>,
+    pub allow_unsafe: Option<bool>,
+    pub upload_sent_messages: Option<bool>,
+    /// `Some(None)` clears it.
+    pub mta_relay: Option<Option<String>>,
+    pub meta_data: Option<serde_json::Map<String, serde_json::Value>>,
+    pub internal_data: Option<serde_json::Map<String, serde_json::Value>>,
+}
+
+impl ProfileUpdate {
+    pub fn is_empty(&self) -> bool {
+        self.targets.is_none()
+            && self.spam_level.is_none()
+            && self.filters.is_none()
+            && self.imap_max_upload.is_none()
+            && self.imap_max_download.is_none()
+            && self.imap_max_connections.is_none()
+            && self.pop3_max_download.is_none()
+            && self.pop3_max_messages.is_none()
+            && self.received_max.is_none()
+            && self.allow_unsafe.is_none()
+            && self.upload_sent_messages.is_none()
+            && self.mta_relay.is_none()
+            && self.meta_data.is_none()
+            && self.internal_data.is_none()
+    }
+
+    /// `profile` with these changes.
+    pub fn apply(
+        self,
+        mut p: sealpost_store::model::UserProfile,
+    ) -> sealpost_store::model::UserProfile {
+        macro_rules! take {
+            ($($f:ident),*) => { $( if let Some(v) = self.$f { p.$f = v; } )* };
+        }
+        take!(
+            targets,
+            spam_level,
+            filters,
+            imap_max_upload,
+            imap_max_download,
+            imap_max_connections,
+            pop3_max_download,
+            pop3_max_messages,
+            received_max,
+            allow_unsafe,
+            upload_sent_messages,
+            mta_relay,
+            meta_data,
+            internal_data
+        );
+        p
+    }
 }
 
 /// `PUT /users/{user}` input: only `Some` fields change.
@@ -111,6 +194,8 @@ pub struct UserUpdate {
     pub suspended: Option<bool>,
     pub disabled_scopes: Option<Vec<String>>,
     pub from_whitelist: Option<Vec<String>>,
+    pub require_password_change: Option<bool>,
+    pub profile: ProfileUpdate,
     /// Where the change came from, for the authentication log.
     pub meta: crate::AuthMeta,
 }
@@ -268,6 +353,8 @@ pub struct Core {
     pub(crate) dns: crate::dns::Dns,
     /// DKIM: the sealing secret and the signing-key cache (see `dkim/`).
     pub(crate) dkim: std::sync::Arc<crate::dkim::DkimState>,
+    /// The password vault: its server key (see `vault/`).
+    pub(crate) vault: std::sync::Arc<crate::vault::VaultState>,
 }
 
 #[allow(dead_code)]

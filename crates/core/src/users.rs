@@ -83,8 +83,13 @@ impl Core {
             guard: Default::default(),
             dns,
             dkim: Default::default(),
+            vault: Default::default(),
         };
         core.spawn_blob_collector();
+        // The vault's server key is made at first start (mode 0600).
+        core.vault_server_key()
+            .await
+            .map_err(|e| Error::Internal(e.to_string()))?;
         if core.config.guard.recovery {
             // Made at first start (mode 0600), not when the first recovery copy is due.
             core.guard_master_key().await?;
@@ -121,6 +126,11 @@ impl Core {
             loop {
                 let _ =
                     tokio::time::timeout(std::time::Duration::from_secs(60), gc.notified()).await;
+                match crate::deleted_users::purge_expired(&store).await {
+                    Ok(0) => {}
+                    Ok(n) => tracing::info!(users = n, "deleted users removed for good"),
+                    Err(e) => tracing::warn!(error = %e, "removing deleted users failed"),
+                }
                 if let Err(e) = collect_unreferenced(&store).await {
                     tracing::warn!(error = %e, "blob collection failed");
                 }
@@ -173,6 +183,7 @@ impl Core {
         check_nonneg(new.forwards, "forwards")?;
         check_language(&new.language)?;
         let tags = validate::tags(&new.tags)?;
+        let profile = crate::user_profile::check_profile(new.profile.clone())?;
         let disabled_scopes = parse_disabled_scopes(&new.disabled_scopes)?;
         let from_whitelist = crate::submission::parse_from_whitelist(&new.from_whitelist)?;
         if let Some(n) = &new.name {
@@ -204,11 +215,11 @@ impl Core {
             (None, Some(h)) => {
                 if !password::is_supported_hash(h) {
                     return Err(Error::validation(
-                        "Unsupported password hash (Argon2 PHC strings are accepted)",
+                        "Unsupported password hash (accepted: Argon2, bcrypt, PBKDF2 PHC, crypt DES, MD5 $1$, SHA-256 $5$, SHA-512 $6$)",
                         "hashedPassword",
                     ));
                 }
-                Some(h.clone())
+                Some(h.trim().to_string())
             }
             (None, None) => None,
         };
@@ -251,16 +262,20 @@ impl Core {
             activated: true,
             disabled: false,
             suspended: false,
-            require_password_change: false,
+            require_password_change: new.require_password_change,
             created: sealpost_store::now_ms(),
             disabled_scopes,
             from_whitelist,
+            profile,
         };
         let row = NewUserRow {
             user,
             password_hash,
             address: address.map(|(a, n)| (ObjectId::new(), a, n)),
-            mailboxes: default_mailboxes(new.language.as_deref()),
+            mailboxes: named_mailboxes(
+                default_mailboxes(new.language.as_deref()),
+                &new.mailbox_names,
+            )?,
         };
         self.store.insert_user(&row).await.map_err(|e| match e {
             sealpost_store::Error::Conflict(m) if m.contains("username") => Error::Conflict {
@@ -322,6 +337,14 @@ impl Core {
             .password_hash(id)
             .await?
             .ok_or_else(user_not_found)?;
+        let profile = if update.profile.is_empty() {
+            None
+        } else {
+            let current = self.get_user(id).await?.profile;
+            Some(crate::user_profile::check_profile(
+                update.profile.clone().apply(current),
+            )?)
+        };
         if let Some(existing) = &update.existing_password
             && !password::verify(existing, stored_hash.as_deref()).await
         {
@@ -336,7 +359,9 @@ impl Core {
         };
         let patch = UserPatch {
             name: update.name,
-            require_password_change: password_hash.as_ref().map(|_| false),
+            require_password_change: update
+                .require_password_change
+                .or(password_hash.as_ref().map(|_| false)),
             password_hash,
             quota_allowed: update.quota,
             retention: update.retention,
@@ -351,6 +376,7 @@ impl Core {
             suspended: update.suspended,
             disabled_scopes,
             from_whitelist,
+            profile,
         };
         let password_changed = patch.password_hash.is_some();
         let locked = patch.disabled == Some(true) || patch.suspended == Some(true);
@@ -390,7 +416,7 @@ impl Core {
             .store
             .find_login(
                 &username_or_address.trim().to_lowercase(),
-                &validate::normalize_address(username_or_address),
+                &self.login_address(username_or_address).await?,
             )
             .await?;
         Ok(found.map(|(id, _)| id))
@@ -485,6 +511,46 @@ impl Core {
     }
 }
 
+/// The default mailboxes with the special ones renamed as `names` asks (WildDuck's
+/// `mailboxes` at creation). A name is one level: no `/`, not INBOX, 1 to 512 characters.
+fn named_mailboxes(
+    mut boxes: Vec<(String, Option<String>)>,
+    names: &SpecialMailboxNames,
+) -> Result<Vec<(String, Option<String>)>> {
+    for (special, name, field) in [
+        ("\\Sent", &names.sent, "mailboxes.sent"),
+        ("\\Trash", &names.trash, "mailboxes.trash"),
+        ("\\Junk", &names.junk, "mailboxes.junk"),
+        ("\\Drafts", &names.drafts, "mailboxes.drafts"),
+    ] {
+        let Some(name) = name.as_deref().map(str::trim).filter(|n| !n.is_empty()) else {
+            continue;
+        };
+        validate::text(name, field)?;
+        if name.contains('/') || name.eq_ignore_ascii_case("INBOX") || name.chars().count() > 512 {
+            return Err(Error::validation(
+                format!("Invalid mailbox name: {name}"),
+                field,
+            ));
+        }
+        if boxes
+            .iter()
+            .any(|(p, s)| p == name && s.as_deref() != Some(special))
+        {
+            return Err(Error::validation(
+                format!("Duplicate mailbox name: {name}"),
+                field,
+            ));
+        }
+        for (path, s) in boxes.iter_mut() {
+            if s.as_deref() == Some(special) {
+                *path = name.to_string();
+            }
+        }
+    }
+    Ok(boxes)
+}
+
 /// Removes every unreferenced blob, in batches of 500.
 async fn collect_unreferenced(store: &Store) -> sealpost_store::Result<usize> {
     let mut total = 0;
@@ -493,6 +559,32 @@ async fn collect_unreferenced(store: &Store) -> sealpost_store::Result<usize> {
         total += n;
         if n < 500 {
             return Ok(total);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn special_mailbox_names() {
+        let names = SpecialMailboxNames {
+            sent: Some("Outbox".into()),
+            ..Default::default()
+        };
+        let boxes = named_mailboxes(default_mailboxes(None), &names).unwrap();
+        assert!(boxes.contains(&("Outbox".to_string(), Some("\\Sent".to_string()))));
+        assert!(boxes.contains(&("Trash".to_string(), Some("\\Trash".to_string()))));
+        for bad in ["a/b", "INBOX", "Trash"] {
+            let names = SpecialMailboxNames {
+                sent: Some(bad.into()),
+                ..Default::default()
+            };
+            assert!(
+                named_mailboxes(default_mailboxes(None), &names).is_err(),
+                "{bad}"
+            );
         }
     }
 }

@@ -4,19 +4,29 @@ use crate::{Error, Result};
 
 /// Usernames: 1..=128 of letters, digits and `.-_@+`, not starting with a symbol.
 pub fn username(u: &str) -> Result<String> {
+    // WildDuck's rule: 1 to 128 characters; no `*`, no leading, trailing or doubled dot, no
+    // dot next to `@`, no control characters, spaces or characters 0x7f-0xff.
     let u = u.trim();
-    let ok = !u.is_empty()
-        && u.len() <= 128
-        && u.chars()
-            .all(|c| c.is_alphanumeric() || matches!(c, '.' | '-' | '_' | '@' | '+'))
-        && u.chars().next().is_some_and(char::is_alphanumeric);
-    if ok {
-        Ok(u.to_string())
-    } else {
+    let bad_char = |c: char| (c as u32) <= 0x20 || (0x7f..=0xff).contains(&(c as u32));
+    let bad = u.is_empty()
+        || u.chars().count() > 128
+        || u.contains('*')
+        || u.starts_with('.')
+        || u.ends_with('.')
+        || u.contains("..")
+        || u.contains(".@")
+        || u.contains("@.")
+        || u.chars().any(bad_char);
+    if bad {
         Err(Error::validation(
-            "Invalid username: use 1 to 128 letters, digits and . - _ @ +, starting with a letter or digit",
+            format!(
+                "\"username\" with value \"{}\" matches the inverted username pattern",
+                u.escape_default()
+            ),
             "username",
         ))
+    } else {
+        Ok(u.to_string())
     }
 }
 
@@ -51,6 +61,32 @@ pub fn address(a: &str, field: &'static str) -> Result<(String, String)> {
 /// distinct addresses; subaddressing is resolved by delivery.)
 pub fn normalize_address(a: &str) -> String {
     a.trim().to_lowercase()
+}
+
+/// A domain name as domain-wide settings store it (aliases, access lists): lower case, in
+/// its Unicode form (an IDNA `xn--` spelling is converted), each label 1..=63 letters,
+/// digits, `-` or `_` once in ASCII, at most 253 characters.
+pub fn domain(d: &str, field: &'static str) -> Result<String> {
+    let d = d.trim().trim_end_matches('.').to_lowercase();
+    let bad = || Error::validation(format!("\"{field}\" must be a valid domain name"), field);
+    let ascii = idna::domain_to_ascii(&d).map_err(|_| bad())?;
+    let valid = !ascii.is_empty()
+        && ascii.len() <= 253
+        && ascii.split('.').all(|l| {
+            !l.is_empty()
+                && l.len() <= 63
+                && l.bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+        });
+    if !valid {
+        return Err(bad());
+    }
+    let (unicode, ok) = idna::domain_to_unicode(&ascii);
+    Ok(if ok.is_ok() {
+        unicode.to_lowercase()
+    } else {
+        ascii
+    })
 }
 
 /// A mailbox path: `/`-separated segments, each 1..=255 characters without control
@@ -165,6 +201,19 @@ mod tests {
     }
 
     #[test]
+    fn domains() {
+        assert_eq!(domain(" Example.COM. ", "d").unwrap(), "example.com");
+        assert_eq!(
+            domain("xn--bcher-kva.example", "d").unwrap(),
+            "bücher.example"
+        );
+        assert_eq!(domain("BÜCHER.example", "d").unwrap(), "bücher.example");
+        for bad in ["", "a b.example", "a..b", "a@b.example", &"a".repeat(64)] {
+            assert!(domain(bad, "d").is_err(), "{bad}");
+        }
+    }
+
+    #[test]
     fn paths() {
         assert_eq!(mailbox_path("inbox/Sub").unwrap(), "INBOX/Sub");
         assert_eq!(mailbox_path("/A/B/").unwrap(), "A/B");
@@ -180,6 +229,22 @@ mod tests {
         assert!(username("john.doe").is_ok());
         assert!(username(".john").is_err());
         assert!(username("a b").is_err());
+        for bad in [
+            "",
+            "john.",
+            "jo..hn",
+            "jo.@x",
+            "jo@.x",
+            "a*b",
+            "ab\u{7f}",
+            "caf\u{e9}",
+        ] {
+            assert!(username(bad).is_err(), "{bad}");
+        }
+        for good in ["john", "john.doe@example.com", "-x_y+z", "\u{444}\u{451}"] {
+            assert!(username(good).is_ok(), "{good}");
+        }
+        assert!(username(&"a".repeat(129)).is_err());
         assert_eq!(
             tags(&["Red".into(), "red".into(), " ".into()]).unwrap(),
             vec!["red".to_string()]

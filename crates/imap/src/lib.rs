@@ -128,6 +128,7 @@ pub struct ImapServer {
     config: Arc<ImapConfig>,
     tls: Option<TlsAcceptor>,
     limiter: Arc<Limiter>,
+    shutdown: sealpost_net::Shutdown,
 }
 
 impl ImapServer {
@@ -146,14 +147,22 @@ impl ImapServer {
             config: Arc::new(config),
             tls: tls.map(TlsAcceptor::from),
             limiter,
+            shutdown: sealpost_net::Shutdown::never(),
         }
+    }
+
+    /// Stops with `shutdown`: no new connections, and each session ends with `* BYE` at its
+    /// next command boundary or in IDLE; a command in progress (an APPEND) finishes first.
+    pub fn with_shutdown(mut self, shutdown: sealpost_net::Shutdown) -> Self {
+        self.shutdown = shutdown;
+        self
     }
 
     /// Serves IMAP on `listener` until the task is dropped (the caller aborts it on
     /// shutdown). With `implicit_tls` (IMAPS, RFC 8314) every connection starts with a TLS
     /// handshake; that needs the TLS setup given to [`ImapServer::new`].
     pub async fn serve(&self, listener: TcpListener, implicit_tls: bool) {
-        sealpost_net::accept_loop(listener, "imap", |stream, peer| {
+        sealpost_net::accept_loop(listener, "imap", &self.shutdown, |stream, peer| {
             let server = self.clone();
             async move { server.connection(stream, peer, implicit_tls).await }
         })
@@ -201,7 +210,14 @@ impl ImapServer {
             _ip_slot: ip_slot,
             user_slot: None,
         };
-        session::run(stream, connection, self.core.clone(), self.config.clone()).await
+        session::run(
+            stream,
+            connection,
+            self.core.clone(),
+            self.config.clone(),
+            self.shutdown.clone(),
+        )
+        .await
     }
 }
 

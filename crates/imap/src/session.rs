@@ -126,6 +126,8 @@ pub(crate) struct Session {
     pub condstore: bool,
     /// QRESYNC was enabled (ENABLE QRESYNC), for the connection.
     pub qresync: bool,
+    /// The server's graceful stop.
+    pub(crate) shutdown: sealpost_net::Shutdown,
 }
 
 /// Runs one connection to its end.
@@ -134,6 +136,7 @@ pub(crate) async fn run(
     conn: Connection,
     core: Core,
     config: Arc<ImapConfig>,
+    shutdown: sealpost_net::Shutdown,
 ) -> Result<()> {
     let mut session = Session {
         stream,
@@ -157,6 +160,7 @@ pub(crate) async fn run(
         discard_line: false,
         condstore: false,
         qresync: false,
+        shutdown,
     };
     let greeting = StatusResponse::untagged(Status::Ok, "Sealpost IMAP ready").with_code(
         sealpost_imap_proto::Code::Capability(session.capabilities()),
@@ -183,7 +187,27 @@ pub(crate) async fn killed(kill: &mut Option<sealpost_core::SessionSignal>) -> S
     }
 }
 
+/// Resolves when the server stops, if `between_commands`; a command being received (an
+/// APPEND's literal) is never cut by the stop.
+pub(crate) async fn stopping(shutdown: &sealpost_net::Shutdown, between_commands: bool) {
+    if between_commands {
+        shutdown.stopped().await
+    } else {
+        std::future::pending().await
+    }
+}
+
 impl Session {
+    /// Ends the session because the server stops: untagged BYE (RFC 9051 7.1.5).
+    pub(crate) async fn shutting_down<T>(&mut self) -> Result<T> {
+        self.push(StatusResponse::untagged(
+            Status::Bye,
+            "Server shutting down, reconnect later",
+        ));
+        self.flush().await?;
+        Err(Error::Closed)
+    }
+
     /// Ends the session after a logout of the user: untagged BYE with the reason.
     pub(crate) async fn killed<T>(&mut self, reason: String) -> Result<T> {
         tracing::info!(peer = %self.conn.peer, "imap: session closed by a logout of the user");
@@ -313,7 +337,9 @@ impl Session {
         let start = self.buf.len();
         self.buf
             .reserve(if start == 0 { IDLE_BUF } else { READ_CHUNK });
+        let shutdown = self.shutdown.clone();
         let n = tokio::select! {
+            _ = stopping(&shutdown, start == 0) => return self.shutting_down().await,
             read = tokio::time::timeout(self.idle_timeout(), self.stream.read_buf(&mut self.buf)) => match read {
                 Ok(r) => r?,
                 Err(_) => return Err(Error::Timeout),

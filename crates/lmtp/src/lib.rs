@@ -119,6 +119,7 @@ pub struct DeliveryServer {
     config: Arc<DeliveryConfig>,
     tls: Option<TlsAcceptor>,
     slots: Arc<Semaphore>,
+    shutdown: sealpost_net::Shutdown,
 }
 
 impl DeliveryServer {
@@ -134,7 +135,16 @@ impl DeliveryServer {
             config: Arc::new(config),
             tls: tls.map(TlsAcceptor::from),
             slots,
+            shutdown: sealpost_net::Shutdown::never(),
         }
+    }
+
+    /// Stops with `shutdown`: no new connections, and each session ends between commands
+    /// with `421 4.3.2`; a message being received (DATA, BDAT) is received, stored and
+    /// answered first (RFC 5321 3.8: a server shutting down answers 421).
+    pub fn with_shutdown(mut self, shutdown: sealpost_net::Shutdown) -> Self {
+        self.shutdown = shutdown;
+        self
     }
 
     /// Serves `listener` until the task is dropped.
@@ -150,7 +160,11 @@ impl DeliveryServer {
 
     async fn serve_with(&self, listener: TcpListener, implicit_tls: bool) {
         loop {
-            match listener.accept().await {
+            let accepted = tokio::select! {
+                accepted = listener.accept() => accepted,
+                _ = self.shutdown.stopped() => return,
+            };
+            match accepted {
                 Ok((mut stream, peer)) => {
                     let _ = stream.set_nodelay(true);
                     let Ok(slot) = self.slots.clone().try_acquire_owned() else {
@@ -170,6 +184,7 @@ impl DeliveryServer {
                         continue;
                     };
                     let server = self.clone();
+                    let live = self.shutdown.track();
                     tokio::spawn(async move {
                         let result = if implicit_tls {
                             server.run_tls(stream, peer).await
@@ -181,6 +196,7 @@ impl DeliveryServer {
                                 server.config,
                                 server.tls,
                                 None,
+                                server.shutdown,
                             )
                             .await
                         };
@@ -188,6 +204,7 @@ impl DeliveryServer {
                             tracing::debug!(%peer, error = %e, "delivery session ended");
                         }
                         drop(slot);
+                        drop(live);
                     });
                 }
                 Err(e) => {
@@ -219,6 +236,7 @@ impl DeliveryServer {
             self.config,
             None,
             Some(info),
+            self.shutdown,
         )
         .await
     }

@@ -7,6 +7,7 @@ use crate::error::{Error, Result};
 use crate::replies::{bad_sequence, delivery_error, ok};
 use crate::{DeliveryConfig, Mode};
 use sealpost_core::delivery::{Envelope, Protocol, Recipient};
+use sealpost_core::forwarded::ForwardedInfo;
 use sealpost_core::{Core, ObjectId};
 use sealpost_smtp_proto::{Command, DotDecoder, MAX_LINE, MailParams, Reply, parse_command};
 use std::net::SocketAddr;
@@ -36,6 +37,8 @@ struct Transaction {
     accepted: Vec<Accepted>,
     /// Where mail to our SRS addresses goes back to (bounces of forwarded copies).
     returns: Vec<String>,
+    /// Forwarded addresses (no mailbox) named, with the address as given; one entry each.
+    forwarded: Vec<(ForwardedInfo, String)>,
     /// Submission: recipients that are not users here, for the outbound queue.
     remote: Vec<String>,
     /// RCPT commands seen (accepted or not), for the per-transaction limit.
@@ -55,6 +58,8 @@ enum Accepted {
     User(usize),
     /// Sent back to the original sender of a forwarded copy (SRS).
     Return,
+    /// Forwarded on by the forwarded address `forwarded[i]`.
+    Forwarded(usize),
     /// Submission: sent on to another domain.
     Remote,
 }
@@ -89,6 +94,8 @@ struct Session {
     auth_failures: u32,
     /// This session's id, for the authentication log.
     id: String,
+    /// The server's graceful stop.
+    shutdown: sealpost_net::Shutdown,
 }
 
 /// `tls`: the TLS version and cipher when the connection came in over implicit TLS.
@@ -99,6 +106,7 @@ pub(crate) async fn run(
     config: Arc<DeliveryConfig>,
     acceptor: Option<TlsAcceptor>,
     tls: Option<String>,
+    shutdown: sealpost_net::Shutdown,
 ) -> Result<()> {
     let mut s = Session {
         stream,
@@ -116,6 +124,7 @@ pub(crate) async fn run(
         auth: None,
         auth_failures: 0,
         id: ObjectId::new().to_string(),
+        shutdown,
     };
     let greeting = format!(
         "{} Sealpost {} ready",
@@ -195,7 +204,25 @@ impl Session {
                 self.reply(Reply::new(421, (4, 7, 0), "Closing connection"));
                 return Err(Error::Protocol("command line too long"));
             }
-            if !self.read_more().await? {
+            // Between commands the stop may end the session: replies owed go out first
+            // (the answer to a DATA just stored), then 421.
+            let between_commands = self.buf.is_empty();
+            self.flush().await?;
+            let shutdown = self.shutdown.clone();
+            let more = tokio::select! {
+                more = self.read_more() => more?,
+                _ = async {
+                    if between_commands {
+                        shutdown.stopped().await
+                    } else {
+                        std::future::pending().await
+                    }
+                } => {
+                    self.reply(Reply::new(421, (4, 3, 2), "Service shutting down, try again later"));
+                    return Ok(None);
+                }
+            };
+            if !more {
                 return Ok(None);
             }
         }
@@ -386,6 +413,7 @@ impl Session {
             recipients: Vec::new(),
             accepted: Vec::new(),
             returns: Vec::new(),
+            forwarded: Vec::new(),
             remote: Vec::new(),
             rcpt_count: 0,
             body: Vec::new(),
@@ -431,6 +459,24 @@ impl Session {
                 ok((2, 1, 5), "Recipient OK")
             }
             Ok(None) => {
+                match self.core.forwarded_recipient(&address).await {
+                    Ok(Some(fwd)) => {
+                        if let Some(tx) = self.tx.as_mut() {
+                            let index = match tx.forwarded.iter().position(|(f, _)| f.id == fwd.id)
+                            {
+                                Some(i) => i,
+                                None => {
+                                    tx.forwarded.push((fwd, address.clone()));
+                                    tx.forwarded.len() - 1
+                                }
+                            };
+                            tx.accepted.push(Accepted::Forwarded(index));
+                        }
+                        return ok((2, 1, 5), "Recipient OK");
+                    }
+                    Ok(None) => {}
+                    Err(e) => return delivery_error(&e, self.config.quota_reply),
+                }
                 match self.core.srs_return_address(&address).await {
                     Ok(Some(original)) => {
                         if let Some(tx) = self.tx.as_mut() {
@@ -626,6 +672,19 @@ impl Session {
                 Err(e) => delivery_error(&e, self.config.quota_reply),
             })
         };
+        let mut forwarded = Vec::with_capacity(tx.forwarded.len());
+        for (fwd, address) in &tx.forwarded {
+            let r = self
+                .core
+                .deliver_forwarded(&envelope, fwd, address, &body)
+                .await;
+            tracing::info!(id = %envelope.id, from = %envelope.mail_from, to = %address,
+                queued = r.is_ok(), "forwarded address");
+            forwarded.push(match r {
+                Ok(_) => ok((2, 0, 0), &format!("Ok: queued as {}", envelope.id)),
+                Err(e) => delivery_error(&e, self.config.quota_reply),
+            });
+        }
         let replies: Vec<Reply> = results
             .iter()
             .map(|r| match r {
@@ -648,6 +707,7 @@ impl Session {
                 let r = match a {
                     Accepted::User(i) => replies.get(*i).cloned(),
                     Accepted::Return => returned.clone(),
+                    Accepted::Forwarded(i) => forwarded.get(*i).cloned(),
                     Accepted::Remote => None,
                 };
                 self.answer(r.unwrap_or_else(|| {
@@ -658,6 +718,7 @@ impl Session {
             let first_failure = replies
                 .iter()
                 .chain(returned.iter())
+                .chain(forwarded.iter())
                 .find(|r| !r.is_positive())
                 .cloned();
             let r = first_failure

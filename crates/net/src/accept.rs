@@ -6,25 +6,38 @@ use std::net::SocketAddr;
 use std::time::Duration;
 use tokio::net::{TcpListener, TcpStream};
 
+use crate::Shutdown;
+
 /// Pause after a failed accept.
 const ACCEPT_BACKOFF: Duration = Duration::from_millis(100);
 
-/// Accepts connections on `listener` until the task is dropped, spawning `session(stream,
-/// peer)` for each; a session that ends with an error is logged at debug level under `name`.
-pub async fn accept_loop<F, Fut, E>(listener: TcpListener, name: &'static str, session: F)
-where
+/// Accepts connections on `listener` until `shutdown` stops (or the task is dropped),
+/// spawning `session(stream, peer)` for each, counted as live in `shutdown` until it ends; a
+/// session that ends with an error is logged at debug level under `name`.
+pub async fn accept_loop<F, Fut, E>(
+    listener: TcpListener,
+    name: &'static str,
+    shutdown: &Shutdown,
+    session: F,
+) where
     F: Fn(TcpStream, SocketAddr) -> Fut,
     Fut: Future<Output = Result<(), E>> + Send + 'static,
     E: std::fmt::Display,
 {
     loop {
-        match listener.accept().await {
+        let accepted = tokio::select! {
+            accepted = listener.accept() => accepted,
+            _ = shutdown.stopped() => return,
+        };
+        match accepted {
             Ok((stream, peer)) => {
                 let run = session(stream, peer);
+                let live = shutdown.track();
                 tokio::spawn(async move {
                     if let Err(e) = run.await {
                         tracing::debug!(%peer, error = %e, "{name} session ended");
                     }
+                    drop(live);
                 });
             }
             Err(e) => {

@@ -7,16 +7,19 @@
 //! - `limiter.rs`: connections per client address and per user, and the failed-login
 //!   throttle ([`Limiter`]);
 //! - [`PlaintextAuth`]: when a password may be sent without TLS;
-//! - `sasl.rs`: the credentials of a SASL PLAIN response.
+//! - `sasl.rs`: the credentials of a SASL PLAIN response;
+//! - `shutdown.rs`: the graceful stop every listener and session watches ([`Shutdown`]).
 
 mod accept;
 mod limiter;
 mod sasl;
+mod shutdown;
 mod stream;
 
 pub use accept::accept_loop;
 pub use limiter::{Limiter, LimiterConfig, Slot, client_ip};
 pub use sasl::plain_credentials;
+pub use shutdown::{SessionGuard, Shutdown, ShutdownSwitch};
 pub use stream::{Detached, Io, Stream, accept_tls};
 pub use tokio_rustls::{TlsAcceptor, rustls};
 

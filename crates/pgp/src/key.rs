@@ -132,6 +132,35 @@ pub fn generate(spec: &KeySpec) -> Result<Cert> {
     Ok(Cert(cert))
 }
 
+/// Makes a new certificate like [`generate`] but with unprotected secret keys: for a server's
+/// own key, kept in a file only the server may read (mode 0600).
+pub fn generate_unprotected(name: &str, email: &str, algorithm: KeyAlgorithm) -> Result<Cert> {
+    let name = name.trim();
+    let uid = UserID::from_address((!name.is_empty()).then_some(name), None, email.trim())
+        .map_err(malformed)?;
+    let suite = match algorithm {
+        KeyAlgorithm::Cv25519 => CipherSuite::Cv25519,
+        KeyAlgorithm::Rsa3072 => CipherSuite::RSA3k,
+        KeyAlgorithm::Rsa4096 => CipherSuite::RSA4k,
+    };
+    let (cert, _revocation) = CertBuilder::new()
+        .set_cipher_suite(suite)
+        .add_userid(uid)
+        .add_signing_subkey()
+        .add_subkey(
+            KeyFlags::empty()
+                .set_transport_encryption()
+                .set_storage_encryption(),
+            None,
+            None,
+        )
+        .set_features(Features::empty().set_seipdv1())
+        .map_err(failed)?
+        .generate()
+        .map_err(failed)?;
+    Ok(Cert(cert))
+}
+
 /// Reads every certificate in `data` (ASCII armor or binary; public keys or secret keys).
 /// At least one must be there; at most [`MAX_CERTS`].
 pub fn parse_certs(data: &[u8]) -> Result<Vec<Cert>> {

@@ -36,10 +36,10 @@ mod key;
 pub mod mime;
 mod sign;
 
-pub use crypt::{decrypt, encrypt};
+pub use crypt::{decrypt, decrypt_verified, encrypt, encrypt_signed, encrypted_to};
 pub use error::{Error, Result};
 pub use key::{
     Cert, KeyAlgorithm, KeyInfo, KeySpec, MAX_CERTS, MAX_KEYRING_BYTES, MAX_PASSPHRASE, generate,
-    parse_cert, parse_certs,
+    generate_unprotected, parse_cert, parse_certs,
 };
 pub use sign::{Verified, sign_detached, sign_inline, verify_detached, verify_inline};

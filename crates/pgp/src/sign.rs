@@ -18,7 +18,7 @@ pub struct Verified {
     pub signer: String,
 }
 
-fn signing_pair(key: &Cert, passphrase: &str) -> Result<KeyPair> {
+pub(crate) fn signing_pair(key: &Cert, passphrase: &str) -> Result<KeyPair> {
     if passphrase.len() > MAX_PASSPHRASE {
         return Err(Error::TooLarge {
             limit: MAX_PASSPHRASE,

@@ -82,6 +82,7 @@ pub struct Pop3Server {
     config: Arc<Pop3Config>,
     tls: Option<TlsAcceptor>,
     limiter: Arc<Limiter>,
+    shutdown: sealpost_net::Shutdown,
 }
 
 impl Pop3Server {
@@ -100,13 +101,22 @@ impl Pop3Server {
             config: Arc::new(config),
             tls: tls.map(TlsAcceptor::from),
             limiter,
+            shutdown: sealpost_net::Shutdown::never(),
         }
+    }
+
+    /// Stops with `shutdown`: no new connections, and each session ends between commands
+    /// with `-ERR [SYS/TEMP]` and without the UPDATE state (nothing marked is deleted, as
+    /// when a connection drops: RFC 1939 6); a command in progress finishes first.
+    pub fn with_shutdown(mut self, shutdown: sealpost_net::Shutdown) -> Self {
+        self.shutdown = shutdown;
+        self
     }
 
     /// Serves POP3 on `listener` until the task is dropped. With `implicit_tls` (POP3S,
     /// RFC 8314) every connection starts with a TLS handshake.
     pub async fn serve(&self, listener: TcpListener, implicit_tls: bool) {
-        sealpost_net::accept_loop(listener, "pop3", |stream, peer| {
+        sealpost_net::accept_loop(listener, "pop3", &self.shutdown, |stream, peer| {
             let server = self.clone();
             async move { server.connection(stream, peer, implicit_tls).await }
         })
@@ -153,6 +163,13 @@ impl Pop3Server {
             _ip_slot: ip_slot,
             user_slot: None,
         };
-        session::run(stream, connection, self.core.clone(), self.config.clone()).await
+        session::run(
+            stream,
+            connection,
+            self.core.clone(),
+            self.config.clone(),
+            self.shutdown.clone(),
+        )
+        .await
     }
 }

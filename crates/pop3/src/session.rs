@@ -76,6 +76,8 @@ pub(crate) struct Session {
     pub id: String,
     /// Fires when the logged-in user is logged out everywhere.
     pub kill: Option<sealpost_core::SessionSignal>,
+    /// The server's graceful stop.
+    shutdown: sealpost_net::Shutdown,
 }
 
 /// Runs a session to its end.
@@ -84,6 +86,7 @@ pub(crate) async fn run(
     conn: Connection,
     core: Core,
     config: Arc<Pop3Config>,
+    shutdown: sealpost_net::Shutdown,
 ) -> Result<()> {
     let mut session = Session {
         stream,
@@ -102,6 +105,7 @@ pub(crate) async fn run(
         discard_line: false,
         id: sealpost_core::ObjectId::new().to_string(),
         kill: None,
+        shutdown,
     };
     session.push(Reply::ok("Sealpost POP3 server ready"));
     let result = session.serve().await;
@@ -157,6 +161,7 @@ impl Session {
 
     /// Reads once from the socket into the buffer.
     async fn read_more(&mut self) -> Result<()> {
+        let between_commands = self.buf.is_empty();
         self.buf.reserve(READ_CHUNK);
         let read = tokio::time::timeout(
             self.config.idle_timeout,
@@ -168,8 +173,21 @@ impl Session {
                 None => std::future::pending().await,
             }
         };
+        let shutdown = self.shutdown.clone();
+        let stopping = async {
+            if between_commands {
+                shutdown.stopped().await
+            } else {
+                std::future::pending().await
+            }
+        };
         let read = tokio::select! {
             read = read => read,
+            _ = stopping => {
+                self.push(Reply::err("Server shutting down, try again later").with_code(Code::SysTemp));
+                let _ = self.flush().await;
+                return Err(Error::Closed);
+            }
             reason = kill => {
                 tracing::info!("pop3: session closed by a logout of the user");
                 self.push(Reply::err(format!("Session closed: {reason}")).with_code(Code::Auth));

@@ -41,6 +41,64 @@ pub enum Command {
     /// Manage mail users without going through the REST API
     #[command(subcommand)]
     User(UserCommand),
+    /// The password vault (passbolt API under /vault)
+    #[command(subcommand)]
+    Vault(VaultCommand),
+    /// Manage the JSON-RPC provisioning API's admin and reseller logins (works while the
+    /// server runs: same data dir and environment)
+    #[command(subcommand)]
+    JsonrpcAdmin(JsonrpcAdminCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum VaultCommand {
+    /// Invite a mail user to the vault (as passbolt's register_user); prints the setup URL
+    /// <base>/setup/start/<user uuid>/<token uuid>
+    Invite(VaultInviteArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct VaultInviteArgs {
+    /// An address of the mail user
+    pub address: String,
+    /// Make the vault user an administrator
+    #[arg(long)]
+    pub admin: bool,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum JsonrpcAdminCommand {
+    /// Create a login (its password from --password or --password-stdin)
+    Add(JsonrpcAddArgs),
+    /// List the logins
+    List,
+    /// Delete a login and its sessions (its accounts stay, owned by no reseller)
+    Del(JsonrpcDelArgs),
+    /// Set a login's password
+    Passwd(JsonrpcPasswdArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct JsonrpcAddArgs {
+    /// Login name (what `auth` takes as `user`)
+    pub name: String,
+    /// admin (everything) or reseller (the accounts it makes)
+    #[arg(long, default_value = "admin", value_parser = ["admin", "reseller"])]
+    pub level: String,
+    #[command(flatten)]
+    pub password: RequiredPassword,
+}
+
+#[derive(Debug, Args)]
+pub struct JsonrpcDelArgs {
+    pub name: String,
+}
+
+#[derive(Debug, Args)]
+pub struct JsonrpcPasswdArgs {
+    pub name: String,
+    #[command(flatten)]
+    pub password: RequiredPassword,
 }
 
 #[derive(Debug, Args)]
@@ -78,7 +136,8 @@ pub struct UserAddArgs {
     pub name: Option<String>,
 }
 
-/// Without either option the account is created without a password.
+/// Without any of these options the password is asked for on the terminal; without a
+/// terminal the command refuses (a password-less account is only made with --no-password).
 #[derive(Debug, Args)]
 #[group(multiple = false)]
 pub struct OptionalPassword {
@@ -88,6 +147,10 @@ pub struct OptionalPassword {
     /// Read the password from the first line of standard input
     #[arg(long)]
     pub password_stdin: bool,
+    /// Create the account without a password (it can log in only with application passwords
+    /// or once a password is set)
+    #[arg(long)]
+    pub no_password: bool,
 }
 
 #[derive(Debug, Args)]

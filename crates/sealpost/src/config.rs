@@ -181,7 +181,10 @@ struct FileConfig {
     relay: Option<relay::FileRelay>,
     autoreply: Option<relay::FileAutoreply>,
     guard: Option<guard::FileGuard>,
+    vault: Option<vault::FileVault>,
     dns: Option<dns::FileDns>,
+    server: Option<server::FileServer>,
+    plans: Option<std::collections::BTreeMap<String, plans::FilePlan>>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -319,8 +322,12 @@ pub struct CliOverrides {
 pub struct Config {
     pub data_dir: PathBuf,
     listen: [SocketAddr; 9],
-    /// `[api] accessToken`; `None` (or empty) means no token is required.
+    /// `[api] accessToken`. `None` after loading means "not configured": `serve` then uses
+    /// the token of `<data-dir>/api-token`, made at first start (see `access_token_disabled`).
     pub access_token: Option<String>,
+    /// `[api] accessToken = ""` (or an empty `SEALPOST_ACCESS_TOKEN`): the operator turned the
+    /// token off explicitly, as WildDuck deployments behind a firewall do.
+    pub access_token_disabled: bool,
     /// `[api] maxBody`; `None` means derived from the message size limit.
     pub max_body: Option<u64>,
     /// `[api] allowInsecure`: allow a non-loopback API listener without an access token.
@@ -356,8 +363,12 @@ pub struct Config {
     pub relay: relay::RelaySettings,
     /// `[guard]`: the Guard key-management API.
     pub guard: sealpost_core::guard::GuardConfig,
+    /// `[vault]`: the password vault.
+    pub vault: vault::VaultSettings,
     /// `[dns]`: the resolvers DNS lookups ask.
     pub dns: sealpost_core::dns::DnsConfig,
+    /// `[server]`: the public host name and the shutdown grace period.
+    pub server: server::ServerOptions,
     /// `[lmtp]` and `[smtp]` settings besides the listener.
     pub lmtp: DeliveryOptions,
     pub smtp: DeliveryOptions,
@@ -367,6 +378,8 @@ pub struct Config {
     pub outbound: submission::OutboundOptions,
     /// `[dkim]`: the secret DKIM private keys are sealed with.
     pub dkim: sealpost_core::dkim::DkimConfig,
+    /// `[plans.<name>]`: the JSON-RPC API's plans.
+    pub plans: sealpost_core::provisioning::PlanConfig,
 }
 
 /// `[lmtp]` / `[smtp]` / `[submission]`: the delivery listeners' bounds and replies.
@@ -447,6 +460,7 @@ impl Default for Config {
             listen: Service::ALL
                 .map(|s| SocketAddr::new(IpAddr::V4(Ipv4Addr::LOCALHOST), s.default_port())),
             access_token: None,
+            access_token_disabled: false,
             max_body: None,
             allow_insecure: false,
             database_url: None,
@@ -467,12 +481,15 @@ impl Default for Config {
             retention_interval: core.purge_interval.as_secs_f64(),
             relay: relay::RelaySettings::default(),
             guard: core.guard.clone(),
+            vault: Default::default(),
             dns: core.dns.clone(),
+            server: server::ServerOptions::default(),
             lmtp: DeliveryOptions::default(),
             smtp: DeliveryOptions::default(),
             submission: DeliveryOptions::default(),
             outbound: submission::OutboundOptions::default(),
             dkim: Default::default(),
+            plans: core.plans.clone(),
         }
     }
 }
@@ -524,7 +541,7 @@ impl Config {
                 self.listen[Service::Api.index()] = l.0;
             }
             if let Some(t) = api.access_token {
-                self.access_token = Some(t);
+                self.set_access_token(t);
             }
             if let Some(b) = api.max_body {
                 self.max_body = Some(b);
@@ -660,7 +677,10 @@ impl Config {
         }
         self.relay.apply_file(file.relay, file.autoreply)?;
         guard::apply_file(&mut self.guard, file.guard);
+        self.vault.apply_file(file.vault);
         dns::apply_file(&mut self.dns, file.dns)?;
+        server::apply_file(&mut self.server, file.server);
+        plans::apply_file(&mut self.plans, file.plans)?;
         submission::apply_file(&mut self.outbound, &mut self.dkim, file.outbound, file.dkim)?;
         Ok(())
     }
@@ -684,8 +704,9 @@ impl Config {
         if let Some(v) = get("SEALPOST_INLINE_MAX") {
             self.inline_blob_max = parse_int("SEALPOST_INLINE_MAX", &v)?;
         }
-        if let Some(v) = get("SEALPOST_ACCESS_TOKEN") {
-            self.access_token = Some(v);
+        // Not `get`: an empty value is meaningful here (the token turned off).
+        if let Some(v) = env("SEALPOST_ACCESS_TOKEN") {
+            self.set_access_token(v);
         }
         if let Some(v) = get("SEALPOST_DEFAULT_QUOTA") {
             self.default_quota = parse_int("SEALPOST_DEFAULT_QUOTA", &v)?;
@@ -788,7 +809,10 @@ impl Config {
         }
         self.relay.apply_env(get)?;
         guard::apply_env(&mut self.guard, get)?;
+        server::apply_env(&mut self.server, get)?;
+        self.vault.apply_env(get)?;
         dns::apply_env(&mut self.dns, get)?;
+        plans::apply_env(&mut self.plans, get)?;
         submission::apply_env(&mut self.outbound, &mut self.dkim, get)?;
         Ok(())
     }
@@ -802,14 +826,18 @@ impl Config {
         }
     }
 
-    fn validate(&mut self) -> Result<(), ConfigError> {
-        if self
-            .access_token
-            .as_deref()
-            .is_some_and(|t| t.trim().is_empty())
-        {
+    /// A configured token; an empty one turns the token off explicitly.
+    fn set_access_token(&mut self, token: String) {
+        if token.trim().is_empty() {
             self.access_token = None;
+            self.access_token_disabled = true;
+        } else {
+            self.access_token = Some(token);
+            self.access_token_disabled = false;
         }
+    }
+
+    fn validate(&mut self) -> Result<(), ConfigError> {
         if let Some(url) = &self.database_url {
             let known = ["sqlite:", "postgres://", "postgresql://"];
             if !known.iter().any(|p| url.starts_with(p)) {
@@ -895,7 +923,9 @@ impl Config {
         }
         self.relay.validate()?;
         guard::validate(&self.guard)?;
+        self.vault.validate()?;
         dns::validate(&self.dns)?;
+        server::validate(&mut self.server)?;
         submission::validate(&self.outbound, &self.dkim)?;
         for service in [Service::Lmtp, Service::Smtp, Service::Submission] {
             let o = self.delivery_mut(service);
@@ -942,7 +972,11 @@ impl Config {
     /// explicitly allows otherwise with `[api] allowInsecure = true`.
     pub fn check_api_exposure(&self) -> Result<(), ConfigError> {
         let listen = self.listen(Service::Api);
-        if self.access_token.is_none() && !listen.ip().is_loopback() && !self.allow_insecure {
+        if self.access_token.is_none()
+            && self.access_token_disabled
+            && !listen.ip().is_loopback()
+            && !self.allow_insecure
+        {
             return Err(ConfigError::value(
                 "api.listen",
                 format!(
@@ -984,16 +1018,24 @@ impl Config {
             client_setup: self.client_setup(),
             auth_throttle: self.auth_throttle.clone(),
             guard: self.guard.clone(),
+            vault: self.vault.core(self.listen[Service::Api.index()]),
             message_cache_bytes: usize::try_from(self.imap.cache_size).unwrap_or(usize::MAX),
             dns: self.dns.clone(),
             dkim: self.dkim.clone(),
+            plans: self.plans.clone(),
         }
     }
 
-    /// Where Apple configuration profiles point mail clients: the mail domain, with the
-    /// IMAPS and submissions (implicit TLS, RFC 8314) listen ports.
+    /// Where Apple configuration profiles and autoconfig point mail clients: `[server]
+    /// publicHostname` (default: the mail domain), with the IMAPS and submissions (implicit
+    /// TLS, RFC 8314) listen ports first, and the STARTTLS ones.
     fn client_setup(&self) -> sealpost_core::ClientSetup {
-        let host = self.domain.trim().to_owned();
+        let domain = self.domain.trim().to_owned();
+        let host = self
+            .server
+            .public_hostname
+            .clone()
+            .unwrap_or_else(|| domain.clone());
         sealpost_core::ClientSetup {
             imap_host: host.clone(),
             imap_port: self.listen[Service::Imaps.index()].port(),
@@ -1001,6 +1043,10 @@ impl Config {
             smtp_host: host,
             smtp_port: self.listen[Service::Submissions.index()].port(),
             smtp_tls: true,
+            imap_starttls_port: self.listen[Service::Imap.index()].port(),
+            pop3_port: self.listen[Service::Pop3s.index()].port(),
+            submission_starttls_port: self.listen[Service::Submission.index()].port(),
+            domain,
         }
     }
 
@@ -1054,6 +1100,7 @@ impl Config {
         ApiSettings {
             access_token: self.access_token.clone(),
             max_body: self.effective_max_body(),
+            shutdown: sealpost_net::Shutdown::never(),
         }
     }
 }
@@ -1106,8 +1153,11 @@ pub fn redact_url(url: &str) -> String {
 
 mod dns;
 mod guard;
+mod plans;
 mod pop3;
 mod relay;
+pub mod server;
 mod submission;
 #[cfg(test)]
 mod tests;
+mod vault;

@@ -3,9 +3,11 @@
 
 mod cli;
 mod config;
+mod jsonrpc_admin;
 mod serve;
 mod tls;
 mod user;
+mod vault;
 
 use clap::Parser;
 use cli::{Cli, Command};
@@ -40,6 +42,14 @@ impl From<sealpost_core::Error> for Failure {
 }
 
 fn main() -> ExitCode {
+    // The data directory holds password hashes, TOTP seeds, keys and mail: whatever the
+    // caller's umask, everything this process creates is for its own user only (0700
+    // directories, 0600 files; SQLite's -wal/-shm files follow the database file).
+    #[cfg(unix)]
+    // SAFETY: umask only sets this process's file mode creation mask; it has no failure mode.
+    unsafe {
+        libc::umask(0o077);
+    }
     let cli = Cli::parse();
     let overrides = CliOverrides {
         data_dir: cli.data_dir.clone(),
@@ -72,6 +82,8 @@ fn main() -> ExitCode {
             Command::Serve(_) => serve::run(config).await,
             Command::Migrate => serve::migrate(config).await,
             Command::User(cmd) => user::run(config, cmd).await,
+            Command::Vault(cmd) => vault::run(config, cmd).await,
+            Command::JsonrpcAdmin(cmd) => jsonrpc_admin::run(config, cmd).await,
         }
     });
     match result {

@@ -6,19 +6,18 @@
 use crate::Failure;
 use crate::config::{Config, Service, redact_url};
 use sealpost_core::Core;
+use std::path::Path;
 use std::time::Duration;
 
-/// How long requests in flight get to finish after a shutdown signal.
-const SHUTDOWN_GRACE: Duration = Duration::from_secs(10);
+/// After the grace period, how long the API's own requests still get.
+const API_AFTER_GRACE: Duration = Duration::from_secs(1);
 
 /// Creates the data directory and opens (and migrates) the store.
 pub async fn open_core(config: &Config) -> Result<Core, Failure> {
-    std::fs::create_dir_all(&config.data_dir).map_err(|e| {
-        Failure::Run(format!(
-            "cannot create data directory {}: {e}",
-            config.data_dir.display()
-        ))
-    })?;
+    prepare_private_dir(&config.data_dir, "data directory")?;
+    if let Some(blobs) = &config.blob_dir {
+        prepare_private_dir(blobs, "blob directory")?;
+    }
     let database = match &config.database_url {
         Some(url) => redact_url(url),
         None => format!("sqlite in {}", config.data_dir.display()),
@@ -29,14 +28,94 @@ pub async fn open_core(config: &Config) -> Result<Core, Failure> {
         .map_err(|e| Failure::Run(format!("cannot open the store ({database}): {e}")))
 }
 
+/// Creates `dir` if needed and makes it 0700: a data directory made by an older version, or
+/// by hand under umask 022, is closed to other local users without walking its files.
+fn prepare_private_dir(dir: &Path, what: &str) -> Result<(), Failure> {
+    std::fs::create_dir_all(dir)
+        .map_err(|e| Failure::Run(format!("cannot create {what} {}: {e}", dir.display())))?;
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o700)).map_err(|e| {
+            Failure::Run(format!(
+                "cannot make {what} {} private (chmod 0700): {e}",
+                dir.display()
+            ))
+        })?;
+    }
+    Ok(())
+}
+
+/// The file that holds the REST access token when `[api] accessToken` is not configured.
+pub const TOKEN_FILE: &str = "api-token";
+
+/// `[api] accessToken` not configured (and not turned off with `""`): the admin API still
+/// requires a token, the one in `<data-dir>/api-token`, made (0600) at first start. The
+/// token itself is never printed or logged, only where it is.
+fn ensure_access_token(config: &mut Config) -> Result<(), Failure> {
+    if config.access_token.is_some() || config.access_token_disabled {
+        return Ok(());
+    }
+    let path = config.data_dir.join(TOKEN_FILE);
+    let read = |path: &Path| -> Result<String, Failure> {
+        let text = std::fs::read_to_string(path)
+            .map_err(|e| Failure::Run(format!("cannot read {}: {e}", path.display())))?;
+        let token = text.trim();
+        if token.is_empty() {
+            return Err(Failure::Run(format!(
+                "{} is empty: delete it to have a new token made, or set [api] accessToken",
+                path.display()
+            )));
+        }
+        Ok(token.to_string())
+    };
+    let token = if path.exists() {
+        let token = read(&path)?;
+        eprintln!("sealpost: api access token in {}", path.display());
+        token
+    } else {
+        // Written aside and linked into place, so that two processes starting on one data
+        // directory agree on one token and a crash never leaves half a token.
+        let token = sealpost_core::random_token();
+        let tmp = config
+            .data_dir
+            .join(format!(".{TOKEN_FILE}.{}", std::process::id()));
+        crate::tls::write_private(&tmp, format!("{token}\n").as_bytes())
+            .map_err(|e| Failure::Run(format!("cannot write {}: {e}", tmp.display())))?;
+        let linked = std::fs::hard_link(&tmp, &path);
+        let _ = std::fs::remove_file(&tmp);
+        match linked {
+            Ok(()) => {
+                eprintln!(
+                    "sealpost: made an api access token in {} (send it as X-Access-Token or ?accessToken=; \
+                     [api] accessToken = \"\" turns the token off)",
+                    path.display()
+                );
+                token
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => read(&path)?,
+            Err(e) => {
+                return Err(Failure::Run(format!(
+                    "cannot write {}: {e}",
+                    path.display()
+                )));
+            }
+        }
+    };
+    config.access_token = Some(token);
+    Ok(())
+}
+
 pub async fn migrate(config: Config) -> Result<(), Failure> {
     let _core = open_core(&config).await?;
     eprintln!("sealpost: store is up to date");
     Ok(())
 }
 
-pub async fn run(config: Config) -> Result<(), Failure> {
+pub async fn run(mut config: Config) -> Result<(), Failure> {
     config.check_api_exposure()?;
+    prepare_private_dir(&config.data_dir, "data directory")?;
+    ensure_access_token(&mut config)?;
     for service in Service::ALL.into_iter().filter(|s| {
         !matches!(
             s,
@@ -55,6 +134,9 @@ pub async fn run(config: Config) -> Result<(), Failure> {
     }
     let tls = crate::tls::server_config(&config)?;
     let core = open_core(&config).await?;
+    // SIGTERM flips it: listeners stop accepting, sessions end at their next safe point.
+    let (switch, shutdown) = sealpost_net::Shutdown::new();
+    let grace = config.server.shutdown_grace;
     // Retention, expiry and archive purge in the background.
     core.start_purge_task();
     // Filters' action_targetUrl uploads, from the persistent queue.
@@ -64,7 +146,8 @@ pub async fn run(config: Config) -> Result<(), Failure> {
     // IMAP: plain text with STARTTLS on one port, implicit TLS on the other; both share the
     // connection limits and the failed-login throttle.
     let imap_server =
-        sealpost_imap::ImapServer::new(core.clone(), config.imap_config(), Some(tls.clone()));
+        sealpost_imap::ImapServer::new(core.clone(), config.imap_config(), Some(tls.clone()))
+            .with_shutdown(shutdown.clone());
     let imap_listener = bind(&config, Service::Imap).await?;
     let imaps_listener = bind(&config, Service::Imaps).await?;
     let mut imap = tokio::spawn({
@@ -79,7 +162,8 @@ pub async fn run(config: Config) -> Result<(), Failure> {
 
     // POP3 likewise: STLS on one port, implicit TLS on the other.
     let pop3_server =
-        sealpost_pop3::Pop3Server::new(core.clone(), config.pop3.pop3_config(), Some(tls.clone()));
+        sealpost_pop3::Pop3Server::new(core.clone(), config.pop3.pop3_config(), Some(tls.clone()))
+            .with_shutdown(shutdown.clone());
     let pop3_listener = bind(&config, Service::Pop3).await?;
     let pop3s_listener = bind(&config, Service::Pop3s).await?;
     let mut pop3 = tokio::spawn(async move {
@@ -95,19 +179,22 @@ pub async fn run(config: Config) -> Result<(), Failure> {
         core.clone(),
         config.delivery_config(Service::Lmtp),
         Some(tls.clone()),
-    );
+    )
+    .with_shutdown(shutdown.clone());
     let smtp_server = sealpost_lmtp::DeliveryServer::new(
         core.clone(),
         config.delivery_config(Service::Smtp),
         Some(tls.clone()),
-    );
+    )
+    .with_shutdown(shutdown.clone());
     // Submission for our users: STARTTLS on one port, implicit TLS (RFC 8314) on the other,
     // sharing settings and connection count.
     let submission_server = sealpost_lmtp::DeliveryServer::new(
         core.clone(),
         config.delivery_config(Service::Submission),
         Some(tls.clone()),
-    );
+    )
+    .with_shutdown(shutdown.clone());
     let lmtp_listener = bind(&config, Service::Lmtp).await?;
     let smtp_listener = bind(&config, Service::Smtp).await?;
     let submission_listener = bind(&config, Service::Submission).await?;
@@ -121,7 +208,8 @@ pub async fn run(config: Config) -> Result<(), Failure> {
         );
     });
 
-    let settings = config.api_settings();
+    let mut settings = config.api_settings();
+    settings.shutdown = shutdown.clone();
     let app = sealpost_api::router(core, settings);
 
     let addr = config.listen(Service::Api);
@@ -131,10 +219,10 @@ pub async fn run(config: Config) -> Result<(), Failure> {
     let local = listener
         .local_addr()
         .map_err(|e| Failure::Run(e.to_string()))?;
-    tracing::info!(listen = %local, token = config.access_token.is_some(), "api listening");
-    eprintln!("sealpost: api listening on {local}");
+    tracing::info!(listen = %local, token = config.access_token.is_some(), "api listening on {local}");
 
     let (stop_tx, mut stop_rx) = tokio::sync::watch::channel(false);
+    let app = app.into_make_service_with_connect_info::<std::net::SocketAddr>();
     let server = axum::serve(listener, app).with_graceful_shutdown(async move {
         let _ = stop_rx.wait_for(|stop| *stop).await;
     });
@@ -156,7 +244,7 @@ pub async fn run(config: Config) -> Result<(), Failure> {
         result = &mut delivery => {
             imap.abort();
             let _ = stop_tx.send(true);
-            let _ = tokio::time::timeout(SHUTDOWN_GRACE, server).await;
+            let _ = tokio::time::timeout(grace, server).await;
             return Err(Failure::Run(match result {
                 Ok(()) => "lmtp/smtp server stopped unexpectedly".to_string(),
                 Err(e) => format!("lmtp/smtp server task failed: {e}"),
@@ -167,7 +255,7 @@ pub async fn run(config: Config) -> Result<(), Failure> {
             // `sealpost_imap::serve` only returns if its accept loop ends, which it should not.
             pop3.abort();
             let _ = stop_tx.send(true);
-            let _ = tokio::time::timeout(SHUTDOWN_GRACE, server).await;
+            let _ = tokio::time::timeout(grace, server).await;
             return Err(Failure::Run(match result {
                 Ok(()) => "imap server stopped unexpectedly".to_string(),
                 Err(e) => format!("imap server task failed: {e}"),
@@ -176,7 +264,7 @@ pub async fn run(config: Config) -> Result<(), Failure> {
         result = &mut pop3 => {
             imap.abort();
             let _ = stop_tx.send(true);
-            let _ = tokio::time::timeout(SHUTDOWN_GRACE, server).await;
+            let _ = tokio::time::timeout(grace, server).await;
             return Err(Failure::Run(match result {
                 Ok(()) => "pop3 server stopped unexpectedly".to_string(),
                 Err(e) => format!("pop3 server task failed: {e}"),
@@ -186,15 +274,40 @@ pub async fn run(config: Config) -> Result<(), Failure> {
             tracing::info!(signal, "shutting down");
         }
     }
-    // The IMAP and POP3 servers have no graceful shutdown of their own: stop accepting
-    // connections (a POP3 session cut here deletes nothing: deletions happen at QUIT).
-    imap.abort();
-    pop3.abort();
-    delivery.abort();
+    // Graceful stop: every listener stops accepting; IMAP sessions get `* BYE`, POP3 `-ERR`
+    // and LMTP/SMTP `421` at their next command boundary (or at once in IDLE), while what is
+    // in flight (a DATA being received, an APPEND) finishes and is answered; event streams
+    // end at once. Whatever is still running after `[server] shutdownGrace` is cut (a POP3
+    // session cut deletes nothing: deletions happen at QUIT; an unanswered DATA is not
+    // acknowledged, so the client sends it again).
+    switch.stop();
     let _ = stop_tx.send(true);
-    match tokio::time::timeout(SHUTDOWN_GRACE, server).await {
-        Ok(_) => tracing::info!("stopped"),
-        Err(_) => tracing::warn!("requests still running after {SHUTDOWN_GRACE:?}; exiting anyway"),
+    let drained = tokio::time::timeout(grace, async {
+        let sessions = async {
+            switch.drained().await;
+            let _ = tokio::join!(&mut imap, &mut pop3, &mut delivery);
+        };
+        let _ = tokio::join!(sessions, &mut server);
+    })
+    .await;
+    match drained {
+        Ok(()) => tracing::info!("stopped"),
+        Err(_) => {
+            tracing::warn!(
+                sessions = switch.live(),
+                "sessions still running after {grace:?}; cutting them"
+            );
+            imap.abort();
+            pop3.abort();
+            delivery.abort();
+            if !server.is_finished()
+                && tokio::time::timeout(API_AFTER_GRACE, &mut server)
+                    .await
+                    .is_err()
+            {
+                tracing::warn!("api requests still running; exiting anyway");
+            }
+        }
     }
     Ok(())
 }
@@ -208,8 +321,7 @@ async fn bind(config: &Config, service: Service) -> Result<tokio::net::TcpListen
     let local = listener
         .local_addr()
         .map_err(|e| Failure::Run(e.to_string()))?;
-    tracing::info!(listen = %local, "{service} listening");
-    eprintln!("sealpost: {service} listening on {local}");
+    tracing::info!(listen = %local, "{service} listening on {local}");
     Ok(listener)
 }
 

@@ -93,7 +93,7 @@ fn generated_pair(config: &Config) -> Result<(PathBuf, PathBuf), Failure> {
 
 /// Writes `data` to `path` through a temporary file renamed into place, created with mode
 /// 0600 so that the key is never readable by others, not even for a moment.
-fn write_private(path: &Path, data: &[u8]) -> std::io::Result<()> {
+pub fn write_private(path: &Path, data: &[u8]) -> std::io::Result<()> {
     let tmp = path.with_extension("tmp");
     // A leftover from an interrupted start may have other permissions: start afresh.
     let _ = std::fs::remove_file(&tmp);

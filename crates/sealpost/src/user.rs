@@ -18,7 +18,13 @@ pub async fn run(config: Config, command: UserCommand) -> Result<(), Failure> {
 }
 
 async fn add(core: &Core, args: UserAddArgs) -> Result<(), Failure> {
-    let password = read_password(args.password.password, args.password.password_stdin)?;
+    let password = if args.password.no_password {
+        None
+    } else if args.password.password.is_none() && !args.password.password_stdin {
+        Some(ask_password(&args.username)?)
+    } else {
+        read_password(args.password.password, args.password.password_stdin)?
+    };
     let new = NewUser {
         username: args.username,
         password,
@@ -102,8 +108,67 @@ async fn passwd(core: &Core, args: UserPasswdArgs) -> Result<(), Failure> {
     Ok(())
 }
 
+/// Asks for a new password twice on the terminal, without echo; refuses without a terminal,
+/// so that a script that forgot `--password-stdin` never makes a password-less account.
+fn ask_password(username: &str) -> Result<String, Failure> {
+    use std::io::{IsTerminal, Write};
+    if !std::io::stdin().is_terminal() {
+        return Err(Failure::Config(format!(
+            "no password given for {username}: use --password-stdin (or --password), \
+             or --no-password for an account without one"
+        )));
+    }
+    let read = |prompt: &str| -> Result<String, Failure> {
+        eprint!("{prompt}");
+        let _ = std::io::stderr().flush();
+        let line = read_line_without_echo()
+            .map_err(|e| Failure::Run(format!("cannot read the password: {e}")))?;
+        eprintln!();
+        Ok(line)
+    };
+    let first = read(&format!("New password for {username}: "))?;
+    if first.is_empty() {
+        return Err(Failure::Config("empty password".into()));
+    }
+    let second = read("Again: ")?;
+    if first != second {
+        return Err(Failure::Config("the passwords do not match".into()));
+    }
+    Ok(first)
+}
+
+/// One line of standard input with the terminal's echo turned off for the read.
+fn read_line_without_echo() -> std::io::Result<String> {
+    #[cfg(unix)]
+    let saved = {
+        // SAFETY: tcgetattr/tcsetattr on fd 0 with a zeroed termios that tcgetattr fills;
+        // both only read or write that struct.
+        let mut term: libc::termios = unsafe { std::mem::zeroed() };
+        if unsafe { libc::tcgetattr(0, &mut term) } == 0 {
+            let saved = term;
+            term.c_lflag &= !libc::ECHO;
+            unsafe { libc::tcsetattr(0, libc::TCSANOW, &term) };
+            Some(saved)
+        } else {
+            None
+        }
+    };
+    let mut line = String::new();
+    let result = std::io::stdin().lock().read_line(&mut line);
+    #[cfg(unix)]
+    if let Some(saved) = saved {
+        // SAFETY: restores the settings read above.
+        unsafe { libc::tcsetattr(0, libc::TCSANOW, &saved) };
+    }
+    result?;
+    Ok(line.trim_end_matches(['\r', '\n']).to_string())
+}
+
 /// The password from `--password`, or the first line of standard input.
-fn read_password(given: Option<String>, from_stdin: bool) -> Result<Option<String>, Failure> {
+pub(crate) fn read_password(
+    given: Option<String>,
+    from_stdin: bool,
+) -> Result<Option<String>, Failure> {
     if !from_stdin {
         return Ok(given);
     }
@@ -120,7 +185,7 @@ fn read_password(given: Option<String>, from_stdin: bool) -> Result<Option<Strin
 }
 
 /// Left-aligned columns separated by two spaces, with a header row.
-fn format_table<const N: usize>(header: [&str; N], rows: &[[String; N]]) -> String {
+pub(crate) fn format_table<const N: usize>(header: [&str; N], rows: &[[String; N]]) -> String {
     let mut widths = header.map(|h| h.chars().count());
     for row in rows {
         for (w, cell) in widths.iter_mut().zip(row) {

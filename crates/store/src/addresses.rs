@@ -26,6 +26,41 @@ impl Store {
         })
     }
 
+    /// A user's address by id, whoever the user.
+    pub async fn address_by_id(&self, id: &ObjectId) -> Result<Option<AddressRecord>> {
+        let sql = format!("SELECT {ADDRESS_COLS} FROM addresses WHERE id = $1");
+        read!(self, db => {
+            let row = sqlx::query(&sql).bind(id.as_str()).fetch_optional(db).await?;
+            row.map(|r| rows::address(&r)).transpose()
+        })
+    }
+
+    /// The user address of the first of `norms` that is one (in the order given).
+    pub async fn address_by_norms(&self, norms: &[String]) -> Result<Option<AddressRecord>> {
+        if norms.is_empty() {
+            return Ok(None);
+        }
+        let marks: Vec<String> = (1..=norms.len()).map(|i| format!("${i}")).collect();
+        let sql = format!(
+            "SELECT {ADDRESS_COLS}, address_norm FROM addresses WHERE address_norm IN ({})",
+            marks.join(",")
+        );
+        let found: Vec<(String, AddressRecord)> = read!(self, db => {
+            let mut q = sqlx::query(&sql);
+            for n in norms {
+                q = q.bind(n);
+            }
+            q.fetch_all(db)
+                .await?
+                .iter()
+                .map(|r| Ok((r.string("address_norm")?, rows::address(r)?)))
+                .collect::<Result<Vec<_>>>()?
+        });
+        Ok(norms
+            .iter()
+            .find_map(|n| found.iter().find(|(k, _)| k == n).map(|(_, a)| a.clone())))
+    }
+
     /// Global search on the normalised address (substring), ordered by id.
     pub async fn search_addresses(
         &self,
@@ -83,6 +118,15 @@ impl Store {
         let now = crate::now_ms();
         let ok = write_tx!(self, tx => {
             let exists = sqlx::query("SELECT id FROM users WHERE id = $1").bind(user.as_str()).fetch_optional(&mut *tx).await?.is_some();
+            // An address is a user's or a forwarded one, never both.
+            let forwarded = sqlx::query("SELECT id FROM forwarded_addresses WHERE address_norm = $1")
+                .bind(norm)
+                .fetch_optional(&mut *tx)
+                .await?
+                .is_some();
+            if forwarded {
+                return Err(crate::Error::Conflict("This email address already exists".into()));
+            }
             if exists {
                 if main {
                     sqlx::query("UPDATE addresses SET main = FALSE WHERE user_id = $1").bind(user.as_str()).execute(&mut *tx).await?;

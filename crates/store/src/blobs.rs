@@ -42,6 +42,12 @@ impl BlobStore {
         })
     }
 
+    /// The store's directory is there and readable (a fan-out directory is listed).
+    pub fn check(&self) -> io::Result<()> {
+        fs::read_dir(self.root.join("00"))?.next().transpose()?;
+        Ok(())
+    }
+
     fn path(&self, hash: &str) -> io::Result<PathBuf> {
         if hash.len() != 64 || !hash.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f')) {
             return Err(io::Error::new(io::ErrorKind::InvalidInput, "bad blob hash"));

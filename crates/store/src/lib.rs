@@ -19,24 +19,30 @@ mod archive;
 pub mod autoreplies;
 pub mod condstore;
 pub mod counters;
+mod deleted_users;
 mod delivery;
 pub mod dkim;
+pub mod domains;
 pub mod events;
 pub mod external_keys;
 pub mod filters;
+pub mod forwarded;
 pub mod guard;
 mod insert;
 pub mod mailboxes;
 mod messages;
 pub mod outbound;
+pub mod provisioning;
 pub mod security;
 pub mod updates;
 mod users;
+pub mod vault;
 pub mod view;
 pub mod view_saved;
 
 pub use archive::{PurgeStats, RestoreOutcome};
 pub use db::{Engine, Seek};
+pub use deleted_users::RestoredUser;
 pub use mailboxes::like_escape;
 pub use messages::{Direction, FlagChange, InsertError, Inserted, NewMessage, UidSet, fts5_query};
 pub use security::{AspCandidate, AspRecord, AuthLogEntry, AuthLogFilter, NewAsp, TotpState};
@@ -100,6 +106,21 @@ impl Store {
     /// Keeps messages deleted by users in the archive for `ms` milliseconds (0: not at all).
     pub fn set_archive_for(&mut self, ms: model::Millis) {
         self.archive_for = ms.max(0);
+    }
+
+    /// Whether the database answers a query and the blob store's directory can be listed:
+    /// what `/ready` and `/health` report.
+    pub async fn ready(&self) -> Result<()> {
+        match &self.db {
+            Engine::Sqlite { read, .. } => {
+                sqlx::query("SELECT 1").execute(read).await?;
+            }
+            Engine::Postgres(pool) => {
+                sqlx::query("SELECT 1").execute(pool).await?;
+            }
+        }
+        self.blobs.check()?;
+        Ok(())
     }
 
     pub fn engine_name(&self) -> &'static str {

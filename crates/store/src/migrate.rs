@@ -66,6 +66,16 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         include_str!("schema/postgres_0017_disabled_scopes.sql"),
     ),
     (
+        20,
+        include_str!("schema/sqlite_0020_provisioning.sql"),
+        include_str!("schema/postgres_0020_provisioning.sql"),
+    ),
+    (
+        30,
+        include_str!("schema/sqlite_0030_vault.sql"),
+        include_str!("schema/postgres_0030_vault.sql"),
+    ),
+    (
         40,
         include_str!("schema/sqlite_0040_from_whitelist.sql"),
         include_str!("schema/postgres_0040_from_whitelist.sql"),
@@ -79,6 +89,21 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         50,
         include_str!("schema/sqlite_0050_uid_validity.sql"),
         include_str!("schema/postgres_0050_uid_validity.sql"),
+    ),
+    (
+        70,
+        include_str!("schema/sqlite_0070_user_profile.sql"),
+        include_str!("schema/postgres_0070_user_profile.sql"),
+    ),
+    (
+        75,
+        include_str!("schema/sqlite_0075_domain_aliases_access.sql"),
+        include_str!("schema/postgres_0075_domain_aliases_access.sql"),
+    ),
+    (
+        76,
+        include_str!("schema/sqlite_0076_forwarded_addresses.sql"),
+        include_str!("schema/postgres_0076_forwarded_addresses.sql"),
     ),
 ];
 

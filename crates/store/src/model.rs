@@ -6,19 +6,51 @@ use std::fmt;
 /// Milliseconds since the Unix epoch.
 pub type Millis = i64;
 
-/// A 24-hex object id: 4 bytes of creation time (seconds) then 8 random bytes, so ids sort
-/// roughly by creation time and look like the MongoDB ids WildDuck clients expect.
+/// A 24-hex object id in MongoDB's ObjectId layout: 4 bytes of creation time (seconds), 5
+/// random bytes chosen once per process (the node), then a 3-byte counter. Ids made by one
+/// node sort in creation order, also within one second; ids of different nodes sort by second.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(transparent)]
 pub struct ObjectId(String);
 
+/// The last (seconds, counter) this process gave out.
+static LAST_ID: std::sync::Mutex<(u32, u32)> = std::sync::Mutex::new((0, 0));
+/// This process's random node part.
+static NODE: std::sync::OnceLock<[u8; 5]> = std::sync::OnceLock::new();
+const COUNTER_MAX: u32 = 0xff_ffff;
+
+/// The next (seconds, counter) after `last` at wall-clock second `now`: never smaller than the
+/// last one, even if the clock steps back or more than 2^24 ids are made in one second (then
+/// the seconds run ahead of the clock until it catches up).
+fn next_time_counter(last: (u32, u32), now: u32) -> (u32, u32) {
+    let (last_secs, last_counter) = last;
+    if now > last_secs {
+        (now, 0)
+    } else if last_counter < COUNTER_MAX {
+        (last_secs, last_counter + 1)
+    } else {
+        (last_secs.saturating_add(1), 0)
+    }
+}
+
 impl ObjectId {
     pub fn new() -> Self {
-        use rand::RngCore;
-        let secs = chrono::Utc::now().timestamp().clamp(0, u32::MAX as i64) as u32;
+        let now = chrono::Utc::now().timestamp().clamp(0, u32::MAX as i64) as u32;
+        let (secs, counter) = {
+            let mut last = LAST_ID.lock().unwrap_or_else(|p| p.into_inner());
+            *last = next_time_counter(*last, now);
+            *last
+        };
+        let node = NODE.get_or_init(|| {
+            use rand::RngCore;
+            let mut n = [0u8; 5];
+            rand::rngs::OsRng.fill_bytes(&mut n);
+            n
+        });
         let mut bytes = [0u8; 12];
         bytes[..4].copy_from_slice(&secs.to_be_bytes());
-        rand::thread_rng().fill_bytes(&mut bytes[4..]);
+        bytes[4..9].copy_from_slice(node);
+        bytes[9..].copy_from_slice(&counter.to_be_bytes()[1..]);
         ObjectId(hex::encode(bytes))
     }
 
@@ -83,6 +115,74 @@ pub struct UserRecord {
     /// More addresses the user may send as over submission (`*` matches any run of
     /// characters), as WildDuck's `fromWhitelist`; checked by core's sender rule.
     pub from_whitelist: Vec<String>,
+    /// Today's WildDuck settings stored as one object (see [`UserProfile`]).
+    pub profile: UserProfile,
+}
+
+/// The user settings of today's WildDuck that need no column of their own: limits, forwarding
+/// targets, spam level and the client's own data. Stored as one JSON object; fields missing in
+/// a stored object take their defaults, so new ones need no migration.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, rename_all = "camelCase")]
+pub struct UserProfile {
+    /// Forwarding targets: addresses, or `http(s)://` URLs the message is POSTed to.
+    pub targets: Vec<String>,
+    /// 0 = everything is spam, 100 = nothing is; in between the MTA's verdict counts.
+    pub spam_level: i64,
+    /// Filters the user may have (0 = the server's default).
+    pub filters: i64,
+    /// Bytes a day that may be uploaded / downloaded over IMAP (0 = no limit).
+    pub imap_max_upload: i64,
+    pub imap_max_download: i64,
+    /// Parallel IMAP connections (0 = the server's default).
+    pub imap_max_connections: i64,
+    /// Bytes a day that may be downloaded over POP3 (0 = no limit).
+    pub pop3_max_download: i64,
+    /// How many of the newest messages a POP3 session lists (0 = the server's default).
+    pub pop3_max_messages: i64,
+    /// Messages a minute the user may receive from MX (0 = no limit).
+    pub received_max: i64,
+    /// Whether passwords are not checked against breach lists (always true here).
+    pub allow_unsafe: bool,
+    pub upload_sent_messages: bool,
+    /// WildDuck's `mtaRelay` (stored and shown; outbound mail uses the server's relay).
+    pub mta_relay: Option<String>,
+    /// The client's own objects, returned as given.
+    pub meta_data: serde_json::Map<String, serde_json::Value>,
+    pub internal_data: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Default for UserProfile {
+    fn default() -> Self {
+        UserProfile {
+            targets: Vec::new(),
+            spam_level: 50,
+            filters: 0,
+            imap_max_upload: 0,
+            imap_max_download: 0,
+            imap_max_connections: 0,
+            pop3_max_download: 0,
+            pop3_max_messages: 0,
+            received_max: 0,
+            allow_unsafe: true,
+            upload_sent_messages: false,
+            mta_relay: None,
+            meta_data: Default::default(),
+            internal_data: Default::default(),
+        }
+    }
+}
+
+/// A user deleted with a grace period: restorable until `delete_after`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct DeletedUser {
+    pub user: UserRecord,
+    /// When it was deleted, ms.
+    pub deleted: Millis,
+    /// When its data goes for good, ms.
+    pub delete_after: Millis,
+    /// The addresses it had, (address as given, main).
+    pub addresses: Vec<(String, bool)>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -161,4 +261,43 @@ pub struct ArchivedRecord {
     /// When it was archived, ms.
     pub archived: Millis,
     pub message: MessageRecord,
+}
+
+#[cfg(test)]
+mod object_id_tests {
+    use super::{COUNTER_MAX, ObjectId, next_time_counter};
+
+    #[test]
+    fn ids_sort_in_creation_order_within_a_second() {
+        let ids: Vec<ObjectId> = (0..5000).map(|_| ObjectId::new()).collect();
+        let mut sorted = ids.clone();
+        sorted.sort();
+        assert_eq!(ids, sorted);
+        let mut unique = ids.clone();
+        unique.dedup();
+        assert_eq!(unique.len(), ids.len());
+        assert!(
+            ids.iter()
+                .all(|i| ObjectId::parse(i.as_str()).as_ref() == Some(i))
+        );
+        // Same node part for every id of this process.
+        assert!(
+            ids.iter()
+                .all(|i| i.as_str()[8..18] == ids[0].as_str()[8..18])
+        );
+    }
+
+    #[test]
+    fn counter_never_goes_back() {
+        assert_eq!(next_time_counter((10, 5), 11), (11, 0));
+        assert_eq!(next_time_counter((10, 5), 10), (10, 6));
+        // Clock stepped back: keep counting on the last second.
+        assert_eq!(next_time_counter((10, 5), 3), (10, 6));
+        // Counter full: run one second ahead.
+        assert_eq!(next_time_counter((10, COUNTER_MAX), 10), (11, 0));
+        assert_eq!(
+            next_time_counter((u32::MAX, COUNTER_MAX), 10),
+            (u32::MAX, 0)
+        );
+    }
 }

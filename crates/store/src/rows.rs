@@ -42,7 +42,7 @@ pub(crate) fn id(r: &impl Cols, c: &str) -> Result<ObjectId> {
 
 pub(crate) const USER_COLS: &str = "id, username, name, password, address, language, quota_allowed, storage_used, \
     retention, recipients, forwards, tags, encrypt_messages, encrypt_forwarded, pub_key, activated, disabled, \
-    suspended, require_password_change, created, disabled_scopes, from_whitelist";
+    suspended, require_password_change, created, disabled_scopes, from_whitelist, profile";
 
 pub(crate) fn user(r: &impl Cols) -> Result<UserRecord> {
     let tags = r.string("tags")?;
@@ -69,7 +69,13 @@ pub(crate) fn user(r: &impl Cols) -> Result<UserRecord> {
         created: r.i64("created")?,
         disabled_scopes: list(&r.string("disabled_scopes")?),
         from_whitelist: list(&r.string("from_whitelist")?),
+        profile: profile(&r.string("profile")?)?,
     })
+}
+
+/// A stored [`UserProfile`] (JSON; missing fields take their defaults).
+pub(crate) fn profile(s: &str) -> Result<UserProfile> {
+    serde_json::from_str(s).map_err(|e| crate::Error::Corrupt(format!("user profile: {e}")))
 }
 
 /// A comma separated list as stored (`tags`, `disabled_scopes`).

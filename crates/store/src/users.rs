@@ -35,6 +35,11 @@ pub struct UserPatch {
     pub suspended: Option<bool>,
     pub disabled_scopes: Option<Vec<String>>,
     pub from_whitelist: Option<Vec<String>>,
+    pub profile: Option<UserProfile>,
+}
+
+fn profile_json(p: &UserProfile) -> Result<String> {
+    serde_json::to_string(p).map_err(|e| crate::Error::Corrupt(format!("user profile: {e}")))
 }
 
 /// Filter for listing users.
@@ -55,7 +60,7 @@ impl Store {
         let u = &new.user;
         write_tx!(self, tx => {
             sqlx::query(&format!(
-                "INSERT INTO users ({USER_COLS}, username_norm) VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15,$16,$17,$18,$19,$20,$21,$22,$23)"
+                "INSERT INTO users ({USER_COLS}, username_norm) VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15,$16,$17,$18,$19,$20,$21,$22,$23,$24)"
             ))
             .bind(u.id.as_str())
             .bind(&u.username)
@@ -79,6 +84,7 @@ impl Store {
             .bind(u.created)
             .bind(u.disabled_scopes.join(","))
             .bind(u.from_whitelist.join(","))
+            .bind(profile_json(&u.profile)?)
             .bind(u.username.to_lowercase())
             .execute(&mut *tx)
             .await
@@ -122,7 +128,7 @@ impl Store {
     }
 
     pub async fn get_user(&self, id: &ObjectId) -> Result<Option<UserRecord>> {
-        let sql = format!("SELECT {USER_COLS} FROM users WHERE id = $1");
+        let sql = format!("SELECT {USER_COLS} FROM users WHERE id = $1 AND deleted IS NULL");
         self.read_optional(&sql, &[id.as_str().into()], |r| rows::user(r))
             .await
     }
@@ -187,11 +193,8 @@ impl Store {
                 binds.len()
             ));
         }
-        let where_all = if conds.is_empty() {
-            "1=1".to_string()
-        } else {
-            conds.join(" AND ")
-        };
+        conds.push("deleted IS NULL".to_string());
+        let where_all = conds.join(" AND ");
         let (seek_cond, dir) = match seek {
             Seek::First => (None, "ASC"),
             Seek::After(k) => {
@@ -250,10 +253,14 @@ impl Store {
         set!("suspended", patch.suspended);
         set!("disabled_scopes", patch.disabled_scopes);
         set!("from_whitelist", patch.from_whitelist);
+        set!("profile", patch.profile);
         if sets.is_empty() {
             return Ok(self.get_user(id).await?.is_some());
         }
-        let sql = format!("UPDATE users SET {} WHERE id = $1", sets.join(", "));
+        let sql = format!(
+            "UPDATE users SET {} WHERE id = $1 AND deleted IS NULL",
+            sets.join(", ")
+        );
         let found = write_tx!(self, tx => {
             let mut q = sqlx::query(&sql).bind(id.as_str());
             if let Some(v) = &patch.name { q = q.bind(v.clone()); }
@@ -272,6 +279,7 @@ impl Store {
             if let Some(v) = patch.suspended { q = q.bind(v); }
             if let Some(v) = &patch.disabled_scopes { q = q.bind(v.join(",")); }
             if let Some(v) = &patch.from_whitelist { q = q.bind(v.join(",")); }
+            if let Some(v) = &patch.profile { q = q.bind(profile_json(v)?); }
             let found = q.execute(&mut *tx).await?.rows_affected() > 0;
             if found && let Some(tags) = &patch.tags {
                     sqlx::query("DELETE FROM user_tags WHERE user_id = $1").bind(id.as_str()).execute(&mut *tx).await?;

@@ -12,11 +12,15 @@ use std::sync::Arc;
 pub const HEADER: &str = "x-access-token";
 
 /// Paths that authenticate their own way and never need the access token: the Guard API
-/// (user sessions), and the Web Key Directory (public keys, public by design).
-pub const PUBLIC_PREFIXES: &[&str] = &["/guard/", "/.well-known/openpgpkey/"];
+/// (user sessions), the vault (its own sessions), the JSON-RPC API (its own logins and
+/// sessions), and the Web Key Directory (public keys, public by design). The health,
+/// readiness and client autoconfiguration paths (`crate::public`) are public too.
+pub const PUBLIC_PREFIXES: &[&str] = &["/guard/", "/.well-known/openpgpkey/", "/vault/", "/v1/"];
 
 fn is_public(path: &str) -> bool {
-    PUBLIC_PREFIXES.iter().any(|p| path.starts_with(p))
+    path == "/v1"
+        || PUBLIC_PREFIXES.iter().any(|p| path.starts_with(p))
+        || crate::public::PUBLIC_PATHS.contains(&path)
 }
 
 #[derive(Deserialize)]

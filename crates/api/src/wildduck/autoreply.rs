@@ -39,7 +39,7 @@ pub struct AutoreplyInfo {
 }
 
 /// `PUT /users/{user}/autoreply`: every field is optional; only those given change.
-#[derive(Debug, Default, Deserialize, ToSchema)]
+#[derive(Debug, Default, Deserialize, Serialize, ToSchema)]
 #[serde(default)]
 pub struct UpdateAutoreplyRequest {
     #[serde(deserialize_with = "de::opt_bool")]
@@ -56,6 +56,20 @@ pub struct UpdateAutoreplyRequest {
     #[serde(deserialize_with = "opt_date_or_false")]
     #[schema(value_type = Option<String>)]
     pub end: Option<Option<Millis>>,
+}
+
+impl From<UpdateAutoreplyRequest> for AutoreplyUpdate {
+    fn from(req: UpdateAutoreplyRequest) -> Self {
+        AutoreplyUpdate {
+            status: req.status,
+            name: req.name,
+            subject: req.subject,
+            text: req.text,
+            html: req.html,
+            start: req.start,
+            end: req.end,
+        }
+    }
 }
 
 /// A date (ISO string, RFC 2822 string or Unix ms) to set; `false` or `null` clears; `""`
@@ -130,20 +144,7 @@ async fn update_autoreply(
     JsonBody(req): JsonBody<UpdateAutoreplyRequest>,
 ) -> ApiResult<Json<Success>> {
     let user = path.id("user")?;
-    s.core
-        .update_autoreply(
-            &user,
-            AutoreplyUpdate {
-                status: req.status,
-                name: req.name,
-                subject: req.subject,
-                text: req.text,
-                html: req.html,
-                start: req.start,
-                end: req.end,
-            },
-        )
-        .await?;
+    s.core.update_autoreply(&user, req.into()).await?;
     Ok(Success::ok())
 }
 

@@ -16,10 +16,12 @@ mod authlog;
 mod autoreply;
 mod de;
 mod dkim;
+mod domains;
 mod error;
 mod events;
 mod extract;
 mod filters;
+mod forwarded;
 mod mailboxes;
 mod messages;
 mod middleware;
@@ -46,6 +48,8 @@ pub struct AppState {
     pub core: Core,
     /// Largest raw message upload, bytes.
     pub max_body: usize,
+    /// The server's graceful stop: event streams end at once.
+    pub shutdown: sealpost_net::Shutdown,
 }
 
 /// All documented routes, with the OpenAPI document they make up.
@@ -54,6 +58,7 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .merge(users::routes())
         .merge(auth::routes())
         .merge(addresses::routes())
+        .merge(forwarded::routes())
         .merge(mailboxes::routes())
         .merge(messages::routes())
         .merge(archived::routes())
@@ -67,6 +72,7 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .merge(two_factor::routes())
         .merge(updates::routes())
         .merge(dkim::routes())
+        .merge(domains::routes())
         .merge(openapi::routes())
 }
 
@@ -76,6 +82,7 @@ pub fn router(core: Core, settings: ApiSettings, siblings: Router) -> Router {
     let state = AppState {
         core,
         max_body: settings.max_body,
+        shutdown: settings.shutdown.clone(),
     };
     let (api, doc) = routes().split_for_parts();
     let inner = api

@@ -1,4 +1,5 @@
-//! `POST /users/{user}/quota/reset`: recounts a user's stored bytes.
+//! `POST /users/{user}/quota/reset`: recounts a user's stored bytes; `POST /quota/reset`
+//! recounts every user's as a background job.
 
 use super::AppState;
 use super::error::{ApiResult, ErrorBody};
@@ -11,7 +12,9 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 pub fn routes() -> OpenApiRouter<AppState> {
-    OpenApiRouter::new().routes(routes!(reset_quota))
+    OpenApiRouter::new()
+        .routes(routes!(reset_quota))
+        .routes(routes!(reset_all_quotas))
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -42,4 +45,27 @@ async fn reset_quota(State(s): State<AppState>, path: PathArgs) -> ApiResult<Jso
         success: true,
         storage_used,
     }))
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct TaskStarted {
+    pub success: bool,
+    /// Id of the background job.
+    pub task: String,
+}
+
+/// Recalculate the used storage of every user, as a background job.
+#[utoipa::path(
+    post,
+    path = "/quota/reset",
+    tag = "Quota",
+    responses(
+        (status = 200, description = "The job was started", body = TaskStarted),
+    )
+)]
+async fn reset_all_quotas(State(s): State<AppState>) -> Json<TaskStarted> {
+    Json(TaskStarted {
+        success: true,
+        task: s.core.start_quota_reset_all().to_string(),
+    })
 }

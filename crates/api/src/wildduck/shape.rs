@@ -88,6 +88,7 @@ or_false!(
 );
 or_false!(
     /// A number, or `false` when not set (e.g. retention 0).
+    #[allow(dead_code)]
     IntOrFalse(i64),
     ObjectBuilder::new().schema_type(Type::Integer).format(Some(SchemaFormat::KnownFormat(KnownFormat::Int64)))
 );
@@ -102,6 +103,7 @@ or_false!(
     ArrayBuilder::new().items(ObjectBuilder::new().schema_type(Type::String))
 );
 
+#[allow(dead_code)]
 impl IntOrFalse {
     /// `false` for 0 ("not set"), the number otherwise.
     pub fn nonzero(n: i64) -> Self {

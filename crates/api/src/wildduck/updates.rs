@@ -14,7 +14,7 @@ use super::extract::PathArgs;
 use axum::extract::State;
 use axum::http::HeaderMap;
 use axum::response::sse::{Event, KeepAlive, Sse};
-use futures_util::stream::Stream;
+use futures_util::stream::{Stream, StreamExt};
 use sealpost_core::{Core, JournalEvent, MAX_EVENTS, ObjectId};
 use serde_json::{Value, json};
 use std::collections::{BTreeSet, VecDeque};
@@ -224,6 +224,9 @@ async fn updates(
         let event = f.next().await?;
         Some((Ok(event), f))
     });
+    // A stopping server ends the stream at once rather than holding its exit.
+    let shutdown = s.shutdown.clone();
+    let stream = stream.take_until(async move { shutdown.stopped().await });
     Ok(Sse::new(stream).keep_alive(KeepAlive::new().interval(HEARTBEAT).text("heartbeat")))
 }
 

@@ -5,10 +5,12 @@ use super::de::{self, HashedPassword};
 use super::error::{ApiError, ApiResult, ErrorBody};
 use super::extract::{JsonBody, PathArgs, QueryArgs};
 use super::paging::{PageArgs, cursors};
-use super::shape::{Created, CursorOrFalse, IntOrFalse, Success};
+use super::shape::{Created, CursorOrFalse, Success};
 use axum::Json;
 use axum::extract::State;
-use sealpost_core::{NewUser, UserQuery, UserRecord, UserUpdate};
+use sealpost_core::{
+    NewUser, ProfileUpdate, SpecialMailboxNames, UserProfile, UserQuery, UserRecord, UserUpdate,
+};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 use utoipa_axum::router::OpenApiRouter;
@@ -18,6 +20,133 @@ pub fn routes() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
         .routes(routes!(list_users, create_user))
         .routes(routes!(get_user, update_user, delete_user))
+        .routes(routes!(resolve_user))
+        .routes(routes!(restore_info, restore_user))
+}
+
+type JsonObject = serde_json::Map<String, serde_json::Value>;
+
+/// `metaData` / `internalData`: an object, or a string holding a JSON object (`null`: absent).
+fn opt_object<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<JsonObject>, D::Error> {
+    use serde::de::Error;
+    match serde_json::Value::deserialize(d)? {
+        serde_json::Value::Null => Ok(None),
+        serde_json::Value::Object(m) => Ok(Some(m)),
+        serde_json::Value::String(s) if s.trim().is_empty() => Ok(Some(JsonObject::new())),
+        serde_json::Value::String(s) => match serde_json::from_str(&s) {
+            Ok(serde_json::Value::Object(m)) => Ok(Some(m)),
+            _ => Err(D::Error::custom(
+                "must be an object or a JSON formatted string of an object",
+            )),
+        },
+        _ => Err(D::Error::custom(
+            "must be an object or a JSON formatted string of an object",
+        )),
+    }
+}
+
+/// `mtaRelay`: a URL, or `""`/`false`/`null` to clear.
+fn opt_relay<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<Option<String>>, D::Error> {
+    use serde::de::Error;
+    match serde_json::Value::deserialize(d)? {
+        serde_json::Value::Null | serde_json::Value::Bool(false) => Ok(Some(None)),
+        serde_json::Value::String(s) if s.trim().is_empty() => Ok(Some(None)),
+        serde_json::Value::String(s) => Ok(Some(Some(s.trim().to_string()))),
+        _ => Err(D::Error::custom("must be a string")),
+    }
+}
+
+/// The settings of today's WildDuck kept in the user's profile, as `POST` and `PUT
+/// /users` take them.
+#[derive(Debug, Default, Deserialize, Serialize, ToSchema)]
+#[serde(default, rename_all = "camelCase")]
+pub struct ProfileFields {
+    /// Forwarding targets: addresses or `http(s)://` URLs the message is POSTed to.
+    #[schema(example = json!(["user@example.com"]))]
+    pub targets: Option<Vec<String>>,
+    /// Outbound SMTP relay URL (stored and shown; mail leaves through the server's relay).
+    #[serde(deserialize_with = "opt_relay")]
+    #[schema(value_type = Option<String>)]
+    pub mta_relay: Option<Option<String>>,
+    /// 0 = everything is spam, 100 = nothing is (default 50: the MTA's verdict).
+    #[serde(deserialize_with = "de::opt_count")]
+    #[schema(value_type = Option<i64>, minimum = 0, maximum = 100)]
+    pub spam_level: Option<i64>,
+    /// Filters allowed (0: the server's default).
+    #[serde(deserialize_with = "de::opt_count")]
+    #[schema(value_type = Option<i64>, minimum = 0)]
+    pub filters: Option<i64>,
+    /// Bytes a day that may be uploaded over IMAP (stored and shown, not enforced).
+    #[serde(deserialize_with = "de::opt_count")]
+    #[schema(value_type = Option<i64>, minimum = 0)]
+    pub imap_max_upload: Option<i64>,
+    /// Bytes a day that may be downloaded over IMAP (stored and shown, not enforced).
+    #[serde(deserialize_with = "de::opt_count")]
+    #[schema(value_type = Option<i64>, minimum = 0)]
+    pub imap_max_download: Option<i64>,
+    /// Parallel IMAP connections (stored and shown; the server's per-user limit applies).
+    #[serde(deserialize_with = "de::opt_count")]
+    #[schema(value_type = Option<i64>, minimum = 0)]
+    pub imap_max_connections: Option<i64>,
+    /// Bytes a day that may be downloaded over POP3 (stored and shown, not enforced).
+    #[serde(deserialize_with = "de::opt_count")]
+    #[schema(value_type = Option<i64>, minimum = 0)]
+    pub pop3_max_download: Option<i64>,
+    /// How many of the newest messages a POP3 session lists (stored and shown).
+    #[serde(deserialize_with = "de::opt_count")]
+    #[schema(value_type = Option<i64>, minimum = 0)]
+    pub pop3_max_messages: Option<i64>,
+    /// Messages a minute the user may receive (stored and shown, not enforced).
+    #[serde(deserialize_with = "de::opt_count")]
+    #[schema(value_type = Option<i64>, minimum = 0)]
+    pub received_max: Option<i64>,
+    /// Passwords are never checked against breach lists here; stored and shown.
+    #[serde(deserialize_with = "de::opt_bool")]
+    #[schema(value_type = Option<bool>)]
+    pub allow_unsafe: Option<bool>,
+    /// Stored and shown; submission always keeps a copy in Sent here.
+    #[serde(deserialize_with = "de::opt_bool")]
+    #[schema(value_type = Option<bool>)]
+    pub upload_sent_messages: Option<bool>,
+    /// The client's own object (or JSON string of one), returned as given.
+    #[serde(deserialize_with = "opt_object")]
+    #[schema(value_type = Option<Object>)]
+    pub meta_data: Option<JsonObject>,
+    /// Like `metaData`, for internal use.
+    #[serde(deserialize_with = "opt_object")]
+    #[schema(value_type = Option<Object>)]
+    pub internal_data: Option<JsonObject>,
+}
+
+impl ProfileFields {
+    fn into_update(self) -> ProfileUpdate {
+        ProfileUpdate {
+            targets: self.targets,
+            spam_level: self.spam_level,
+            filters: self.filters,
+            imap_max_upload: self.imap_max_upload,
+            imap_max_download: self.imap_max_download,
+            imap_max_connections: self.imap_max_connections,
+            pop3_max_download: self.pop3_max_download,
+            pop3_max_messages: self.pop3_max_messages,
+            received_max: self.received_max,
+            allow_unsafe: self.allow_unsafe,
+            upload_sent_messages: self.upload_sent_messages,
+            mta_relay: self.mta_relay,
+            meta_data: self.meta_data,
+            internal_data: self.internal_data,
+        }
+    }
+}
+
+/// `mailboxes` at creation: names of the special mailboxes instead of the localised ones.
+#[derive(Debug, Default, Deserialize, Serialize, ToSchema)]
+#[serde(default)]
+pub struct MailboxNames {
+    pub sent: Option<String>,
+    pub trash: Option<String>,
+    pub junk: Option<String>,
+    pub drafts: Option<String>,
 }
 
 // ---- shapes ----
@@ -40,22 +169,45 @@ impl From<&UserRecord> for QuotaInfo {
     }
 }
 
-/// A 24 h rate limit (recipients, forwards), both counted by Sealpost: `recipients` at
-/// submission, `forwards` at delivery.
+/// A rate limit over a window (recipients and forwards a day, received a minute).
 #[derive(Debug, Serialize, ToSchema)]
 pub struct RateLimit {
     #[schema(example = 2000)]
     pub allowed: i64,
     pub used: i64,
-    /// Seconds until the window resets, `false` when not counting.
-    pub ttl: IntOrFalse,
+    /// Seconds until the window resets, 0 when not counting.
+    pub ttl: i64,
+}
+
+impl RateLimit {
+    fn allowed(allowed: i64) -> Self {
+        RateLimit {
+            allowed,
+            used: 0,
+            ttl: 0,
+        }
+    }
+}
+
+/// A limit with a count and no window (filters, IMAP connections).
+#[derive(Debug, Serialize, ToSchema)]
+pub struct CountLimit {
+    pub allowed: i64,
+    pub used: i64,
 }
 
 #[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
 pub struct UserLimits {
     pub quota: QuotaInfo,
     pub recipients: RateLimit,
+    pub filters: CountLimit,
     pub forwards: RateLimit,
+    pub received: RateLimit,
+    pub imap_upload: RateLimit,
+    pub imap_download: RateLimit,
+    pub pop3_download: RateLimit,
+    pub imap_max_connections: CountLimit,
 }
 
 /// One user in a listing.
@@ -66,13 +218,28 @@ pub struct UserListItem {
     pub id: String,
     #[schema(example = "testuser01")]
     pub username: String,
-    pub name: Option<String>,
+    /// `""` when not set.
+    pub name: String,
     /// Main address.
     pub address: Option<String>,
     pub tags: Vec<String>,
+    /// Forwarding targets.
+    pub targets: Vec<String>,
+    /// Enabled 2FA methods.
+    pub enabled2fa: Vec<String>,
+    /// Whether an autoreply is switched on.
+    pub autoreply: bool,
     pub encrypt_messages: bool,
     pub encrypt_forwarded: bool,
     pub quota: QuotaInfo,
+    /// With `metaData=true`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<Object>)]
+    pub meta_data: Option<JsonObject>,
+    /// With `internalData=true`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<Object>)]
+    pub internal_data: Option<JsonObject>,
     pub has_password_set: bool,
     pub activated: bool,
     pub disabled: bool,
@@ -85,12 +252,17 @@ impl From<UserRecord> for UserListItem {
         UserListItem {
             id: u.id.to_string(),
             username: u.username,
-            name: u.name,
+            name: u.name.unwrap_or_default(),
             address: u.address,
             tags: u.tags,
+            targets: u.profile.targets,
+            enabled2fa: Vec::new(),
+            autoreply: false,
             encrypt_messages: u.encrypt_messages,
             encrypt_forwarded: u.encrypt_forwarded,
             quota,
+            meta_data: None,
+            internal_data: None,
             has_password_set: u.has_password,
             activated: u.activated,
             disabled: u.disabled,
@@ -120,13 +292,17 @@ pub struct UserInfo {
     #[schema(example = "59fc66a03e54454869460e45")]
     pub id: String,
     pub username: String,
-    pub name: Option<String>,
+    /// `""` when not set.
+    pub name: String,
     pub address: Option<String>,
     pub language: Option<String>,
-    /// Default retention of new mailboxes in ms, `false` when messages are kept forever.
-    pub retention: IntOrFalse,
+    /// Default retention of new mailboxes in ms; absent when messages are kept forever.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub retention: Option<i64>,
     /// Enabled 2FA methods.
     pub enabled2fa: Vec<String>,
+    /// Whether an autoreply is switched on.
+    pub autoreply: bool,
     pub encrypt_messages: bool,
     pub encrypt_forwarded: bool,
     pub pub_key: String,
@@ -135,6 +311,15 @@ pub struct UserInfo {
     #[schema(value_type = Object, example = false)]
     #[serde(serialize_with = "key_info_or_false")]
     pub key_info: Option<KeyInfo>,
+    #[schema(value_type = Object)]
+    pub meta_data: JsonObject,
+    #[schema(value_type = Object)]
+    pub internal_data: JsonObject,
+    /// Forwarding targets.
+    pub targets: Vec<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub mta_relay: Option<String>,
+    pub spam_level: i64,
     pub limits: UserLimits,
     pub tags: Vec<String>,
     /// Services the user may not log in to.
@@ -143,6 +328,10 @@ pub struct UserInfo {
     /// More addresses the user may send mail from (`*` is a wildcard).
     #[schema(example = json!(["*@example.com"]))]
     pub from_whitelist: Vec<String>,
+    pub require_password_change: bool,
+    pub allow_unsafe: bool,
+    pub upload_sent_messages: bool,
+    pub pop3_max_messages: i64,
     pub has_password_set: bool,
     pub activated: bool,
     pub disabled: bool,
@@ -168,35 +357,54 @@ fn key_info_or_false<S: serde::Serializer>(v: &Option<KeyInfo>, s: S) -> Result<
 impl From<UserRecord> for UserInfo {
     fn from(u: UserRecord) -> Self {
         let quota = QuotaInfo::from(&u);
+        let p: UserProfile = u.profile;
         UserInfo {
             success: true,
             id: u.id.to_string(),
             username: u.username,
-            name: u.name,
+            name: u.name.unwrap_or_default(),
             address: u.address,
             language: u.language,
-            retention: IntOrFalse::nonzero(u.retention),
+            retention: (u.retention > 0).then_some(u.retention),
             enabled2fa: Vec::new(),
+            autoreply: false,
             encrypt_messages: u.encrypt_messages,
             encrypt_forwarded: u.encrypt_forwarded,
             pub_key: u.pub_key,
             key_info: None,
+            meta_data: p.meta_data,
+            internal_data: p.internal_data,
+            targets: p.targets,
+            mta_relay: p.mta_relay,
+            spam_level: p.spam_level,
             limits: UserLimits {
                 quota,
-                recipients: RateLimit {
-                    allowed: u.recipients,
+                recipients: RateLimit::allowed(u.recipients),
+                filters: CountLimit {
+                    allowed: if p.filters > 0 {
+                        p.filters.min(sealpost_core::filters::MAX_FILTERS)
+                    } else {
+                        sealpost_core::filters::MAX_FILTERS
+                    },
                     used: 0,
-                    ttl: IntOrFalse(None),
                 },
-                forwards: RateLimit {
-                    allowed: u.forwards,
+                forwards: RateLimit::allowed(u.forwards),
+                received: RateLimit::allowed(p.received_max),
+                imap_upload: RateLimit::allowed(p.imap_max_upload),
+                imap_download: RateLimit::allowed(p.imap_max_download),
+                pop3_download: RateLimit::allowed(p.pop3_max_download),
+                imap_max_connections: CountLimit {
+                    allowed: p.imap_max_connections,
                     used: 0,
-                    ttl: IntOrFalse(None),
                 },
             },
             tags: u.tags,
             disabled_scopes: u.disabled_scopes,
             from_whitelist: u.from_whitelist,
+            require_password_change: u.require_password_change,
+            allow_unsafe: p.allow_unsafe,
+            upload_sent_messages: p.upload_sent_messages,
+            pop3_max_messages: p.pop3_max_messages,
             has_password_set: u.has_password,
             activated: u.activated,
             disabled: u.disabled,
@@ -217,6 +425,10 @@ pub struct UsersQuery {
     pub tags: Option<String>,
     /// Comma separated tags; a user needs all of them.
     pub required_tags: Option<String>,
+    /// Include each user's `metaData`.
+    pub meta_data: Option<String>,
+    /// Include each user's `internalData`.
+    pub internal_data: Option<String>,
 }
 
 /// `POST /users`.
@@ -274,6 +486,14 @@ pub struct CreateUserRequest {
     pub disabled_scopes: Option<Vec<String>>,
     /// More addresses the user may send mail from; `*` is a wildcard.
     pub from_whitelist: Option<Vec<String>>,
+    /// The user must change the password at the next opportunity.
+    #[serde(deserialize_with = "de::opt_bool")]
+    #[schema(value_type = Option<bool>)]
+    pub require_password_change: Option<bool>,
+    /// Names of the special mailboxes instead of the localised defaults.
+    pub mailboxes: Option<MailboxNames>,
+    #[serde(flatten)]
+    pub profile: ProfileFields,
     /// Session id for the security log.
     pub sess: Option<String>,
     /// Client IP for the security log.
@@ -310,6 +530,17 @@ impl CreateUserRequest {
             encrypt_forwarded: self.encrypt_forwarded.unwrap_or(false),
             disabled_scopes: self.disabled_scopes.unwrap_or_default(),
             from_whitelist: self.from_whitelist.unwrap_or_default(),
+            require_password_change: self.require_password_change.unwrap_or(false),
+            profile: self.profile.into_update().apply(UserProfile::default()),
+            mailbox_names: self
+                .mailboxes
+                .map(|m| SpecialMailboxNames {
+                    sent: m.sent,
+                    trash: m.trash,
+                    junk: m.junk,
+                    drafts: m.drafts,
+                })
+                .unwrap_or_default(),
         })
     }
 }
@@ -366,6 +597,11 @@ pub struct UpdateUserRequest {
     pub disabled_scopes: Option<Vec<String>>,
     /// Replaces the addresses the user may send mail from besides its own (`[]`: none).
     pub from_whitelist: Option<Vec<String>>,
+    #[serde(deserialize_with = "de::opt_bool")]
+    #[schema(value_type = Option<bool>)]
+    pub require_password_change: Option<bool>,
+    #[serde(flatten)]
+    pub profile: ProfileFields,
     pub sess: Option<String>,
     pub ip: Option<String>,
 }
@@ -395,6 +631,8 @@ impl UpdateUserRequest {
             suspended: self.suspended,
             disabled_scopes: self.disabled_scopes,
             from_whitelist: self.from_whitelist,
+            require_password_change: self.require_password_change,
+            profile: self.profile.into_update(),
             meta: sealpost_core::AuthMeta::new("API", self.sess, self.ip),
         })
     }
@@ -429,8 +667,22 @@ async fn list_users(
             .map(de::split_tags)
             .unwrap_or_default(),
     };
+    let with_meta = de::query_bool("metaData", q.meta_data.as_deref())?.unwrap_or(false);
+    let with_internal =
+        de::query_bool("internalData", q.internal_data.as_deref())?.unwrap_or(false);
     let page = s.core.list_users(&filter, &paging.request).await?;
     let (previous_cursor, next_cursor) = cursors(&page);
+    let mut results = Vec::with_capacity(page.results.len());
+    for u in page.results {
+        let (meta, internal) = (u.profile.meta_data.clone(), u.profile.internal_data.clone());
+        let id = u.id.clone();
+        let mut item = UserListItem::from(u);
+        item.enabled2fa = s.core.enabled_2fa(&id).await?;
+        item.autoreply = s.core.get_autoreply(&id).await?.status;
+        item.meta_data = with_meta.then_some(meta);
+        item.internal_data = with_internal.then_some(internal);
+        results.push(item);
+    }
     Ok(Json(UserList {
         success: true,
         query: query.unwrap_or_default(),
@@ -438,7 +690,7 @@ async fn list_users(
         page: paging.page,
         previous_cursor,
         next_cursor,
-        results: page.results.into_iter().map(UserListItem::from).collect(),
+        results,
     }))
 }
 
@@ -476,21 +728,17 @@ async fn create_user(
 async fn get_user(State(s): State<AppState>, path: PathArgs) -> ApiResult<Json<UserInfo>> {
     let user = path.id("user")?;
     let mut info = UserInfo::from(s.core.get_user(&user).await?);
+    let now = chrono::Utc::now().timestamp_millis();
+    let ttl = |resets: Option<i64>| resets.map_or(0, |t| ((t - now) / 1000).max(1));
     // Both counted by us: forwards at delivery, recipients at submission.
     let recipients = s.core.recipient_limit(&user).await?;
     info.limits.recipients.used = recipients.used;
-    info.limits.recipients.ttl = IntOrFalse(
-        recipients
-            .resets
-            .map(|t| ((t - chrono::Utc::now().timestamp_millis()) / 1000).max(1)),
-    );
+    info.limits.recipients.ttl = ttl(recipients.resets);
     let forwards = s.core.forward_limit(&user).await?;
     info.limits.forwards.used = forwards.used;
-    info.limits.forwards.ttl = IntOrFalse(
-        forwards
-            .resets
-            .map(|t| ((t - chrono::Utc::now().timestamp_millis()) / 1000).max(1)),
-    );
+    info.limits.forwards.ttl = ttl(forwards.resets);
+    info.limits.filters.used = s.core.list_filters(&user).await?.len() as i64;
+    info.autoreply = s.core.get_autoreply(&user).await?.status;
     info.enabled2fa = s.core.enabled_2fa(&user).await?;
     info.key_info = s.core.pub_key_info(&info.pub_key).await.map(|k| KeyInfo {
         name: k.name,
@@ -524,22 +772,192 @@ async fn update_user(
     Ok(Success::ok())
 }
 
-/// Delete a user and its data.
+#[derive(Debug, Default, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+#[serde(rename_all = "camelCase")]
+pub struct DeleteUserQuery {
+    /// Keep the user restorable until this time (ISO 8601 or Unix ms); `false` or absent
+    /// deletes now.
+    pub delete_after: Option<String>,
+}
+
+/// Addresses removed by a deletion.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct DeletedAddresses {
+    pub deleted: usize,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct DeleteUserResponse {
+    pub success: bool,
+    /// `TaskScheduled`.
+    pub code: &'static str,
+    pub user: String,
+    pub addresses: DeletedAddresses,
+    /// When the data goes for good (ISO 8601).
+    pub delete_after: String,
+    pub task: String,
+}
+
+/// Delete a user: now, or kept restorable until `deleteAfter`.
 #[utoipa::path(
     delete,
     path = "/users/{user}",
     tag = "Users",
-    params(("user" = String, Path, description = "User id (24 hex)")),
+    params(("user" = String, Path, description = "User id (24 hex)"), DeleteUserQuery),
     responses(
-        (status = 200, description = "Deleted", body = Success),
-        (status = 400, description = "Invalid id", body = ErrorBody),
+        (status = 200, description = "Deleted, or scheduled for deletion", body = DeleteUserResponse),
+        (status = 400, description = "Invalid id or date", body = ErrorBody),
         (status = 404, description = "No such user", body = ErrorBody),
     )
 )]
-async fn delete_user(State(s): State<AppState>, path: PathArgs) -> ApiResult<Json<Success>> {
+async fn delete_user(
+    State(s): State<AppState>,
+    path: PathArgs,
+    QueryArgs(q): QueryArgs<DeleteUserQuery>,
+) -> ApiResult<Json<DeleteUserResponse>> {
     let user = path.id("user")?;
-    s.core.delete_user(&user).await?;
-    Ok(Success::ok())
+    let delete_after = match q.delete_after.as_deref().map(str::trim) {
+        None | Some("") | Some("false") => None,
+        Some(d) => Some(de::parse_date(d).ok_or_else(|| {
+            ApiError::invalid("deleteAfter", "\"deleteAfter\" must be a valid date")
+        })?),
+    };
+    let done = s.core.delete_user_after(&user, delete_after).await?;
+    Ok(Json(DeleteUserResponse {
+        success: true,
+        code: "TaskScheduled",
+        user: user.to_string(),
+        addresses: DeletedAddresses {
+            deleted: done.addresses,
+        },
+        delete_after: super::shape::iso_date(
+            done.delete_after
+                .unwrap_or_else(|| chrono::Utc::now().timestamp_millis()),
+        ),
+        task: done.task.to_string(),
+    }))
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ResolvedUser {
+    pub success: bool,
+    #[schema(example = "609d201236d1d936948f23b1")]
+    pub id: String,
+}
+
+/// Resolve the id of a username (or of one of the user's addresses).
+#[utoipa::path(
+    get,
+    path = "/users/resolve/{username}",
+    tag = "Users",
+    params(("username" = String, Path, description = "Username or address")),
+    responses(
+        (status = 200, description = "The user's id", body = ResolvedUser),
+        (status = 404, description = "No such user", body = ErrorBody),
+    )
+)]
+async fn resolve_user(State(s): State<AppState>, path: PathArgs) -> ApiResult<Json<ResolvedUser>> {
+    let name = path.str("username")?.to_string();
+    let id = s
+        .core
+        .resolve_user(&name)
+        .await?
+        .ok_or_else(|| sealpost_core::Error::not_found("This user does not exist"))?;
+    Ok(Json(ResolvedUser {
+        success: true,
+        id: id.to_string(),
+    }))
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct RecoverInfo {
+    pub success: bool,
+    pub user: String,
+    pub username: String,
+    pub storage_used: i64,
+    pub tags: Vec<String>,
+    /// When it was deleted (ISO 8601).
+    pub deleted: String,
+    /// When its data goes for good (ISO 8601).
+    pub delete_after: String,
+    /// Its addresses that nobody took meanwhile.
+    pub recoverable_addresses: Vec<String>,
+}
+
+/// What a deleted user would get back with a restore.
+#[utoipa::path(
+    get,
+    path = "/users/{user}/restore",
+    tag = "Users",
+    params(("user" = String, Path, description = "User id (24 hex)")),
+    responses(
+        (status = 200, description = "The deleted user", body = RecoverInfo),
+        (status = 404, description = "No deleted user with this id", body = ErrorBody),
+    )
+)]
+async fn restore_info(State(s): State<AppState>, path: PathArgs) -> ApiResult<Json<RecoverInfo>> {
+    let user = path.id("user")?;
+    let info = s.core.deleted_user_info(&user).await?;
+    let d = info.deleted;
+    Ok(Json(RecoverInfo {
+        success: true,
+        user: user.to_string(),
+        username: d.user.username,
+        storage_used: d.user.storage_used,
+        tags: d.user.tags,
+        deleted: super::shape::iso_date(d.deleted),
+        delete_after: super::shape::iso_date(d.delete_after),
+        recoverable_addresses: info.recoverable,
+    }))
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct RecoveredAddresses {
+    pub recovered: usize,
+    /// The main address after the restore.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub main: Option<String>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct RestoreResponse {
+    pub success: bool,
+    /// `TaskCancelled`.
+    pub code: &'static str,
+    pub user: String,
+    pub addresses: RecoveredAddresses,
+}
+
+/// Restore a deleted user (cancel its deletion): username, data and the addresses nobody took.
+#[utoipa::path(
+    post,
+    path = "/users/{user}/restore",
+    tag = "Users",
+    params(("user" = String, Path, description = "User id (24 hex)")),
+    responses(
+        (status = 200, description = "Restored", body = RestoreResponse),
+        (status = 400, description = "The username was taken meanwhile (`UserExistsError`)", body = ErrorBody),
+        (status = 404, description = "No deleted user with this id", body = ErrorBody),
+    )
+)]
+async fn restore_user(
+    State(s): State<AppState>,
+    path: PathArgs,
+) -> ApiResult<Json<RestoreResponse>> {
+    let user = path.id("user")?;
+    let done = s.core.restore_user(&user).await?;
+    Ok(Json(RestoreResponse {
+        success: true,
+        code: "TaskCancelled",
+        user: user.to_string(),
+        addresses: RecoveredAddresses {
+            recovered: done.recovered,
+            main: done.main,
+        },
+    }))
 }
 
 #[cfg(test)]
@@ -573,35 +991,51 @@ mod tests {
             created: 0,
             disabled_scopes: vec!["pop3".into()],
             from_whitelist: vec!["*@example.org".into()],
+            profile: UserProfile::default(),
         }
     }
 
     #[test]
     fn user_info_shape() {
         let v = serde_json::to_value(UserInfo::from(record())).unwrap();
+        let limit = |allowed: i64| json!({"allowed": allowed, "used": 0, "ttl": 0});
         assert_eq!(
             v,
             json!({
                 "success": true,
                 "id": "59fc66a03e54454869460e45",
                 "username": "testuser01",
-                "name": null,
+                "name": "",
                 "address": "testuser01@example.com",
                 "language": null,
-                "retention": false,
                 "enabled2fa": [],
+                "autoreply": false,
                 "encryptMessages": false,
                 "encryptForwarded": false,
                 "pubKey": "",
                 "keyInfo": false,
+                "metaData": {},
+                "internalData": {},
+                "targets": [],
+                "spamLevel": 50,
                 "limits": {
                     "quota": {"allowed": 107374182400i64, "used": 289838},
-                    "recipients": {"allowed": 2000, "used": 0, "ttl": false},
-                    "forwards": {"allowed": 2000, "used": 0, "ttl": false}
+                    "recipients": limit(2000),
+                    "filters": {"allowed": sealpost_core::filters::MAX_FILTERS, "used": 0},
+                    "forwards": limit(2000),
+                    "received": limit(0),
+                    "imapUpload": limit(0),
+                    "imapDownload": limit(0),
+                    "pop3Download": limit(0),
+                    "imapMaxConnections": {"allowed": 0, "used": 0}
                 },
                 "tags": ["green", "blue"],
                 "disabledScopes": ["pop3"],
                 "fromWhitelist": ["*@example.org"],
+                "requirePasswordChange": false,
+                "allowUnsafe": true,
+                "uploadSentMessages": false,
+                "pop3MaxMessages": 0,
                 "hasPasswordSet": true,
                 "activated": true,
                 "disabled": false,
@@ -624,9 +1058,12 @@ mod tests {
             json!({
                 "id": "59fc66a03e54454869460e45",
                 "username": "testuser01",
-                "name": null,
+                "name": "",
                 "address": "testuser01@example.com",
                 "tags": ["green", "blue"],
+                "targets": [],
+                "enabled2fa": [],
+                "autoreply": false,
                 "encryptMessages": false,
                 "encryptForwarded": false,
                 "quota": {"allowed": 107374182400i64, "used": 289838},

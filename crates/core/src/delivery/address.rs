@@ -1,7 +1,9 @@
 //! Recipient addresses as delivery looks them up, following WildDuck's normalisation: the
 //! local part in Unicode lower case, the domain lower-cased and in its Unicode form (an
 //! IDNA `xn--` label and its Unicode spelling are one domain), and `user+tag@domain`
-//! delivered to `user@domain` when no address `user+tag@domain` exists.
+//! delivered to `user@domain` when no address `user+tag@domain` exists. A domain alias
+//! (WildDuck's `/domainaliases`) adds the spellings of its target domain, tried after the
+//! address's own domain ([`crate::Core::normal_address`] looks the alias up).
 
 /// Longest recipient address considered (RFC 5321 path limit).
 pub const MAX_ADDRESS: usize = 256;
@@ -13,6 +15,27 @@ pub struct NormalAddress {
     pub local: String,
     /// Domain spellings to try: Unicode first, then ASCII (punycode) when it differs.
     pub domains: Vec<String>,
+    /// Spellings of the domain the address's domain is an alias of (none when it is not).
+    pub alias_of: Vec<String>,
+}
+
+/// A domain's lookup spellings: lower-case Unicode first, then as given, then ASCII.
+pub(crate) fn domain_spellings(domain: &str) -> Vec<String> {
+    let domain = domain.trim().trim_end_matches('.').to_lowercase();
+    let (unicode, ok) = idna::domain_to_unicode(&domain);
+    let mut domains = Vec::with_capacity(2);
+    if ok.is_ok() && !unicode.is_empty() {
+        domains.push(unicode.to_lowercase());
+    }
+    if !domains.contains(&domain) {
+        domains.push(domain.clone());
+    }
+    if let Ok(ascii) = idna::domain_to_ascii(&domain)
+        && !domains.contains(&ascii)
+    {
+        domains.push(ascii);
+    }
+    domains
 }
 
 impl NormalAddress {
@@ -31,38 +54,39 @@ impl NormalAddress {
         if local.is_empty() || domain.is_empty() || domain.contains('@') {
             return None;
         }
-        let domain = domain.trim_end_matches('.').to_lowercase();
-        let (unicode, ok) = idna::domain_to_unicode(&domain);
-        let mut domains = Vec::with_capacity(2);
-        if ok.is_ok() && !unicode.is_empty() {
-            domains.push(unicode.to_lowercase());
-        }
-        if !domains.contains(&domain) {
-            domains.push(domain.clone());
-        }
-        if let Ok(ascii) = idna::domain_to_ascii(&domain)
-            && !domains.contains(&ascii)
-        {
-            domains.push(ascii);
-        }
         Some(NormalAddress {
             local: local.to_lowercase(),
-            domains,
+            domains: domain_spellings(domain),
+            alias_of: Vec::new(),
         })
     }
 
+    /// Adds the domain this address's domain is an alias of.
+    pub fn with_alias_of(mut self, target: &str) -> NormalAddress {
+        self.alias_of = domain_spellings(target)
+            .into_iter()
+            .filter(|d| !self.domains.contains(d))
+            .collect();
+        self
+    }
+
+    /// The address in the alias target's domain (its first spelling), when there is one.
+    pub fn in_alias_target(&self) -> Option<String> {
+        self.alias_of.first().map(|d| format!("{}@{d}", self.local))
+    }
+
     /// The normalised addresses to look up, in order of preference: the address itself in
-    /// each domain spelling, then without its `+tag`.
+    /// each domain spelling, then in the alias target's, then the same without its `+tag`.
     pub fn candidates(&self) -> Vec<String> {
-        let mut out: Vec<String> = self
-            .domains
+        let domains: Vec<&String> = self.domains.iter().chain(&self.alias_of).collect();
+        let mut out: Vec<String> = domains
             .iter()
             .map(|d| format!("{}@{d}", self.local))
             .collect();
         if let Some((base, _tag)) = self.local.split_once('+')
             && !base.is_empty()
         {
-            out.extend(self.domains.iter().map(|d| format!("{base}@{d}")));
+            out.extend(domains.iter().map(|d| format!("{base}@{d}")));
         }
         out
     }
@@ -101,6 +125,36 @@ mod tests {
         assert_eq!(
             b.candidates(),
             vec!["info@bücher.example", "info@xn--bcher-kva.example"]
+        );
+    }
+
+    #[test]
+    fn an_alias_domain_adds_its_target_after_its_own_spellings() {
+        let a = NormalAddress::parse("Bob+x@Alias.example")
+            .unwrap()
+            .with_alias_of("Main.example");
+        assert_eq!(
+            a.candidates(),
+            vec![
+                "bob+x@alias.example",
+                "bob+x@main.example",
+                "bob@alias.example",
+                "bob@main.example"
+            ]
+        );
+        assert_eq!(a.in_alias_target().as_deref(), Some("bob+x@main.example"));
+        let idn = NormalAddress::parse("a@alias.example")
+            .unwrap()
+            .with_alias_of("bücher.example");
+        assert_eq!(
+            idn.alias_of,
+            vec!["bücher.example", "xn--bcher-kva.example"]
+        );
+        assert_eq!(
+            NormalAddress::parse("a@x.example")
+                .unwrap()
+                .in_alias_target(),
+            None
         );
     }
 

@@ -22,6 +22,7 @@ mod plan;
 mod spam;
 mod trace;
 
+pub(crate) use address::domain_spellings;
 pub use address::{MAX_ADDRESS, NormalAddress};
 pub use plan::{DeliveryInput, DeliveryPlan};
 pub use spam::marked_by_mta;
@@ -101,7 +102,7 @@ impl Core {
     /// when the user's storage is already full; `Error::Forbidden` ([`USER_DISABLED`]) when
     /// the account is disabled or suspended.
     pub async fn resolve_recipient(&self, address: &str) -> Result<Option<Recipient>> {
-        let Some(norm) = NormalAddress::parse(address) else {
+        let Some(norm) = self.normal_address(address).await? else {
             return Ok(None);
         };
         let Some(user) = self.store.find_recipient(&norm.candidates()).await? else {
@@ -123,16 +124,19 @@ impl Core {
     }
 
     /// Whether the domain of `address` is served here: the configured domain, or the domain
-    /// of any address (in either IDN spelling).
+    /// of any address (in either IDN spelling), or an alias of one of those.
     pub async fn is_local_domain(&self, address: &str) -> Result<bool> {
-        let Some(norm) = NormalAddress::parse(address) else {
+        let Some(norm) = self.normal_address(address).await? else {
             return Ok(false);
         };
         let own = self.config.domain.to_lowercase();
-        if norm.domains.contains(&own) {
+        if norm.domains.contains(&own) || norm.alias_of.contains(&own) {
             return Ok(true);
         }
-        Ok(self.store.has_domain(&norm.domains).await?)
+        if self.store.has_domain(&norm.domains).await? {
+            return Ok(true);
+        }
+        Ok(self.store.has_domain(&norm.alias_of).await?)
     }
 
     /// Delivers `data` (the message as received) to every recipient. One result per

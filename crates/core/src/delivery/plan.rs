@@ -4,6 +4,7 @@
 //! a URL).
 
 use super::{Envelope, spam};
+use crate::domains::Access;
 use crate::{Core, Result};
 use sealpost_mime::ParsedMessage;
 use sealpost_store::model::{Flags, ObjectId, UserRecord};
@@ -38,6 +39,12 @@ pub struct DeliveryInput<'a> {
     pub parsed: &'a ParsedMessage,
 }
 
+/// The first `From:` address of a message.
+fn from_address(raw: &[u8]) -> Option<String> {
+    let message = mail_parser::MessageParser::new().parse_headers(raw)?;
+    Some(message.from()?.first()?.address()?.to_string())
+}
+
 impl Core {
     /// Decides what to do with `msg` for `user`.
     pub(crate) async fn plan_delivery(
@@ -45,7 +52,27 @@ impl Core {
         user: &UserRecord,
         msg: &DeliveryInput<'_>,
     ) -> Result<DeliveryPlan> {
-        let header_spam = spam::marked_by_mta(&msg.parsed.headers);
+        // The user's domain access lists overrule the MTA's verdict (and the spam level).
+        let mta_spam = || {
+            crate::user_profile::is_spam(
+                user.profile.spam_level,
+                spam::marked_by_mta(&msg.parsed.headers),
+            )
+        };
+        let from = from_address(msg.raw);
+        let senders = [
+            msg.envelope.mail_from.as_str(),
+            from.as_deref().unwrap_or(""),
+        ];
+        let header_spam = match self.sender_access(user, &senders).await {
+            Ok(Some(Access::Allow)) => false,
+            Ok(Some(Access::Block)) => true,
+            Ok(None) => mta_spam(),
+            Err(e) => {
+                tracing::warn!(user = %user.id, error = %e, "cannot read domain access lists");
+                mta_spam()
+            }
+        };
         let filters = self.run_filters(&user.id, msg.parsed, header_spam).await;
         let mut plan = DeliveryPlan {
             mailbox: filters.mailbox,
@@ -56,6 +83,18 @@ impl Core {
             filters_matched: filters.matched,
             ..DeliveryPlan::default()
         };
+        // The user's own forwarding targets (WildDuck's `targets`), besides the filters'.
+        let (addresses, urls) = crate::user_profile::split_targets(&user.profile);
+        for a in addresses {
+            if !plan.forward_to.iter().any(|f| f.eq_ignore_ascii_case(&a)) {
+                plan.forward_to.push(a);
+            }
+        }
+        for u in urls {
+            if !plan.target_urls.contains(&u) {
+                plan.target_urls.push(u);
+            }
+        }
         plan.flags.seen = filters.seen;
         plan.flags.flagged = filters.flagged;
         Ok(plan)

@@ -1,10 +1,9 @@
 //! The sender rule of submission, in one place: an authenticated user may send as one of its
 //! own addresses (found the way delivery finds recipients: case-insensitive, either IDN
 //! spelling, `+tag`), or as an address its `fromWhitelist` allows (`*` matches any run of
-//! characters, as WildDuck's). Domain aliases join here when they exist (WildDuck's
-//! `/domainaliases`: the alias domain of one of the user's address domains).
+//! characters, as WildDuck's). An address at a domain alias (WildDuck's `/domainaliases`) is
+//! the user's when the same address at the alias target is ([`Core::normal_address`]).
 
-use crate::delivery::NormalAddress;
 use crate::{Core, Error, Result};
 use sealpost_store::model::UserRecord;
 
@@ -82,7 +81,7 @@ impl Core {
         if whitelisted(&user.from_whitelist, address) {
             return Ok(true);
         }
-        let Some(norm) = NormalAddress::parse(address) else {
+        let Some(norm) = self.normal_address(address).await? else {
             return Ok(false);
         };
         let owner = self.store.find_recipient(&norm.candidates()).await?;

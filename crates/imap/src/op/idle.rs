@@ -49,6 +49,7 @@ impl Session {
         let mut poll = tokio::time::interval(POLL);
         poll.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         let mut chunk = [0u8; 512];
+        let shutdown = self.shutdown.clone();
         loop {
             if self.buf.contains(&b'\n') || self.buf.len() > MAX_IDLE_LINE {
                 match parse_idle_done(&self.buf) {
@@ -77,6 +78,7 @@ impl Session {
                 },
                 _ = poll.tick() => self.idle_refresh().await?,
                 reason = crate::session::killed(&mut self.kill) => return self.killed(reason).await,
+                _ = shutdown.stopped() => return self.shutting_down().await,
                 _ = tokio::time::sleep_until(deadline) => return Err(Error::Timeout),
             }
         }

@@ -231,14 +231,60 @@ fn every_service_has_an_env_override() {
 
 #[test]
 fn empty_env_var_is_ignored() {
+    let c = load(None, &[("SEALPOST_DOMAIN", " ")], &CliOverrides::default()).unwrap();
+    assert_eq!(c.domain, CoreConfig::default().domain);
+}
+
+#[test]
+fn access_token_unset_set_or_turned_off() {
+    // Unset: `serve` uses the generated token file.
+    let c = load(None, &[], &CliOverrides::default()).unwrap();
+    assert_eq!(
+        (c.access_token.as_deref(), c.access_token_disabled),
+        (None, false)
+    );
+    // An empty value (file or environment) turns the token off explicitly.
     let c = load(
         None,
-        &[("SEALPOST_ACCESS_TOKEN", ""), ("SEALPOST_DOMAIN", " ")],
+        &[("SEALPOST_ACCESS_TOKEN", "")],
         &CliOverrides::default(),
     )
     .unwrap();
-    assert_eq!(c.access_token, None);
-    assert_eq!(c.domain, CoreConfig::default().domain);
+    assert_eq!(
+        (c.access_token.as_deref(), c.access_token_disabled),
+        (None, true)
+    );
+    let c = load(
+        Some("[api]\naccessToken = \"\"\n"),
+        &[],
+        &CliOverrides::default(),
+    )
+    .unwrap();
+    assert_eq!(
+        (c.access_token.as_deref(), c.access_token_disabled),
+        (None, true)
+    );
+    // The environment wins over the file, both ways.
+    let c = load(
+        Some("[api]\naccessToken = \"\"\n"),
+        &[("SEALPOST_ACCESS_TOKEN", "t")],
+        &CliOverrides::default(),
+    )
+    .unwrap();
+    assert_eq!(
+        (c.access_token.as_deref(), c.access_token_disabled),
+        (Some("t"), false)
+    );
+    let c = load(
+        Some("[api]\naccessToken = \"t\"\n"),
+        &[("SEALPOST_ACCESS_TOKEN", "")],
+        &CliOverrides::default(),
+    )
+    .unwrap();
+    assert_eq!(
+        (c.access_token.as_deref(), c.access_token_disabled),
+        (None, true)
+    );
 }
 
 #[test]
@@ -369,8 +415,16 @@ fn missing_file_is_an_error() {
 
 #[test]
 fn api_exposure_rule() {
+    // Unset: the generated token protects a public listener.
     let public = [("SEALPOST_API_LISTEN", "0.0.0.0:8080")];
     let c = load(None, &public, &CliOverrides::default()).unwrap();
+    assert!(c.check_api_exposure().is_ok());
+    // Turned off: refused unless allowed.
+    let open = [
+        ("SEALPOST_API_LISTEN", "0.0.0.0:8080"),
+        ("SEALPOST_ACCESS_TOKEN", ""),
+    ];
+    let c = load(None, &open, &CliOverrides::default()).unwrap();
     let err = c.check_api_exposure().unwrap_err();
     assert!(err.to_string().contains("accessToken"), "{err}");
 
@@ -387,7 +441,7 @@ fn api_exposure_rule() {
 
     let c = load(
         Some("[api]\nallowInsecure = true\n"),
-        &public,
+        &open,
         &CliOverrides::default(),
     )
     .unwrap();
@@ -401,7 +455,7 @@ fn api_exposure_rule() {
     .unwrap();
     assert!(c.check_api_exposure().is_ok());
 
-    // An empty token in the file is no token.
+    // An empty token in the file turns it off.
     let c = load(
         Some("[api]\naccessToken = \"\"\n"),
         &public,
