@@ -232,3 +232,41 @@ def test_uidvalidity_after_delete_and_create(raw, user):
         assert st["UIDVALIDITY"] not in seen, (st, seen)
         seen.add(st["UIDVALIDITY"])
         assert is_ok(r.command(b"d%d" % i, b"DELETE Again"), b"d%d" % i)
+
+
+# ---------------------------------------------------------------------------------------
+# 2. A new keyword is announced in * FLAGS and PERMANENTFLAGS before a FETCH shows it
+
+
+def flags_before_fetch(lines: list[bytes], keyword: bytes) -> None:
+    fetches = [i for i, x in enumerate(lines) if b" FETCH " in x and keyword in x]
+    flags = [i for i, x in enumerate(lines) if x.startswith(b"* FLAGS ") and keyword in x]
+    permanent = [i for i, x in enumerate(lines) if b"PERMANENTFLAGS" in x and keyword in x]
+    assert fetches and flags and permanent, lines
+    assert flags[0] < fetches[0] and permanent[0] < fetches[0], lines
+
+
+def test_new_keyword_announced(api, raw, user):
+    upload_ok(api, user.id, inbox(api, user.id), make_message(subject="kw"))
+    a, b = raw(user), raw(user)
+    selected(a, tag=b"sa")
+    sel = selected(b, tag=b"sb")
+    assert not any(b"Urgent1" in x for x in sel)
+    # The session that sets it hears it first in * FLAGS.
+    lines = a.command(b"k1", b"STORE 1 +FLAGS (Urgent1)")
+    assert is_ok(lines, b"k1"), lines
+    flags_before_fetch(lines, b"Urgent1")
+    # The other session too, at its next command.
+    lines = b.command(b"k2", b"NOOP")
+    flags_before_fetch(lines, b"Urgent1")
+    # Once told, not again.
+    lines = a.command(b"k3", b"FETCH 1 FLAGS")
+    assert not untagged(lines, b"FLAGS "), lines
+    # APPEND with a new keyword, seen by the selected session.
+    body = b"Subject: kw2\r\n\r\nhi\r\n"
+    a.send(b"k4 APPEND INBOX (Later2) {%d}\r\n" % len(body))
+    assert a.line().startswith(b"+")
+    a.send(body + b"\r\n")
+    assert is_ok(a.until_tagged(b"k4"), b"k4")
+    lines = a.command(b"k5", b"FETCH 2 FLAGS")
+    flags_before_fetch(lines, b"Later2")

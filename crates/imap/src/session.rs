@@ -8,8 +8,8 @@ use crate::transport::{Connection, Stream, Upgrade};
 use crate::{ImapConfig, op};
 use sealpost_core::{Core, ObjectId};
 use sealpost_imap_proto::{
-    Command, CommandBody, EncodeOptions, Limits, ParseError, Response, Status, StatusResponse,
-    command_len, parse_command,
+    Code, Command, CommandBody, Data, EncodeOptions, FetchItem, Flag, Limits, ParseError, Response,
+    Status, StatusResponse, command_len, parse_command,
 };
 use std::sync::Arc;
 use std::time::Duration;
@@ -244,12 +244,57 @@ impl Session {
         }
     }
 
-    /// Queues a response.
+    /// Queues a response. A FETCH showing a keyword the client was not told about is
+    /// preceded by `* FLAGS` and `PERMANENTFLAGS` naming it (RFC 3501 7.2.6).
     pub fn push(&mut self, response: impl Into<Response>) {
         let options = EncodeOptions {
             utf8_accept: self.utf8_accept,
         };
-        response.into().encode_into(&mut self.out, options);
+        let response = response.into();
+        if let Response::Data(Data::Fetch { items, .. }) = &response {
+            self.announce_keywords(items, options);
+        }
+        response.encode_into(&mut self.out, options);
+    }
+
+    fn announce_keywords(&mut self, items: &[FetchItem], options: EncodeOptions) {
+        let Some(selected) = self.selected.as_mut() else {
+            return;
+        };
+        let mut new = false;
+        for item in items {
+            if let FetchItem::Flags(flags) = item {
+                for flag in flags {
+                    if let Flag::Keyword(k) = flag
+                        && !selected.keywords.contains(k)
+                    {
+                        selected.keywords.insert(k.clone());
+                        new = true;
+                    }
+                }
+            }
+        }
+        if !new {
+            return;
+        }
+        let mut flags = crate::op::system_flags();
+        flags.extend(selected.keywords.iter().cloned().map(Flag::Keyword));
+        let permanent = if selected.read_only {
+            Vec::new()
+        } else {
+            flags.clone()
+        };
+        let read_only = selected.read_only;
+        Response::Data(Data::Flags(flags)).encode_into(&mut self.out, options);
+        Response::Status(
+            StatusResponse::untagged(Status::Ok, "Flags permitted").with_code(
+                Code::PermanentFlags {
+                    flags: permanent,
+                    allow_new: !read_only,
+                },
+            ),
+        )
+        .encode_into(&mut self.out, options);
     }
 
     /// Writes the queued responses.

@@ -50,6 +50,9 @@ pub(crate) struct Selected {
     /// Some message is marked `expunged` (so that a command boundary with nothing to
     /// remove does not walk a big mailbox looking for one).
     expunges_pending: bool,
+    /// The keywords announced to the client in `* FLAGS` (RFC 3501 7.2.6): a FETCH that
+    /// shows another one is preceded by a new `* FLAGS` and `PERMANENTFLAGS`.
+    pub keywords: std::collections::BTreeSet<String>,
 }
 
 fn uid32(uid: i64) -> Option<u32> {
@@ -112,10 +115,16 @@ fn update_entry(i: usize, m: &mut Entry, r: Entry, condstore: bool) -> Option<Da
 
 impl Selected {
     pub fn new(id: ObjectId, read_only: bool, view: Vec<ViewRow>) -> Self {
+        let messages: Vec<Entry> = view.into_iter().filter_map(entry).collect();
+        let keywords = messages
+            .iter()
+            .flat_map(|m| m.flags.keywords.iter().cloned())
+            .collect();
         Selected {
             id,
             read_only,
-            messages: view.into_iter().filter_map(entry).collect(),
+            keywords,
+            messages,
             condstore: false,
             qresync: false,
             highest_modseq: 0,

@@ -35,6 +35,7 @@ mod subscribe;
 mod thread;
 
 pub(crate) use search::line_saves_result;
+pub(crate) use select::system_flags;
 
 use crate::error::Result;
 use crate::session::Session;

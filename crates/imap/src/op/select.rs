@@ -65,14 +65,7 @@ impl Session {
         selected.journal_modseq = mailbox.modseq;
 
         let mut flags = system_flags();
-        let mut keywords: Vec<String> = selected
-            .messages
-            .iter()
-            .flat_map(|m| m.flags.keywords.iter().cloned())
-            .collect();
-        keywords.sort();
-        keywords.dedup();
-        flags.extend(keywords.into_iter().map(Flag::Keyword));
+        flags.extend(selected.keywords.iter().cloned().map(Flag::Keyword));
         self.push(Data::Flags(flags.clone()));
         self.push(Data::Exists(selected.exists()));
         // IMAP4rev2 has no \Recent and no RECENT response (RFC 9051 7.4); rev2 instead
@@ -98,11 +91,8 @@ impl Session {
             StatusResponse::untagged(Status::Ok, "Predicted next UID")
                 .with_code(Code::UidNext(uid_next)),
         );
-        let permanent = if read_only {
-            Vec::new()
-        } else {
-            system_flags()
-        };
+        // The keywords in use are permanent too (RFC 3501 7.2.6), and any new one.
+        let permanent = if read_only { Vec::new() } else { flags };
         self.push(
             StatusResponse::untagged(Status::Ok, "Flags permitted").with_code(
                 Code::PermanentFlags {
