@@ -184,6 +184,7 @@ mod tests {
             ("/quota/reset", &["post"]),
             ("/users/resolve/{username}", &["get"]),
             ("/users/{user}/restore", &["get", "post"]),
+            ("/preauth", &["post"]),
         ];
         assert_eq!(
             paths.len(),
