@@ -12,7 +12,7 @@
 use axum::Router;
 use axum::body::Bytes;
 use axum::extract::rejection::QueryRejection;
-use axum::extract::{Query, State};
+use axum::extract::{DefaultBodyLimit, Query, State};
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
@@ -53,6 +53,9 @@ pub fn router(core: Core) -> Router {
             "/Autodiscover/Autodiscover.xml",
             get(autodiscover_get).post(autodiscover_post),
         )
+        // The autodiscover request is small XML: a larger body is refused (413) while it is
+        // read, never buffered whole.
+        .layer(DefaultBodyLimit::max(MAX_AUTODISCOVER_REQUEST))
         .with_state(core)
 }
 
@@ -145,13 +148,10 @@ async fn autodiscover_get(State(core): State<Core>) -> Response {
     xml(autoconfig::autodiscover(core.client_setup(), None))
 }
 
-/// The request body is small XML; a larger one is refused before it is read whole.
+/// The largest request body of these routes (an autodiscover request is small XML).
 const MAX_AUTODISCOVER_REQUEST: usize = 16 * 1024;
 
 async fn autodiscover_post(State(core): State<Core>, body: Bytes) -> Response {
-    if body.len() > MAX_AUTODISCOVER_REQUEST {
-        return (StatusCode::PAYLOAD_TOO_LARGE, "request too large\n").into_response();
-    }
     let address = std::str::from_utf8(&body)
         .ok()
         .and_then(autoconfig::autodiscover_request_address);

@@ -187,16 +187,6 @@ pub(crate) async fn killed(kill: &mut Option<sealpost_core::SessionSignal>) -> S
     }
 }
 
-/// Resolves when the server stops, if `between_commands`; a command being received (an
-/// APPEND's literal) is never cut by the stop.
-pub(crate) async fn stopping(shutdown: &sealpost_net::Shutdown, between_commands: bool) {
-    if between_commands {
-        shutdown.stopped().await
-    } else {
-        std::future::pending().await
-    }
-}
-
 impl Session {
     /// Ends the session because the server stops: untagged BYE (RFC 9051 7.1.5).
     pub(crate) async fn shutting_down<T>(&mut self) -> Result<T> {
@@ -339,7 +329,7 @@ impl Session {
             .reserve(if start == 0 { IDLE_BUF } else { READ_CHUNK });
         let shutdown = self.shutdown.clone();
         let n = tokio::select! {
-            _ = stopping(&shutdown, start == 0) => return self.shutting_down().await,
+            _ = shutdown.stopped_between_commands(start == 0) => return self.shutting_down().await,
             read = tokio::time::timeout(self.idle_timeout(), self.stream.read_buf(&mut self.buf)) => match read {
                 Ok(r) => r?,
                 Err(_) => return Err(Error::Timeout),

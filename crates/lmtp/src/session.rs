@@ -211,13 +211,7 @@ impl Session {
             let shutdown = self.shutdown.clone();
             let more = tokio::select! {
                 more = self.read_more() => more?,
-                _ = async {
-                    if between_commands {
-                        shutdown.stopped().await
-                    } else {
-                        std::future::pending().await
-                    }
-                } => {
+                _ = shutdown.stopped_between_commands(between_commands) => {
                     self.reply(Reply::new(421, (4, 3, 2), "Service shutting down, try again later"));
                     return Ok(None);
                 }

@@ -90,6 +90,16 @@ impl Shutdown {
         }
     }
 
+    /// Resolves when the stop is asked for, if `between_commands`; never otherwise, so that
+    /// a command being received (a DATA, an APPEND's literal) is never cut by the stop.
+    pub async fn stopped_between_commands(&self, between_commands: bool) {
+        if between_commands {
+            self.stopped().await
+        } else {
+            std::future::pending().await
+        }
+    }
+
     /// Counts a session as live until the guard is dropped.
     pub fn track(&self) -> SessionGuard {
         self.live.sessions.fetch_add(1, Ordering::AcqRel);

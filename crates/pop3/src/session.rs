@@ -174,13 +174,7 @@ impl Session {
             }
         };
         let shutdown = self.shutdown.clone();
-        let stopping = async {
-            if between_commands {
-                shutdown.stopped().await
-            } else {
-                std::future::pending().await
-            }
-        };
+        let stopping = shutdown.stopped_between_commands(between_commands);
         let read = tokio::select! {
             read = read => read,
             _ = stopping => {

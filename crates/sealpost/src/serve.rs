@@ -114,8 +114,6 @@ pub async fn migrate(config: Config) -> Result<(), Failure> {
 
 pub async fn run(mut config: Config) -> Result<(), Failure> {
     config.check_api_exposure()?;
-    prepare_private_dir(&config.data_dir, "data directory")?;
-    ensure_access_token(&mut config)?;
     for service in Service::ALL.into_iter().filter(|s| {
         !matches!(
             s,
@@ -134,6 +132,7 @@ pub async fn run(mut config: Config) -> Result<(), Failure> {
     }
     let tls = crate::tls::server_config(&config)?;
     let core = open_core(&config).await?;
+    ensure_access_token(&mut config)?;
     // SIGTERM flips it: listeners stop accepting, sessions end at their next safe point.
     let (switch, shutdown) = sealpost_net::Shutdown::new();
     let grace = config.server.shutdown_grace;
@@ -221,10 +220,10 @@ pub async fn run(mut config: Config) -> Result<(), Failure> {
         .map_err(|e| Failure::Run(e.to_string()))?;
     tracing::info!(listen = %local, token = config.access_token.is_some(), "api listening on {local}");
 
-    let (stop_tx, mut stop_rx) = tokio::sync::watch::channel(false);
     let app = app.into_make_service_with_connect_info::<std::net::SocketAddr>();
+    let api_stop = shutdown.clone();
     let server = axum::serve(listener, app).with_graceful_shutdown(async move {
-        let _ = stop_rx.wait_for(|stop| *stop).await;
+        api_stop.stopped().await;
     });
     let mut server = tokio::spawn(async move { server.await });
 
@@ -243,7 +242,7 @@ pub async fn run(mut config: Config) -> Result<(), Failure> {
         }
         result = &mut delivery => {
             imap.abort();
-            let _ = stop_tx.send(true);
+            switch.stop();
             let _ = tokio::time::timeout(grace, server).await;
             return Err(Failure::Run(match result {
                 Ok(()) => "lmtp/smtp server stopped unexpectedly".to_string(),
@@ -254,7 +253,7 @@ pub async fn run(mut config: Config) -> Result<(), Failure> {
             delivery.abort();
             // `sealpost_imap::serve` only returns if its accept loop ends, which it should not.
             pop3.abort();
-            let _ = stop_tx.send(true);
+            switch.stop();
             let _ = tokio::time::timeout(grace, server).await;
             return Err(Failure::Run(match result {
                 Ok(()) => "imap server stopped unexpectedly".to_string(),
@@ -263,7 +262,7 @@ pub async fn run(mut config: Config) -> Result<(), Failure> {
         }
         result = &mut pop3 => {
             imap.abort();
-            let _ = stop_tx.send(true);
+            switch.stop();
             let _ = tokio::time::timeout(grace, server).await;
             return Err(Failure::Run(match result {
                 Ok(()) => "pop3 server stopped unexpectedly".to_string(),
@@ -281,7 +280,6 @@ pub async fn run(mut config: Config) -> Result<(), Failure> {
     // session cut deletes nothing: deletions happen at QUIT; an unanswered DATA is not
     // acknowledged, so the client sends it again).
     switch.stop();
-    let _ = stop_tx.send(true);
     let drained = tokio::time::timeout(grace, async {
         let sessions = async {
             switch.drained().await;

@@ -42,9 +42,13 @@ impl BlobStore {
         })
     }
 
-    /// The store's directory is there and readable (a fan-out directory is listed).
-    pub fn check(&self) -> io::Result<()> {
-        fs::read_dir(self.root.join("00"))?.next().transpose()?;
+    /// The store's directory is there and readable (a fan-out directory is listed), without
+    /// blocking the runtime: load balancers call it often.
+    pub async fn check(&self) -> io::Result<()> {
+        tokio::fs::read_dir(self.root.join("00"))
+            .await?
+            .next_entry()
+            .await?;
         Ok(())
     }
 

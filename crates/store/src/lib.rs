@@ -119,7 +119,7 @@ impl Store {
                 sqlx::query("SELECT 1").execute(pool).await?;
             }
         }
-        self.blobs.check()?;
+        self.blobs.check().await?;
         Ok(())
     }
 
