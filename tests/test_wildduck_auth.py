@@ -75,6 +75,21 @@ def test_unsupported_hash_refused(api):
         assert e["code"] == "InputValidationError"
 
 
+def test_costly_hash_refused(api):
+    """A client-chosen hash cost would make every login against it burn a hashing thread."""
+    salt, out = "c2FsdHNhbHRzYWx0c2FsdA", "A" * 43
+    for costly in [
+        "$2b$31$" + "a" * 53,
+        "$6$rounds=999999999$saltsalt$" + "a" * 86,
+        f"$pbkdf2-sha256$i=4000000000,l=32${salt}${out}",
+        f"$argon2id$v=19$m=4194304,t=2,p=1${salt}${out}",
+    ]:
+        e = check("post", "/users", api.post("/users", json={
+            "username": unique("costly"), "password": costly, "hashedPassword": True}), 400)
+        assert e["code"] == "InputValidationError", costly
+        assert "cost" in e["error"], e
+
+
 def test_authenticate_answers_address(api, create_user):
     u = create_user()
     auth = check("post", "/authenticate", api.post("/authenticate", json={

@@ -46,6 +46,9 @@ pub fn scheme(hash: &str) -> Option<HashScheme> {
     }
     if h.starts_with("$argon2") || h.starts_with("$pbkdf2") {
         let parsed = PasswordHash::new(h).ok()?;
+        // A PHC string with no output (`$argon2id$nope` parses, "nope" as the salt) has
+        // nothing to compare against.
+        parsed.hash?;
         return match parsed.algorithm.as_str() {
             "argon2id" => Some(HashScheme::Argon2id),
             "argon2i" | "argon2d" => Some(HashScheme::Argon2Other),
@@ -65,9 +68,64 @@ pub fn scheme(hash: &str) -> Option<HashScheme> {
     None
 }
 
-/// A stored hash we can verify (used to validate imported hashes).
+/// Highest bcrypt cost accepted (2^14 rounds, about a second); WildDuck hashes at 10-12.
+pub const MAX_BCRYPT_COST: u32 = 14;
+/// Most SHA-256/SHA-512 crypt rounds accepted (passlib's defaults are 535,000 and 656,000).
+pub const MAX_SHA_CRYPT_ROUNDS: u32 = 1_000_000;
+/// Most PBKDF2 iterations accepted (Django hashes with 870,000 today).
+pub const MAX_PBKDF2_ROUNDS: u32 = 1_000_000;
+/// Most Argon2 memory accepted, in KiB (64 MiB: node-argon2's default; ours is 19 MiB).
+pub const MAX_ARGON2_M_COST: u32 = 64 * 1024;
+/// Most Argon2 passes accepted.
+pub const MAX_ARGON2_T_COST: u32 = 10;
+/// Most Argon2 lanes accepted.
+pub const MAX_ARGON2_P_COST: u32 = 16;
+
+/// Whether the cost parameters `hash` carries (bcrypt cost, crypt rounds, PBKDF2 iterations,
+/// Argon2 memory/passes/lanes) are within the limits above. An imported hash is chosen by
+/// the client: one with a huge cost would make every login attempt against it burn a hashing
+/// thread for minutes, so such hashes are refused at import and never verified.
+pub fn cost_within_limits(hash: &str) -> bool {
+    let h = hash.trim();
+    match scheme(h) {
+        Some(HashScheme::Argon2id | HashScheme::Argon2Other) => PasswordHash::new(h)
+            .ok()
+            .and_then(|p| argon2::Params::try_from(&p).ok())
+            .is_some_and(|p| {
+                p.m_cost() <= MAX_ARGON2_M_COST
+                    && p.t_cost() <= MAX_ARGON2_T_COST
+                    && p.p_cost() <= MAX_ARGON2_P_COST
+            }),
+        Some(HashScheme::Pbkdf2) => PasswordHash::new(h)
+            .ok()
+            .and_then(|p| pbkdf2::Params::try_from(&p).ok())
+            .is_some_and(|p| p.rounds <= MAX_PBKDF2_ROUNDS),
+        // `$2b$NN$...`: the cost is the two digits after the prefix.
+        Some(HashScheme::Bcrypt) => h
+            .get(4..6)
+            .and_then(|c| c.parse::<u32>().ok())
+            .is_some_and(|c| c <= MAX_BCRYPT_COST),
+        // `$5$rounds=N$salt$hash` / `$6$...`; without `rounds=`, 5,000. MD5 and DES have
+        // fixed costs.
+        Some(HashScheme::Crypt) => match h
+            .strip_prefix("$5$")
+            .or_else(|| h.strip_prefix("$6$"))
+            .and_then(|rest| rest.strip_prefix("rounds="))
+        {
+            Some(rest) => rest
+                .split('$')
+                .next()
+                .and_then(|n| n.parse::<u32>().ok())
+                .is_some_and(|n| n <= MAX_SHA_CRYPT_ROUNDS),
+            None => true,
+        },
+        None => false,
+    }
+}
+
+/// A stored hash we can verify, its cost within limits (used to validate imported hashes).
 pub fn is_supported_hash(hash: &str) -> bool {
-    scheme(hash).is_some()
+    scheme(hash).is_some() && cost_within_limits(hash)
 }
 
 /// Whether a hash that just verified should be replaced by a fresh Argon2id one.
@@ -77,6 +135,10 @@ pub fn needs_rehash(hash: &str) -> bool {
 
 fn verify_blocking(password: &str, hash: &str) -> bool {
     let hash = hash.trim();
+    // Refused at import; checked again for hashes stored before the limits existed.
+    if !cost_within_limits(hash) {
+        return false;
+    }
     match scheme(hash) {
         Some(HashScheme::Argon2id | HashScheme::Argon2Other) => match PasswordHash::new(hash) {
             Ok(parsed) => Argon2::default()
@@ -250,5 +312,33 @@ mod tests {
         for bad in ["$2b$04$short", "$7$x", "plain text", "$argon2id$nope", ""] {
             assert_eq!(scheme(bad), None, "{bad}");
         }
+    }
+
+    /// Hashes whose cost would tie up a hashing thread for minutes are refused, and never
+    /// verified (each would otherwise be hashed in full before failing).
+    #[tokio::test]
+    async fn costly_hashes_refused() {
+        let salt = "c2FsdHNhbHRzYWx0c2FsdA";
+        let out = "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA";
+        let bcrypt31 = format!("$2b$31${}", "a".repeat(53));
+        assert_eq!(scheme(&bcrypt31), Some(HashScheme::Bcrypt));
+        for costly in [
+            bcrypt31,
+            "$6$rounds=999999999$saltsalt$abcdefghijklmnopqrstuvwxyz0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ./abcdefghijklmnopqrstu".to_string(),
+            format!("$pbkdf2-sha256$i=4000000000,l=32${salt}${out}"),
+            format!("$argon2id$v=19$m=4194304,t=2,p=1${salt}${out}"),
+            format!("$argon2i$v=19$m=19456,t=1000,p=1${salt}${out}"),
+        ] {
+            assert!(scheme(&costly).is_some(), "{costly}");
+            assert!(!is_supported_hash(&costly), "{costly}");
+            assert!(!verify("password", Some(&costly)).await, "{costly}");
+        }
+        let ok = format!("$argon2id$v=19$m=65536,t=3,p=4${salt}${out}");
+        assert!(is_supported_hash(&ok));
+        assert!(is_supported_hash(
+            &pwhash::bcrypt::hash("password").unwrap()
+        ));
+        let sha = pwhash::sha512_crypt::hash_with("$6$rounds=10000$saltsalt$", "password").unwrap();
+        assert!(is_supported_hash(&sha), "{sha}");
     }
 }

@@ -213,9 +213,15 @@ impl Core {
                 Some(password::hash(p).await?)
             }
             (None, Some(h)) => {
-                if !password::is_supported_hash(h) {
+                if password::scheme(h).is_none() {
                     return Err(Error::validation(
                         "Unsupported password hash (accepted: Argon2, bcrypt, PBKDF2 PHC, crypt DES, MD5 $1$, SHA-256 $5$, SHA-512 $6$)",
+                        "hashedPassword",
+                    ));
+                }
+                if !password::cost_within_limits(h) {
+                    return Err(Error::validation(
+                        "Password hash cost too high (at most bcrypt cost 14, 1,000,000 SHA-crypt rounds or PBKDF2 iterations, Argon2 m=65536 t=10 p=16)",
                         "hashedPassword",
                     ));
                 }
