@@ -94,6 +94,8 @@ def test_alias_list_paging_and_query(api):
     assert [r["id"] for r in back["results"]] == ids[:2]
     # The query matches the target domain too.
     assert check("get", "/domainaliases", api.get("/domainaliases", params={"query": f"t1.{tag}"}), 200)["total"] == 1
+    # LIKE wildcards in a query are literal characters: `_` stands for no other character.
+    assert check("get", "/domainaliases", api.get("/domainaliases", params={"query": f"t_.{tag}"}), 200)["total"] == 0
 
 
 def test_alias_domain_receives_mail_and_logs_in(api, server):

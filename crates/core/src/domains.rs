@@ -166,10 +166,14 @@ impl Core {
                 return Err(Error::validation("query is too long", "query"));
             }
         }
-        let like = query.as_deref().map(sealpost_store::like_escape);
+        // The store makes the LIKE pattern (its wildcards escaped), as for every listing.
         let (total, rows) = self
             .store
-            .list_domain_aliases(like.as_deref(), &page.seek::<String>()?, page.fetch_limit())
+            .list_domain_aliases(
+                query.as_deref(),
+                &page.seek::<String>()?,
+                page.fetch_limit(),
+            )
             .await?;
         Ok(page.finish(total, rows, |a| a.id.to_string()))
     }

@@ -187,7 +187,7 @@ impl DkimKeys for Store {
         let mut binds: Vec<String> = Vec::new();
         let mut conds: Vec<String> = Vec::new();
         if let Some(q) = query {
-            binds.push(format!("%{}%", crate::mailboxes::like_escape(q)));
+            binds.push(crate::mailboxes::like_contains(q));
             conds.push(format!("domain LIKE ${} ESCAPE '\\'", binds.len()));
         }
         let count_binds = binds.len();

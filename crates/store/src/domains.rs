@@ -194,7 +194,7 @@ impl DomainAliases for Store {
         let mut binds: Vec<String> = Vec::new();
         let mut conds: Vec<String> = Vec::new();
         if let Some(q) = query {
-            binds.push(format!("%{q}%"));
+            binds.push(crate::mailboxes::like_contains(q));
             conds.push("(alias LIKE $1 ESCAPE '\\' OR domain LIKE $1 ESCAPE '\\')".into());
         }
         let count_binds = binds.len();

@@ -326,6 +326,12 @@ fn uid_validity() -> i64 {
     (crate::now_ms() / 1000).clamp(1, u32::MAX as i64)
 }
 
+/// A LIKE pattern (ESCAPE '\\') matching values that contain `q` literally: `%` and `_` in
+/// a client's query are not wildcards.
+pub(crate) fn like_contains(q: &str) -> String {
+    format!("%{}%", like_escape(q))
+}
+
 /// Escapes `%`, `_` and the backslash for a LIKE pattern whose ESCAPE character is the backslash.
 pub fn like_escape(s: &str) -> String {
     let mut p = String::with_capacity(s.len());

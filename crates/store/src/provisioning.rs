@@ -4,6 +4,7 @@
 //! Who may see which row is decided in `core`; this module only reads and writes them.
 
 use crate::db::{read, write_tx};
+use crate::mailboxes::like_contains;
 use crate::model::*;
 use crate::rows::{self, Cols};
 use crate::{Result, Store, conflict};
@@ -208,10 +209,6 @@ fn mail(r: &impl Cols) -> Result<MailRow> {
     })
 }
 
-fn like(q: &str) -> String {
-    format!("%{}%", crate::mailboxes::like_escape(q))
-}
-
 impl Store {
     // ---- API logins ----
 
@@ -351,7 +348,7 @@ impl Store {
             );
             sqlx::query(&sql)
                 .bind(reseller.map(|r| r.as_str()).unwrap_or(""))
-                .bind(query.map(like).unwrap_or_default())
+                .bind(query.map(like_contains).unwrap_or_default())
                 .bind(limit)
                 .fetch_all(db)
                 .await?
@@ -487,7 +484,7 @@ impl Store {
             );
             sqlx::query(&sql)
                 .bind(account.as_str())
-                .bind(query.map(like).unwrap_or_default())
+                .bind(query.map(like_contains).unwrap_or_default())
                 .bind(limit)
                 .fetch_all(db)
                 .await?
@@ -501,7 +498,7 @@ impl Store {
     pub async fn search_rpc_domains(&self, query: &str, limit: i64) -> Result<Vec<DomainRow>> {
         read!(self, db => {
             sqlx::query(&format!("SELECT {DOMAIN_COLS} FROM rpc_domains WHERE name LIKE $1 ESCAPE '\\' ORDER BY name LIMIT $2"))
-                .bind(like(query))
+                .bind(like_contains(query))
                 .bind(limit)
                 .fetch_all(db)
                 .await?
@@ -654,7 +651,7 @@ impl Store {
     pub async fn search_rpc_mail(&self, query: &str, limit: i64) -> Result<Vec<MailRow>> {
         read!(self, db => {
             sqlx::query(&format!("SELECT {MAIL_COLS} FROM rpc_mail m WHERE m.mail LIKE $1 ESCAPE '\\' ORDER BY m.mail LIMIT $2"))
-                .bind(like(query))
+                .bind(like_contains(query))
                 .bind(limit)
                 .fetch_all(db)
                 .await?

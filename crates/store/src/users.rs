@@ -51,10 +51,6 @@ pub struct UserFilter {
     pub all_tags: Vec<String>,
 }
 
-fn like_pattern(q: &str) -> String {
-    format!("%{}%", crate::mailboxes::like_escape(q))
-}
-
 impl Store {
     pub async fn insert_user(&self, new: &NewUserRow) -> Result<()> {
         let u = &new.user;
@@ -189,7 +185,7 @@ impl Store {
         let mut conds: Vec<String> = Vec::new();
         let mut binds: Vec<String> = Vec::new();
         if let Some(q) = &filter.query {
-            binds.push(like_pattern(q));
+            binds.push(crate::mailboxes::like_contains(q));
             let n = binds.len();
             conds.push(format!(
                 "(username_norm LIKE ${n} ESCAPE '\\' OR id IN (SELECT user_id FROM addresses WHERE address_norm LIKE ${n} ESCAPE '\\'))"
