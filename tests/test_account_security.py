@@ -81,7 +81,8 @@ def test_asp_create_list_delete(api, user):
     assert set(by_id) == {a["id"], b["id"]}
     assert by_id[a["id"]]["description"] == "Phone"
     assert by_id[a["id"]]["scopes"] == ["imap", "smtp"]
-    assert by_id[b["id"]]["scopes"] == ["*"]
+    # "*" is listed as every scope, as today's WildDuck lists it.
+    assert by_id[b["id"]]["scopes"] == ["imap", "pop3", "smtp"]
     assert ISO_DATE.match(by_id[a["id"]]["created"])
     assert all("password" not in x for x in listed), "the password is shown only once"
     # The singular /user/ spelling lists the same.
@@ -97,7 +98,8 @@ def test_asp_validation(api, user):
     invalid(api.post(f"/users/{user.id}/asps", json={}))
     invalid(api.post(f"/users/{user.id}/asps", json={"description": "x", "scopes": ["master"]}))
     invalid(api.post(f"/users/{user.id}/asps", json={"description": "x", "scopes": 5}))
-    invalid(api.post(f"/users/{user.id}/asps", json={"description": "x", "scopes": ["pop3"], "generateMobileconfig": True}))
+    err(api.post(f"/users/{user.id}/asps", json={"description": "x", "scopes": ["pop3"], "generateMobileconfig": True}),
+        400, "InvalidAuthScope")
     err(api.post(f"/users/{UNKNOWN_ID}/asps", json={"description": "x"}), 404)
     err(api.get(f"/users/{UNKNOWN_ID}/asps"), 404)
     invalid(api.get("/users/nothex/asps"))

@@ -125,6 +125,13 @@ async fn run(store: Store, mut rx: mpsc::Receiver<Msg>) {
 
 /// Deletes expired entries, a bounded batch at a time (at most 100 batches per run).
 async fn purge(store: &Store) {
+    // Temporary application passwords past their expiry go with the log's old entries.
+    if let Err(e) = store
+        .purge_expired_asps(sealpost_store::now_ms(), PURGE_BATCH)
+        .await
+    {
+        tracing::warn!(error = %e, "purging expired application passwords failed");
+    }
     let before = sealpost_store::now_ms() - RETENTION_MS;
     for _ in 0..100 {
         match store.purge_authlog(before, PURGE_BATCH).await {
@@ -147,9 +154,9 @@ impl Core {
         success: bool,
         meta: &AuthMeta,
         extra: AuthEventExtra,
-    ) {
+    ) -> ObjectId {
         let result = if success { "success" } else { "fail" };
-        self.record_auth_result(user, action, result, meta, extra);
+        self.record_auth_result(user, action, result, meta, extra)
     }
 
     /// Queues a log entry with any result (`success`, `fail`, `throttled`).
@@ -160,10 +167,11 @@ impl Core {
         result: &str,
         meta: &AuthMeta,
         extra: AuthEventExtra,
-    ) {
+    ) -> ObjectId {
+        let id = ObjectId::new();
         self.authlog.push(AuthLogEntry {
             seq: 0,
-            id: ObjectId::new(),
+            id: id.clone(),
             user: user.clone(),
             action: action.to_string(),
             result: result.to_string(),
@@ -174,6 +182,22 @@ impl Core {
             scope: extra.scope.map(str::to_string),
             created: sealpost_store::now_ms(),
         });
+        id
+    }
+
+    /// One entry of the user's log (of the last 30 days).
+    pub async fn get_authlog_event(
+        &self,
+        user: &ObjectId,
+        event: &ObjectId,
+    ) -> Result<AuthLogEntry> {
+        self.get_user(user).await?;
+        self.authlog.flush().await;
+        let since = sealpost_store::now_ms() - RETENTION_MS;
+        self.store
+            .get_authlog(user, event, since)
+            .await?
+            .ok_or_else(|| crate::Error::not_found("Event was not found"))
     }
 
     /// The user's log entries of the last 30 days, newest first.

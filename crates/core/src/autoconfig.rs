@@ -150,6 +150,8 @@ pub fn apple_profile(setup: &ClientSetup, address: &str) -> String {
         password: "",
         setup,
         identifier: &identifier,
+        account_name: "",
+        pop: false,
     })
 }
 

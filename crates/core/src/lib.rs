@@ -79,7 +79,7 @@ pub use sealpost_store::RestoredUser;
 pub use sealpost_store::filters::FilterRecord;
 pub use sealpost_store::model::*;
 pub use sealpost_store::{AspRecord, AuthLogEntry, JournalEvent};
-pub use security::{ASP_SCOPES, CreatedAsp, MAX_ASPS, TotpSetup, TotpSetupRequest};
+pub use security::{ASP_SCOPES, AspRequest, CreatedAsp, MAX_ASPS, TotpSetup, TotpSetupRequest};
 pub use service::*;
 pub use sort_fields::SortFields;
 pub use updates::MAX_EVENTS;

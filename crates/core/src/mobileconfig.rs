@@ -14,6 +14,10 @@ pub struct Profile<'a> {
     pub setup: &'a ClientSetup,
     /// Reverse-DNS prefix of the payload identifiers.
     pub identifier: &'a str,
+    /// The account's name (the user's name); the display name when empty.
+    pub account_name: &'a str,
+    /// A POP3 account (POP3S) instead of IMAP.
+    pub pop: bool,
 }
 
 fn esc(s: &str) -> String {
@@ -73,8 +77,18 @@ pub fn render(p: &Profile<'_>) -> String {
     let s = p.setup;
     let mut mail = String::new();
     key(&mut mail, "EmailAccountDescription", p.display_name);
-    key(&mut mail, "EmailAccountName", p.display_name);
-    key(&mut mail, "EmailAccountType", "EmailTypeIMAP");
+    let account_name = if p.account_name.is_empty() {
+        p.display_name
+    } else {
+        p.account_name
+    };
+    key(&mut mail, "EmailAccountName", account_name);
+    let (kind, port, tls) = if p.pop {
+        ("EmailTypePOP", s.pop3_port, true)
+    } else {
+        ("EmailTypeIMAP", s.imap_port, s.imap_tls)
+    };
+    key(&mut mail, "EmailAccountType", kind);
     key(&mut mail, "EmailAddress", p.address);
     key(
         &mut mail,
@@ -82,8 +96,8 @@ pub fn render(p: &Profile<'_>) -> String {
         "EmailAuthPassword",
     );
     key(&mut mail, "IncomingMailServerHostName", &s.imap_host);
-    int(&mut mail, "IncomingMailServerPortNumber", s.imap_port);
-    boolean(&mut mail, "IncomingMailServerUseSSL", s.imap_tls);
+    int(&mut mail, "IncomingMailServerPortNumber", port);
+    boolean(&mut mail, "IncomingMailServerUseSSL", tls);
     key(&mut mail, "IncomingMailServerUsername", p.username);
     // Without a password (the profile served to any client), the device asks for it.
     if !p.password.is_empty() {
@@ -165,11 +179,32 @@ mod tests {
             password: "abcdefghijklmnop",
             setup: &setup,
             identifier: "com.example.ab",
+            account_name: "",
+            pop: false,
         });
         assert!(xml.contains("<string>Mail &lt;x&gt;</string>"));
         assert!(xml.contains("a&amp;b@example.com"));
         assert!(xml.contains("<string>com.apple.mail.managed</string>"));
         assert!(xml.contains(&format!("<integer>{}</integer>", setup.imap_port)));
         assert!(!xml.contains("a&b"));
+        assert!(xml.contains("EmailTypeIMAP"));
+    }
+
+    #[test]
+    fn a_pop_profile_points_at_pop3s() {
+        let setup = ClientSetup::default();
+        let xml = render(&Profile {
+            display_name: "Phone",
+            address: "ab@example.com",
+            username: "ab",
+            password: "abcdefghijklmnop",
+            setup: &setup,
+            identifier: "com.example.ab",
+            account_name: "A. B.",
+            pop: true,
+        });
+        assert!(xml.contains("<string>EmailTypePOP</string>"));
+        assert!(xml.contains(&format!("<integer>{}</integer>", setup.pop3_port)));
+        assert!(xml.contains("<string>A. B.</string>"));
     }
 }

@@ -18,6 +18,9 @@ const ASP_LEN: usize = 16;
 /// Scopes an application specific password may have.
 pub const ASP_SCOPES: [&str; 4] = ["imap", "pop3", "smtp", "*"];
 
+/// Longest lifetime of a temporary application password (`ttl`, seconds): ten years.
+const MAX_ASP_TTL: i64 = 10 * 366 * 24 * 3600;
+
 /// A new application specific password, shown once.
 #[derive(Debug, Clone)]
 pub struct CreatedAsp {
@@ -25,6 +28,25 @@ pub struct CreatedAsp {
     pub password: String,
     /// Base64 of the Apple configuration profile, when asked for.
     pub mobileconfig: Option<String>,
+    /// The account's name and address the profile is made for (the user's name and main
+    /// address unless another of its addresses was asked for).
+    pub name: String,
+    pub address: String,
+}
+
+/// `POST /users/{user}/asps`, as WildDuck takes it.
+#[derive(Debug, Clone, Default)]
+pub struct AspRequest {
+    pub description: String,
+    pub scopes: Vec<String>,
+    /// A password chosen by the caller: 16 latin letters (any case, spaces ignored).
+    pub password: Option<String>,
+    /// Seconds a temporary password lives past its creation and each use; 0 or none
+    /// for a lasting one.
+    pub ttl: Option<i64>,
+    /// One of the user's addresses, for the profile (default: the main address).
+    pub address: Option<String>,
+    pub mobileconfig: bool,
 }
 
 /// `POST /users/{user}/2fa/totp/setup` result.
@@ -74,7 +96,8 @@ fn scope_allows(scopes: &[String], scope: Scope) -> bool {
     scope != Scope::Master && scopes.iter().any(|s| s == "*" || s == scope.as_str())
 }
 
-/// Validates and normalises ASP scopes: known names, no duplicates, `*` alone.
+/// Validates and normalises ASP scopes as WildDuck does: known names, no duplicates, sorted;
+/// `*`, or all three, is stored as `*`.
 pub fn parse_scopes(given: &[String]) -> Result<Vec<String>> {
     let mut out: Vec<String> = Vec::new();
     for s in given {
@@ -92,9 +115,10 @@ pub fn parse_scopes(given: &[String]) -> Result<Vec<String>> {
             out.push(s);
         }
     }
-    if out.is_empty() || out.iter().any(|s| s == "*") {
+    if out.is_empty() || out.iter().any(|s| s == "*") || out.len() == ASP_SCOPES.len() - 1 {
         return Ok(vec!["*".to_string()]);
     }
+    out.sort();
     Ok(out)
 }
 
@@ -176,7 +200,8 @@ impl Core {
             Some(u) => u,
             None => return Err(Error::AuthFailed),
         };
-        let two_factor = self.store.totp_state(&id).await?.is_some_and(|t| t.enabled);
+        let methods = self.two_factor_methods(&user).await?;
+        let two_factor = !methods.is_empty();
         // A service shut off by `disabledScopes` refuses even the right password (logged as a
         // failure, but not counted by the throttle: nothing was guessed).
         let scope_disabled = |extra: AuthEventExtra| {
@@ -199,8 +224,8 @@ impl Core {
                 id: user.id,
                 username: user.username,
                 scope,
-                require_2fa: if two_factor && scope == Scope::Master {
-                    vec!["totp".to_string()]
+                require_2fa: if scope == Scope::Master {
+                    methods
                 } else {
                     Vec::new()
                 },
@@ -210,7 +235,12 @@ impl Core {
         let Some(asp) = asp_form(password).filter(|_| scope != Scope::Master) else {
             return fail(extra());
         };
-        for candidate in self.store.asp_candidates(&id, &asp_lookup(&asp)).await? {
+        let now = sealpost_store::now_ms();
+        for candidate in self
+            .store
+            .asp_candidates(&id, &asp_lookup(&asp), now)
+            .await?
+        {
             if !password::verify(&asp, Some(&candidate.hash)).await {
                 continue;
             }
@@ -225,10 +255,12 @@ impl Core {
                 return scope_disabled(extra);
             }
             self.auth_throttle.record_success(origin, username);
-            self.record_auth_event(&id, "authentication", true, meta, extra);
+            let event = self.record_auth_event(&id, "authentication", true, meta, extra);
+            // A temporary password lives `ttl` seconds past each use, as WildDuck's.
+            let expires = candidate.ttl.map(|t| now + t * 1000);
             if let Err(e) = self
                 .store
-                .touch_asp(&candidate.id, sealpost_store::now_ms())
+                .touch_asp(&candidate.id, now, &event, expires)
                 .await
             {
                 tracing::warn!(error = %e, "cannot record the use of an application password");
@@ -248,7 +280,7 @@ impl Core {
 
     pub async fn list_asps(&self, user: &ObjectId) -> Result<Vec<AspRecord>> {
         self.get_user(user).await?;
-        Ok(self.store.list_asps(user).await?)
+        Ok(self.store.list_asps(user, sealpost_store::now_ms()).await?)
     }
 
     /// Creates an application specific password; the password is returned only here.
@@ -260,36 +292,75 @@ impl Core {
         mobileconfig: bool,
         meta: &AuthMeta,
     ) -> Result<CreatedAsp> {
-        let description = description.trim();
-        if description.is_empty() || description.chars().count() > 256 {
+        let request = AspRequest {
+            description: description.to_string(),
+            scopes: scopes.to_vec(),
+            mobileconfig,
+            ..AspRequest::default()
+        };
+        self.create_asp_with(user, &request, meta).await
+    }
+
+    /// [`Core::create_asp`] with WildDuck's other options: a chosen password, a lifetime,
+    /// the profile's address.
+    pub async fn create_asp_with(
+        &self,
+        user: &ObjectId,
+        request: &AspRequest,
+        meta: &AuthMeta,
+    ) -> Result<CreatedAsp> {
+        let description = request.description.trim();
+        if description.is_empty() || description.chars().count() > 255 {
             return Err(Error::validation(
-                "\"description\" must be 1 to 256 characters",
+                "\"description\" must be 1 to 255 characters",
                 "description",
             ));
         }
         validate::text(description, "description")?;
-        let scopes = parse_scopes(scopes)?;
-        let all = scopes.iter().any(|s| s == "*");
-        if mobileconfig
-            && !all
-            && !(scopes.contains(&"imap".into()) && scopes.contains(&"smtp".into()))
-        {
-            return Err(Error::validation(
-                "Profile file requires either all scopes or IMAP and SMTP",
-                "scopes",
-            ));
+        let scopes = parse_scopes(&request.scopes)?;
+        let has = |s: &str| scopes.iter().any(|x| x == s || x == "*");
+        if request.mobileconfig && !((has("imap") || has("pop3")) && has("smtp")) {
+            return Err(Error::Forbidden {
+                message: "Profile file requires either imap or pop3 and smtp scopes".into(),
+                code: "InvalidAuthScope",
+            });
         }
+        let password = match request.password.as_deref().map(str::trim) {
+            None | Some("") => random_letters(ASP_LEN),
+            Some(given) => asp_form(given).ok_or_else(|| {
+                Error::validation("\"password\" must be 16 latin letters", "password")
+            })?,
+        };
+        let ttl = match request.ttl {
+            None | Some(0) => None,
+            Some(t) if (1..=MAX_ASP_TTL).contains(&t) => Some(t),
+            Some(_) => {
+                return Err(Error::validation(
+                    format!("\"ttl\" must be 1 to {MAX_ASP_TTL} seconds"),
+                    "ttl",
+                ));
+            }
+        };
         let record = self.get_user(user).await?;
-        let password = random_letters(ASP_LEN);
+        let address = match request.address.as_deref().map(str::trim) {
+            None | Some("") => record
+                .address
+                .clone()
+                .unwrap_or_else(|| record.username.clone()),
+            Some(given) => self.own_address(user, given).await?,
+        };
+        let now = sealpost_store::now_ms();
         let id = ObjectId::new();
         let asp = NewAsp {
             id: id.clone(),
             user: user.clone(),
             description: description.to_string(),
-            scopes,
+            scopes: scopes.clone(),
             lookup: asp_lookup(&password),
             hash: password::hash(&password).await?,
-            created: sealpost_store::now_ms(),
+            created: now,
+            ttl,
+            expires: ttl.map(|t| now + t * 1000),
         };
         if !self.store.insert_asp(&asp, MAX_ASPS).await? {
             return Err(Error::Forbidden {
@@ -307,11 +378,8 @@ impl Core {
                 scope: None,
             },
         );
-        let mobileconfig = mobileconfig.then(|| {
-            let address = record
-                .address
-                .clone()
-                .unwrap_or_else(|| record.username.clone());
+        let name = record.name.clone().unwrap_or_default();
+        let mobileconfig = request.mobileconfig.then(|| {
             let domain = address.rsplit('@').next().unwrap_or("localhost");
             let reversed: Vec<&str> = domain.split('.').rev().collect();
             let identifier = format!("{}.{}", reversed.join("."), record.username);
@@ -322,6 +390,9 @@ impl Core {
                 password: &password,
                 setup: &self.config.client_setup,
                 identifier: &identifier,
+                account_name: &name,
+                // IMAP when it may, as WildDuck prefers.
+                pop: !has("imap"),
             });
             base64::engine::general_purpose::STANDARD.encode(xml)
         });
@@ -329,7 +400,33 @@ impl Core {
             id,
             password,
             mobileconfig,
+            name,
+            address,
         })
+    }
+
+    /// One of the user's addresses as registered, given in any spelling (case, Unicode or
+    /// punycode domain, alias domain); `AddressNotFound` when it is not the user's.
+    async fn own_address(&self, user: &ObjectId, given: &str) -> Result<String> {
+        let wanted = self.login_address(given).await?;
+        let found = self
+            .store
+            .list_addresses(user)
+            .await?
+            .into_iter()
+            .find(|a| validate::normalize_address(&a.address) == wanted);
+        found
+            .map(|a| a.address)
+            .ok_or_else(|| Error::not_found("Invalid or unknown address"))
+    }
+
+    /// One application specific password of the user (never the password itself).
+    pub async fn get_asp(&self, user: &ObjectId, asp: &ObjectId) -> Result<AspRecord> {
+        self.get_user(user).await?;
+        self.store
+            .get_asp(user, asp, sealpost_store::now_ms())
+            .await?
+            .ok_or_else(|| Error::not_found("Invalid or unknown ASP key"))
     }
 
     pub async fn delete_asp(&self, user: &ObjectId, asp: &ObjectId, meta: &AuthMeta) -> Result<()> {
@@ -352,12 +449,78 @@ impl Core {
 
     // ---- TOTP 2FA ----
 
-    /// Enabled 2FA methods of the user (`["totp"]` or none).
+    /// Enabled 2FA methods of the user (`totp`, `custom`), as WildDuck's `enabled2fa`.
     pub async fn enabled_2fa(&self, user: &ObjectId) -> Result<Vec<String>> {
-        Ok(match self.store.totp_state(user).await? {
-            Some(t) if t.enabled => vec!["totp".to_string()],
-            _ => Vec::new(),
-        })
+        let record = self.get_user(user).await?;
+        self.two_factor_methods(&record).await
+    }
+
+    /// The one rule of which second factors a user has on: while any is, the account
+    /// password logs in only to the `master` scope (and asks for them).
+    async fn two_factor_methods(&self, user: &UserRecord) -> Result<Vec<String>> {
+        let mut methods = Vec::new();
+        if self
+            .store
+            .totp_state(&user.id)
+            .await?
+            .is_some_and(|t| t.enabled)
+        {
+            methods.push("totp".to_string());
+        }
+        if user.profile.custom_2fa {
+            methods.push("custom".to_string());
+        }
+        Ok(methods)
+    }
+
+    /// Sets or clears the custom 2FA flag; false when it was already so.
+    async fn set_custom_2fa(&self, user: &UserRecord, on: bool) -> Result<bool> {
+        if user.profile.custom_2fa == on {
+            return Ok(false);
+        }
+        let mut profile = user.profile.clone();
+        profile.custom_2fa = on;
+        let patch = UserPatch {
+            profile: Some(profile),
+            ..Default::default()
+        };
+        if !self.store.update_user(&user.id, &patch).await? {
+            return Err(Error::not_found("This user does not exist"));
+        }
+        Ok(true)
+    }
+
+    /// `PUT /users/{user}/2fa/custom`: the application in front handles a second factor;
+    /// the account password stops working for IMAP, POP3 and SMTP. When the user had no
+    /// 2FA before, its open sessions are closed.
+    pub async fn enable_custom_2fa(&self, user: &ObjectId, meta: &AuthMeta) -> Result<()> {
+        let record = self.get_user(user).await?;
+        let had_2fa = !self.two_factor_methods(&record).await?.is_empty();
+        if !self.set_custom_2fa(&record, true).await? {
+            return Err(Error::Forbidden {
+                message: "Custom 2FA is already enabled for this user".into(),
+                code: "CustomEnabled",
+            });
+        }
+        if !had_2fa {
+            self.changes.log_out(user, "Authentication required");
+        }
+        self.record_auth_event(user, "enable 2fa custom", true, meta, Default::default());
+        Ok(())
+    }
+
+    /// `DELETE /users/{user}/2fa/custom`.
+    pub async fn disable_custom_2fa(&self, user: &ObjectId, meta: &AuthMeta) -> Result<()> {
+        let record = self.get_user(user).await?;
+        if !self.set_custom_2fa(&record, false).await? {
+            return Err(Error::Forbidden {
+                message: "Could not update user, check if custom 2FA is not already disabled"
+                    .into(),
+                code: "CustomDisabled",
+            });
+        }
+        self.record_auth_event(user, "disable 2fa custom", true, meta, Default::default());
+        Ok(())
     }
 
     /// Prepares TOTP: a seed (the pending one unless `fresh`), its URI and QR code.
@@ -473,6 +636,16 @@ impl Core {
         Ok(())
     }
 
+    /// `DELETE /users/{user}/2fa`: every second factor off (TOTP and custom), as WildDuck.
+    pub async fn disable_2fa(&self, user: &ObjectId, meta: &AuthMeta) -> Result<()> {
+        let record = self.get_user(user).await?;
+        self.store.delete_totp(user).await?;
+        self.set_custom_2fa(&record, false).await?;
+        let action = "disable 2fa";
+        self.record_auth_event(user, action, true, meta, Default::default());
+        Ok(())
+    }
+
     /// Replaces an imported hash (bcrypt, crypt, PBKDF2, Argon2i/d) that just verified with an
     /// Argon2id one, unless the password changed meanwhile. A failure is only logged: the
     /// login already succeeded.
@@ -502,9 +675,8 @@ impl Core {
         if user.disabled || user.suspended || scope.disabled_for(&user.disabled_scopes) {
             return Err(Error::AuthFailed);
         }
-        let two_factor = self.store.totp_state(&id).await?.is_some_and(|t| t.enabled);
-        let require_2fa = if two_factor && scope == Scope::Master {
-            vec!["totp".to_string()]
+        let require_2fa = if scope == Scope::Master {
+            self.two_factor_methods(&user).await?
         } else {
             Vec::new()
         };
@@ -570,6 +742,8 @@ mod tests {
         assert_eq!(s(&[]).unwrap(), vec!["*"]);
         assert_eq!(s(&["imap", "IMAP", "smtp"]).unwrap(), vec!["imap", "smtp"]);
         assert_eq!(s(&["imap", "*"]).unwrap(), vec!["*"]);
+        assert_eq!(s(&["smtp", "pop3"]).unwrap(), vec!["pop3", "smtp"]);
+        assert_eq!(s(&["smtp", "pop3", "imap"]).unwrap(), vec!["*"]);
         assert!(s(&["master"]).is_err());
         assert!(scope_allows(&["*".into()], Scope::Pop3));
         assert!(!scope_allows(&["*".into()], Scope::Master));

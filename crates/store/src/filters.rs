@@ -1,7 +1,7 @@
 //! A user's message filters, stored in creation order (`seq`), and the queue of
 //! `action_targetUrl` uploads that the background worker drains.
 
-use crate::db::{read, write_tx};
+use crate::db::{Seek, read, write_tx};
 use crate::model::ObjectId;
 use crate::rows::{self, Cols};
 use crate::{Result, Store};
@@ -27,6 +27,12 @@ pub struct FilterRecord {
     pub action_mailbox: Option<ObjectId>,
     pub action_forward: Option<String>,
     pub action_target_url: Option<String>,
+    /// Partial match on the List-ID: header.
+    pub query_list_id: Option<String>,
+    /// More forwarding targets: addresses and http(s) upload URLs (today's `action.targets`).
+    pub action_targets: Vec<String>,
+    /// The client's own object, as JSON text.
+    pub meta_data: Option<String>,
     pub disabled: bool,
     /// Unix milliseconds.
     pub created: i64,
@@ -34,9 +40,9 @@ pub struct FilterRecord {
 
 const FILTER_COLS: &str = "id, user_id, name, query_from, query_to, query_subject, query_text, query_ha, \
     query_size, action_seen, action_flag, action_delete, action_spam, action_mailbox, action_forward, \
-    action_target_url, disabled, created";
+    action_target_url, disabled, created, query_list_id, action_targets, meta_data";
 
-/// Binds the columns of [`FILTER_COLS`] in order, `$1` to `$18`.
+/// Binds the columns of [`FILTER_COLS`] in order, `$1` to `$21`.
 macro_rules! bind_filter {
     ($q:expr, $f:expr) => {{
         let f: &FilterRecord = $f;
@@ -58,7 +64,26 @@ macro_rules! bind_filter {
             .bind(f.action_target_url.as_deref())
             .bind(f.disabled)
             .bind(f.created)
+            .bind(f.query_list_id.as_deref())
+            .bind(targets_json(&f.action_targets))
+            .bind(f.meta_data.as_deref())
     }};
+}
+
+fn targets_json(targets: &[String]) -> Option<String> {
+    if targets.is_empty() {
+        None
+    } else {
+        serde_json::to_string(targets).ok()
+    }
+}
+
+fn targets_of(json: Option<String>) -> Result<Vec<String>> {
+    match json {
+        None => Ok(Vec::new()),
+        Some(j) => serde_json::from_str(&j)
+            .map_err(|e| crate::Error::Corrupt(format!("filter targets: {e}"))),
+    }
 }
 
 /// Nullable booleans, which [`Cols`] does not cover.
@@ -96,6 +121,9 @@ fn filter(r: &(impl Cols + OptBool)) -> Result<FilterRecord> {
         action_mailbox: r.opt_string("action_mailbox")?.map(ObjectId::from_stored),
         action_forward: r.opt_string("action_forward")?,
         action_target_url: r.opt_string("action_target_url")?,
+        query_list_id: r.opt_string("query_list_id")?,
+        action_targets: targets_of(r.opt_string("action_targets")?)?,
+        meta_data: r.opt_string("meta_data")?,
         disabled: r.boolean("disabled")?,
         created: r.i64("created")?,
     })
@@ -150,7 +178,7 @@ impl Store {
                     Some(false)
                 } else {
                     let sql = format!(
-                        "INSERT INTO filters ({FILTER_COLS}) VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15,$16,$17,$18)"
+                        "INSERT INTO filters ({FILTER_COLS}) VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15,$16,$17,$18,$19,$20,$21)"
                     );
                     bind_filter!(sqlx::query(&sql), f)
                     .execute(&mut *tx)
@@ -170,7 +198,8 @@ impl Store {
                     "UPDATE filters SET name = $3, query_from = $4, query_to = $5, query_subject = $6, query_text = $7, \
                      query_ha = $8, query_size = $9, action_seen = $10, action_flag = $11, action_delete = $12, \
                      action_spam = $13, action_mailbox = $14, action_forward = $15, action_target_url = $16, \
-                     disabled = $17 WHERE id = $1 AND user_id = $2 AND created = $18",
+                     disabled = $17, query_list_id = $19, action_targets = $20, meta_data = $21 \
+                     WHERE id = $1 AND user_id = $2 AND created = $18",
                 ),
                 f
             )
@@ -180,6 +209,55 @@ impl Store {
                 > 0
         });
         Ok(ok)
+    }
+
+    /// Every user's filters by id (`GET /filters`): `limit` rows from `seek`; with
+    /// `forward_like` (a LIKE pattern on lower-case text) only those forwarding to a matching
+    /// address or URL.
+    pub async fn list_all_filters(
+        &self,
+        forward_like: Option<&str>,
+        seek: &Seek<String>,
+        limit: i64,
+    ) -> Result<(i64, Vec<FilterRecord>)> {
+        let mut binds: Vec<String> = Vec::new();
+        let mut cond = String::from("1=1");
+        if let Some(l) = forward_like {
+            binds.push(l.to_string());
+            cond = "(LOWER(action_forward) LIKE $1 ESCAPE '\\' OR LOWER(action_target_url) LIKE $1 ESCAPE '\\' \
+                    OR LOWER(action_targets) LIKE $1 ESCAPE '\\')"
+                .into();
+        }
+        let count_binds = binds.len();
+        let (seek_cond, dir) = match seek {
+            Seek::First => (String::new(), "ASC"),
+            Seek::After(k) => {
+                binds.push(k.clone());
+                (format!(" AND id > ${}", binds.len()), "ASC")
+            }
+            Seek::Before(k) => {
+                binds.push(k.clone());
+                (format!(" AND id < ${}", binds.len()), "DESC")
+            }
+        };
+        let count_sql = format!("SELECT COUNT(*) AS n FROM filters WHERE {cond}");
+        let sql = format!(
+            "SELECT {FILTER_COLS} FROM filters WHERE {cond}{seek_cond} ORDER BY id {dir} LIMIT {}",
+            limit.max(1)
+        );
+        read!(self, db => {
+            let mut q = sqlx::query(&count_sql);
+            for b in &binds[..count_binds] {
+                q = q.bind(b);
+            }
+            let total = q.fetch_one(db).await?.i64("n")?;
+            let mut q = sqlx::query(&sql);
+            for b in &binds {
+                q = q.bind(b);
+            }
+            let list = q.fetch_all(db).await?.iter().map(filter).collect::<Result<Vec<_>>>()?;
+            Ok((total, list))
+        })
     }
 
     pub async fn delete_filter(&self, user: &ObjectId, id: &ObjectId) -> Result<bool> {

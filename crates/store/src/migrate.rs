@@ -105,6 +105,16 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         include_str!("schema/sqlite_0076_forwarded_addresses.sql"),
         include_str!("schema/postgres_0076_forwarded_addresses.sql"),
     ),
+    (
+        100,
+        include_str!("schema/sqlite_0100_asp_expiry.sql"),
+        include_str!("schema/postgres_0100_asp_expiry.sql"),
+    ),
+    (
+        101,
+        include_str!("schema/sqlite_0101_filter_fields.sql"),
+        include_str!("schema/postgres_0101_filter_fields.sql"),
+    ),
 ];
 
 pub async fn run(db: &Engine) -> Result<()> {

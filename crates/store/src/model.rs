@@ -150,6 +150,10 @@ pub struct UserProfile {
     /// The client's own objects, returned as given.
     pub meta_data: serde_json::Map<String, serde_json::Value>,
     pub internal_data: serde_json::Map<String, serde_json::Value>,
+    /// WildDuck's custom 2FA: the application in front handles a second factor itself, so
+    /// the account password no longer logs in to IMAP, POP3 or SMTP (application passwords do).
+    #[serde(rename = "custom2fa")]
+    pub custom_2fa: bool,
 }
 
 impl Default for UserProfile {
@@ -169,6 +173,7 @@ impl Default for UserProfile {
             mta_relay: None,
             meta_data: Default::default(),
             internal_data: Default::default(),
+            custom_2fa: false,
         }
     }
 }

@@ -15,14 +15,21 @@ pub struct AspRecord {
     pub scopes: Vec<String>,
     pub created: Millis,
     pub last_use: Option<Millis>,
+    /// The authentication log entry of the last login with it.
+    pub last_event: Option<ObjectId>,
+    /// Seconds a temporary password lives past each use; `None` for a lasting one.
+    pub ttl: Option<i64>,
+    /// When a temporary password stops working.
+    pub expires: Option<Millis>,
 }
 
-/// A password to check against: id, scopes and Argon2 hash.
+/// A password to check against: id, scopes, Argon2 hash and its lifetime.
 #[derive(Debug, Clone)]
 pub struct AspCandidate {
     pub id: ObjectId,
     pub scopes: Vec<String>,
     pub hash: String,
+    pub ttl: Option<i64>,
 }
 
 /// A new application specific password to store.
@@ -35,6 +42,8 @@ pub struct NewAsp {
     pub lookup: String,
     pub hash: String,
     pub created: Millis,
+    pub ttl: Option<i64>,
+    pub expires: Option<Millis>,
 }
 
 /// A user's TOTP state.
@@ -99,6 +108,19 @@ fn authlog_entry(r: &impl Cols) -> Result<AuthLogEntry> {
     })
 }
 
+fn asp_record(r: &impl Cols) -> Result<AspRecord> {
+    Ok(AspRecord {
+        id: rows::id(r, "id")?,
+        description: r.string("description")?,
+        scopes: split_scopes(&r.string("scopes")?),
+        created: r.i64("created")?,
+        last_use: r.opt_i64("last_use")?,
+        last_event: r.opt_string("last_event")?.map(ObjectId::from_stored),
+        ttl: r.opt_i64("ttl")?,
+        expires: r.opt_i64("expires")?,
+    })
+}
+
 impl Store {
     // ---- application specific passwords ----
 
@@ -113,7 +135,7 @@ impl Store {
             if n >= max {
                 false
             } else {
-                sqlx::query("INSERT INTO asps (id, user_id, description, scopes, lookup, password, created) VALUES ($1,$2,$3,$4,$5,$6,$7)")
+                sqlx::query("INSERT INTO asps (id, user_id, description, scopes, lookup, password, created, ttl, expires) VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9)")
                     .bind(asp.id.as_str())
                     .bind(asp.user.as_str())
                     .bind(&asp.description)
@@ -121,6 +143,8 @@ impl Store {
                     .bind(&asp.lookup)
                     .bind(&asp.hash)
                     .bind(asp.created)
+                    .bind(asp.ttl)
+                    .bind(asp.expires)
                     .execute(&mut *tx)
                     .await?;
                 true
@@ -129,32 +153,52 @@ impl Store {
         Ok(stored)
     }
 
-    pub async fn list_asps(&self, user: &ObjectId) -> Result<Vec<AspRecord>> {
+    /// The user's passwords, expired temporary ones left out.
+    pub async fn list_asps(&self, user: &ObjectId, now: Millis) -> Result<Vec<AspRecord>> {
         read!(self, db => {
-            sqlx::query("SELECT id, description, scopes, created, last_use FROM asps WHERE user_id = $1 ORDER BY id")
+            sqlx::query("SELECT id, description, scopes, created, last_use, last_event, ttl, expires FROM asps WHERE user_id = $1 AND (expires IS NULL OR expires > $2) ORDER BY id")
                 .bind(user.as_str())
+                .bind(now)
                 .fetch_all(db)
                 .await?
                 .iter()
-                .map(|r| {
-                    Ok(AspRecord {
-                        id: rows::id(r, "id")?,
-                        description: r.string("description")?,
-                        scopes: split_scopes(&r.string("scopes")?),
-                        created: r.i64("created")?,
-                        last_use: r.opt_i64("last_use")?,
-                    })
-                })
+                .map(asp_record)
                 .collect()
         })
     }
 
-    /// The user's passwords whose lookup key is `lookup`.
-    pub async fn asp_candidates(&self, user: &ObjectId, lookup: &str) -> Result<Vec<AspCandidate>> {
+    /// One of the user's passwords, unless it has expired.
+    pub async fn get_asp(
+        &self,
+        user: &ObjectId,
+        id: &ObjectId,
+        now: Millis,
+    ) -> Result<Option<AspRecord>> {
         read!(self, db => {
-            sqlx::query("SELECT id, scopes, password FROM asps WHERE user_id = $1 AND lookup = $2 ORDER BY id LIMIT 100")
+            sqlx::query("SELECT id, description, scopes, created, last_use, last_event, ttl, expires FROM asps WHERE id = $1 AND user_id = $2 AND (expires IS NULL OR expires > $3)")
+                .bind(id.as_str())
+                .bind(user.as_str())
+                .bind(now)
+                .fetch_optional(db)
+                .await?
+                .as_ref()
+                .map(asp_record)
+                .transpose()
+        })
+    }
+
+    /// The user's passwords whose lookup key is `lookup`.
+    pub async fn asp_candidates(
+        &self,
+        user: &ObjectId,
+        lookup: &str,
+        now: Millis,
+    ) -> Result<Vec<AspCandidate>> {
+        read!(self, db => {
+            sqlx::query("SELECT id, scopes, password, ttl FROM asps WHERE user_id = $1 AND lookup = $2 AND (expires IS NULL OR expires > $3) ORDER BY id LIMIT 100")
                 .bind(user.as_str())
                 .bind(lookup)
+                .bind(now)
                 .fetch_all(db)
                 .await?
                 .iter()
@@ -163,17 +207,28 @@ impl Store {
                         id: rows::id(r, "id")?,
                         scopes: split_scopes(&r.string("scopes")?),
                         hash: r.string("password")?,
+                        ttl: r.opt_i64("ttl")?,
                     })
                 })
                 .collect()
         })
     }
 
-    pub async fn touch_asp(&self, id: &ObjectId, when: Millis) -> Result<()> {
+    /// Records a login with the password: when, its log entry, and a temporary password's
+    /// new expiry.
+    pub async fn touch_asp(
+        &self,
+        id: &ObjectId,
+        when: Millis,
+        event: &ObjectId,
+        expires: Option<Millis>,
+    ) -> Result<()> {
         write_tx!(self, tx => {
-            sqlx::query("UPDATE asps SET last_use = $2 WHERE id = $1")
+            sqlx::query("UPDATE asps SET last_use = $2, last_event = $3, expires = COALESCE($4, expires) WHERE id = $1")
                 .bind(id.as_str())
                 .bind(when)
+                .bind(event.as_str())
+                .bind(expires)
                 .execute(&mut *tx)
                 .await?;
         });
@@ -344,6 +399,41 @@ impl Store {
             let list = q.fetch_all(db).await?.iter().map(authlog_entry).collect::<Result<Vec<_>>>()?;
             Ok((total, list))
         })
+    }
+
+    /// One of the user's entries, unless older than `since`.
+    pub async fn get_authlog(
+        &self,
+        user: &ObjectId,
+        id: &ObjectId,
+        since: Millis,
+    ) -> Result<Option<AuthLogEntry>> {
+        let sql = format!(
+            "SELECT {AUTHLOG_COLS} FROM authlog WHERE id = $1 AND user_id = $2 AND created >= $3"
+        );
+        read!(self, db => {
+            sqlx::query(&sql)
+                .bind(id.as_str())
+                .bind(user.as_str())
+                .bind(since)
+                .fetch_optional(db)
+                .await?
+                .as_ref()
+                .map(authlog_entry)
+                .transpose()
+        })
+    }
+
+    /// Deletes at most `limit` temporary application passwords expired before `now`.
+    pub async fn purge_expired_asps(&self, now: Millis, limit: i64) -> Result<u64> {
+        let sql = format!(
+            "DELETE FROM asps WHERE id IN (SELECT id FROM asps WHERE expires IS NOT NULL AND expires <= $1 LIMIT {})",
+            limit.max(1)
+        );
+        let n = write_tx!(self, tx => {
+            sqlx::query(&sql).bind(now).execute(&mut *tx).await?.rows_affected()
+        });
+        Ok(n)
     }
 
     /// Deletes at most `limit` entries created before `before`; returns how many.

@@ -7,7 +7,7 @@ use super::extract::{JsonBody, PathArgs, QueryArgs};
 use super::shape::{Success, iso_date};
 use axum::Json;
 use axum::extract::State;
-use sealpost_core::{AspRecord, AuthMeta};
+use sealpost_core::{ASP_SCOPES, AspRecord, AspRequest, AuthMeta};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 use utoipa_axum::router::OpenApiRouter;
@@ -16,7 +16,7 @@ use utoipa_axum::routes;
 pub fn routes() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
         .routes(routes!(list_asps, create_asp))
-        .routes(routes!(delete_asp))
+        .routes(routes!(get_asp, delete_asp))
 }
 
 /// `sess` and `ip` of a request, for the authentication log (body or query string).
@@ -36,6 +36,16 @@ impl LogArgs {
     }
 }
 
+/// When and with which log entry a password was last used (empty when never).
+#[derive(Debug, Default, Serialize, ToSchema)]
+pub struct LastUse {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub time: Option<String>,
+    /// Id of the authentication log entry (`GET /users/{user}/authlog/{event}`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub event: Option<String>,
+}
+
 /// One application specific password (never the password itself).
 #[derive(Debug, Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
@@ -44,27 +54,59 @@ pub struct AspItem {
     pub id: String,
     #[schema(example = "OSX Mail App")]
     pub description: String,
-    /// "imap", "pop3", "smtp" or "*".
+    /// "imap", "pop3", "smtp" ("*" is listed as all three, as WildDuck lists it).
     pub scopes: Vec<String>,
-    /// When it was last used to log in, `false` when never.
-    #[schema(value_type = Object)]
-    pub last_use: serde_json::Value,
+    pub last_use: LastUse,
     pub created: String,
+    /// When a temporary password stops working; absent for a lasting one, as WildDuck
+    /// answers (its document marks the field required, its code leaves it out).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub expires: Option<String>,
 }
 
 impl From<AspRecord> for AspItem {
     fn from(a: AspRecord) -> Self {
+        let scopes = if a.scopes.iter().any(|s| s == "*") {
+            ASP_SCOPES
+                .iter()
+                .filter(|s| **s != "*")
+                .map(|s| s.to_string())
+                .collect()
+        } else {
+            a.scopes
+        };
         AspItem {
             id: a.id.to_string(),
             description: a.description,
-            scopes: a.scopes,
-            last_use: match a.last_use {
-                Some(t) => serde_json::json!({ "time": iso_date(t) }),
-                None => serde_json::Value::Bool(false),
+            scopes,
+            last_use: LastUse {
+                time: a.last_use.map(iso_date),
+                event: a.last_event.map(|e| e.to_string()),
             },
             created: iso_date(a.created),
+            expires: a.expires.map(iso_date),
         }
     }
+}
+
+/// `GET /users/{user}/asps/{asp}`.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct AspResponse {
+    pub success: bool,
+    #[serde(flatten)]
+    pub asp: AspItem,
+}
+
+/// `GET /users/{user}/asps` options.
+#[derive(Debug, Default, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+#[serde(default, rename_all = "camelCase")]
+pub struct ListAspArgs {
+    /// Also list temporary (`ttl`) passwords; left out by default, as WildDuck does.
+    #[param(value_type = Option<bool>)]
+    pub show_all: Option<String>,
+    pub sess: Option<String>,
+    pub ip: Option<String>,
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -88,6 +130,14 @@ pub struct CreateAspRequest {
     #[serde(deserialize_with = "de::opt_bool")]
     #[schema(value_type = Option<bool>)]
     pub generate_mobileconfig: Option<bool>,
+    /// A chosen password: 16 latin letters.
+    pub password: Option<String>,
+    /// Seconds the password lives past its creation and each use (a temporary password).
+    #[serde(deserialize_with = "de::opt_count")]
+    #[schema(value_type = Option<i64>)]
+    pub ttl: Option<i64>,
+    /// One of the user's addresses, for the profile; default the main address.
+    pub address: Option<String>,
     pub sess: Option<String>,
     pub ip: Option<String>,
 }
@@ -101,9 +151,14 @@ pub struct CreatedAspResponse {
     /// The password; shown only here.
     #[schema(example = "slrfwaavyzmatgxf")]
     pub password: String,
-    /// Base64 `.mobileconfig` (content type `application/x-apple-aspen-config`).
+    /// Base64 `.mobileconfig` (content type `application/x-apple-aspen-config`); with it
+    /// the account's `name` and `address`, as WildDuck answers.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub mobileconfig: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub address: Option<String>,
 }
 
 /// List a user's application specific passwords.
@@ -111,18 +166,51 @@ pub struct CreatedAspResponse {
     get,
     path = "/users/{user}/asps",
     tag = "Application Specific Passwords",
-    params(("user" = String, Path, description = "User id (24 hex)")),
+    params(("user" = String, Path, description = "User id (24 hex)"), ListAspArgs),
     responses(
         (status = 200, description = "The passwords", body = AspList),
         (status = 404, description = "No such user", body = ErrorBody),
     )
 )]
-async fn list_asps(State(s): State<AppState>, path: PathArgs) -> ApiResult<Json<AspList>> {
+async fn list_asps(
+    State(s): State<AppState>,
+    path: PathArgs,
+    QueryArgs(q): QueryArgs<ListAspArgs>,
+) -> ApiResult<Json<AspList>> {
     let user = path.id("user")?;
+    let show_all = de::query_bool("showAll", q.show_all.as_deref())?.unwrap_or(false);
     let results = s.core.list_asps(&user).await?;
     Ok(Json(AspList {
         success: true,
-        results: results.into_iter().map(AspItem::from).collect(),
+        results: results
+            .into_iter()
+            .filter(|a| show_all || a.ttl.is_none())
+            .map(AspItem::from)
+            .collect(),
+    }))
+}
+
+/// One application specific password.
+#[utoipa::path(
+    get,
+    path = "/users/{user}/asps/{asp}",
+    tag = "Application Specific Passwords",
+    params(
+        ("user" = String, Path, description = "User id (24 hex)"),
+        ("asp" = String, Path, description = "Password id (24 hex)"),
+        LogArgs,
+    ),
+    responses(
+        (status = 200, description = "The password's details", body = AspResponse),
+        (status = 404, description = "No such user or password", body = ErrorBody),
+    )
+)]
+async fn get_asp(State(s): State<AppState>, path: PathArgs) -> ApiResult<Json<AspResponse>> {
+    let (user, asp) = (path.id("user")?, path.id("asp")?);
+    let record = s.core.get_asp(&user, &asp).await?;
+    Ok(Json(AspResponse {
+        success: true,
+        asp: AspItem::from(record),
     }))
 }
 
@@ -151,21 +239,23 @@ async fn create_asp(
         .filter(|d| !d.trim().is_empty())
         .ok_or_else(|| ApiError::invalid("description", "\"description\" is required"))?;
     let meta = AuthMeta::new("API", body.sess.clone(), body.ip.clone());
-    let created = s
-        .core
-        .create_asp(
-            &user,
-            description,
-            &body.scopes.clone().unwrap_or_default(),
-            body.generate_mobileconfig.unwrap_or(false),
-            &meta,
-        )
-        .await?;
+    let request = AspRequest {
+        description: description.to_string(),
+        scopes: body.scopes.clone().unwrap_or_default(),
+        password: body.password.clone(),
+        ttl: body.ttl,
+        address: body.address.clone(),
+        mobileconfig: body.generate_mobileconfig.unwrap_or(false),
+    };
+    let created = s.core.create_asp_with(&user, &request, &meta).await?;
+    let profile = created.mobileconfig.is_some();
     Ok(Json(CreatedAspResponse {
         success: true,
         id: created.id.to_string(),
         password: created.password,
         mobileconfig: created.mobileconfig,
+        name: profile.then_some(created.name),
+        address: profile.then_some(created.address),
     }))
 }
 

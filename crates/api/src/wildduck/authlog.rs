@@ -1,4 +1,4 @@
-//! `GET /users/{user}/authlog`: the authentication log, newest first, paged.
+//! `GET /users/{user}/authlog`: the authentication log, newest first, paged; and one entry.
 
 use super::AppState;
 use super::error::{ApiResult, ErrorBody};
@@ -14,7 +14,9 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 pub fn routes() -> OpenApiRouter<AppState> {
-    OpenApiRouter::new().routes(routes!(list_authlog))
+    OpenApiRouter::new()
+        .routes(routes!(list_authlog))
+        .routes(routes!(get_authlog_event))
 }
 
 #[derive(Debug, Default, Deserialize, IntoParams)]
@@ -48,22 +50,53 @@ pub struct AuthLogItem {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub ip: Option<String>,
     pub created: String,
+    /// The scope a login asked for (WildDuck's name for `scope`).
+    #[serde(rename = "requiredScope", skip_serializing_if = "Option::is_none")]
+    pub required_scope: Option<String>,
+    /// For logins: `master` (the account password) or `asp` (an application password).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub source: Option<&'static str>,
+    /// WildDuck folds repeated events into one entry; here every event is its own entry, so
+    /// `last` is `created`, `events` is 1 and the entry takes no more events after it was
+    /// made (`expires` = `created`).
+    pub last: String,
+    pub events: u32,
+    pub expires: String,
 }
 
 impl From<AuthLogEntry> for AuthLogItem {
     fn from(e: AuthLogEntry) -> Self {
+        let created = iso_date(e.created);
+        let source = match (&e.asp, e.scope.is_some()) {
+            (Some(_), _) => Some("asp"),
+            (None, true) => Some("master"),
+            (None, false) => None,
+        };
         AuthLogItem {
             id: e.id.to_string(),
             action: e.action,
             result: e.result,
             asp: e.asp.map(|a| a.to_string()),
+            required_scope: e.scope.clone(),
             scope: e.scope,
             protocol: e.protocol,
             sess: e.sess,
             ip: e.ip,
-            created: iso_date(e.created),
+            source,
+            last: created.clone(),
+            events: 1,
+            expires: created.clone(),
+            created,
         }
     }
+}
+
+/// `GET /users/{user}/authlog/{event}`.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct AuthLogEventResponse {
+    pub success: bool,
+    #[serde(flatten)]
+    pub event: AuthLogItem,
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -113,5 +146,32 @@ async fn list_authlog(
         previous_cursor,
         next_cursor,
         results: page.results.into_iter().map(AuthLogItem::from).collect(),
+    }))
+}
+
+/// One entry of the authentication log.
+#[utoipa::path(
+    get,
+    path = "/users/{user}/authlog/{event}",
+    tag = "Authentication",
+    params(
+        ("user" = String, Path, description = "User id (24 hex)"),
+        ("event" = String, Path, description = "Entry id (24 hex)"),
+    ),
+    responses(
+        (status = 200, description = "The entry", body = AuthLogEventResponse),
+        (status = 400, description = "Invalid parameters", body = ErrorBody),
+        (status = 404, description = "No such user or entry", body = ErrorBody),
+    )
+)]
+async fn get_authlog_event(
+    State(s): State<AppState>,
+    path: PathArgs,
+) -> ApiResult<Json<AuthLogEventResponse>> {
+    let (user, event) = (path.id("user")?, path.id("event")?);
+    let entry = s.core.get_authlog_event(&user, &event).await?;
+    Ok(Json(AuthLogEventResponse {
+        success: true,
+        event: AuthLogItem::from(entry),
     }))
 }

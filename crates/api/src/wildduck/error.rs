@@ -116,6 +116,10 @@ pub fn not_found_code(message: &str) -> &'static str {
     let m = message.to_ascii_lowercase();
     if m.contains("dkim") {
         "DkimNotFound"
+    } else if m.contains("asp key") {
+        "AspNotFound"
+    } else if m.starts_with("event ") {
+        "EventNotFound"
     } else if m.contains("alias") {
         "AliasNotFound"
     } else if m.contains("attachment") {

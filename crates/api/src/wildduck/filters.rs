@@ -1,13 +1,17 @@
-//! `/users/{user}/filters`: a user's message filters (list, create, get, update, delete).
+//! `/users/{user}/filters`: a user's message filters (list, create, get, update, delete), and
+//! `GET /filters` across users.
 //!
-//! Request fields are flat (`query_from`, `action_seen`, ...). In a `PUT` a field left out is
-//! unchanged and an empty string (or `null`) clears it; in a `POST` an empty value is unset.
+//! Requests take today's WildDuck nested objects (`query: {from, ...}`, `action: {seen, ...,
+//! targets}`) and the older flat fields (`query_from`, `action_seen`, ...); where both name a
+//! field the nested one wins. In a `PUT` a field left out is unchanged and an empty string (or
+//! `null`) clears it; in a `POST` an empty value is unset. Answers carry both forms.
 
 use super::AppState;
 use super::de;
 use super::error::{ApiError, ApiResult, ErrorBody};
-use super::extract::{JsonBody, PathArgs};
-use super::shape::{Created, Success, iso_date};
+use super::extract::{JsonBody, PathArgs, QueryArgs};
+use super::paging::{PageArgs, cursors};
+use super::shape::{Created, CursorOrFalse, Success, iso_date};
 use axum::Json;
 use axum::extract::State;
 use sealpost_core::filters::{FilterChanges, FilterSummary};
@@ -15,7 +19,7 @@ use sealpost_core::{FilterRecord, ObjectId};
 use serde::Serialize;
 use serde::de::{Deserialize, Deserializer, Error as _};
 use serde_json::Value;
-use utoipa::ToSchema;
+use utoipa::{IntoParams, ToSchema};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
@@ -23,6 +27,95 @@ pub fn routes() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
         .routes(routes!(list_filters, create_filter))
         .routes(routes!(get_filter, update_filter, delete_filter))
+        .routes(routes!(list_all_filters))
+}
+
+/// Today's nested `query` object of a filter (fields it does not use are left out).
+#[derive(Debug, Default, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct QueryObject {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub from: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub to: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub subject: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub list_id: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub text: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub ha: Option<bool>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub size: Option<i64>,
+}
+
+/// Today's nested `action` object; `targets` holds every forwarding address and upload URL.
+#[derive(Debug, Default, Serialize, ToSchema)]
+pub struct ActionObject {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub seen: Option<bool>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub flag: Option<bool>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub delete: Option<bool>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub spam: Option<bool>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub mailbox: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub targets: Option<Vec<String>>,
+}
+
+/// Every target of a filter: the older single forward and upload URL, then the list.
+fn all_targets(f: &FilterRecord) -> Vec<String> {
+    let mut out: Vec<String> = Vec::new();
+    for t in f
+        .action_forward
+        .iter()
+        .chain(f.action_target_url.iter())
+        .chain(f.action_targets.iter())
+    {
+        if !out.iter().any(|x| x.eq_ignore_ascii_case(t)) {
+            out.push(t.clone());
+        }
+    }
+    out
+}
+
+fn query_object(f: &FilterRecord) -> QueryObject {
+    QueryObject {
+        from: f.query_from.clone(),
+        to: f.query_to.clone(),
+        subject: f.query_subject.clone(),
+        list_id: f.query_list_id.clone(),
+        text: f.query_text.clone(),
+        ha: f.query_ha,
+        size: f.query_size,
+    }
+}
+
+fn action_object(f: &FilterRecord) -> ActionObject {
+    let targets = all_targets(f);
+    ActionObject {
+        seen: f.action_seen,
+        flag: f.action_flag,
+        delete: f.action_delete,
+        spam: f.action_spam,
+        mailbox: f.action_mailbox.as_ref().map(|m| m.to_string()),
+        targets: (!targets.is_empty()).then_some(targets),
+    }
+}
+
+/// The stored `metaData` object (`None` when unset or unreadable).
+fn meta_data(f: &FilterRecord) -> Option<serde_json::Map<String, Value>> {
+    f.meta_data
+        .as_deref()
+        .and_then(|j| serde_json::from_str::<Value>(j).ok())
+        .and_then(|v| match v {
+            Value::Object(m) => Some(m),
+            _ => None,
+        })
 }
 
 // ---- shapes ----
@@ -32,9 +125,9 @@ pub fn routes() -> OpenApiRouter<AppState> {
 pub struct FilterListItem {
     #[schema(example = "59759c440e1d676f15e76b5f")]
     pub id: String,
-    #[serde(skip_serializing_if = "Option::is_none")]
+    /// `""` when the filter has no name.
     #[schema(example = "Flag messages from abc")]
-    pub name: Option<String>,
+    pub name: String,
     /// Tuples describing the query, e.g. `[["from", "(abc)"]]`.
     #[schema(value_type = Vec<Vec<Object>>)]
     pub query: Vec<Value>,
@@ -44,13 +137,17 @@ pub struct FilterListItem {
     #[schema(example = "2017-07-24T07:05:40.355Z")]
     pub created: String,
     pub disabled: bool,
+    #[serde(rename = "metaData", skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<Object>)]
+    pub meta_data: Option<serde_json::Map<String, Value>>,
 }
 
 impl From<FilterSummary> for FilterListItem {
     fn from(s: FilterSummary) -> Self {
         FilterListItem {
             id: s.filter.id.to_string(),
-            name: s.filter.name,
+            meta_data: meta_data(&s.filter),
+            name: s.filter.name.unwrap_or_default(),
             query: s.query,
             action: s.action,
             created: iso_date(s.filter.created),
@@ -59,10 +156,51 @@ impl From<FilterSummary> for FilterListItem {
     }
 }
 
+/// How many filters the user may have and has.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct FilterLimits {
+    pub allowed: i64,
+    pub used: i64,
+}
+
 #[derive(Debug, Serialize, ToSchema)]
 pub struct FilterList {
     pub success: bool,
+    pub limits: FilterLimits,
     pub results: Vec<FilterListItem>,
+}
+
+/// A filter in `GET /filters`: with its user and forwarding targets.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct AllFiltersItem {
+    #[serde(flatten)]
+    pub filter: FilterListItem,
+    pub user: String,
+    pub targets: Vec<String>,
+}
+
+/// `GET /filters`.
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct AllFiltersList {
+    pub success: bool,
+    pub total: i64,
+    pub page: u32,
+    pub previous_cursor: CursorOrFalse,
+    pub next_cursor: CursorOrFalse,
+    pub results: Vec<AllFiltersItem>,
+}
+
+/// `GET /filters` options.
+#[derive(Debug, Default, serde::Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+#[serde(rename_all = "camelCase")]
+pub struct AllFiltersArgs {
+    /// Partial match of a forwarding address or upload URL.
+    pub forward: Option<String>,
+    /// Include `metaData`.
+    #[param(value_type = Option<bool>)]
+    pub meta_data: Option<String>,
 }
 
 /// One filter: only the fields it uses are present.
@@ -70,9 +208,15 @@ pub struct FilterList {
 pub struct FilterInfo {
     pub success: bool,
     pub id: String,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub name: Option<String>,
+    /// `""` when the filter has no name.
+    pub name: String,
     pub created: String,
+    /// Today's nested form of the query and the actions.
+    pub query: QueryObject,
+    pub action: ActionObject,
+    #[serde(rename = "metaData", skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<Object>)]
+    pub meta_data: Option<serde_json::Map<String, Value>>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub query_from: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -107,7 +251,10 @@ impl From<FilterRecord> for FilterInfo {
         FilterInfo {
             success: true,
             id: f.id.to_string(),
-            name: f.name,
+            query: query_object(&f),
+            action: action_object(&f),
+            meta_data: meta_data(&f),
+            name: f.name.unwrap_or_default(),
             created: iso_date(f.created),
             query_from: f.query_from,
             query_to: f.query_to,
@@ -171,10 +318,115 @@ fn tri_int<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Option<i64>>, D::Er
     }
 }
 
+/// Targets as an array of strings (or one comma separated string); `null` or empty clears.
+fn tri_targets<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Vec<String>>, D::Error> {
+    match Value::deserialize(d)? {
+        Value::Null => Ok(Some(Vec::new())),
+        Value::String(s) => Ok(Some(
+            s.split(',')
+                .map(|t| t.trim().to_string())
+                .filter(|t| !t.is_empty())
+                .collect(),
+        )),
+        Value::Array(items) => items
+            .into_iter()
+            .map(|v| match v {
+                Value::String(s) => Ok(s),
+                _ => Err(D::Error::custom("must be an array of strings")),
+            })
+            .collect::<Result<Vec<_>, _>>()
+            .map(Some),
+        _ => Err(D::Error::custom("must be an array of strings")),
+    }
+}
+
+/// `metaData`: an object or a JSON string of one; `null` or `""` removes it.
+fn tri_meta<'de, D: Deserializer<'de>>(
+    d: D,
+) -> Result<Option<Option<serde_json::Map<String, Value>>>, D::Error> {
+    match Value::deserialize(d)? {
+        Value::Null => Ok(Some(None)),
+        Value::Object(m) => Ok(Some(Some(m))),
+        Value::String(s) if s.trim().is_empty() => Ok(Some(None)),
+        Value::String(s) => match serde_json::from_str::<Value>(&s) {
+            Ok(Value::Object(m)) => Ok(Some(Some(m))),
+            _ => Err(D::Error::custom(
+                "must be an object or a JSON formatted object",
+            )),
+        },
+        _ => Err(D::Error::custom(
+            "must be an object or a JSON formatted object",
+        )),
+    }
+}
+
+/// Today's `query` object in a request.
+#[derive(Debug, Default, Serialize, serde::Deserialize, ToSchema)]
+#[serde(default, deny_unknown_fields)]
+pub struct QueryRequest {
+    #[serde(deserialize_with = "tri_string")]
+    #[schema(value_type = Option<String>)]
+    pub from: Option<Option<String>>,
+    #[serde(deserialize_with = "tri_string")]
+    #[schema(value_type = Option<String>)]
+    pub to: Option<Option<String>>,
+    #[serde(deserialize_with = "tri_string")]
+    #[schema(value_type = Option<String>)]
+    pub subject: Option<Option<String>>,
+    #[serde(rename = "listId", deserialize_with = "tri_string")]
+    #[schema(value_type = Option<String>)]
+    pub list_id: Option<Option<String>>,
+    #[serde(deserialize_with = "tri_string")]
+    #[schema(value_type = Option<String>)]
+    pub text: Option<Option<String>>,
+    #[serde(deserialize_with = "tri_bool")]
+    #[schema(value_type = Option<bool>)]
+    pub ha: Option<Option<bool>>,
+    #[serde(deserialize_with = "tri_int")]
+    #[schema(value_type = Option<i64>)]
+    pub size: Option<Option<i64>>,
+}
+
+/// Today's `action` object in a request.
+#[derive(Debug, Default, Serialize, serde::Deserialize, ToSchema)]
+#[serde(default, deny_unknown_fields)]
+pub struct ActionRequest {
+    #[serde(deserialize_with = "tri_bool")]
+    #[schema(value_type = Option<bool>)]
+    pub seen: Option<Option<bool>>,
+    #[serde(deserialize_with = "tri_bool")]
+    #[schema(value_type = Option<bool>)]
+    pub flag: Option<Option<bool>>,
+    #[serde(deserialize_with = "tri_bool")]
+    #[schema(value_type = Option<bool>)]
+    pub delete: Option<Option<bool>>,
+    #[serde(deserialize_with = "tri_bool")]
+    #[schema(value_type = Option<bool>)]
+    pub spam: Option<Option<bool>>,
+    #[serde(deserialize_with = "tri_string")]
+    #[schema(value_type = Option<String>)]
+    pub mailbox: Option<Option<String>>,
+    /// Forwarding addresses and http(s) upload URLs (replaces the list).
+    #[serde(deserialize_with = "tri_targets")]
+    #[schema(value_type = Option<Vec<String>>)]
+    pub targets: Option<Vec<String>>,
+}
+
 /// `POST` and `PUT` body.
 #[derive(Debug, Default, serde::Deserialize, ToSchema)]
 #[serde(default)]
 pub struct FilterRequest {
+    /// Today's nested query (wins over the flat `query_*` fields).
+    pub query: Option<QueryRequest>,
+    /// Today's nested actions (win over the flat `action_*` fields).
+    pub action: Option<ActionRequest>,
+    /// The client's own object (or a JSON string of one).
+    #[serde(rename = "metaData", deserialize_with = "tri_meta")]
+    #[schema(value_type = Option<Object>)]
+    pub meta_data: Option<Option<serde_json::Map<String, Value>>>,
+    /// Session identifier and IP address for the logs (accepted, not stored).
+    pub sess: Option<String>,
+    pub ip: Option<String>,
     /// Name of the filter.
     #[serde(deserialize_with = "tri_string")]
     #[schema(value_type = Option<String>, example = "Flag messages from abc")]
@@ -239,7 +491,9 @@ pub struct FilterRequest {
 
 impl FilterRequest {
     fn into_changes(self) -> ApiResult<FilterChanges> {
-        let action_mailbox = match self.action_mailbox {
+        let q = self.query.unwrap_or_default();
+        let a = self.action.unwrap_or_default();
+        let action_mailbox = match a.mailbox.or(self.action_mailbox) {
             Some(Some(id)) => Some(Some(ObjectId::parse(id.trim()).ok_or_else(|| {
                 ApiError::invalid(
                     "action_mailbox",
@@ -251,19 +505,32 @@ impl FilterRequest {
         };
         Ok(FilterChanges {
             name: self.name,
-            query_from: self.query_from,
-            query_to: self.query_to,
-            query_subject: self.query_subject,
-            query_text: self.query_text,
-            query_ha: self.query_ha,
-            query_size: self.query_size,
-            action_seen: self.action_seen,
-            action_flag: self.action_flag,
-            action_delete: self.action_delete,
-            action_spam: self.action_spam,
+            query_from: q.from.or(self.query_from),
+            query_to: q.to.or(self.query_to),
+            query_subject: q.subject.or(self.query_subject),
+            query_text: q.text.or(self.query_text),
+            query_ha: q.ha.or(self.query_ha),
+            query_size: q.size.or(self.query_size),
+            query_list_id: q.list_id,
+            action_seen: a.seen.or(self.action_seen),
+            action_flag: a.flag.or(self.action_flag),
+            action_delete: a.delete.or(self.action_delete),
+            action_spam: a.spam.or(self.action_spam),
             action_mailbox,
-            action_forward: self.action_forward,
-            action_target_url: self.action_target_url,
+            // Today's targets replace the list, and with it the older single forward and
+            // upload URL, so that the answer's `targets` is exactly what was sent.
+            action_forward: if a.targets.is_some() {
+                Some(None)
+            } else {
+                self.action_forward
+            },
+            action_target_url: if a.targets.is_some() {
+                Some(None)
+            } else {
+                self.action_target_url
+            },
+            action_targets: a.targets,
+            meta_data: self.meta_data,
             disabled: self.disabled,
         })
     }
@@ -286,9 +553,63 @@ impl FilterRequest {
 async fn list_filters(State(s): State<AppState>, path: PathArgs) -> ApiResult<Json<FilterList>> {
     let user = path.id("user")?;
     let list = s.core.list_filters(&user).await?;
+    let allowed = s.core.allowed_filters(&user).await?;
     Ok(Json(FilterList {
         success: true,
+        limits: FilterLimits {
+            allowed,
+            used: list.len() as i64,
+        },
         results: list.into_iter().map(FilterListItem::from).collect(),
+    }))
+}
+
+/// List the filters of every user, by id.
+#[utoipa::path(
+    get,
+    path = "/filters",
+    tag = "Filters",
+    params(AllFiltersArgs, PageArgs),
+    responses(
+        (status = 200, description = "One page of filters", body = AllFiltersList),
+        (status = 400, description = "Invalid parameters", body = ErrorBody),
+    )
+)]
+async fn list_all_filters(
+    State(s): State<AppState>,
+    QueryArgs(q): QueryArgs<AllFiltersArgs>,
+    QueryArgs(p): QueryArgs<PageArgs>,
+) -> ApiResult<Json<AllFiltersList>> {
+    let paging = p.paging()?;
+    let with_meta = de::query_bool("metaData", q.meta_data.as_deref())?.unwrap_or(false);
+    let page = s
+        .core
+        .list_all_filters(de::query_str(&q.forward), &paging.request)
+        .await?;
+    let (previous_cursor, next_cursor) = cursors(&page);
+    Ok(Json(AllFiltersList {
+        success: true,
+        total: page.total,
+        page: paging.page,
+        previous_cursor,
+        next_cursor,
+        results: page
+            .results
+            .into_iter()
+            .map(|summary| {
+                let user = summary.filter.user.to_string();
+                let targets = all_targets(&summary.filter);
+                let mut filter = FilterListItem::from(summary);
+                if !with_meta {
+                    filter.meta_data = None;
+                }
+                AllFiltersItem {
+                    filter,
+                    user,
+                    targets,
+                }
+            })
+            .collect(),
     }))
 }
 
@@ -438,7 +759,9 @@ mod tests {
             serde_json::to_value(FilterInfo::from(f)).unwrap(),
             json!({"success": true, "id": "59759c440e1d676f15e76b5f", "name": "Flag messages from abc",
                    "created": "2017-07-24T07:05:40.355Z", "query_from": "abc", "action_flag": true,
-                   "action_targetUrl": "https://h.example/", "disabled": false})
+                   "action_targetUrl": "https://h.example/", "disabled": false,
+                   "query": {"from": "abc"},
+                   "action": {"flag": true, "targets": ["https://h.example/"]}})
         );
     }
 }

@@ -1,4 +1,4 @@
-//! `/users/{user}/2fa`: TOTP setup, enabling, checking and disabling.
+//! `/users/{user}/2fa`: TOTP setup, enabling, checking and disabling; WildDuck's custom 2FA.
 
 use super::AppState;
 use super::asps::LogArgs;
@@ -21,6 +21,62 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(check_totp))
         .routes(routes!(disable_totp))
         .routes(routes!(disable_2fa))
+        .routes(routes!(enable_custom_2fa, disable_custom_2fa))
+}
+
+/// `sess` and `ip` in a JSON body, for the authentication log.
+#[derive(Debug, Default, Deserialize, ToSchema)]
+#[serde(default)]
+pub struct LogBody {
+    pub sess: Option<String>,
+    pub ip: Option<String>,
+}
+
+/// Enable custom 2FA: the application in front handles a second factor itself; the account
+/// password then works only for the API (`master` scope), not for IMAP, POP3 or SMTP.
+#[utoipa::path(
+    put,
+    path = "/users/{user}/2fa/custom",
+    tag = "2FA",
+    params(("user" = String, Path, description = "User id (24 hex)")),
+    request_body = LogBody,
+    responses(
+        (status = 200, description = "Enabled", body = Success),
+        (status = 400, description = "Already enabled (CustomEnabled)", body = ErrorBody),
+        (status = 404, description = "No such user", body = ErrorBody),
+    )
+)]
+async fn enable_custom_2fa(
+    State(s): State<AppState>,
+    path: PathArgs,
+    JsonBody(body): JsonBody<LogBody>,
+) -> ApiResult<Json<Success>> {
+    let user = path.id("user")?;
+    let meta = AuthMeta::new("API", body.sess, body.ip);
+    s.core.enable_custom_2fa(&user, &meta).await?;
+    Ok(Success::ok())
+}
+
+/// Disable custom 2FA.
+#[utoipa::path(
+    delete,
+    path = "/users/{user}/2fa/custom",
+    tag = "2FA",
+    params(("user" = String, Path, description = "User id (24 hex)"), LogArgs),
+    responses(
+        (status = 200, description = "Disabled", body = Success),
+        (status = 400, description = "Not enabled (CustomDisabled)", body = ErrorBody),
+        (status = 404, description = "No such user", body = ErrorBody),
+    )
+)]
+async fn disable_custom_2fa(
+    State(s): State<AppState>,
+    path: PathArgs,
+    QueryArgs(q): QueryArgs<LogArgs>,
+) -> ApiResult<Json<Success>> {
+    let user = path.id("user")?;
+    s.core.disable_custom_2fa(&user, &q.meta()).await?;
+    Ok(Success::ok())
 }
 
 /// `POST /users/{user}/2fa/totp/setup`.
@@ -198,6 +254,6 @@ async fn disable_2fa(
     QueryArgs(q): QueryArgs<LogArgs>,
 ) -> ApiResult<Json<Success>> {
     let user = path.id("user")?;
-    s.core.disable_totp(&user, "disable 2fa", &q.meta()).await?;
+    s.core.disable_2fa(&user, &q.meta()).await?;
     Ok(Success::ok())
 }

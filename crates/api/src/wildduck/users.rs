@@ -358,6 +358,7 @@ impl From<UserRecord> for UserInfo {
     fn from(u: UserRecord) -> Self {
         let quota = QuotaInfo::from(&u);
         let p: UserProfile = u.profile;
+        let filters_allowed = sealpost_core::filters::filter_limit(&p);
         UserInfo {
             success: true,
             id: u.id.to_string(),
@@ -381,11 +382,7 @@ impl From<UserRecord> for UserInfo {
                 quota,
                 recipients: RateLimit::allowed(u.recipients),
                 filters: CountLimit {
-                    allowed: if p.filters > 0 {
-                        p.filters.min(sealpost_core::filters::MAX_FILTERS)
-                    } else {
-                        sealpost_core::filters::MAX_FILTERS
-                    },
+                    allowed: filters_allowed,
                     used: 0,
                 },
                 forwards: RateLimit::allowed(u.forwards),

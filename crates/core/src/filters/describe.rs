@@ -13,6 +13,7 @@ pub fn query(f: &FilterRecord) -> Vec<Value> {
         ("from", &f.query_from),
         ("to", &f.query_to),
         ("subject", &f.query_subject),
+        ("list id", &f.query_list_id),
     ] {
         if let Some(v) = value {
             out.push(json!([key, format!("({v})")]));
@@ -60,12 +61,22 @@ pub fn action(f: &FilterRecord, mailboxes: &[MailboxRecord]) -> Vec<Value> {
     if let Some(address) = &f.action_forward {
         out.push(json!(["forward to", address]));
     }
-    if let Some(url) = &f.action_target_url {
+    let upload = |url: &String| {
         let host = url::Url::parse(url)
             .ok()
             .and_then(|u| u.host_str().map(str::to_string))
             .unwrap_or_else(|| url.clone());
-        out.push(json!(["upload to", host]));
+        json!(["upload to", host])
+    };
+    if let Some(url) = &f.action_target_url {
+        out.push(upload(url));
+    }
+    for t in &f.action_targets {
+        if super::engine::is_url_target(t) {
+            out.push(upload(t));
+        } else {
+            out.push(json!(["forward to", t]));
+        }
     }
     if let Some(id) = &f.action_mailbox {
         let target = mailboxes

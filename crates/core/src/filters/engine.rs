@@ -3,7 +3,7 @@
 //!
 //! - Filters run in creation order; disabled ones are skipped.
 //! - A filter matches when every query it sets matches: `from` (From:, Sender:), `to` (To:,
-//!   Cc:, Delivered-To:) and `subject` are case-insensitive substrings of the decoded header
+//!   Cc:, Delivered-To:), `listId` (List-ID:) and `subject` are case-insensitive substrings of the decoded header
 //!   values, `text` of the plain text body (whitespace collapsed), `ha` requires attachments
 //!   (true) or none (false), `size` a raw size at least (positive) or at most (negative) the
 //!   value.
@@ -87,8 +87,21 @@ pub fn evaluate(filters: &[FilterRecord], facts: &MessageFacts<'_>) -> FilterOut
         first(&mut out.mailbox, f.action_mailbox.clone());
         add(&mut out.forward, f.action_forward.as_deref());
         add(&mut out.target_urls, f.action_target_url.as_deref());
+        for t in &f.action_targets {
+            if is_url_target(t) {
+                add(&mut out.target_urls, Some(t));
+            } else {
+                add(&mut out.forward, Some(t));
+            }
+        }
     }
     out
+}
+
+/// An `action.targets` entry that is an upload URL rather than a forwarding address.
+pub fn is_url_target(t: &str) -> bool {
+    let lower = t.get(..8).unwrap_or(t).to_ascii_lowercase();
+    lower.starts_with("http://") || lower.starts_with("https://")
 }
 
 fn first<T>(slot: &mut Option<T>, value: Option<T>) {
@@ -111,6 +124,7 @@ struct Prepared {
     from: Option<Vec<String>>,
     to: Option<Vec<String>>,
     subject: Option<Vec<String>>,
+    list_id: Option<Vec<String>>,
     text: Option<String>,
 }
 
@@ -154,6 +168,15 @@ fn matches(f: &FilterRecord, facts: &MessageFacts<'_>, p: &mut Prepared) -> bool
         .map(fold)
         .filter(|q| !q.is_empty())
         && !contains_any(header_values(&mut p.subject, facts, &["subject"]), &q)
+    {
+        return false;
+    }
+    if let Some(q) = f
+        .query_list_id
+        .as_deref()
+        .map(fold)
+        .filter(|q| !q.is_empty())
+        && !contains_any(header_values(&mut p.list_id, facts, &["list-id"]), &q)
     {
         return false;
     }

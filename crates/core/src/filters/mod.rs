@@ -7,7 +7,7 @@ pub mod describe;
 pub mod engine;
 pub mod upload;
 
-use crate::{Core, Error, Result, validate};
+use crate::{Core, Error, Page, PageRequest, Result, validate};
 use sealpost_store::filters::FilterRecord;
 use sealpost_store::model::ObjectId;
 use serde_json::Value;
@@ -43,8 +43,28 @@ pub struct FilterChanges {
     pub action_mailbox: Option<Option<ObjectId>>,
     pub action_forward: Option<Option<String>>,
     pub action_target_url: Option<Option<String>>,
+    pub query_list_id: Option<Option<String>>,
+    /// Today's `action.targets`: addresses and http(s) URLs; replaces the list.
+    pub action_targets: Option<Vec<String>>,
+    /// The client's object (`None` inside: removed).
+    pub meta_data: Option<Option<serde_json::Map<String, Value>>>,
     pub disabled: Option<bool>,
 }
+
+/// The one rule for how many filters a user may have: its `filters` setting when set, never
+/// more than [`MAX_FILTERS`].
+pub fn filter_limit(profile: &sealpost_store::model::UserProfile) -> i64 {
+    if profile.filters > 0 {
+        profile.filters.min(MAX_FILTERS)
+    } else {
+        MAX_FILTERS
+    }
+}
+
+/// Most `action.targets` of one filter.
+pub const MAX_FILTER_TARGETS: usize = 20;
+/// Largest `metaData`, as JSON bytes.
+pub const MAX_META_DATA: usize = 64 * 1024;
 
 /// A filter as listed: the record and its human-readable descriptions.
 #[derive(Debug, Clone)]
@@ -114,6 +134,60 @@ impl Core {
             .collect())
     }
 
+    /// How many filters the user may have.
+    pub async fn allowed_filters(&self, user: &ObjectId) -> Result<i64> {
+        Ok(filter_limit(&self.get_user(user).await?.profile))
+    }
+
+    /// `GET /filters`: every user's filters by id, a page at a time; `forward` keeps those
+    /// forwarding to (or uploading to) a target that contains it.
+    pub async fn list_all_filters(
+        &self,
+        forward: Option<&str>,
+        page: &PageRequest,
+    ) -> Result<Page<FilterSummary>> {
+        let like = match forward.map(str::trim).filter(|q| !q.is_empty()) {
+            Some(q) if q.len() > 256 => {
+                return Err(Error::validation("\"forward\" is too long", "forward"));
+            }
+            Some(q) => {
+                validate::text(q, "forward")?;
+                Some(format!(
+                    "%{}%",
+                    sealpost_store::like_escape(&q.to_lowercase())
+                ))
+            }
+            None => None,
+        };
+        let (total, rows) = self
+            .store
+            .list_all_filters(like.as_deref(), &page.seek::<String>()?, page.fetch_limit())
+            .await?;
+        // Mailbox names for the descriptions: one lookup per user on the page.
+        let mut boxes: Vec<(ObjectId, Vec<sealpost_store::model::MailboxRecord>)> = Vec::new();
+        for f in &rows {
+            if f.action_mailbox.is_some() && !boxes.iter().any(|(u, _)| u == &f.user) {
+                boxes.push((f.user.clone(), self.store.list_mailboxes(&f.user).await?));
+            }
+        }
+        let summaries = rows
+            .into_iter()
+            .map(|f| {
+                let mailboxes = boxes
+                    .iter()
+                    .find(|(u, _)| u == &f.user)
+                    .map(|(_, b)| b.as_slice())
+                    .unwrap_or(&[]);
+                FilterSummary {
+                    query: describe::query(&f),
+                    action: describe::action(&f, mailboxes),
+                    filter: f,
+                }
+            })
+            .collect();
+        Ok(page.finish(total, summaries, |s| s.filter.id.to_string()))
+    }
+
     pub async fn get_filter(&self, user: &ObjectId, id: &ObjectId) -> Result<FilterRecord> {
         self.store
             .get_filter(user, id)
@@ -129,12 +203,12 @@ impl Core {
             created: sealpost_store::now_ms(),
             ..Default::default()
         };
-        self.get_user(user).await?;
+        let max = filter_limit(&self.get_user(user).await?.profile);
         self.apply_filter_changes(&mut f, changes).await?;
-        match self.store.insert_filter(&f, MAX_FILTERS).await? {
+        match self.store.insert_filter(&f, max).await? {
             None => Err(Error::not_found("This user does not exist")),
             Some(false) => Err(Error::Forbidden {
-                message: format!("A user can have at most {MAX_FILTERS} filters"),
+                message: format!("A user can have at most {max} filters"),
                 code: "TooManyFilters",
             }),
             Some(true) => Ok(f.id),
@@ -231,7 +305,9 @@ impl Core {
                 None => None,
                 Some(a) => {
                     let (address, norm) = validate::address(&a, "action_forward")?;
-                    self.check_forward_targets(f, &norm).await?;
+                    let mut others = f.clone();
+                    others.action_forward = None;
+                    self.check_forward_targets(&others, &[norm]).await?;
                     Some(address)
                 }
             };
@@ -242,10 +318,32 @@ impl Core {
                 Some(u) => Some(target_url(&u)?),
             };
         }
+        if let Some(v) = c.query_list_id {
+            f.query_list_id = text_value(v, "query_listId")?;
+        }
+        if let Some(list) = c.action_targets {
+            f.action_targets = self.filter_targets(f, list).await?;
+        }
+        if let Some(v) = c.meta_data {
+            f.meta_data = match v.filter(|m| !m.is_empty()) {
+                None => None,
+                Some(m) => {
+                    let json = Value::Object(m).to_string();
+                    if json.len() > MAX_META_DATA {
+                        return Err(Error::validation(
+                            format!("\"metaData\" must be at most {MAX_META_DATA} bytes"),
+                            "metaData",
+                        ));
+                    }
+                    Some(json)
+                }
+            };
+        }
         if let Some(v) = c.disabled {
             f.disabled = v;
         }
         let has_query = f.query_from.is_some()
+            || f.query_list_id.is_some()
             || f.query_to.is_some()
             || f.query_subject.is_some()
             || f.query_text.is_some()
@@ -257,7 +355,8 @@ impl Core {
             || f.action_spam.is_some()
             || f.action_mailbox.is_some()
             || f.action_forward.is_some()
-            || f.action_target_url.is_some();
+            || f.action_target_url.is_some()
+            || !f.action_targets.is_empty();
         if !has_query {
             return Err(Error::Validation {
                 message: "Empty filter query".into(),
@@ -273,19 +372,74 @@ impl Core {
         Ok(())
     }
 
+    /// Validates `action.targets`: each an address (counted as a forward target) or an
+    /// http(s) upload URL; `smtp://` relays are not supported here.
+    async fn filter_targets(&self, f: &FilterRecord, list: Vec<String>) -> Result<Vec<String>> {
+        const FIELD: &str = "action_targets";
+        if list.len() > MAX_FILTER_TARGETS {
+            return Err(Error::validation(
+                format!("\"targets\" must contain at most {MAX_FILTER_TARGETS} items"),
+                FIELD,
+            ));
+        }
+        let mut out: Vec<String> = Vec::new();
+        let mut norms = Vec::new();
+        for t in list.iter().map(|t| t.trim()).filter(|t| !t.is_empty()) {
+            let value = if engine::is_url_target(t) {
+                target_url(t)?
+            } else if t.contains("://") {
+                return Err(Error::validation(
+                    "\"targets\" may hold addresses and http(s) URLs; relaying to an smtp:// server is not supported",
+                    FIELD,
+                ));
+            } else {
+                let (address, norm) = validate::address(t, FIELD)?;
+                norms.push(norm);
+                address
+            };
+            if !out.iter().any(|x| x.eq_ignore_ascii_case(&value)) {
+                out.push(value);
+            }
+        }
+        if !norms.is_empty() {
+            let mut others = f.clone();
+            others.action_targets.clear();
+            self.check_forward_targets(&others, &norms).await?;
+        }
+        Ok(out)
+    }
+
     /// Forward addresses count toward the user's forward targets: at most
     /// [`MAX_FORWARD_TARGETS`] distinct ones over all filters.
-    async fn check_forward_targets(&self, f: &FilterRecord, norm: &str) -> Result<()> {
+    async fn check_forward_targets(&self, f: &FilterRecord, new: &[String]) -> Result<()> {
         let mut targets: Vec<String> = self
             .store
             .list_filters(&f.user)
             .await?
             .into_iter()
             .filter(|other| other.id != f.id)
-            .filter_map(|other| other.action_forward)
+            .flat_map(|other| {
+                other
+                    .action_forward
+                    .into_iter()
+                    .chain(other.action_targets)
+                    .filter(|t| !engine::is_url_target(t))
+            })
             .map(|a| validate::normalize_address(&a))
             .collect();
-        targets.push(norm.to_string());
+        // This filter's other kind of forward (the single field or the list) counts too.
+        targets.extend(
+            f.action_forward
+                .iter()
+                .map(|a| validate::normalize_address(a)),
+        );
+        targets.extend(
+            f.action_targets
+                .iter()
+                .filter(|t| !engine::is_url_target(t))
+                .map(|a| validate::normalize_address(a)),
+        );
+        targets.extend(new.iter().cloned());
         targets.sort();
         targets.dedup();
         if targets.len() > MAX_FORWARD_TARGETS {
@@ -316,6 +470,9 @@ fn changes_named(c: &FilterChanges) -> bool {
         || c.action_mailbox.is_some()
         || c.action_forward.is_some()
         || c.action_target_url.is_some()
+        || c.query_list_id.is_some()
+        || c.action_targets.is_some()
+        || c.meta_data.is_some()
         || c.disabled.is_some()
 }
 
