@@ -515,8 +515,22 @@ NEEDS = {
     "mail.apppassword.list": "mail", "mail.apppassword.add": "mail", "mail.apppassword.del": "mail",
     "mail.vacation.get": "mail", "mail.vacation.set": "mail", "mail.vacation.delete": "mail",
     "mail.blacklist.list": "mail", "mail.blacklist.add": "mail", "mail.blacklist.del": "mail",
+    "account.capabilities.get": "account", "account.capabilities.set": "account",
+    "domain.capabilities.set": "account",
+    "domain.deletelist.search": "domain", "domain.deletelist.delete": "domain",
+    "mail.spamprotect.get": "mail", "mail.spamprotect.set": "mail",
+    "mail.passwordreset.listmethods": "domain", "mail.passwordreset.setpassword": "anonymous",
+    "mail.backup.list": "mail", "mail.backup.import": "mail",
+    "mailinglist.add": "account", "mailinglist.get": "account", "mailinglist.set": "account",
+    "mailinglist.del": "account", "mailinglist.list": "account",
+    "group.add": "account", "group.get": "account", "group.set": "account",
+    "group.del": "account", "group.list": "account",
 }
-ORDER = ["mail", "domain", "account", "reseller", "admin"]
+ORDER = ["anonymous", "mail", "domain", "account", "reseller", "admin"]
+
+
+def group_id(admin: Rpc, account: str, name: str) -> int:
+    return next(g["group_id"] for g in admin.ok("group.list", {"account": account}) if g["name"] == name)
 
 
 def test_every_method_with_every_level(site, admin, rpc):
@@ -524,6 +538,15 @@ def test_every_method_with_every_level(site, admin, rpc):
     res2 = rpc.login("res2", RES_PW)
     own = make_tree(admin, reseller=res1)
     other = make_tree(admin, reseller=res2)
+    for t in (own, other):
+        # Room for the mailing lists the table makes; one list and one group to name.
+        admin.ok("account.set", {"account": t["account"], "max_mailinglist": 100})
+        t["list"] = f"{unique('list')}@{t['domain']}"
+        admin.ok("mailinglist.add", {"mailinglist": t["list"], "password": PW, "account": t["account"]})
+        admin.ok("group.add", {"name": "team", "display_name": "Team", "mail_addresses_to_add": [t["mail"]],
+                               "account": t["account"]})
+        t["group"] = group_id(admin, t["account"], "team")
+        t["user_id"] = rest(site).get("/users", params={"query": t["mail"]}).json()["results"][0]["id"]
     sessions = {
         "admin": admin,
         "reseller": res1,
@@ -549,10 +572,24 @@ def test_every_method_with_every_level(site, admin, rpc):
             victim = f"{unique('victim')}@spam.example"
             admin.ok("mail.blacklist.add", {"mail": t["mail"], "add_address": victim})
             return {"mail": t["mail"], "delete_address": victim}
-        if method == "mail.del":
+        if method in ("mail.del", "domain.deletelist.delete"):
             victim = f"{unique('victim')}@{t['domain']}"
             admin.ok("mail.add", {"mail": victim, "password": PW, "plan": "light"})
+            if method == "domain.deletelist.delete":
+                admin.ok("mail.del", {"mail": victim})
             return {"mail": victim}
+        if method == "mail.passwordreset.setpassword":
+            temporary = rest(site).post(f"/users/{t['user_id']}/password/reset", json={}).json()["password"]
+            return {"mail": t["mail"], "token": temporary, "password": PW}
+        if method == "mailinglist.del":
+            victim = f"{unique('victim')}@{t['domain']}"
+            admin.ok("mailinglist.add", {"mailinglist": victim, "password": PW, "account": t["account"]})
+            return {"mailinglist": victim, "account": t["account"]}
+        if method == "group.del":
+            name = unique("victim")
+            admin.ok("group.add", {"name": name, "display_name": "", "mail_addresses_to_add": [],
+                                   "account": t["account"]})
+            return {"group_id": group_id(admin, t["account"], name), "account": t["account"]}
         return {
             "hello.innerworld": {}, "deauth": {}, "search": {"query": "zzz-nothing"},
             "account.add": {"account": unique("new"), "password": PW, "plan": "basic"},
@@ -579,10 +616,31 @@ def test_every_method_with_every_level(site, admin, rpc):
             "mail.vacation.delete": {"mail": t["mail"]},
             "mail.blacklist.list": {"mail": t["mail"]},
             "mail.blacklist.add": {"mail": t["mail"], "add_address": f"{level}@spam.example"},
+            "account.capabilities.get": {"account": t["account"]},
+            "account.capabilities.set": {"account": t["account"], "capabilities": {"MAIL_OTP": "on"}},
+            "domain.capabilities.set": {"domain": t["domain"], "capabilities": {"MAIL_OTP": "on"}},
+            "domain.deletelist.search": {"domain": t["domain"]},
+            "mail.spamprotect.get": {"mail": t["mail"]},
+            "mail.spamprotect.set": {"mail": t["mail"], "tag2level": 6.5},
+            "mail.passwordreset.listmethods": {"mail": t["mail"]},
+            "mail.backup.list": {"mail": t["mail"]},
+            "mail.backup.import": {"mail": t["mail"], "id": "2026-01-01", "filter": "all"},
+            "mailinglist.add": {"mailinglist": f"{unique('new')}@{t['domain']}", "password": PW,
+                                "account": t["account"]},
+            "mailinglist.get": {"mailinglist": t["list"], "account": t["account"]},
+            "mailinglist.set": {"mailinglist": t["list"], "account": t["account"], "adminmail": f"{level}@x.example"},
+            "mailinglist.list": {"account": t["account"]},
+            "group.add": {"name": unique("g"), "display_name": level, "mail_addresses_to_add": [t["mail"]],
+                          "account": t["account"]},
+            "group.get": {"group_id": t["group"], "account": t["account"]},
+            "group.set": {"group_id": t["group"], "display_name": f"by-{level}", "account": t["account"]},
+            "group.list": {"account": t["account"]},
         }[method]
 
     # Methods that name no object of a tree: "own" and "other" are the same call.
-    targetless = {"hello.innerworld", "deauth", "search", "account.add", "account.list"}
+    # setpassword needs no session: its token is the proof.
+    targetless = {"hello.innerworld", "deauth", "search", "account.add", "account.list",
+                  "mail.passwordreset.setpassword"}
     checked = 0
     for method, need in NEEDS.items():
         for level, session in sessions.items():
@@ -640,7 +698,9 @@ def test_capabilities_app_passwords_and_vacation(site, admin, rpc):
     mail = t["mail"]
     c = client(site)
     c.auth(t["domain"], PW)
-    assert c.mail_capabilities_get(mail) == {"MAIL_IMAP": "on", "MAIL_POP3": "on", "MAIL_SMTP": "on"}
+    assert c.mail_capabilities_get(mail) == {
+        "MAIL_IMAP": "on", "MAIL_POP3": "on", "MAIL_SMTP": "on", "MAIL_SPAMPROTECTION": "on",
+        "MAIL_BLACKLIST": "on", "MAIL_BACKUPRECOVER": "on", "MAIL_OTP": "on", "MAIL_PASSWORDRESET_SMS": "on"}
     # The real client only knows mailbox.org's capability names: raw JSON for ours.
     d = Rpc(site, c.auth_id)
     assert d.ok("mail.capabilities.set", {"mail": mail, "capabilities": {"MAIL_IMAP": "off"}}) is True

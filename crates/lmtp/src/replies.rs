@@ -3,7 +3,7 @@
 
 use crate::QuotaReply;
 use sealpost_core::Error;
-use sealpost_core::delivery::USER_DISABLED;
+use sealpost_core::delivery::{SPAM_REJECTED, USER_DISABLED};
 use sealpost_smtp_proto::Reply;
 
 /// The reply for a recipient whose delivery (or lookup) failed.
@@ -17,6 +17,9 @@ pub(crate) fn delivery_error(e: &Error, quota: QuotaReply) -> Reply {
         Error::TooLarge(_) => Reply::new(552, (5, 3, 4), "Message too big"),
         Error::Forbidden { code, .. } if *code == USER_DISABLED => {
             Reply::new(550, (5, 2, 1), "Mailbox disabled")
+        }
+        Error::Forbidden { code, .. } if *code == SPAM_REJECTED => {
+            Reply::new(550, (5, 7, 1), "Message refused as spam")
         }
         Error::Validation { message, .. } => Reply::new(
             554,

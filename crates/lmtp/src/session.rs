@@ -8,6 +8,7 @@ use crate::replies::{bad_sequence, delivery_error, ok};
 use crate::{DeliveryConfig, Mode};
 use sealpost_core::delivery::{Envelope, Protocol, Recipient};
 use sealpost_core::forwarded::ForwardedInfo;
+use sealpost_core::provisioning::FanOut;
 use sealpost_core::{Core, ObjectId};
 use sealpost_smtp_proto::{Command, DotDecoder, MAX_LINE, MailParams, Reply, parse_command};
 use std::net::SocketAddr;
@@ -39,6 +40,8 @@ struct Transaction {
     returns: Vec<String>,
     /// Forwarded addresses (no mailbox) named, with the address as given; one entry each.
     forwarded: Vec<(ForwardedInfo, String)>,
+    /// Mailing lists and groups (JSON-RPC provisioning) named; one entry each.
+    fan_outs: Vec<FanOut>,
     /// Submission: recipients that are not users here, for the outbound queue.
     remote: Vec<String>,
     /// RCPT commands seen (accepted or not), for the per-transaction limit.
@@ -60,6 +63,8 @@ enum Accepted {
     Return,
     /// Forwarded on by the forwarded address `forwarded[i]`.
     Forwarded(usize),
+    /// Fanned out to the members of the mailing list or group `fan_outs[i]`.
+    FanOut(usize),
     /// Submission: sent on to another domain.
     Remote,
 }
@@ -408,6 +413,7 @@ impl Session {
             accepted: Vec::new(),
             returns: Vec::new(),
             forwarded: Vec::new(),
+            fan_outs: Vec::new(),
             remote: Vec::new(),
             rcpt_count: 0,
             body: Vec::new(),
@@ -465,6 +471,23 @@ impl Session {
                                 }
                             };
                             tx.accepted.push(Accepted::Forwarded(index));
+                        }
+                        return ok((2, 1, 5), "Recipient OK");
+                    }
+                    Ok(None) => {}
+                    Err(e) => return delivery_error(&e, self.config.quota_reply),
+                }
+                match self.core.fan_out_recipient(&address).await {
+                    Ok(Some(list)) => {
+                        if let Some(tx) = self.tx.as_mut() {
+                            let index = match tx.fan_outs.iter().position(|f| f.id == list.id) {
+                                Some(i) => i,
+                                None => {
+                                    tx.fan_outs.push(list);
+                                    tx.fan_outs.len() - 1
+                                }
+                            };
+                            tx.accepted.push(Accepted::FanOut(index));
                         }
                         return ok((2, 1, 5), "Recipient OK");
                     }
@@ -679,6 +702,16 @@ impl Session {
                 Err(e) => delivery_error(&e, self.config.quota_reply),
             });
         }
+        let mut fanned = Vec::with_capacity(tx.fan_outs.len());
+        for list in &tx.fan_outs {
+            let r = self.core.deliver_fan_out(&envelope, list, &body).await;
+            tracing::info!(id = %envelope.id, from = %envelope.mail_from, to = %list.address,
+                ok = r.is_ok(), "mailing list or group");
+            fanned.push(match r {
+                Ok(()) => ok((2, 0, 0), &format!("Ok: delivered as {}", envelope.id)),
+                Err(e) => delivery_error(&e, self.config.quota_reply),
+            });
+        }
         let replies: Vec<Reply> = results
             .iter()
             .map(|r| match r {
@@ -702,6 +735,7 @@ impl Session {
                     Accepted::User(i) => replies.get(*i).cloned(),
                     Accepted::Return => returned.clone(),
                     Accepted::Forwarded(i) => forwarded.get(*i).cloned(),
+                    Accepted::FanOut(i) => fanned.get(*i).cloned(),
                     Accepted::Remote => None,
                 };
                 self.answer(r.unwrap_or_else(|| {
@@ -713,6 +747,7 @@ impl Session {
                 .iter()
                 .chain(returned.iter())
                 .chain(forwarded.iter())
+                .chain(fanned.iter())
                 .find(|r| !r.is_positive())
                 .cloned();
             let r = first_failure

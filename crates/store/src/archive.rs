@@ -337,3 +337,54 @@ impl Store {
         Ok(n)
     }
 }
+
+/// Milliseconds of a day: restore points of the archive are days (UTC).
+const DAY_MS: i64 = 86_400_000;
+
+impl Store {
+    /// The days (UTC, as the millisecond they start) on which the user deleted messages that
+    /// are still in the archive, newest first, with how many; at most `limit` days.
+    pub async fn archive_days(&self, user: &ObjectId, limit: i64) -> Result<Vec<(Millis, i64)>> {
+        read!(self, db => {
+            sqlx::query(&format!(
+                "SELECT archived / {DAY_MS} AS day, COUNT(*) AS n FROM archived WHERE user_id = $1 \
+                 GROUP BY archived / {DAY_MS} ORDER BY day DESC LIMIT $2"
+            ))
+            .bind(user.as_str())
+            .bind(limit)
+            .fetch_all(db)
+            .await?
+            .iter()
+            .map(|r| Ok((r.i64("day")?.saturating_mul(DAY_MS), r.i64("n")?)))
+            .collect()
+        })
+    }
+
+    /// The archive entries of the user deleted from `from` to `to` (inclusive), from
+    /// `mailbox` only when given, oldest first; at most `limit`.
+    pub async fn archived_between(
+        &self,
+        user: &ObjectId,
+        from: Millis,
+        to: Millis,
+        mailbox: Option<&ObjectId>,
+        limit: i64,
+    ) -> Result<Vec<ObjectId>> {
+        read!(self, db => {
+            sqlx::query(
+                "SELECT id FROM archived WHERE user_id = $1 AND archived >= $2 AND archived <= $3 \
+                 AND ($4 = '' OR mailbox_id = $4) ORDER BY archived, id LIMIT $5",
+            )
+            .bind(user.as_str())
+            .bind(from)
+            .bind(to)
+            .bind(mailbox.map(|m| m.as_str()).unwrap_or(""))
+            .bind(limit)
+            .fetch_all(db)
+            .await?
+            .iter()
+            .map(|r| rows::id(r, "id"))
+            .collect()
+        })
+    }
+}

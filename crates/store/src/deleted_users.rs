@@ -65,6 +65,14 @@ impl Store {
                 .bind(format!("!deleted:{id}"))
                 .execute(&mut *tx)
                 .await?;
+                // A JSON-RPC mail user frees its address too, and keeps it for a restore.
+                sqlx::query(
+                    "UPDATE rpc_mail SET deleted_mail = mail, mail = $2 WHERE user_id = $1 AND deleted_mail IS NULL",
+                )
+                .bind(id.as_str())
+                .bind(format!("!deleted:{id}"))
+                .execute(&mut *tx)
+                .await?;
                 Some(list.len())
             } else {
                 None
@@ -177,6 +185,13 @@ impl Store {
                     .bind(&main)
                     .execute(&mut *tx)
                     .await?;
+                    sqlx::query(
+                        "UPDATE rpc_mail SET mail = deleted_mail, deleted_mail = NULL WHERE user_id = $1 AND deleted_mail IS NOT NULL",
+                    )
+                    .bind(id.as_str())
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(|e| crate::conflict(e, "mail"))?;
                     Some(RestoredUser { recovered: back.len(), main })
                 }
             }

@@ -33,6 +33,7 @@ pub mod mailboxes;
 mod messages;
 pub mod outbound;
 pub mod provisioning;
+pub mod rpc_lists;
 pub mod security;
 pub mod updates;
 mod users;

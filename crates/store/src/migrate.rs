@@ -106,6 +106,14 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         include_str!("schema/postgres_0076_forwarded_addresses.sql"),
     ),
     (
+        80,
+        include_str!("schema/sqlite_0080_rpc_mail_features.sql"),
+        include_str!("schema/postgres_0080_rpc_mail_features.sql"),
+    ),
+    (
+        81,
+        include_str!("schema/sqlite_0081_rpc_lists.sql"),
+        include_str!("schema/postgres_0081_rpc_lists.sql"),
         100,
         include_str!("schema/sqlite_0100_asp_expiry.sql"),
         include_str!("schema/postgres_0100_asp_expiry.sql"),

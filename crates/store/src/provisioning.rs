@@ -92,6 +92,8 @@ pub struct MailRow {
     pub uid_extern: Option<String>,
     /// JSON object.
     pub fields: String,
+    /// JSON object: the mail user's own capability intents (migration 80).
+    pub capabilities: String,
     pub created: Millis,
 }
 
@@ -126,7 +128,22 @@ pub struct MailPatch {
     pub last_name: Option<String>,
     pub uid_extern: Option<Option<String>>,
     pub fields: Option<String>,
+    pub capabilities: Option<String>,
 }
+
+/// A mail user deleted with a grace period (`domain.deletelist.search`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DeletedMailRow {
+    pub user: ObjectId,
+    /// The address it had.
+    pub mail: String,
+    pub deleted: Millis,
+    pub delete_after: Millis,
+}
+
+/// Mail rows of users not deleted (a user deleted with a grace period keeps its row, with
+/// `deleted_mail` set, until it is restored or purged).
+const LIVE: &str = "m.deleted_mail IS NULL";
 
 /// `mail.list` order: a column of `rpc_mail` or the user's state.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -156,7 +173,7 @@ const LOGIN_COLS: &str = "id, name, level, password_hash, created";
 const ACCOUNT_COLS: &str =
     "id, name, reseller_id, plan, password_hash, fields, capabilities, created";
 const DOMAIN_COLS: &str = "id, name, account_id, password_hash, memo, capabilities, created";
-const MAIL_COLS: &str = "m.user_id, m.domain_id, m.mail, m.plan, m.first_name, m.last_name, m.uid_extern, m.fields, m.created";
+const MAIL_COLS: &str = "m.user_id, m.domain_id, m.mail, m.plan, m.first_name, m.last_name, m.uid_extern, m.fields, m.capabilities, m.created";
 
 fn login(r: &impl Cols) -> Result<LoginRow> {
     Ok(LoginRow {
@@ -205,6 +222,7 @@ fn mail(r: &impl Cols) -> Result<MailRow> {
         last_name: r.string("last_name")?,
         uid_extern: r.opt_string("uid_extern")?,
         fields: r.string("fields")?,
+        capabilities: r.string("capabilities")?,
         created: r.i64("created")?,
     })
 }
@@ -398,7 +416,7 @@ impl Store {
     /// The users of every domain of the account.
     pub async fn rpc_account_users(&self, id: &AccountId) -> Result<Vec<ObjectId>> {
         read!(self, db => {
-            sqlx::query("SELECT m.user_id FROM rpc_mail m JOIN rpc_domains d ON d.id = m.domain_id WHERE d.account_id = $1 ORDER BY m.user_id")
+            sqlx::query("SELECT m.user_id FROM rpc_mail m JOIN rpc_domains d ON d.id = m.domain_id WHERE d.account_id = $1 ORDER BY m.user_id LIMIT 100000")
                 .bind(id.as_str())
                 .fetch_all(db)
                 .await?
@@ -420,7 +438,7 @@ impl Store {
 
     pub async fn count_rpc_account_mails(&self, account: &AccountId) -> Result<i64> {
         read!(self, db => {
-            let n: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM rpc_mail m JOIN rpc_domains d ON d.id = m.domain_id WHERE d.account_id = $1")
+            let n: i64 = sqlx::query_scalar(&format!("SELECT COUNT(*) FROM rpc_mail m JOIN rpc_domains d ON d.id = m.domain_id WHERE d.account_id = $1 AND {LIVE}"))
                 .bind(account.as_str())
                 .fetch_one(db)
                 .await?;
@@ -479,7 +497,7 @@ impl Store {
     ) -> Result<Vec<(DomainRow, i64)>> {
         read!(self, db => {
             let sql = format!(
-                "SELECT {DOMAIN_COLS}, (SELECT COUNT(*) FROM rpc_mail m WHERE m.domain_id = rpc_domains.id) AS count_mails \
+                "SELECT {DOMAIN_COLS}, (SELECT COUNT(*) FROM rpc_mail m WHERE m.domain_id = rpc_domains.id AND {LIVE}) AS count_mails \
                  FROM rpc_domains WHERE account_id = $1 AND ($2 = '' OR name LIKE $2 ESCAPE '\\') ORDER BY name LIMIT $3"
             );
             sqlx::query(&sql)
@@ -551,7 +569,7 @@ impl Store {
 
     pub async fn count_rpc_mails(&self, domain: &DomainId) -> Result<i64> {
         read!(self, db => {
-            let n: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM rpc_mail WHERE domain_id = $1")
+            let n: i64 = sqlx::query_scalar(&format!("SELECT COUNT(*) FROM rpc_mail m WHERE m.domain_id = $1 AND {LIVE}"))
                 .bind(domain.as_str())
                 .fetch_one(db)
                 .await?;
@@ -609,7 +627,7 @@ impl Store {
         uid: &str,
     ) -> Result<Option<MailRow>> {
         read!(self, db => {
-            sqlx::query(&format!("SELECT {MAIL_COLS} FROM rpc_mail m JOIN rpc_domains d ON d.id = m.domain_id WHERE d.account_id = $1 AND m.uid_extern = $2 ORDER BY m.mail LIMIT 1"))
+            sqlx::query(&format!("SELECT {MAIL_COLS} FROM rpc_mail m JOIN rpc_domains d ON d.id = m.domain_id WHERE d.account_id = $1 AND m.uid_extern = $2 AND {LIVE} ORDER BY m.mail LIMIT 1"))
                 .bind(account.as_str())
                 .bind(uid)
                 .fetch_optional(db)
@@ -630,11 +648,21 @@ impl Store {
     ) -> Result<Vec<MailListRow>> {
         read!(self, db => {
             let dir = if descending { "DESC" } else { "ASC" };
-            let sql = format!(
-                "SELECT {MAIL_COLS}, u.disabled FROM rpc_mail m JOIN users u ON u.id = m.user_id \
-                 WHERE m.domain_id = $1 ORDER BY {} {dir}, m.mail {dir} LIMIT $2 OFFSET $3",
-                sort.column()
-            );
+            let order = format!("{} {dir}, m.mail {dir}", sort.column());
+            // The page is cut from rpc_mail alone (on its index for the address order), so
+            // that only its rows are joined with their users; the user's state is needed
+            // for the cut only when it is the order.
+            let sql = if sort == MailSort::Status {
+                format!(
+                    "SELECT {MAIL_COLS}, u.disabled FROM rpc_mail m JOIN users u ON u.id = m.user_id \
+                     WHERE m.domain_id = $1 AND {LIVE} ORDER BY {order} LIMIT $2 OFFSET $3"
+                )
+            } else {
+                format!(
+                    "SELECT {MAIL_COLS}, u.disabled FROM (SELECT * FROM rpc_mail m WHERE m.domain_id = $1 AND {LIVE} \
+                     ORDER BY {order} LIMIT $2 OFFSET $3) m JOIN users u ON u.id = m.user_id ORDER BY {order}"
+                )
+            };
             sqlx::query(&sql)
                 .bind(domain.as_str())
                 .bind(limit)
@@ -650,7 +678,7 @@ impl Store {
     /// Mail users whose address contains `query`, of any domain; at most `limit`.
     pub async fn search_rpc_mail(&self, query: &str, limit: i64) -> Result<Vec<MailRow>> {
         read!(self, db => {
-            sqlx::query(&format!("SELECT {MAIL_COLS} FROM rpc_mail m WHERE m.mail LIKE $1 ESCAPE '\\' ORDER BY m.mail LIMIT $2"))
+            sqlx::query(&format!("SELECT {MAIL_COLS} FROM rpc_mail m WHERE m.mail LIKE $1 ESCAPE '\\' AND {LIVE} ORDER BY m.mail LIMIT $2"))
                 .bind(like_contains(query))
                 .bind(limit)
                 .fetch_all(db)
@@ -670,7 +698,7 @@ impl Store {
             sqlx::query(
                 "UPDATE rpc_mail SET plan = COALESCE($2, plan), first_name = COALESCE($3, first_name), \
                  last_name = COALESCE($4, last_name), uid_extern = CASE WHEN $5 THEN $6 ELSE uid_extern END, \
-                 fields = COALESCE($7, fields) WHERE user_id = $1",
+                 fields = COALESCE($7, fields), capabilities = COALESCE($8, capabilities) WHERE user_id = $1",
             )
             .bind(user.as_str())
             .bind(&p.plan)
@@ -679,6 +707,7 @@ impl Store {
             .bind(set_uid)
             .bind(uid)
             .bind(&p.fields)
+            .bind(&p.capabilities)
             .execute(&mut *tx)
             .await?
             .rows_affected()
@@ -763,5 +792,95 @@ impl Store {
                 .map(|r| rows::id(&r, "user_id"))
                 .transpose()
         })
+    }
+}
+
+impl Store {
+    // ---- mail users deleted with a grace period (migration 80) ----
+
+    /// The domain's mail users deleted with a grace period, by address; at most `limit`.
+    pub async fn list_deleted_rpc_mail(
+        &self,
+        domain: &DomainId,
+        limit: i64,
+    ) -> Result<Vec<DeletedMailRow>> {
+        read!(self, db => {
+            sqlx::query(
+                "SELECT m.user_id, m.deleted_mail, u.deleted, u.delete_after FROM rpc_mail m JOIN users u ON u.id = m.user_id \
+                 WHERE m.domain_id = $1 AND m.deleted_mail IS NOT NULL AND u.deleted IS NOT NULL \
+                 ORDER BY m.deleted_mail, u.deleted LIMIT $2",
+            )
+            .bind(domain.as_str())
+            .bind(limit)
+            .fetch_all(db)
+            .await?
+            .iter()
+            .map(|r| {
+                Ok(DeletedMailRow {
+                    user: rows::id(r, "user_id")?,
+                    mail: r.string("deleted_mail")?,
+                    deleted: r.i64("deleted")?,
+                    delete_after: r.i64("delete_after")?,
+                })
+            })
+            .collect()
+        })
+    }
+
+    /// The users deleted with a grace period that had the address `mail` (normalised).
+    pub async fn deleted_rpc_mail_users(&self, mail: &str) -> Result<Vec<(ObjectId, DomainId)>> {
+        read!(self, db => {
+            sqlx::query(
+                "SELECT m.user_id, m.domain_id FROM rpc_mail m WHERE m.deleted_mail = $1 ORDER BY m.user_id LIMIT 1000",
+            )
+            .bind(mail)
+            .fetch_all(db)
+            .await?
+            .iter()
+            .map(|r| Ok((rows::id(r, "user_id")?, DomainId(rows::id(r, "domain_id")?))))
+            .collect()
+        })
+    }
+
+    /// Every mail user of the domain, live or deleted with a grace period (their rows keep
+    /// the domain: it cannot go before them).
+    pub async fn rpc_domain_users(&self, domain: &DomainId) -> Result<Vec<MailRow>> {
+        read!(self, db => {
+            sqlx::query(&format!("SELECT {MAIL_COLS} FROM rpc_mail m WHERE m.domain_id = $1 ORDER BY m.user_id LIMIT 100000"))
+                .bind(domain.as_str())
+                .fetch_all(db)
+                .await?
+                .iter()
+                .map(mail)
+                .collect()
+        })
+    }
+
+    // ---- spam protection (migration 80) ----
+
+    /// The mail user's spam protection settings (JSON), if it has any.
+    pub async fn rpc_spamprotect(&self, user: &ObjectId) -> Result<Option<String>> {
+        read!(self, db => {
+            sqlx::query("SELECT settings FROM rpc_spamprotect WHERE user_id = $1")
+                .bind(user.as_str())
+                .fetch_optional(db)
+                .await?
+                .map(|r| r.string("settings"))
+                .transpose()
+        })
+    }
+
+    pub async fn put_rpc_spamprotect(&self, user: &ObjectId, settings: &str) -> Result<()> {
+        write_tx!(self, tx => {
+            sqlx::query(
+                "INSERT INTO rpc_spamprotect (user_id, settings) VALUES ($1, $2) \
+                 ON CONFLICT (user_id) DO UPDATE SET settings = excluded.settings",
+            )
+            .bind(user.as_str())
+            .bind(settings)
+            .execute(&mut *tx)
+            .await?;
+        });
+        Ok(())
     }
 }

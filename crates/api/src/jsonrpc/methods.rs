@@ -7,8 +7,9 @@ use super::error::{METHOD_NOT_FOUND, RpcError, RpcResult};
 use super::params::Params;
 use sealpost_core::AuthMeta;
 use sealpost_core::provisioning::{
-    self as prov, ACCOUNT_FIELDS, AccountChange, MAIL_FIELDS, MailChange, MailListQuery, Need,
-    NewAccount, NewDomain, NewMail, Principal,
+    self as prov, ACCOUNT_FIELDS, AccountChange, GroupChange, MAIL_FIELDS, MailChange,
+    MailListQuery, MailingListChange, Need, NewAccount, NewDomain, NewMail, Principal,
+    SpamProtectChange,
 };
 use serde::Serialize;
 use serde_json::{Value, json};
@@ -25,6 +26,12 @@ fn to_value<T: Serialize>(v: T) -> RpcResult<Value> {
 
 fn names(spec: &'static [(&'static str, prov::FieldKind)]) -> impl Iterator<Item = &'static str> {
     spec.iter().map(|(n, _)| *n)
+}
+
+/// mailbox.org's `group_id`: an integer.
+fn group_id(p: &Params) -> RpcResult<i64> {
+    p.opt_i64("group_id")?
+        .ok_or_else(|| RpcError::invalid_params("missing parameter \"group_id\""))
 }
 
 fn meta() -> AuthMeta {
@@ -69,6 +76,18 @@ impl Call<'_> {
                 let pass = p.str("pass")?;
                 let out = self.core.rpc_auth(&user, &pass, &meta()).await?;
                 Ok(json!({"session": out.session, "level": out.level.as_str()}))
+            }
+            "mail.passwordreset.setpassword" => {
+                p.allow(&["mail", "token", "password"], &[])?;
+                self.core
+                    .rpc_passwordreset_setpassword(
+                        &p.str("mail")?,
+                        &p.str("token")?,
+                        &p.str("password")?,
+                        &meta(),
+                    )
+                    .await?;
+                Ok(json!(true))
             }
             _ => Err(RpcError::new(
                 METHOD_NOT_FOUND,
@@ -145,7 +164,39 @@ impl Call<'_> {
                         .await?,
                 )
             }
+            "account.capabilities.get" => {
+                p.allow(&["account"], &[])?;
+                to_value(
+                    core.rpc_account_capabilities_get(s, &p.str("account")?)
+                        .await?,
+                )
+            }
+            "account.capabilities.set" => {
+                p.allow(&["account", "capabilities", "exceptions"], &[])?;
+                let caps = p.string_map("capabilities")?;
+                let exceptions = p.list_map("exceptions", MAX_LIST)?;
+                core.rpc_account_capabilities_set(s, &p.str("account")?, &caps, &exceptions)
+                    .await?;
+                Ok(json!(true))
+            }
             // ---- domains ----
+            "domain.capabilities.set" => {
+                p.allow(&["domain", "capabilities", "exceptions"], &[])?;
+                let caps = p.string_map("capabilities")?;
+                let exceptions = p.list_map("exceptions", MAX_LIST)?;
+                core.rpc_domain_capabilities_set(s, &p.str("domain")?, &caps, &exceptions)
+                    .await?;
+                Ok(json!(true))
+            }
+            "domain.deletelist.search" => {
+                p.allow(&["domain"], &[])?;
+                to_value(core.rpc_deletelist_search(s, &p.str("domain")?).await?)
+            }
+            "domain.deletelist.delete" => {
+                p.allow(&["mail"], &[])?;
+                core.rpc_deletelist_delete(s, &p.str("mail")?).await?;
+                Ok(json!(true))
+            }
             "domain.add" => {
                 p.allow(&["account", "domain", "password", "memo"], &[])?;
                 let new = NewDomain {
@@ -405,6 +456,195 @@ impl Call<'_> {
                 )
                 .await?;
                 Ok(json!(true))
+            }
+            "mail.spamprotect.get" => {
+                p.allow(&["mail"], &[])?;
+                to_value(core.rpc_spamprotect_get(s, &p.str("mail")?).await?)
+            }
+            "mail.spamprotect.set" => {
+                p.allow(
+                    &[
+                        "mail",
+                        "greylist",
+                        "smtp_plausibility",
+                        "rbl",
+                        "bypass_banned_checks",
+                        "tag2level",
+                        "killevel",
+                        "killlevel",
+                        "kill_score",
+                        "route_to",
+                    ],
+                    &[],
+                )?;
+                let change = SpamProtectChange {
+                    greylist: p.opt_bool("greylist")?,
+                    smtp_plausibility: p.opt_bool("smtp_plausibility")?,
+                    rbl: p.opt_bool("rbl")?,
+                    bypass_banned_checks: p.opt_bool("bypass_banned_checks")?,
+                    tag2level: p.opt_f64("tag2level")?,
+                    // mailbox.org spells it `killevel`; `killlevel` is taken too.
+                    killevel: match p.opt_str("killevel")? {
+                        Some(k) => Some(k),
+                        None => p.opt_str("killlevel")?,
+                    },
+                    kill_score: p.opt_f64("kill_score")?,
+                    route_to: p.opt_str("route_to")?,
+                };
+                to_value(core.rpc_spamprotect_set(s, &p.str("mail")?, change).await?)
+            }
+            "mail.passwordreset.listmethods" => {
+                p.allow(&["mail"], &[])?;
+                to_value(
+                    core.rpc_passwordreset_listmethods(s, &p.str("mail")?)
+                        .await?,
+                )
+            }
+            "mail.backup.list" => {
+                p.allow(&["mail"], &[])?;
+                to_value(core.rpc_backup_list(s, &p.str("mail")?).await?)
+            }
+            "mail.backup.import" => {
+                p.allow(&["mail", "id", "time", "filter"], &[])?;
+                to_value(
+                    core.rpc_backup_import(
+                        s,
+                        &p.str("mail")?,
+                        &p.str("id")?,
+                        p.opt_str("time")?.as_deref(),
+                        p.opt_str("filter")?.as_deref(),
+                    )
+                    .await?,
+                )
+            }
+            // ---- mailing lists and groups ----
+            "mailinglist.add" => {
+                p.allow(
+                    &["mailinglist", "password", "account", "adminmail", "members"],
+                    &[],
+                )?;
+                core.rpc_mailinglist_add(
+                    s,
+                    &p.str("account")?,
+                    &p.str("mailinglist")?,
+                    &p.str("password")?,
+                    p.opt_str("adminmail")?.as_deref(),
+                    &p.opt_list("members", MAX_LIST)?.unwrap_or_default(),
+                )
+                .await?;
+                Ok(json!(true))
+            }
+            "mailinglist.get" => {
+                p.allow(&["mailinglist", "account"], &[])?;
+                to_value(
+                    core.rpc_mailinglist_get(s, &p.str("account")?, &p.str("mailinglist")?)
+                        .await?,
+                )
+            }
+            "mailinglist.set" => {
+                p.allow(
+                    &[
+                        "mailinglist",
+                        "account",
+                        "password",
+                        "adminmail",
+                        "members",
+                        "add_members",
+                        "remove_members",
+                    ],
+                    &[],
+                )?;
+                let change = MailingListChange {
+                    password: p.opt_str("password")?,
+                    adminmail: p.opt_str("adminmail")?,
+                    members: p.opt_list("members", MAX_LIST)?,
+                    add_members: p.opt_list("add_members", MAX_LIST)?.unwrap_or_default(),
+                    remove_members: p.opt_list("remove_members", MAX_LIST)?.unwrap_or_default(),
+                };
+                core.rpc_mailinglist_set(s, &p.str("account")?, &p.str("mailinglist")?, change)
+                    .await?;
+                Ok(json!(true))
+            }
+            "mailinglist.del" => {
+                p.allow(&["mailinglist", "account"], &[])?;
+                core.rpc_mailinglist_del(s, &p.str("account")?, &p.str("mailinglist")?)
+                    .await?;
+                Ok(json!(true))
+            }
+            "mailinglist.list" => {
+                p.allow(&["account"], &[])?;
+                to_value(core.rpc_mailinglist_list(s, &p.str("account")?).await?)
+            }
+            "group.add" => {
+                p.allow(
+                    &[
+                        "name",
+                        "display_name",
+                        "mail_addresses_to_add",
+                        "account",
+                        "address",
+                    ],
+                    &[],
+                )?;
+                let change = GroupChange {
+                    name: Some(p.str("name")?),
+                    display_name: p.opt_str("display_name")?,
+                    address: p.opt_str("address")?,
+                    add: p
+                        .opt_list("mail_addresses_to_add", MAX_LIST)?
+                        .unwrap_or_default(),
+                    remove: Vec::new(),
+                };
+                core.rpc_group_add(s, p.opt_str("account")?.as_deref(), change)
+                    .await?;
+                Ok(json!(true))
+            }
+            "group.get" => {
+                p.allow(&["group_id", "account"], &[])?;
+                to_value(
+                    core.rpc_group_get(s, p.opt_str("account")?.as_deref(), group_id(&p)?)
+                        .await?,
+                )
+            }
+            "group.set" => {
+                p.allow(
+                    &[
+                        "group_id",
+                        "display_name",
+                        "mail_addresses_to_add",
+                        "mail_addresses_to_remove",
+                        "account",
+                        "address",
+                    ],
+                    &[],
+                )?;
+                let change = GroupChange {
+                    name: None,
+                    display_name: p.opt_str("display_name")?,
+                    address: p.opt_str("address")?,
+                    add: p
+                        .opt_list("mail_addresses_to_add", MAX_LIST)?
+                        .unwrap_or_default(),
+                    remove: p
+                        .opt_list("mail_addresses_to_remove", MAX_LIST)?
+                        .unwrap_or_default(),
+                };
+                core.rpc_group_set(s, p.opt_str("account")?.as_deref(), group_id(&p)?, change)
+                    .await?;
+                Ok(json!(true))
+            }
+            "group.del" => {
+                p.allow(&["group_id", "account"], &[])?;
+                core.rpc_group_del(s, p.opt_str("account")?.as_deref(), group_id(&p)?)
+                    .await?;
+                Ok(json!(true))
+            }
+            "group.list" => {
+                p.allow(&["account"], &[])?;
+                to_value(
+                    core.rpc_group_list(s, p.opt_str("account")?.as_deref())
+                        .await?,
+                )
             }
             "mail.vacation.delete" => {
                 p.allow(&["mail"], &[])?;

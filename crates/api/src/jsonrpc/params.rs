@@ -88,6 +88,48 @@ impl Params {
         }
     }
 
+    /// A number: a JSON number or a string of one.
+    pub fn opt_f64(&self, name: &str) -> RpcResult<Option<f64>> {
+        let bad = || RpcError::invalid_params(format!("parameter {name:?} must be a number"));
+        match self.present(name) {
+            None => Ok(None),
+            Some(Value::Number(n)) => n.as_f64().map(Some).ok_or_else(bad),
+            Some(Value::String(s)) => s.trim().parse().map(Some).map_err(|_| bad()),
+            Some(_) => Err(bad()),
+        }
+    }
+
+    /// An object of lists of strings (at most 100 entries of at most `max` each); absent:
+    /// empty.
+    pub fn list_map(
+        &self,
+        name: &str,
+        max: usize,
+    ) -> RpcResult<std::collections::BTreeMap<String, Vec<String>>> {
+        let bad = || {
+            RpcError::invalid_params(format!(
+                "parameter {name:?} must be an object of lists of at most {max} strings"
+            ))
+        };
+        match self.present(name) {
+            None => Ok(Default::default()),
+            Some(Value::Object(m)) if m.len() <= 100 => m
+                .iter()
+                .map(|(k, v)| match v {
+                    Value::Array(items) if items.len() <= max => Ok((
+                        k.clone(),
+                        items
+                            .iter()
+                            .map(|i| i.as_str().map(str::to_string).ok_or_else(bad))
+                            .collect::<RpcResult<Vec<_>>>()?,
+                    )),
+                    _ => Err(bad()),
+                })
+                .collect(),
+            Some(_) => Err(bad()),
+        }
+    }
+
     /// A list of strings (at most `max`).
     pub fn opt_list(&self, name: &str, max: usize) -> RpcResult<Option<Vec<String>>> {
         let bad = || {

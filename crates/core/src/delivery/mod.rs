@@ -25,7 +25,7 @@ mod trace;
 pub(crate) use address::domain_spellings;
 pub use address::{MAX_ADDRESS, NormalAddress};
 pub use plan::{DeliveryInput, DeliveryPlan};
-pub use spam::marked_by_mta;
+pub use spam::{SpamAction, SpamProtect, marked_by_mta, mta_score};
 pub use trace::{received_header, trace_headers};
 
 use crate::events::MessageEvent;
@@ -96,6 +96,8 @@ pub struct Recipient {
 
 /// Error code of a disabled or suspended recipient.
 pub const USER_DISABLED: &str = "UserDisabled";
+/// Error code of a message refused by the recipient's spam protection (its kill level).
+pub const SPAM_REJECTED: &str = "SpamRejected";
 
 impl Core {
     /// The user an address delivers to: `Ok(None)` when there is none; `Error::OverQuota`

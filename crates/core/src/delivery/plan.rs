@@ -3,9 +3,10 @@
 //! may choose a mailbox, set flags, drop the message, mark it spam, forward it or post it to
 //! a URL).
 
-use super::{Envelope, spam};
+use super::spam::{self, SpamAction};
+use super::{Envelope, SPAM_REJECTED};
 use crate::domains::Access;
-use crate::{Core, Result};
+use crate::{Core, Error, Result};
 use sealpost_mime::ParsedMessage;
 use sealpost_store::model::{Flags, ObjectId, UserRecord};
 
@@ -64,14 +65,31 @@ impl Core {
             msg.envelope.mail_from.as_str(),
             from.as_deref().unwrap_or(""),
         ];
-        let header_spam = match self.sender_access(user, &senders).await {
-            Ok(Some(Access::Allow)) => false,
-            Ok(Some(Access::Block)) => true,
-            Ok(None) => mta_spam(),
+        let access = match self.sender_access(user, &senders).await {
+            Ok(a) => a,
             Err(e) => {
                 tracing::warn!(user = %user.id, error = %e, "cannot read domain access lists");
-                mta_spam()
+                None
             }
+        };
+        // The user's spam protection acts on the MTA's score, unless an access list spoke.
+        let protect = match access {
+            None => {
+                self.spam_protect_action(&user.id, &msg.parsed.headers)
+                    .await
+            }
+            Some(_) => SpamAction::Pass,
+        };
+        if protect == SpamAction::Reject {
+            return Err(Error::Forbidden {
+                message: "Message refused as spam".into(),
+                code: SPAM_REJECTED,
+            });
+        }
+        let header_spam = match access {
+            Some(Access::Allow) => false,
+            Some(Access::Block) => true,
+            None => mta_spam() || matches!(protect, SpamAction::Route(_)),
         };
         let filters = self.run_filters(&user.id, msg.parsed, header_spam).await;
         let mut plan = DeliveryPlan {
@@ -94,6 +112,15 @@ impl Core {
             if !plan.target_urls.contains(&u) {
                 plan.target_urls.push(u);
             }
+        }
+        // Spam routed to a mailbox of the user's choosing (Junk when it is not there).
+        if let SpamAction::Route(path) = &protect
+            && plan.spam
+            && let Ok(Some(m)) = self.find_mailbox(&user.id, path).await
+            && m.special_use.as_deref() != Some("\\Junk")
+        {
+            plan.spam = false;
+            plan.mailbox = Some(m.id);
         }
         plan.flags.seen = filters.seen;
         plan.flags.flagged = filters.flagged;

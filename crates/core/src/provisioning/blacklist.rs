@@ -41,7 +41,9 @@ impl Core {
         mail: &str,
         address: &str,
     ) -> Result<Vec<String>> {
-        let user = self.rpc_mail_user(p, mail).await?;
+        let t = self.owned_mail(p, mail).await?;
+        Core::require_capability(&t, "MAIL_BLACKLIST")?;
+        let user = t.row.user;
         let entry = address.trim().to_lowercase();
         let ok = match entry.strip_prefix('@') {
             Some(domain) => super::domains::domain_name(domain, "add_address").is_ok(),

@@ -30,6 +30,8 @@ pub struct DomainView {
     pub memo: String,
     pub count_mails: i64,
     pub creation_date: String,
+    /// The domain's own capability intents (`on`/`off`; absent: inherit).
+    pub capabilities: std::collections::BTreeMap<String, &'static str>,
 }
 
 /// A domain name: lower case, labels of letters, digits and `-`, at least two of them.
@@ -134,6 +136,10 @@ impl Core {
             account: a.name,
             memo: d.memo,
             creation_date: date(d.created),
+            capabilities: super::capabilities::parse_intents(&d.capabilities)
+                .into_iter()
+                .map(|(k, v)| (k, if v { "on" } else { "off" }))
+                .collect(),
         })
     }
 
@@ -181,6 +187,7 @@ impl Core {
                 code: NOT_EMPTY_ERROR,
             });
         }
+        self.purge_deleted_of_domain(&d.id).await?;
         self.store.delete_rpc_domain(&d.id).await?;
         Ok(())
     }

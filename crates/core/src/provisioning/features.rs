@@ -1,20 +1,12 @@
-//! What a mail user has besides its account, through the JSON-RPC API: capabilities (the
-//! services it may log in to: WildDuck's `disabledScopes`), application passwords
-//! (`imap_allowed` covers IMAP and POP3, `smtp_allowed` submission) and the vacation
-//! notice (the autoreply). Each names the mail user and is checked like `mail.get`.
+//! What a mail user has besides its account, through the JSON-RPC API: application
+//! passwords (`imap_allowed` covers IMAP and POP3, `smtp_allowed` submission) and the
+//! vacation notice (the autoreply). Each names the mail user and is checked like
+//! `mail.get`. Capabilities are in `capabilities.rs`.
 
 use super::Principal;
-use crate::{AuthMeta, AutoreplyUpdate, Core, Error, Result, UserUpdate};
+use crate::{AuthMeta, AutoreplyUpdate, Core, Error, Result};
 use sealpost_store::model::ObjectId;
 use serde::Serialize;
-use std::collections::BTreeMap;
-
-/// The capabilities of a mail user, by name: the services `disabledScopes` can shut.
-pub const MAIL_CAPABILITIES: [(&str, &str); 3] = [
-    ("MAIL_IMAP", "imap"),
-    ("MAIL_POP3", "pop3"),
-    ("MAIL_SMTP", "smtp"),
-];
 
 #[derive(Debug, Clone, Serialize)]
 pub struct AppPassword {
@@ -59,64 +51,6 @@ fn day_text(ms: Option<i64>) -> String {
 }
 
 impl Core {
-    pub async fn rpc_mail_capabilities_get(
-        &self,
-        p: &Principal,
-        mail: &str,
-    ) -> Result<BTreeMap<&'static str, &'static str>> {
-        let user = self.rpc_mail_user(p, mail).await?;
-        let u = self.get_user(&user).await?;
-        Ok(MAIL_CAPABILITIES
-            .iter()
-            .map(|(name, scope)| {
-                let off = u.disabled_scopes.iter().any(|s| s == scope);
-                (*name, if off { "off" } else { "on" })
-            })
-            .collect())
-    }
-
-    /// `capabilities`: name → `on`, `off` or `inherit` (the default: on).
-    pub async fn rpc_mail_capabilities_set(
-        &self,
-        p: &Principal,
-        mail: &str,
-        capabilities: &BTreeMap<String, String>,
-    ) -> Result<()> {
-        let user = self.rpc_mail_user(p, mail).await?;
-        let u = self.get_user(&user).await?;
-        let mut disabled = u.disabled_scopes.clone();
-        for (name, intent) in capabilities {
-            let Some((_, scope)) = MAIL_CAPABILITIES.iter().find(|(n, _)| n == name) else {
-                return Err(Error::validation(
-                    format!("unknown capability {name:?} (MAIL_IMAP, MAIL_POP3, MAIL_SMTP)"),
-                    "capabilities",
-                ));
-            };
-            match intent.as_str() {
-                "off" => {
-                    if !disabled.iter().any(|s| s == scope) {
-                        disabled.push(scope.to_string());
-                    }
-                }
-                "on" | "inherit" => disabled.retain(|s| s != scope),
-                _ => {
-                    return Err(Error::validation(
-                        format!("capability {name} must be on, off or inherit"),
-                        "capabilities",
-                    ));
-                }
-            }
-        }
-        self.update_user(
-            &user,
-            UserUpdate {
-                disabled_scopes: Some(disabled),
-                ..UserUpdate::default()
-            },
-        )
-        .await
-    }
-
     pub async fn rpc_apppassword_list(
         &self,
         p: &Principal,

@@ -204,19 +204,26 @@ impl Core {
     pub(crate) async fn owned_mail(&self, p: &Principal, address: &str) -> Result<MailTarget> {
         let norm = validate::normalize_address(address);
         if let Some(row) = self.store.rpc_mail_by_address(&norm).await?
-            && let Some(domain) = self.store.rpc_domain(&row.domain).await?
+            && let Some(t) = self.mail_target(row).await?
+            && p.covers(&t.owner())
+        {
+            return Ok(t);
+        }
+        Err(not_found("mail", &norm))
+    }
+
+    /// A mail row with its domain and account (no access check: for core's own use).
+    pub(crate) async fn mail_target(&self, row: MailRow) -> Result<Option<MailTarget>> {
+        if let Some(domain) = self.store.rpc_domain(&row.domain).await?
             && let Some(account) = self.store.rpc_account(&domain.account).await?
         {
-            let t = MailTarget {
+            return Ok(Some(MailTarget {
                 row,
                 domain,
                 account,
-            };
-            if p.covers(&t.owner()) {
-                return Ok(t);
-            }
+            }));
         }
-        Err(not_found("mail", &norm))
+        Ok(None)
     }
 
     pub async fn rpc_mail_add(&self, p: &Principal, new: NewMail) -> Result<()> {
@@ -289,6 +296,7 @@ impl Core {
             last_name: new.last_name,
             uid_extern: new.uid_extern,
             fields: fields_json,
+            capabilities: "{}".into(),
             created: sealpost_store::now_ms(),
         };
         if let Err(e) = self.store.insert_rpc_mail(&row).await {
@@ -432,6 +440,7 @@ impl Core {
             last_name: change.last_name,
             uid_extern: change.uid_extern.map(Some),
             fields: fields_json,
+            capabilities: None,
         };
         self.store.update_rpc_mail(&t.row.user, &patch).await?;
         Ok(())
@@ -505,7 +514,9 @@ impl Core {
             ));
         }
         let t = self.owned_mail(p, address).await?;
-        self.delete_user(&t.row.user).await
+        let keep = sealpost_store::now_ms().saturating_add(super::DELETED_KEEP_MS);
+        self.delete_user_after(&t.row.user, Some(keep)).await?;
+        Ok(())
     }
 
     pub async fn rpc_mail_list(

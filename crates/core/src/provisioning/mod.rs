@@ -11,29 +11,45 @@
 
 mod access;
 mod accounts;
+mod backup;
 mod blacklist;
+mod capabilities;
+mod deletelist;
 mod domains;
+mod fanout;
 mod features;
 mod fields;
 mod forwards;
+mod lists;
 mod logins;
 mod mail;
+mod passwordreset;
 mod plans;
 mod search;
+mod spamprotect;
 mod spf;
 
 pub use access::{MAIL_SELF_FIELDS, Need, check_level, is_unsupported, methods, need};
 pub use accounts::{AccountChange, AccountView, NewAccount, date};
+pub use backup::{ImportOutcome, RestorePoint};
 pub use blacklist::BLACKLIST_FILTER;
+pub use capabilities::{CAPABILITIES, CAPABILITY_OFF_ERROR, Exceptions};
+pub use deletelist::{DELETED_KEEP_MS, DeletedMail};
 pub use domains::{DomainView, NewDomain};
-pub use features::{AppPassword, MAIL_CAPABILITIES, NewAppPassword, Vacation};
+pub use fanout::{FanOut, list_headers, list_id};
+pub use features::{AppPassword, NewAppPassword, Vacation};
 pub use fields::{ACCOUNT_FIELDS, FieldKind, MAIL_FIELDS};
 pub use forwards::FORWARD_FILTER;
+pub use lists::{
+    GroupChange, GroupItem, GroupView, MailingListChange, MailingListItem, MailingListView,
+};
 pub use logins::{AuthOutcome, SESSION_TTL_MS};
 pub use mail::{MailChange, MailListItem, MailListQuery, MailView, NewMail, sort_field};
+pub use passwordreset::TEMPORARY_PASSWORD;
 pub use plans::{AccountPlan, MailPlan, PlanConfig};
 pub use sealpost_store::provisioning::{AccountId, DomainId, LoginId, MailSort};
 pub use search::SearchResult;
+pub use spamprotect::SpamProtectChange;
 pub use spf::SpfCheck;
 
 use crate::Error;
