@@ -26,6 +26,7 @@ mod mailbox_names;
 mod mailboxes;
 mod message_cache;
 mod messages;
+pub mod metrics;
 mod mobileconfig;
 mod notify;
 mod page;

@@ -152,6 +152,22 @@ impl Core {
         scope: Scope,
         meta: &AuthMeta,
     ) -> Result<AuthResult> {
+        let result = self.check_login(username, password, scope, meta).await;
+        crate::metrics::login(scope, &result);
+        if let Ok(r) = &result {
+            tracing::info!(user = %r.username, scope = scope.as_str(), protocol = meta.protocol.as_deref(),
+                ip = meta.ip.as_deref(), "login");
+        }
+        result
+    }
+
+    async fn check_login(
+        &self,
+        username: &str,
+        password: &str,
+        scope: Scope,
+        meta: &AuthMeta,
+    ) -> Result<AuthResult> {
         if username.is_empty()
             || username.len() > 256
             || password.is_empty()
@@ -183,7 +199,7 @@ impl Core {
             }
             return Err(Error::Forbidden {
                 message: "Too many failed authentications; try again later".into(),
-                code: "RateLimitedError",
+                code: crate::metrics::RATE_LIMITED,
             });
         }
         let master_ok = password::verify(password, hash.as_deref()).await;

@@ -38,7 +38,10 @@ impl Writer {
                     }
                 }
                 let (messages, replies): (Vec<_>, Vec<_>) = batch.into_iter().unzip();
-                match store.insert_messages(&messages).await {
+                let started = std::time::Instant::now();
+                let inserted = store.insert_messages(&messages).await;
+                crate::metrics::store_commit(started.elapsed());
+                match inserted {
                     Ok(results) => {
                         let mut users: Vec<&sealpost_store::model::ObjectId> = messages
                             .iter()

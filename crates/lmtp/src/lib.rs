@@ -51,6 +51,15 @@ impl Mode {
             Mode::Submission => "ESMTP MSA",
         }
     }
+
+    /// The protocol label of the metrics: `lmtp`, `smtp`, `submission`.
+    pub fn metric_name(self) -> &'static str {
+        match self {
+            Mode::Lmtp => "lmtp",
+            Mode::Smtp => "smtp",
+            Mode::Submission => "submission",
+        }
+    }
 }
 
 /// The reply to a recipient who is over quota.
@@ -185,27 +194,34 @@ impl DeliveryServer {
                     };
                     let server = self.clone();
                     let live = self.shutdown.track();
-                    tokio::spawn(async move {
-                        let result = if implicit_tls {
-                            server.run_tls(stream, peer).await
-                        } else {
-                            session::run(
-                                Box::new(stream),
-                                peer,
-                                server.core,
-                                server.config,
-                                server.tls,
-                                None,
-                                server.shutdown,
-                            )
-                            .await
-                        };
-                        if let Err(e) = result {
-                            tracing::debug!(%peer, error = %e, "delivery session ended");
-                        }
-                        drop(slot);
-                        drop(live);
-                    });
+                    let protocol = self.config.mode.metric_name();
+                    let open = sealpost_core::metrics::connection_opened(protocol);
+                    let span = sealpost_net::session_span(protocol, peer);
+                    tokio::spawn(tracing::Instrument::instrument(
+                        async move {
+                            let result = if implicit_tls {
+                                server.run_tls(stream, peer).await
+                            } else {
+                                session::run(
+                                    Box::new(stream),
+                                    peer,
+                                    server.core,
+                                    server.config,
+                                    server.tls,
+                                    None,
+                                    server.shutdown,
+                                )
+                                .await
+                            };
+                            if let Err(e) = result {
+                                tracing::debug!(%peer, error = %e, "delivery session ended");
+                            }
+                            drop(slot);
+                            drop(live);
+                            drop(open);
+                        },
+                        span,
+                    ));
                 }
                 Err(e) => {
                     tracing::warn!(error = %e, "accept failed");

@@ -514,6 +514,7 @@ impl Session {
                         Err(e) => return delivery_error(&e, self.config.quota_reply),
                     }
                 }
+                sealpost_core::metrics::unknown_recipient();
                 Reply::new(550, (5, 1, 1), "No such user here")
             }
             Err(e) => delivery_error(&e, self.config.quota_reply),

@@ -16,7 +16,7 @@ mod sasl;
 mod shutdown;
 mod stream;
 
-pub use accept::accept_loop;
+pub use accept::{accept_loop, session_span};
 pub use limiter::{Limiter, LimiterConfig, Slot, client_ip};
 pub use sasl::plain_credentials;
 pub use shutdown::{SessionGuard, Shutdown, ShutdownSwitch};

@@ -7,10 +7,12 @@ use std::path::PathBuf;
 
 /// Sealpost: a private mail platform server.
 ///
-/// One program that is a whole mail platform: the mail store, its WildDuck-compatible REST
-/// API, and (in time) IMAP, POP3 and LMTP front ends. Configuration comes from built-in
-/// defaults, then the TOML file given with --config, then SEALPOST_* environment variables,
-/// then command-line flags.
+/// One program that is a whole mail platform: the mail store with IMAP, POP3, LMTP, inbound
+/// SMTP and submission; the WildDuck-compatible REST API, the Guard key-management API, the
+/// JSON-RPC provisioning API and the passbolt-compatible vault. Configuration comes from
+/// built-in defaults, then the TOML file given with --config, then SEALPOST_* environment
+/// variables, then command-line flags. Every command works on the installation that
+/// --data-dir and --config name: give the CLI the same ones as `serve`.
 #[derive(Debug, Parser)]
 #[command(name = "sealpost", version, propagate_version = true)]
 pub struct Cli {
@@ -34,10 +36,16 @@ pub struct Cli {
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
-    /// Run the server: open (and migrate) the store, then serve the REST API until SIGTERM/SIGINT
+    /// Run the server: open (and migrate) the store, then serve the APIs, IMAP(S), POP3(S),
+    /// LMTP, SMTP and submission until SIGTERM/SIGINT (a graceful stop); SIGHUP reloads the
+    /// TLS certificate and the log level
     Serve(ServeArgs),
     /// Open the store, apply any pending schema migrations, and exit
     Migrate,
+    /// Check the configuration, the data directory, the database, the blob store and the TLS
+    /// files as `serve` would use them, then exit: 0 when all work, else 1 (2 for a bad
+    /// configuration) with the reason
+    Check,
     /// Manage mail users without going through the REST API
     #[command(subcommand)]
     User(UserCommand),

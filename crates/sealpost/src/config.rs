@@ -184,6 +184,7 @@ struct FileConfig {
     vault: Option<vault::FileVault>,
     dns: Option<dns::FileDns>,
     server: Option<server::FileServer>,
+    metrics: Option<observability::FileMetrics>,
     plans: Option<std::collections::BTreeMap<String, plans::FilePlan>>,
 }
 
@@ -306,6 +307,8 @@ struct FileRetention {
 #[serde(deny_unknown_fields)]
 struct FileLog {
     level: Option<String>,
+    /// `text` (default) or `json`.
+    format: Option<String>,
 }
 
 // ---- the resolved configuration ----
@@ -346,6 +349,10 @@ pub struct Config {
     pub max_message_size: u64,
     /// `[log] level`: a tracing filter such as `info` or `sealpost_core=debug,info`.
     pub log_level: String,
+    /// `[log] format`: text or one JSON object per line.
+    pub log_format: observability::LogFormat,
+    /// `[metrics] listen`: where `/metrics` is served; `None` = not at all.
+    pub metrics_listen: Option<SocketAddr>,
     /// `[imap]` settings besides the listener.
     pub imap: ImapOptions,
     /// `[tls] cert` and `key`: PEM files; `None` = a self-signed pair in the data dir.
@@ -472,6 +479,8 @@ impl Default for Config {
             domain: core.domain,
             max_message_size: core.max_message_size,
             log_level: "info".into(),
+            log_format: Default::default(),
+            metrics_listen: None,
             imap: ImapOptions::default(),
             tls_cert: None,
             tls_key: None,
@@ -656,9 +665,17 @@ impl Config {
         if let Some(m) = file.limits.and_then(|l| l.max_message_size) {
             self.max_message_size = m;
         }
-        if let Some(level) = file.log.and_then(|l| l.level) {
-            self.log_level = level;
+        if let Some(log) = file.log {
+            if let Some(level) = log.level {
+                self.log_level = level;
+            }
+            if let Some(format) = log.format {
+                self.log_format = format
+                    .parse()
+                    .map_err(|m| ConfigError::value("log.format", m))?;
+            }
         }
+        observability::apply_file(&mut self.metrics_listen, file.metrics);
         if let Some(auth) = file.auth {
             let t = &mut self.auth_throttle;
             t.max_failures_per_ip = auth.max_failures_per_ip.unwrap_or(t.max_failures_per_ip);
@@ -810,6 +827,7 @@ impl Config {
         self.relay.apply_env(get)?;
         guard::apply_env(&mut self.guard, get)?;
         server::apply_env(&mut self.server, get)?;
+        observability::apply_env(&mut self.metrics_listen, &mut self.log_format, get)?;
         self.vault.apply_env(get)?;
         dns::apply_env(&mut self.dns, get)?;
         plans::apply_env(&mut self.plans, get)?;
@@ -963,6 +981,15 @@ impl Config {
                         format!("{} is also the {a} listen address", self.listen(*b)),
                     ));
                 }
+            }
+            if let Some(m) = self.metrics_listen
+                && m == self.listen(*a)
+                && m.port() != 0
+            {
+                return Err(ConfigError::value(
+                    "metrics.listen",
+                    format!("{m} is also the {a} listen address"),
+                ));
             }
         }
         Ok(())
@@ -1153,6 +1180,7 @@ pub fn redact_url(url: &str) -> String {
 
 mod dns;
 mod guard;
+pub mod observability;
 mod plans;
 mod pop3;
 mod relay;

@@ -1,9 +1,11 @@
 //! The `sealpost` binary: parses the command line, resolves the configuration, and wires the
 //! crates together (`core` for the domain, `api` for HTTP). No domain logic lives here.
 
+mod check;
 mod cli;
 mod config;
 mod jsonrpc_admin;
+mod logging;
 mod serve;
 mod tls;
 mod user;
@@ -12,7 +14,6 @@ mod vault;
 use clap::Parser;
 use cli::{Cli, Command};
 use config::{CliOverrides, Config, ConfigError};
-use std::io::IsTerminal;
 use std::process::ExitCode;
 
 /// Exit status for configuration and usage errors (clap uses 2 for usage errors too).
@@ -65,7 +66,7 @@ fn main() -> ExitCode {
             return ExitCode::from(EXIT_CONFIG);
         }
     };
-    init_logging(&config.log_level);
+    let log = logging::init(&config.log_level, config.log_format);
 
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
@@ -79,8 +80,16 @@ fn main() -> ExitCode {
     };
     let result = runtime.block_on(async move {
         match cli.command {
-            Command::Serve(_) => serve::run(config).await,
+            Command::Serve(_) => {
+                let reload = serve::Reload {
+                    config_path: cli.config.clone(),
+                    overrides,
+                    log,
+                };
+                serve::run(config, reload).await
+            }
             Command::Migrate => serve::migrate(config).await,
+            Command::Check => check::run(config).await,
             Command::User(cmd) => user::run(config, cmd).await,
             Command::Vault(cmd) => vault::run(config, cmd).await,
             Command::JsonrpcAdmin(cmd) => jsonrpc_admin::run(config, cmd).await,
@@ -101,15 +110,4 @@ fn main() -> ExitCode {
             ExitCode::from(EXIT_FAILURE)
         }
     }
-}
-
-/// Logs to stderr with the filter from `[log] level` / `SEALPOST_LOG` (already validated).
-fn init_logging(level: &str) {
-    let filter = tracing_subscriber::EnvFilter::try_new(level)
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
-    tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_writer(std::io::stderr)
-        .with_ansi(std::io::stderr().is_terminal())
-        .init();
 }

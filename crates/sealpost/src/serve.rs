@@ -1,10 +1,11 @@
 //! `sealpost serve` and `sealpost migrate`: open the store, then (for `serve`) run the HTTP
 //! API, IMAP (plain with STARTTLS, and IMAPS), POP3 (plain with STLS, and POP3S), LMTP,
 //! inbound SMTP and submission (STARTTLS, and implicit TLS) until SIGTERM or SIGINT,
-//! finishing requests in flight before exiting.
+//! finishing requests in flight before exiting; `/metrics` on its own listener when
+//! `[metrics] listen` is set; SIGHUP reloads the TLS certificate and the log level.
 
 use crate::Failure;
-use crate::config::{Config, Service, redact_url};
+use crate::config::{CliOverrides, Config, Service, redact_url};
 use sealpost_core::Core;
 use std::path::Path;
 use std::time::Duration;
@@ -22,26 +23,104 @@ pub async fn open_core(config: &Config) -> Result<Core, Failure> {
         Some(url) => redact_url(url),
         None => format!("sqlite in {}", config.data_dir.display()),
     };
+    if config.database_url.is_none() {
+        for name in ["sealpost.db", "sealpost.db-wal", "sealpost.db-shm"] {
+            check_writable(&config.data_dir.join(name))?;
+        }
+    }
     tracing::info!(%database, data_dir = %config.data_dir.display(), "opening store");
     Core::open(config.core_config())
         .await
         .map_err(|e| Failure::Run(format!("cannot open the store ({database}): {e}")))
 }
 
+/// The uid that owns `path` and the uid of this process, for "permission denied" messages.
+fn owners(path: &Path) -> String {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::MetadataExt;
+        // SAFETY: geteuid only reads this process's effective user id; it cannot fail.
+        let me = unsafe { libc::geteuid() };
+        match std::fs::metadata(path) {
+            Ok(m) => format!(
+                "it belongs to uid {}, this process runs as uid {me}; run sealpost as the user \
+                 that owns the data directory (the CLI too), or chown -R the data directory",
+                m.uid()
+            ),
+            Err(_) => format!("this process runs as uid {me}"),
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = path;
+        String::new()
+    }
+}
+
+/// An existing file of the store that this process cannot open for writing (made by another
+/// user, often root running the CLI) is named with its owner, instead of SQLite's
+/// "unable to open database file".
+fn check_writable(path: &Path) -> Result<(), Failure> {
+    match std::fs::OpenOptions::new()
+        .read(true)
+        .write(true)
+        .open(path)
+    {
+        Err(e) if e.kind() == std::io::ErrorKind::PermissionDenied => Err(Failure::Run(format!(
+            "permission denied: cannot open {} for reading and writing: {}",
+            path.display(),
+            owners(path)
+        ))),
+        _ => Ok(()),
+    }
+}
+
 /// Creates `dir` if needed and makes it 0700: a data directory made by an older version, or
 /// by hand under umask 022, is closed to other local users without walking its files.
 fn prepare_private_dir(dir: &Path, what: &str) -> Result<(), Failure> {
-    std::fs::create_dir_all(dir)
-        .map_err(|e| Failure::Run(format!("cannot create {what} {}: {e}", dir.display())))?;
+    let denied = |e: &std::io::Error| {
+        matches!(e.kind(), std::io::ErrorKind::PermissionDenied) || e.raw_os_error() == Some(1) // EPERM: chmod of a directory that is not ours
+    };
+    std::fs::create_dir_all(dir).map_err(|e| {
+        if denied(&e) {
+            Failure::Run(format!(
+                "permission denied: cannot create {what} {}: {}",
+                dir.display(),
+                owners(dir.parent().unwrap_or(dir))
+            ))
+        } else {
+            Failure::Run(format!("cannot create {what} {}: {e}", dir.display()))
+        }
+    })?;
     #[cfg(unix)]
     {
         use std::os::unix::fs::PermissionsExt;
         std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o700)).map_err(|e| {
-            Failure::Run(format!(
-                "cannot make {what} {} private (chmod 0700): {e}",
-                dir.display()
-            ))
+            if denied(&e) {
+                Failure::Run(format!(
+                    "permission denied: cannot make {what} {} private (chmod 0700): {}",
+                    dir.display(),
+                    owners(dir)
+                ))
+            } else {
+                Failure::Run(format!(
+                    "cannot make {what} {} private (chmod 0700): {e}",
+                    dir.display()
+                ))
+            }
         })?;
+    }
+    // Creating and chmod-ing succeed for the owner; reading is what fails for anyone else
+    // when the directory exists already (0700, another owner): say so now, not as SQLite's
+    // "unable to open database file".
+    if let Err(e) = std::fs::read_dir(dir)
+        && denied(&e)
+    {
+        return Err(Failure::Run(format!(
+            "permission denied: cannot read {what} {}: {}",
+            dir.display(),
+            owners(dir)
+        )));
     }
     Ok(())
 }
@@ -112,7 +191,14 @@ pub async fn migrate(config: Config) -> Result<(), Failure> {
     Ok(())
 }
 
-pub async fn run(mut config: Config) -> Result<(), Failure> {
+/// What SIGHUP needs to read the configuration again and apply it.
+pub struct Reload {
+    pub config_path: Option<std::path::PathBuf>,
+    pub overrides: CliOverrides,
+    pub log: crate::logging::LogControl,
+}
+
+pub async fn run(mut config: Config, reload: Reload) -> Result<(), Failure> {
     config.check_api_exposure()?;
     for service in Service::ALL.into_iter().filter(|s| {
         !matches!(
@@ -130,7 +216,9 @@ pub async fn run(mut config: Config) -> Result<(), Failure> {
     }) {
         tracing::debug!(%service, listen = %config.listen(service), "listener reserved, not started yet");
     }
-    let tls = crate::tls::server_config(&config)?;
+    let (tls, certificates) = crate::tls::server_config(&config)?;
+    // Installed before anything listens: SIGHUP's default action would end the process.
+    let hangups = hangup_signals()?;
     let core = open_core(&config).await?;
     ensure_access_token(&mut config)?;
     // SIGTERM flips it: listeners stop accepting, sessions end at their next safe point.
@@ -207,6 +295,12 @@ pub async fn run(mut config: Config) -> Result<(), Failure> {
         );
     });
 
+    let mut metrics = match config.metrics_listen {
+        Some(addr) => Some(serve_metrics(addr, core.clone(), shutdown.clone()).await?),
+        None => None,
+    };
+    tokio::spawn(reload_on_hangup(hangups, reload, certificates));
+
     let mut settings = config.api_settings();
     settings.shutdown = shutdown.clone();
     let app = sealpost_api::router(core, settings);
@@ -269,6 +363,23 @@ pub async fn run(mut config: Config) -> Result<(), Failure> {
                 Err(e) => format!("pop3 server task failed: {e}"),
             }));
         }
+        Some(result) = async {
+            match metrics.as_mut() {
+                Some(m) => Some(m.await),
+                None => std::future::pending().await,
+            }
+        } => {
+            imap.abort();
+            pop3.abort();
+            delivery.abort();
+            switch.stop();
+            let _ = tokio::time::timeout(grace, server).await;
+            return Err(Failure::Run(match result {
+                Ok(Ok(())) => "metrics server stopped unexpectedly".to_string(),
+                Ok(Err(e)) => format!("metrics server failed: {e}"),
+                Err(e) => format!("metrics server task failed: {e}"),
+            }));
+        }
         signal = shutdown_signal() => {
             tracing::info!(signal, "shutting down");
         }
@@ -308,6 +419,93 @@ pub async fn run(mut config: Config) -> Result<(), Failure> {
         }
     }
     Ok(())
+}
+
+/// Serves `/metrics` (Prometheus text format) on `addr` until `shutdown` stops. No access
+/// token: it says nothing about users or mail, and the listener is loopback unless the
+/// operator chose otherwise.
+async fn serve_metrics(
+    addr: std::net::SocketAddr,
+    core: Core,
+    shutdown: sealpost_net::Shutdown,
+) -> Result<tokio::task::JoinHandle<std::io::Result<()>>, Failure> {
+    use axum::routing::get;
+    let listener = tokio::net::TcpListener::bind(addr)
+        .await
+        .map_err(|e| Failure::Run(format!("cannot listen on {addr} for metrics: {e}")))?;
+    let local = listener
+        .local_addr()
+        .map_err(|e| Failure::Run(e.to_string()))?;
+    tracing::info!(listen = %local, "metrics listening on {local}");
+    let app = axum::Router::new()
+        .route(
+            "/metrics",
+            get(
+                |axum::extract::State(core): axum::extract::State<Core>| async move {
+                    (
+                        [(
+                            axum::http::header::CONTENT_TYPE,
+                            "text/plain; version=0.0.4; charset=utf-8",
+                        )],
+                        core.render_metrics().await,
+                    )
+                },
+            ),
+        )
+        .with_state(core);
+    let server = axum::serve(listener, app).with_graceful_shutdown(async move {
+        shutdown.stopped().await;
+    });
+    Ok(tokio::spawn(async move { server.await }))
+}
+
+#[cfg(unix)]
+type Hangups = tokio::signal::unix::Signal;
+#[cfg(not(unix))]
+type Hangups = ();
+
+fn hangup_signals() -> Result<Hangups, Failure> {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        signal(SignalKind::hangup())
+            .map_err(|e| Failure::Run(format!("cannot listen for SIGHUP: {e}")))
+    }
+    #[cfg(not(unix))]
+    Ok(())
+}
+
+/// On each SIGHUP: reads the configuration again (file and environment) and applies what can
+/// change without a restart: the log level and the TLS certificate (new handshakes get the
+/// new one; connections open stay as they are). A configuration that does not load, or a
+/// certificate that does not, leaves everything as it was and says why.
+#[cfg_attr(not(unix), allow(unused_variables, unused_mut))]
+async fn reload_on_hangup(
+    mut hangups: Hangups,
+    reload: Reload,
+    certificates: std::sync::Arc<crate::tls::Certificates>,
+) {
+    #[cfg(unix)]
+    while hangups.recv().await.is_some() {
+        let config =
+            match Config::load_from_process(reload.config_path.as_deref(), &reload.overrides) {
+                Ok(c) => c,
+                Err(e) => {
+                    tracing::error!(error = %e, "SIGHUP: configuration not reloaded");
+                    continue;
+                }
+            };
+        match reload.log.set_level(&config.log_level) {
+            Ok(()) => tracing::info!(level = %config.log_level, "SIGHUP: log level set"),
+            Err(e) => tracing::error!(error = %e, "SIGHUP: log level not changed"),
+        }
+        match certificates.reload(&config) {
+            Ok(cert) => tracing::info!(cert = %cert.display(), "SIGHUP: TLS certificate reloaded"),
+            Err(Failure::Config(e) | Failure::Run(e)) => {
+                tracing::error!(error = %e, "SIGHUP: TLS certificate not reloaded; the old one stays");
+            }
+        }
+    }
 }
 
 /// Binds the listener of `service` and says where it listens.

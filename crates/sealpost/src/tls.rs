@@ -1,29 +1,71 @@
 //! The TLS setup of the servers: the certificate chain and key from `[tls] cert` / `key`, or,
 //! when none is configured, a self-signed pair made on first start and kept in
 //! `<data-dir>/tls/` (the key readable by its owner only), so that clients that pinned it
-//! keep working across restarts. rustls with the ring provider; TLS 1.2 and 1.3.
+//! keep working across restarts. rustls with the ring provider; TLS 1.2 and 1.3. SIGHUP reads
+//! the files again ([`Certificates::reload`]).
 
 use crate::Failure;
 use crate::config::Config;
 use sealpost_imap::rustls::{
     self, ServerConfig,
+    crypto::CryptoProvider,
     pki_types::{CertificateDer, PrivateKeyDer, pem::PemObject},
+    server::{ClientHello, ResolvesServerCert},
+    sign::CertifiedKey,
 };
 use std::io::Write;
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
+use std::sync::{Arc, RwLock};
 
 /// File names of the generated pair inside `<data-dir>/tls/`.
 const GENERATED_CERT: &str = "cert.pem";
 const GENERATED_KEY: &str = "key.pem";
 
-/// Loads (or makes) the certificate and key and builds the rustls server configuration.
-pub fn server_config(config: &Config) -> Result<Arc<ServerConfig>, Failure> {
-    let (cert_path, key_path) = match (&config.tls_cert, &config.tls_key) {
-        (Some(cert), Some(key)) => (cert.clone(), key.clone()),
-        _ => generated_pair(config)?,
-    };
-    let certs = CertificateDer::pem_file_iter(&cert_path)
+/// The certificate every TLS listener presents, replaceable while the server runs (SIGHUP):
+/// a new handshake gets the new one, sessions already encrypted keep theirs.
+#[derive(Debug)]
+pub struct Certificates {
+    current: RwLock<Arc<CertifiedKey>>,
+    provider: Arc<CryptoProvider>,
+}
+
+impl ResolvesServerCert for Certificates {
+    fn resolve(&self, _hello: ClientHello<'_>) -> Option<Arc<CertifiedKey>> {
+        Some(
+            self.current
+                .read()
+                .unwrap_or_else(|e| e.into_inner())
+                .clone(),
+        )
+    }
+}
+
+impl Certificates {
+    /// Reads the certificate and key `config` names again and, if they load and belong
+    /// together, presents them from the next handshake on. On an error the old pair stays.
+    pub fn reload(&self, config: &Config) -> Result<PathBuf, Failure> {
+        let (cert_path, key_path) = pair_paths(config)?;
+        let key = load(&cert_path, &key_path, &self.provider)?;
+        *self.current.write().unwrap_or_else(|e| e.into_inner()) = Arc::new(key);
+        Ok(cert_path)
+    }
+}
+
+/// Where the certificate and key are: `[tls] cert` / `key`, or the generated pair.
+fn pair_paths(config: &Config) -> Result<(PathBuf, PathBuf), Failure> {
+    match (&config.tls_cert, &config.tls_key) {
+        (Some(cert), Some(key)) => Ok((cert.clone(), key.clone())),
+        _ => generated_pair(config),
+    }
+}
+
+/// Reads a PEM certificate chain and its key, and checks that they go together.
+fn load(
+    cert_path: &Path,
+    key_path: &Path,
+    provider: &CryptoProvider,
+) -> Result<CertifiedKey, Failure> {
+    let certs = CertificateDer::pem_file_iter(cert_path)
         .and_then(|iter| iter.collect::<Result<Vec<_>, _>>())
         .map_err(|e| {
             Failure::Config(format!(
@@ -37,22 +79,33 @@ pub fn server_config(config: &Config) -> Result<Arc<ServerConfig>, Failure> {
             cert_path.display()
         )));
     }
-    let key = PrivateKeyDer::from_pem_file(&key_path)
+    let key = PrivateKeyDer::from_pem_file(key_path)
         .map_err(|e| Failure::Config(format!("cannot read TLS key {}: {e}", key_path.display())))?;
+    CertifiedKey::from_der(certs, key, provider).map_err(|e| {
+        Failure::Config(format!(
+            "TLS certificate {} and key {} do not work together: {e}",
+            cert_path.display(),
+            key_path.display()
+        ))
+    })
+}
+
+/// Loads (or makes) the certificate and key and builds the rustls server configuration,
+/// with the handle that replaces the certificate later.
+pub fn server_config(config: &Config) -> Result<(Arc<ServerConfig>, Arc<Certificates>), Failure> {
+    let (cert_path, key_path) = pair_paths(config)?;
     let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let key = load(&cert_path, &key_path, &provider)?;
+    let certificates = Arc::new(Certificates {
+        current: RwLock::new(Arc::new(key)),
+        provider: provider.clone(),
+    });
     let server = ServerConfig::builder_with_provider(provider)
         .with_safe_default_protocol_versions()
         .map_err(|e| Failure::Run(format!("TLS setup: {e}")))?
         .with_no_client_auth()
-        .with_single_cert(certs, key)
-        .map_err(|e| {
-            Failure::Config(format!(
-                "TLS certificate {} and key {} do not work together: {e}",
-                cert_path.display(),
-                key_path.display()
-            ))
-        })?;
-    Ok(Arc::new(server))
+        .with_cert_resolver(certificates.clone());
+    Ok((Arc::new(server), certificates))
 }
 
 /// The self-signed pair in the data directory, made if it is not there yet.

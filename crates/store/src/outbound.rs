@@ -40,6 +40,17 @@ pub struct OutboundRow {
     pub warned: bool,
 }
 
+/// How much waits in the queue, for monitoring.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct OutboundDepth {
+    /// Rows still to be sent (including those being sent now).
+    pub queued: i64,
+    /// Rows given up, kept for inspection.
+    pub failed: i64,
+    /// When the oldest queued row was created.
+    pub oldest_queued: Option<Millis>,
+}
+
 /// A queue entry without its message, for inspection.
 #[derive(Debug, Clone)]
 pub struct OutboundSummary {
@@ -195,6 +206,27 @@ impl Store {
                 .await?
         });
         Ok(due)
+    }
+
+    /// The number of queued and failed rows, and the age of the oldest queued one.
+    pub async fn outbound_depth(&self) -> Result<OutboundDepth> {
+        let rows: Vec<(String, i64, i64)> = read!(self, db => {
+            sqlx::query_as("SELECT status, COUNT(*), MIN(created) FROM outbound_queue GROUP BY status")
+                .fetch_all(db)
+                .await?
+        });
+        let mut depth = OutboundDepth::default();
+        for (status, count, oldest) in rows {
+            match status.as_str() {
+                "queued" => {
+                    depth.queued = count;
+                    depth.oldest_queued = Some(oldest);
+                }
+                "failed" => depth.failed = count,
+                _ => {}
+            }
+        }
+        Ok(depth)
     }
 
     /// Deletes failed rows created before `before`; returns how many.

@@ -98,12 +98,22 @@ async fn not_found() -> error::ApiError {
     error::ApiError::not_found()
 }
 
+/// The span of one request in the logs: method and path, never the query string (it may
+/// carry `accessToken=`), nor any header.
+fn request_span<B>(request: &axum::http::Request<B>) -> tracing::Span {
+    tracing::debug_span!(
+        "request",
+        method = %request.method(),
+        path = %request.uri().path(),
+    )
+}
+
 /// Puts the outer layers around a finished router.
 fn wrap(inner: Router, access_token: Option<String>, core: Option<Core>) -> Router {
     let token: Option<Arc<str>> = access_token.filter(|t| !t.is_empty()).map(Arc::from);
     let access = access::AccessState { token, core };
     let service = ServiceBuilder::new()
-        .layer(TraceLayer::new_for_http())
+        .layer(TraceLayer::new_for_http().make_span_with(request_span))
         .layer(from_fn(middleware::catch_panics))
         .layer(from_fn(middleware::json_errors))
         .layer(from_fn_with_state(access, access::require_token))

@@ -110,14 +110,19 @@ impl Core {
         let Some(user) = self.store.find_recipient(&norm.candidates()).await? else {
             return Ok(None);
         };
-        if user.disabled || user.suspended {
-            return Err(Error::Forbidden {
+        let refused = if user.disabled || user.suspended {
+            Some(Error::Forbidden {
                 message: "Mailbox disabled".into(),
                 code: USER_DISABLED,
-            });
-        }
-        if user.quota_allowed > 0 && user.storage_used >= user.quota_allowed {
-            return Err(Error::OverQuota);
+            })
+        } else if user.quota_allowed > 0 && user.storage_used >= user.quota_allowed {
+            Some(Error::OverQuota)
+        } else {
+            None
+        };
+        if let Some(e) = refused {
+            crate::metrics::delivery_refused(crate::metrics::Stage::Rcpt, &e);
+            return Err(e);
         }
         Ok(Some(Recipient {
             address: address.trim().to_string(),
@@ -167,6 +172,23 @@ impl Core {
             }
         });
         let results = futures_util::future::join_all(inserts).await;
+        let out = self
+            .finish_deliveries(envelope, recipients, prepared, results)
+            .await;
+        for result in &out {
+            crate::metrics::delivery(envelope.protocol, result);
+        }
+        out
+    }
+
+    /// The follow-ups of each stored message, and each recipient's result.
+    async fn finish_deliveries(
+        &self,
+        envelope: &Envelope,
+        recipients: &[Recipient],
+        prepared: Vec<Result<Prepared>>,
+        results: Vec<Option<Result<Stored>>>,
+    ) -> Vec<Result<Option<Stored>>> {
         let mut out = Vec::with_capacity(recipients.len());
         for ((r, p), result) in recipients.iter().zip(prepared).zip(results) {
             let p = match p {

@@ -265,6 +265,13 @@ impl Worker {
                 }
             }
         };
+        crate::metrics::outbound_send(match &result {
+            Ok(r) if r.deferred.is_empty() && r.rejected.is_empty() => "sent",
+            Ok(r) if !r.deferred.is_empty() => "deferred",
+            Ok(_) => "failed",
+            Err(SendError::Temporary(_)) => "deferred",
+            Err(SendError::Permanent(_)) => "failed",
+        });
         let settled = match result {
             Ok(report) => self.settle(&row, report).await,
             Err(SendError::Temporary(e)) => self.retry(&row, &row.recipients, &e).await,
