@@ -105,6 +105,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         include_str!("schema/sqlite_0076_forwarded_addresses.sql"),
         include_str!("schema/postgres_0076_forwarded_addresses.sql"),
     ),
+    (
+        85,
+        include_str!("schema/sqlite_0085_vault_folders_relations.sql"),
+        include_str!("schema/postgres_0085_vault_folders_relations.sql"),
+    ),
 ];
 
 pub async fn run(db: &Engine) -> Result<()> {
