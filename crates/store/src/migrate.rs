@@ -122,6 +122,9 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         101,
         include_str!("schema/sqlite_0101_filter_fields.sql"),
         include_str!("schema/postgres_0101_filter_fields.sql"),
+        85,
+        include_str!("schema/sqlite_0085_vault_folders_relations.sql"),
+        include_str!("schema/postgres_0085_vault_folders_relations.sql"),
     ),
 ];
 

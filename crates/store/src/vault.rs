@@ -7,6 +7,7 @@
 //! CONFLICT`); ids are UUID strings ([`VaultId`]).
 
 use crate::db::{read, write_tx};
+use crate::direct::Arg;
 use crate::model::Millis;
 use crate::rows::Cols;
 use crate::{Result, Store, conflict};
@@ -166,14 +167,13 @@ pub struct ResourceRow {
     pub uri: Option<String>,
     pub description: Option<String>,
     pub resource_type_id: VaultId,
-    pub folder_parent_id: Option<VaultId>,
     pub created: Millis,
     pub modified: Millis,
     pub created_by: VaultId,
     pub modified_by: VaultId,
 }
 
-const RESOURCE_COLS: &str = "r.id, r.name, r.username, r.uri, r.description, r.resource_type_id, r.folder_parent_id, r.created, r.modified, r.created_by, r.modified_by";
+const RESOURCE_COLS: &str = "r.id, r.name, r.username, r.uri, r.description, r.resource_type_id, r.created, r.modified, r.created_by, r.modified_by";
 
 fn resource_row(r: &impl Cols) -> Result<ResourceRow> {
     Ok(ResourceRow {
@@ -183,12 +183,40 @@ fn resource_row(r: &impl Cols) -> Result<ResourceRow> {
         uri: r.opt_string("uri")?,
         description: r.opt_string("description")?,
         resource_type_id: vid(r, "resource_type_id")?,
-        folder_parent_id: opt_vid(r, "folder_parent_id")?,
         created: r.i64("created")?,
         modified: r.i64("modified")?,
         created_by: vid(r, "created_by")?,
         modified_by: vid(r, "modified_by")?,
     })
+}
+
+/// What a resource listing reads besides the resources (passbolt's `contain[...]`).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct ListingWants {
+    /// The caller's own permission rows (direct and through groups).
+    pub mine: bool,
+    /// Every permission on each resource.
+    pub permissions: bool,
+    /// The caller's favorite mark.
+    pub favorite: bool,
+    /// The caller's copy of the secret.
+    pub secret: bool,
+}
+
+/// One resource of a listing, with the rows its [`ListingWants`] asked for.
+#[derive(Debug, Clone)]
+pub struct ListedResource {
+    pub resource: ResourceRow,
+    /// The highest permission type the caller holds on it.
+    pub permission: i64,
+    /// Where it is in the caller's tree.
+    pub folder_parent_id: Option<VaultId>,
+    /// Only one user has it.
+    pub personal: bool,
+    pub mine: Vec<PermissionRow>,
+    pub permissions: Vec<PermissionRow>,
+    pub favorite: Option<FavoriteRow>,
+    pub secret: Option<SecretRow>,
 }
 
 /// One user's encrypted copy of a resource's secret.
@@ -352,7 +380,6 @@ fn group_user_row(r: &impl Cols) -> Result<GroupUserRow> {
 pub struct FolderRow {
     pub id: VaultId,
     pub name: String,
-    pub folder_parent_id: Option<VaultId>,
     pub created: Millis,
     pub modified: Millis,
     pub created_by: VaultId,
@@ -363,12 +390,109 @@ fn folder_row(r: &impl Cols) -> Result<FolderRow> {
     Ok(FolderRow {
         id: vid(r, "id")?,
         name: r.string("name")?,
-        folder_parent_id: opt_vid(r, "folder_parent_id")?,
         created: r.i64("created")?,
         modified: r.i64("modified")?,
         created_by: vid(r, "created_by")?,
         modified_by: vid(r, "modified_by")?,
     })
+}
+
+/// One user's placement of a resource or folder in their own folder tree (passbolt's
+/// `folders_relations`): every user with access to an item has one.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RelationRow {
+    pub aco: Aco,
+    pub item: VaultId,
+    pub user: VaultId,
+    /// `None`: at the root of the user's tree.
+    pub folder_parent_id: Option<VaultId>,
+    pub created: Millis,
+    pub modified: Millis,
+}
+
+const RELATION_COLS: &str =
+    "foreign_model, foreign_id, user_id, folder_parent_id, created, modified";
+
+fn relation_row(r: &impl Cols) -> Result<RelationRow> {
+    Ok(RelationRow {
+        aco: if r.string("foreign_model")? == "Folder" {
+            Aco::Folder
+        } else {
+            Aco::Resource
+        },
+        item: vid(r, "foreign_id")?,
+        user: vid(r, "user_id")?,
+        folder_parent_id: opt_vid(r, "folder_parent_id")?,
+        created: r.i64("created")?,
+        modified: r.i64("modified")?,
+    })
+}
+
+/// Changes to the users' folder trees, as core computed them.
+#[derive(Debug, Clone, Default)]
+pub struct TreeChange {
+    /// New placements (kept as they are when the user has the item already).
+    pub add: Vec<RelationRow>,
+    /// (item, user): the user no longer has the item; what was in it (a folder) goes to
+    /// the root of their tree.
+    pub remove: Vec<(VaultId, VaultId)>,
+    /// (item, user, new parent).
+    pub moves: Vec<(VaultId, VaultId, Option<VaultId>)>,
+    /// When the moves happened.
+    pub now: Millis,
+}
+
+/// A folder as one user sees it: their placement of it and whether it is personal.
+#[derive(Debug, Clone)]
+pub struct ListedFolder {
+    pub folder: FolderRow,
+    /// The highest permission type the user holds on it.
+    pub permission: i64,
+    pub folder_parent_id: Option<VaultId>,
+    /// Only one user has it.
+    pub personal: bool,
+}
+
+/// Applies a [`TreeChange`] inside a `write_tx!` transaction `$tx`.
+macro_rules! apply_tree {
+    ($tx:ident, $c:expr) => {{
+        let c: &TreeChange = $c;
+        for (item, user) in &c.remove {
+            sqlx::query("DELETE FROM vault_folders_relations WHERE foreign_id = $1 AND user_id = $2")
+                .bind(item.as_str())
+                .bind(user.as_str())
+                .execute(&mut *$tx)
+                .await?;
+            sqlx::query("UPDATE vault_folders_relations SET folder_parent_id = NULL WHERE user_id = $2 AND folder_parent_id = $1")
+                .bind(item.as_str())
+                .bind(user.as_str())
+                .execute(&mut *$tx)
+                .await?;
+        }
+        for r in &c.add {
+            sqlx::query(&format!(
+                "INSERT INTO vault_folders_relations ({RELATION_COLS}) VALUES ($1,$2,$3,$4,$5,$6) \
+                 ON CONFLICT (foreign_id, user_id) DO NOTHING"
+            ))
+            .bind(r.aco.as_str())
+            .bind(r.item.as_str())
+            .bind(r.user.as_str())
+            .bind(r.folder_parent_id.as_ref().map(VaultId::as_str))
+            .bind(r.created)
+            .bind(r.modified)
+            .execute(&mut *$tx)
+            .await?;
+        }
+        for (item, user, parent) in &c.moves {
+            sqlx::query("UPDATE vault_folders_relations SET folder_parent_id = $3, modified = $4 WHERE foreign_id = $1 AND user_id = $2")
+                .bind(item.as_str())
+                .bind(user.as_str())
+                .bind(parent.as_ref().map(VaultId::as_str))
+                .bind(c.now)
+                .execute(&mut *$tx)
+                .await?;
+        }
+    }};
 }
 
 /// A favorite mark.
@@ -378,6 +502,15 @@ pub struct FavoriteRow {
     pub user: VaultId,
     pub resource: VaultId,
     pub created: Millis,
+}
+
+fn favorite_row(r: &impl Cols) -> Result<FavoriteRow> {
+    Ok(FavoriteRow {
+        id: vid(r, "id")?,
+        user: vid(r, "user_id")?,
+        resource: vid(r, "resource_id")?,
+        created: r.i64("created")?,
+    })
 }
 
 /// A comment on a resource.
@@ -410,6 +543,8 @@ pub struct AccessChange {
     /// Upserted by (resource, user).
     pub secrets: Vec<SecretRow>,
     pub remove_secrets_of: Vec<VaultId>,
+    /// The trees of the users who gain or lose the object.
+    pub tree: TreeChange,
 }
 
 /// A membership change of a group, as core computed it.
@@ -424,6 +559,8 @@ pub struct GroupChange {
     pub secrets: Vec<SecretRow>,
     /// (resource, user) copies to remove: users who lose access.
     pub remove_secrets: Vec<(VaultId, VaultId)>,
+    /// The trees of the users who gain or lose resources and folders.
+    pub tree: TreeChange,
 }
 
 impl Store {
@@ -867,6 +1004,7 @@ impl Store {
                     .execute(&mut *tx)
                     .await?;
             }
+            apply_tree!(tx, &change.tree);
             for s in &change.secrets {
                 sqlx::query(
                     "INSERT INTO vault_secrets (id, resource_id, user_id, data, created, modified) VALUES ($1,$2,$3,$4,$5,$6) \
@@ -895,8 +1033,8 @@ impl Store {
     ) -> Result<()> {
         write_tx!(self, tx => {
             sqlx::query(
-                "INSERT INTO vault_resources (id, name, username, uri, description, resource_type_id, folder_parent_id, \
-                 created, modified, created_by, modified_by) VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11)",
+                "INSERT INTO vault_resources (id, name, username, uri, description, resource_type_id, \
+                 created, modified, created_by, modified_by) VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10)",
             )
             .bind(r.id.as_str())
             .bind(&r.name)
@@ -904,7 +1042,6 @@ impl Store {
             .bind(&r.uri)
             .bind(&r.description)
             .bind(r.resource_type_id.as_str())
-            .bind(r.folder_parent_id.as_ref().map(VaultId::as_str))
             .bind(r.created)
             .bind(r.modified)
             .bind(r.created_by.as_str())
@@ -924,7 +1061,7 @@ impl Store {
         write_tx!(self, tx => {
             sqlx::query(
                 "UPDATE vault_resources SET name = $2, username = $3, uri = $4, description = $5, resource_type_id = $6, \
-                 folder_parent_id = $7, modified = $8, modified_by = $9 WHERE id = $1",
+                 modified = $7, modified_by = $8 WHERE id = $1",
             )
             .bind(r.id.as_str())
             .bind(&r.name)
@@ -932,7 +1069,6 @@ impl Store {
             .bind(&r.uri)
             .bind(&r.description)
             .bind(r.resource_type_id.as_str())
-            .bind(r.folder_parent_id.as_ref().map(VaultId::as_str))
             .bind(r.modified)
             .bind(r.modified_by.as_str())
             .execute(&mut *tx)
@@ -969,27 +1105,110 @@ impl Store {
         })
     }
 
-    /// The resources `user` may see, each with the highest permission type they hold on it
-    /// (directly or through a group), by name. One query, whatever the count.
-    pub async fn vault_resources_of(&self, user: &VaultId) -> Result<Vec<(ResourceRow, i64)>> {
-        read!(self, db => {
-            sqlx::query(&format!(
-                "SELECT {RESOURCE_COLS}, a.perm FROM vault_resources r JOIN \
+    /// A listing of the resources `user` may see (only `only` when given), by name, with
+    /// what `want` asks for, read on one connection with one statement per kind of row,
+    /// whatever the number of resources.
+    pub async fn vault_resource_listing(
+        &self,
+        user: &VaultId,
+        only: Option<&VaultId>,
+        want: ListingWants,
+    ) -> Result<Vec<ListedResource>> {
+        // The caller's resources: directly or through a group.
+        const MINE: &str = "SELECT resource_id FROM vault_permissions WHERE resource_id IS NOT NULL AND \
+             (user_id = $1 OR group_id IN (SELECT group_id FROM vault_groups_users WHERE user_id = $1))";
+        let only_sql = if only.is_some() { " AND r.id = $2" } else { "" };
+        let mut args: Vec<Arg<'_>> = vec![user.as_str().into()];
+        if let Some(o) = only {
+            args.push(o.as_str().into());
+        }
+        self.read(async |tx| {
+            let sql = format!(
+                "SELECT {RESOURCE_COLS}, a.perm, t.folder_parent_id, \
+                 (SELECT COUNT(*) FROM vault_folders_relations c WHERE c.foreign_id = r.id) AS users \
+                 FROM vault_resources r JOIN \
                  (SELECT resource_id, MAX(type) AS perm FROM vault_permissions WHERE resource_id IS NOT NULL AND \
                   (user_id = $1 OR group_id IN (SELECT group_id FROM vault_groups_users WHERE user_id = $1)) \
-                  GROUP BY resource_id) a ON a.resource_id = r.id ORDER BY r.name, r.id"
-            ))
-            .bind(user.as_str())
-            .fetch_all(db)
-            .await?
-            .iter()
-            .map(|r| Ok((resource_row(r)?, r.i64("perm")?)))
-            .collect()
+                  GROUP BY resource_id) a ON a.resource_id = r.id \
+                 LEFT JOIN vault_folders_relations t ON t.foreign_id = r.id AND t.user_id = $1 \
+                 WHERE TRUE{only_sql} ORDER BY r.name, r.id"
+            );
+            let mut out = tx
+                .all(&sql, &args, |r| {
+                    Ok(ListedResource {
+                        resource: resource_row(r)?,
+                        permission: r.i64("perm")?,
+                        folder_parent_id: opt_vid(r, "folder_parent_id")?,
+                        personal: r.i64("users")? == 1,
+                        mine: Vec::new(),
+                        permissions: Vec::new(),
+                        favorite: None,
+                        secret: None,
+                    })
+                })
+                .await?;
+            if out.is_empty() {
+                return Ok(out);
+            }
+            let index: std::collections::HashMap<String, usize> = out
+                .iter()
+                .enumerate()
+                .map(|(i, l)| (l.resource.id.as_str().to_owned(), i))
+                .collect();
+            let only_p = if only.is_some() { " AND resource_id = $2" } else { "" };
+            if want.mine {
+                let sql = format!(
+                    "SELECT {PERM_COLS} FROM vault_permissions WHERE resource_id IS NOT NULL{only_p} AND \
+                     (user_id = $1 OR group_id IN (SELECT group_id FROM vault_groups_users WHERE user_id = $1))"
+                );
+                for p in tx.all(&sql, &args, |r| perm_row(r)).await? {
+                    if let Some(&i) = index.get(p.aco_foreign_key.as_str()) {
+                        out[i].mine.push(p);
+                    }
+                }
+            }
+            if want.permissions {
+                let sql = format!(
+                    "SELECT {PERM_COLS} FROM vault_permissions WHERE resource_id IN ({MINE}){only_p} ORDER BY created, id"
+                );
+                for p in tx.all(&sql, &args, |r| perm_row(r)).await? {
+                    if let Some(&i) = index.get(p.aco_foreign_key.as_str()) {
+                        out[i].permissions.push(p);
+                    }
+                }
+            }
+            if want.favorite {
+                let sql = format!(
+                    "SELECT id, user_id, resource_id, created FROM vault_favorites WHERE user_id = $1{only_p}"
+                );
+                for f in tx.all(&sql, &args, |r| favorite_row(r)).await? {
+                    if let Some(&i) = index.get(f.resource.as_str()) {
+                        out[i].favorite = Some(f);
+                    }
+                }
+            }
+            if want.secret {
+                let sql = format!(
+                    "SELECT id, resource_id, user_id, data, created, modified FROM vault_secrets WHERE user_id = $1{only_p}"
+                );
+                for s in tx.all(&sql, &args, |r| secret_row(r)).await? {
+                    if let Some(&i) = index.get(s.resource.as_str()) {
+                        out[i].secret = Some(s);
+                    }
+                }
+            }
+            Ok(out)
         })
+        .await
     }
 
+    /// Deletes a resource (and every user's placement of it).
     pub async fn delete_vault_resource(&self, id: &VaultId) -> Result<bool> {
         let found = write_tx!(self, tx => {
+            sqlx::query("DELETE FROM vault_folders_relations WHERE foreign_id = $1")
+                .bind(id.as_str())
+                .execute(&mut *tx)
+                .await?;
             sqlx::query("DELETE FROM vault_resources WHERE id = $1")
                 .bind(id.as_str())
                 .execute(&mut *tx)
@@ -1147,6 +1366,7 @@ impl Store {
                     .execute(&mut *tx)
                     .await?;
             }
+            apply_tree!(tx, &c.tree);
             for s in &c.secrets {
                 sqlx::query(
                     "INSERT INTO vault_secrets (id, resource_id, user_id, data, created, modified) VALUES ($1,$2,$3,$4,$5,$6) \
@@ -1166,13 +1386,15 @@ impl Store {
     }
 
     /// Deletes a group; `remove_secrets` are the (resource, user) copies of members who lose
-    /// access with it.
+    /// access with it, `tree` what leaves their trees.
     pub async fn delete_vault_group(
         &self,
         group: &VaultId,
         remove_secrets: &[(VaultId, VaultId)],
+        tree: &TreeChange,
     ) -> Result<bool> {
         let found = write_tx!(self, tx => {
+            apply_tree!(tx, tree);
             for (r, u) in remove_secrets {
                 sqlx::query("DELETE FROM vault_secrets WHERE resource_id = $1 AND user_id = $2")
                     .bind(r.as_str())
@@ -1194,10 +1416,9 @@ impl Store {
 
     pub async fn insert_vault_folder(&self, f: &FolderRow, access: &AccessChange) -> Result<()> {
         write_tx!(self, tx => {
-            sqlx::query("INSERT INTO vault_folders (id, name, folder_parent_id, created, modified, created_by, modified_by) VALUES ($1,$2,$3,$4,$5,$6,$7)")
+            sqlx::query("INSERT INTO vault_folders (id, name, created, modified, created_by, modified_by) VALUES ($1,$2,$3,$4,$5,$6)")
                 .bind(f.id.as_str())
                 .bind(&f.name)
-                .bind(f.folder_parent_id.as_ref().map(VaultId::as_str))
                 .bind(f.created)
                 .bind(f.modified)
                 .bind(f.created_by.as_str())
@@ -1210,10 +1431,9 @@ impl Store {
 
     pub async fn update_vault_folder(&self, f: &FolderRow) -> Result<()> {
         write_tx!(self, tx => {
-            sqlx::query("UPDATE vault_folders SET name = $2, folder_parent_id = $3, modified = $4, modified_by = $5 WHERE id = $1")
+            sqlx::query("UPDATE vault_folders SET name = $2, modified = $3, modified_by = $4 WHERE id = $1")
                 .bind(f.id.as_str())
                 .bind(&f.name)
-                .bind(f.folder_parent_id.as_ref().map(VaultId::as_str))
                 .bind(f.modified)
                 .bind(f.modified_by.as_str())
                 .execute(&mut *tx)
@@ -1224,7 +1444,7 @@ impl Store {
 
     pub async fn vault_folder(&self, id: &VaultId) -> Result<Option<FolderRow>> {
         read!(self, db => {
-            sqlx::query("SELECT id, name, folder_parent_id, created, modified, created_by, modified_by FROM vault_folders WHERE id = $1")
+            sqlx::query("SELECT id, name, created, modified, created_by, modified_by FROM vault_folders WHERE id = $1")
                 .bind(id.as_str())
                 .fetch_optional(db)
                 .await?
@@ -1233,50 +1453,108 @@ impl Store {
         })
     }
 
-    /// The folders `user` may see, with the highest permission type held on each.
-    pub async fn vault_folders_of(&self, user: &VaultId) -> Result<Vec<(FolderRow, i64)>> {
-        read!(self, db => {
-            sqlx::query(
-                "SELECT f.id, f.name, f.folder_parent_id, f.created, f.modified, f.created_by, f.modified_by, a.perm FROM vault_folders f JOIN \
-                 (SELECT folder_id, MAX(type) AS perm FROM vault_permissions WHERE folder_id IS NOT NULL AND \
-                  (user_id = $1 OR group_id IN (SELECT group_id FROM vault_groups_users WHERE user_id = $1)) \
-                  GROUP BY folder_id) a ON a.folder_id = f.id ORDER BY f.name, f.id",
-            )
-            .bind(user.as_str())
-            .fetch_all(db)
-            .await?
-            .iter()
-            .map(|r| Ok((folder_row(r)?, r.i64("perm")?)))
-            .collect()
+    /// The folders `user` may see (only `only` when given), by name, with the highest
+    /// permission type held on each, where each is in their tree and whether it is personal.
+    pub async fn vault_folders_of(
+        &self,
+        user: &VaultId,
+        only: Option<&VaultId>,
+    ) -> Result<Vec<ListedFolder>> {
+        let mut args: Vec<Arg<'_>> = vec![user.as_str().into()];
+        if let Some(o) = only {
+            args.push(o.as_str().into());
+        }
+        let only_sql = if only.is_some() { " AND f.id = $2" } else { "" };
+        let sql = format!(
+            "SELECT f.id, f.name, f.created, f.modified, f.created_by, f.modified_by, a.perm, t.folder_parent_id, \
+             (SELECT COUNT(*) FROM vault_folders_relations c WHERE c.foreign_id = f.id) AS users \
+             FROM vault_folders f JOIN \
+             (SELECT folder_id, MAX(type) AS perm FROM vault_permissions WHERE folder_id IS NOT NULL AND \
+              (user_id = $1 OR group_id IN (SELECT group_id FROM vault_groups_users WHERE user_id = $1)) \
+              GROUP BY folder_id) a ON a.folder_id = f.id \
+             LEFT JOIN vault_folders_relations t ON t.foreign_id = f.id AND t.user_id = $1 \
+             WHERE TRUE{only_sql} ORDER BY f.name, f.id"
+        );
+        self.read(async |tx| {
+            tx.all(&sql, &args, |r| {
+                Ok(ListedFolder {
+                    folder: folder_row(r)?,
+                    permission: r.i64("perm")?,
+                    folder_parent_id: opt_vid(r, "folder_parent_id")?,
+                    personal: r.i64("users")? == 1,
+                })
+            })
+            .await
         })
+        .await
     }
 
-    /// Deletes a folder; what was in it moves to its parent.
+    /// Deletes a folder: what was in it goes to the root of every tree it was in.
     pub async fn delete_vault_folder(&self, id: &VaultId) -> Result<bool> {
         let found = write_tx!(self, tx => {
-            let parent: Option<Option<String>> = sqlx::query_scalar("SELECT folder_parent_id FROM vault_folders WHERE id = $1")
+            sqlx::query("UPDATE vault_folders_relations SET folder_parent_id = NULL WHERE folder_parent_id = $1")
                 .bind(id.as_str())
-                .fetch_optional(&mut *tx)
+                .execute(&mut *tx)
                 .await?;
-            match parent {
-                None => false,
-                Some(parent) => {
-                    for table in ["vault_resources", "vault_folders"] {
-                        sqlx::query(&format!("UPDATE {table} SET folder_parent_id = $2 WHERE folder_parent_id = $1"))
-                            .bind(id.as_str())
-                            .bind(parent.as_deref())
-                            .execute(&mut *tx)
-                            .await?;
-                    }
-                    sqlx::query("DELETE FROM vault_folders WHERE id = $1")
-                        .bind(id.as_str())
-                        .execute(&mut *tx)
-                        .await?;
-                    true
-                }
-            }
+            sqlx::query("DELETE FROM vault_folders_relations WHERE foreign_id = $1")
+                .bind(id.as_str())
+                .execute(&mut *tx)
+                .await?;
+            sqlx::query("DELETE FROM vault_folders WHERE id = $1")
+                .bind(id.as_str())
+                .execute(&mut *tx)
+                .await?
+                .rows_affected()
+                > 0
         });
         Ok(found)
+    }
+
+    // ---- folder trees ----
+
+    /// Every placement in one user's tree.
+    pub async fn vault_tree_of(&self, user: &VaultId) -> Result<Vec<RelationRow>> {
+        let sql = format!("SELECT {RELATION_COLS} FROM vault_folders_relations WHERE user_id = $1");
+        self.read(async |tx| {
+            tx.all(&sql, &[user.as_str().into()], |r| relation_row(r))
+                .await
+        })
+        .await
+    }
+
+    /// Every user's placement of one item.
+    pub async fn vault_relations_of(&self, item: &VaultId) -> Result<Vec<RelationRow>> {
+        let sql =
+            format!("SELECT {RELATION_COLS} FROM vault_folders_relations WHERE foreign_id = $1");
+        self.read(async |tx| {
+            tx.all(&sql, &[item.as_str().into()], |r| relation_row(r))
+                .await
+        })
+        .await
+    }
+
+    /// Every user's placements of the items a group has permissions on.
+    pub async fn vault_relations_of_group_items(
+        &self,
+        group: &VaultId,
+    ) -> Result<Vec<RelationRow>> {
+        let sql = format!(
+            "SELECT {RELATION_COLS} FROM vault_folders_relations WHERE foreign_id IN \
+             (SELECT COALESCE(resource_id, folder_id) FROM vault_permissions WHERE group_id = $1)"
+        );
+        self.read(async |tx| {
+            tx.all(&sql, &[group.as_str().into()], |r| relation_row(r))
+                .await
+        })
+        .await
+    }
+
+    /// Applies a change of the trees on its own (a move).
+    pub async fn apply_vault_tree(&self, change: &TreeChange) -> Result<()> {
+        write_tx!(self, tx => {
+            apply_tree!(tx, change);
+        });
+        Ok(())
     }
 
     // ---- favorites ----
@@ -1302,14 +1580,7 @@ impl Store {
                 .fetch_all(db)
                 .await?
                 .iter()
-                .map(|r| {
-                    Ok(FavoriteRow {
-                        id: vid(r, "id")?,
-                        user: vid(r, "user_id")?,
-                        resource: vid(r, "resource_id")?,
-                        created: r.i64("created")?,
-                    })
-                })
+                .map(favorite_row)
                 .collect()
         })
     }

@@ -12,7 +12,7 @@ use axum::extract::{Path, Request, State};
 use axum::http::request::Parts;
 use axum::routing::{get, post};
 use sealpost_core::AuthMeta;
-use sealpost_core::vault::{GpgAuthStep, VaultError, VaultId};
+use sealpost_core::vault::{GpgAuthStep, MFA_COOKIE, MFA_REMEMBER_MS, VaultError, VaultId};
 use serde::Deserialize;
 
 /// Largest vault request body.
@@ -128,6 +128,7 @@ async fn login(State(st): State<VaultState>, req: Request) -> VaultReply {
         .vault_login(
             &keyid,
             b.gpg_auth.user_token_result.as_deref(),
+            super::cookie(&parts.headers, MFA_COOKIE).as_deref(),
             &meta(&parts),
         )
         .await?;
@@ -188,6 +189,9 @@ async fn is_authenticated(Authed(_): Authed) -> VaultReply {
 #[derive(Debug, Deserialize)]
 struct TotpBody {
     totp: Option<String>,
+    /// `true`, `1`, `"1"`...: keep the proof for a month.
+    #[serde(default)]
+    remember: serde_json::Value,
 }
 
 async fn mfa_totp(
@@ -198,13 +202,30 @@ async fn mfa_totp(
     let (parts, bytes) = read(req).await?;
     let b: TotpBody = body(&parts.headers, &bytes)?;
     let code = b.totp.unwrap_or_default();
-    st.core
-        .vault_verify_totp(&s, code.trim(), &meta(&parts))
+    let remember = match &b.remember {
+        serde_json::Value::Bool(v) => *v,
+        serde_json::Value::Number(n) => n.as_i64() == Some(1),
+        serde_json::Value::String(v) => matches!(v.trim(), "1" | "true" | "True"),
+        _ => false,
+    };
+    let proof = st
+        .core
+        .vault_verify_totp(&s, code.trim(), remember, &meta(&parts))
         .await?;
-    Ok(
-        Reply::ok(serde_json::Value::Null)
-            .message("The multi-factor authentication was a success."),
-    )
+    let max_age = if remember {
+        format!("; Max-Age={}", MFA_REMEMBER_MS / 1000)
+    } else {
+        String::new()
+    };
+    Ok(Reply::ok(serde_json::Value::Null)
+        .message("The multi-factor authentication was a success.")
+        .header(
+            "set-cookie",
+            format!(
+                "{MFA_COOKIE}={proof}; Path=/; HttpOnly; SameSite=Strict{max_age}{}",
+                cookie_flags(&st)
+            ),
+        ))
 }
 
 async fn mfa_error(AuthedNoMfa(s): AuthedNoMfa) -> VaultReply {
@@ -379,7 +400,11 @@ async fn jwt_login(State(st): State<VaultState>, req: Request) -> VaultReply {
             "A challenge is required.",
         )));
     };
-    let reply = st.core.vault_jwt_login(&user, &challenge).await?;
+    let mfa = super::cookie(&parts.headers, MFA_COOKIE);
+    let reply = st
+        .core
+        .vault_jwt_login(&user, &challenge, mfa.as_deref())
+        .await?;
     Ok(Reply::ok(serde_json::json!({ "challenge": reply }))
         .message("The authentication was a success."))
 }

@@ -10,20 +10,27 @@ use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use sealpost_core::vault::{VaultError, VaultId};
 
-/// A successful answer: its body, message, status and extra headers.
+/// A successful answer: its body (serialised JSON), message, status and extra headers.
 pub struct Reply {
     pub status: StatusCode,
     pub message: String,
-    pub body: serde_json::Value,
+    pub body: Vec<u8>,
     pub headers: Vec<(&'static str, String)>,
 }
 
 impl Reply {
     pub fn ok(body: serde_json::Value) -> Self {
+        Self::json(&body)
+    }
+
+    /// A body serialised straight from `T`, without a `serde_json::Value` tree (large
+    /// listings).
+    pub fn json<T: serde::Serialize + ?Sized>(body: &T) -> Self {
         Reply {
             status: StatusCode::OK,
             message: "The operation was successful.".into(),
-            body,
+            // Serialising our own types (strings, numbers, maps with string keys) cannot fail.
+            body: serde_json::to_vec(body).unwrap_or_else(|_| b"null".to_vec()),
             headers: Vec::new(),
         }
     }
@@ -49,13 +56,13 @@ impl From<VaultError> for VaultFailure {
     }
 }
 
-/// What [`finish`] turns into the envelope.
+/// What [`finish`] turns into the envelope; `body` is serialised JSON.
 #[derive(Clone)]
 struct Pending {
     status: StatusCode,
     ok: bool,
     message: String,
-    body: serde_json::Value,
+    body: Vec<u8>,
 }
 
 fn pending(p: Pending, headers: Vec<(&'static str, String)>) -> Response {
@@ -118,7 +125,7 @@ impl IntoResponse for VaultFailure {
                 status,
                 ok: false,
                 message,
-                body,
+                body: serde_json::to_vec(&body).unwrap_or_else(|_| b"null".to_vec()),
             },
             headers,
         )
@@ -150,23 +157,26 @@ pub async fn finish(req: Request, next: Next) -> Response {
                 .canonical_reason()
                 .unwrap_or("Error")
                 .to_string(),
-            body: serde_json::Value::Null,
+            body: b"null".to_vec(),
         },
         None => return res,
     };
-    let envelope = serde_json::json!({
-        "header": {
-            "id": VaultId::new(),
-            "status": if p.ok { "success" } else { "error" },
-            "servertime": chrono::Utc::now().timestamp(),
-            "action": VaultId::new(),
-            "message": p.message,
-            "url": url,
-            "code": p.status.as_u16(),
-        },
-        "body": p.body,
+    let header = serde_json::json!({
+        "id": VaultId::new(),
+        "status": if p.ok { "success" } else { "error" },
+        "servertime": chrono::Utc::now().timestamp(),
+        "action": VaultId::new(),
+        "message": p.message,
+        "url": url,
+        "code": p.status.as_u16(),
     });
-    let bytes = serde_json::to_vec(&envelope).unwrap_or_default();
+    // `{"header": ..., "body": ...}` around the body as it was serialised.
+    let mut bytes = Vec::with_capacity(p.body.len() + 256);
+    bytes.extend_from_slice(b"{\"header\":");
+    bytes.extend_from_slice(&serde_json::to_vec(&header).unwrap_or_else(|_| b"null".to_vec()));
+    bytes.extend_from_slice(b",\"body\":");
+    bytes.extend_from_slice(&p.body);
+    bytes.push(b'}');
     let (mut parts, _) = res.into_parts();
     parts.status = p.status;
     parts.headers.remove(header::CONTENT_LENGTH);

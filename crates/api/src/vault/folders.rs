@@ -9,10 +9,10 @@ use axum::Router;
 use axum::extract::{Path, Request, State};
 use axum::http::Uri;
 use axum::routing::{get, post};
-use sealpost_core::vault::{Aco, FolderView, NewFolder, VaultId, VaultSession};
+use sealpost_core::vault::{Aco, FolderView, ListingWants, NewFolder, VaultId, VaultSession};
 use serde::Deserialize;
 use serde_json::Value;
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 
 pub fn routes() -> Router<VaultState> {
     Router::new()
@@ -27,15 +27,10 @@ async fn shape(
     folders: &[FolderView],
     o: &ListOptions,
 ) -> Result<Vec<Value>, super::VaultFailure> {
-    let visible: HashSet<VaultId> = st
-        .core
-        .vault_list_folders(s)
-        .await?
-        .into_iter()
-        .map(|f| f.folder.id)
-        .collect();
     let resources = if o.contains("children_resources") {
-        st.core.vault_list_resources(s).await?
+        st.core
+            .vault_resource_listing(s, None, ListingWants::default())
+            .await?
     } else {
         Vec::new()
     };
@@ -51,14 +46,7 @@ async fn shape(
     };
     let mut out = Vec::with_capacity(folders.len());
     for f in folders {
-        let mut j = json::folder(&f.folder);
-        if f.folder
-            .folder_parent_id
-            .as_ref()
-            .is_some_and(|p| !visible.contains(p))
-        {
-            j["folder_parent_id"] = Value::Null;
-        }
+        let mut j = json::folder(f);
         if o.contains("permission") {
             j["permission"] = mine
                 .get(&f.folder.id)
@@ -69,16 +57,16 @@ async fn shape(
             j["children_resources"] = Value::Array(
                 resources
                     .iter()
-                    .filter(|r| r.resource.folder_parent_id.as_ref() == Some(&f.folder.id))
-                    .map(|r| json::resource(&r.resource))
+                    .filter(|r| r.folder_parent_id.as_ref() == Some(&f.folder.id))
+                    .map(json::resource)
                     .collect(),
             );
         }
         if o.contains("children_folders") {
             j["children_folders"] = Value::Array(
                 all.iter()
-                    .filter(|c| c.folder.folder_parent_id.as_ref() == Some(&f.folder.id))
-                    .map(|c| json::folder(&c.folder))
+                    .filter(|c| c.folder_parent_id.as_ref() == Some(&f.folder.id))
+                    .map(json::folder)
                     .collect(),
             );
         }
@@ -86,9 +74,7 @@ async fn shape(
             || o.contains("permissions.user.profile")
             || o.contains("permissions.group")
         {
-            let perms = permissions_json(st, s, Aco::Folder, &f.folder.id, o).await?;
-            j["personal"] = Value::Bool(perms.as_array().is_some_and(|a| a.len() == 1));
-            j["permissions"] = perms;
+            j["permissions"] = permissions_json(st, s, Aco::Folder, &f.folder.id, o).await?;
         }
         out.push(j);
     }
@@ -106,7 +92,7 @@ async fn list(State(st): State<VaultState>, Authed(s): Authed, uri: Uri) -> Vaul
     }
     if let Some(parents) = o.filter("has-parent") {
         folders.retain(|f| {
-            parents.iter().any(|p| match &f.folder.folder_parent_id {
+            parents.iter().any(|p| match &f.folder_parent_id {
                 Some(x) => p.eq_ignore_ascii_case(x.as_str()),
                 None => p.is_empty() || p == "null",
             })

@@ -84,7 +84,12 @@ async fn session(parts: &Parts, state: &VaultState) -> Result<VaultSession, Vaul
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.strip_prefix("Bearer "))
     {
-        return state.core.vault_bearer(bearer).await.map_err(VaultFailure);
+        let mfa = cookie(&parts.headers, sealpost_core::vault::MFA_COOKIE);
+        return state
+            .core
+            .vault_bearer(bearer, mfa.as_deref())
+            .await
+            .map_err(VaultFailure);
     }
     let token =
         cookie(&parts.headers, SESSION_COOKIE).ok_or(VaultFailure(VaultError::Unauthenticated))?;

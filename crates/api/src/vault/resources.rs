@@ -4,6 +4,7 @@
 
 use super::auth::{id, read};
 use super::envelope::{Reply, VaultFailure, VaultReply};
+use super::json::ResourceJson;
 use super::query::{ListOptions, body};
 use super::{Authed, VaultState, json};
 use axum::Router;
@@ -11,12 +12,12 @@ use axum::extract::{Path, Request, State};
 use axum::http::Uri;
 use axum::routing::{get, post, put};
 use sealpost_core::vault::{
-    Aco, Aro, NewResource, PermissionRow, ResourceUpdate, SecretInput, ShareChange, VaultError,
-    VaultId, VaultSession,
+    Aco, Aro, ListedResource, ListingWants, NewResource, PermissionRow, ResourceUpdate,
+    SecretInput, ShareChange, VaultError, VaultId, VaultSession, rules,
 };
 use serde::Deserialize;
 use serde_json::{Value, json};
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeSet, HashMap};
 
 pub fn routes() -> Router<VaultState> {
     Router::new()
@@ -81,170 +82,221 @@ pub async fn permissions_json(
     Ok(Value::Array(out))
 }
 
-async fn user_brief(
-    st: &VaultState,
-    s: &VaultSession,
-    uid: &VaultId,
-    cache: &mut BTreeMap<VaultId, Value>,
-) -> Value {
-    if let Some(v) = cache.get(uid) {
-        return v.clone();
+/// The `contain[...]` parts of a resource listing.
+#[derive(Debug, Clone, Copy)]
+struct Contains {
+    permission: bool,
+    favorite: bool,
+    creator: bool,
+    modifier: bool,
+    permissions: bool,
+    permissions_user: bool,
+    permissions_group: bool,
+    secret: bool,
+    tag: bool,
+}
+
+impl Contains {
+    fn of(o: &ListOptions) -> Self {
+        let permissions_user =
+            o.contains("permissions.user.profile") || o.contains("permissions.user");
+        let permissions_group = o.contains("permissions.group");
+        Contains {
+            permission: o.contains("permission"),
+            favorite: o.contains("favorite"),
+            creator: o.contains("creator"),
+            modifier: o.contains("modifier"),
+            permissions: o.contains("permissions") || permissions_user || permissions_group,
+            permissions_user,
+            permissions_group,
+            secret: o.contains("secret"),
+            tag: o.contains("tag") || o.contains("tags"),
+        }
     }
-    let v = match st.core.vault_get_user(s, uid).await {
-        Ok(u) => json::user(&u.user, None, None),
-        Err(_) => Value::Null,
-    };
-    cache.insert(uid.clone(), v.clone());
-    v
+
+    fn wants(&self) -> ListingWants {
+        ListingWants {
+            mine: self.permission,
+            permissions: self.permissions,
+            // The favorite filter needs them too.
+            favorite: true,
+            secret: self.secret,
+        }
+    }
+}
+
+static NULL: Value = Value::Null;
+
+/// The users and groups a listing embeds (creators, modifiers, permission holders), each
+/// looked up once: a handful for thousands of resources.
+#[derive(Default)]
+struct Embedded {
+    users: HashMap<VaultId, Value>,
+    groups: HashMap<VaultId, Value>,
+}
+
+impl Embedded {
+    async fn load(
+        st: &VaultState,
+        s: &VaultSession,
+        list: &[ListedResource],
+        c: &Contains,
+    ) -> Result<Self, VaultFailure> {
+        let mut users: BTreeSet<&VaultId> = BTreeSet::new();
+        let mut groups: BTreeSet<&VaultId> = BTreeSet::new();
+        for l in list {
+            if c.creator {
+                users.insert(&l.resource.created_by);
+            }
+            if c.modifier {
+                users.insert(&l.resource.modified_by);
+            }
+            for p in &l.permissions {
+                match p.aro {
+                    Aro::User if c.permissions_user => {
+                        users.insert(&p.aro_foreign_key);
+                    }
+                    Aro::Group if c.permissions_group => {
+                        groups.insert(&p.aro_foreign_key);
+                    }
+                    _ => {}
+                }
+            }
+        }
+        let mut e = Embedded::default();
+        for u in users {
+            if let Ok(v) = st.core.vault_get_user(s, u).await {
+                e.users.insert(u.clone(), json::user(&v.user, None, None));
+            }
+        }
+        for g in groups {
+            if let Ok(v) = st.core.vault_get_group(g).await {
+                e.groups
+                    .insert(g.clone(), json::group(&v.group, &v.members));
+            }
+        }
+        Ok(e)
+    }
+
+    fn user(&self, id: &VaultId) -> &Value {
+        self.users.get(id).unwrap_or(&NULL)
+    }
+}
+
+/// One listed resource as JSON, with what `c` asks for.
+fn listed_json<'a>(l: &'a ListedResource, c: &Contains, e: &'a Embedded) -> ResourceJson<'a> {
+    let mut j = ResourceJson::new(l);
+    if c.permission {
+        j.permission = Some(rules::best_permission(&l.mine).map(json::PermissionJson::new));
+    }
+    if c.favorite {
+        j.favorite = Some(l.favorite.as_ref().map(json::FavoriteJson::new));
+    }
+    if c.creator {
+        j.creator = Some(e.user(&l.resource.created_by));
+    }
+    if c.modifier {
+        j.modifier = Some(e.user(&l.resource.modified_by));
+    }
+    if c.permissions {
+        j.permissions = Some(
+            l.permissions
+                .iter()
+                .map(|p| {
+                    let mut pj = json::PermissionJson::new(p);
+                    match p.aro {
+                        Aro::User if c.permissions_user => {
+                            pj.user = Some(e.user(&p.aro_foreign_key))
+                        }
+                        Aro::Group if c.permissions_group => {
+                            pj.group = Some(e.groups.get(&p.aro_foreign_key).unwrap_or(&NULL));
+                        }
+                        _ => {}
+                    }
+                    pj
+                })
+                .collect(),
+        );
+    }
+    if c.secret {
+        j.secrets = Some(l.secret.iter().map(json::SecretJson::new).collect());
+    }
+    if c.tag {
+        j.tags = Some([]);
+    }
+    j
 }
 
 async fn list(State(st): State<VaultState>, Authed(s): Authed, uri: Uri) -> VaultReply {
     let o = ListOptions::parse(uri.query());
-    let mut views = st.core.vault_list_resources(&s).await?;
-    let favorites: HashMap<VaultId, sealpost_core::vault::FavoriteRow> = st
-        .core
-        .vault_favorites(&s)
-        .await?
-        .into_iter()
-        .map(|f| (f.resource.clone(), f))
-        .collect();
+    let c = Contains::of(&o);
+    let mut wants = c.wants();
+    let by_group = match o.filter_one("is-shared-with-group") {
+        Some(g) => {
+            wants.permissions = true;
+            Some(id(g, "group")?)
+        }
+        None => None,
+    };
+    let mut list = st.core.vault_resource_listing(&s, None, wants).await?;
     if let Some(ids) = o.filter("has-id") {
-        views.retain(|v| {
+        list.retain(|v| {
             ids.iter()
                 .any(|i| i.eq_ignore_ascii_case(v.resource.id.as_str()))
         });
     }
     if let Some(parents) = o.filter("has-parent") {
-        views.retain(|v| {
-            parents.iter().any(|p| match &v.resource.folder_parent_id {
+        list.retain(|v| {
+            parents.iter().any(|p| match &v.folder_parent_id {
                 Some(f) => p.eq_ignore_ascii_case(f.as_str()),
                 None => p.is_empty() || p == "null",
             })
         });
     }
     if o.filter_on("is-favorite") {
-        views.retain(|v| favorites.contains_key(&v.resource.id));
+        list.retain(|v| v.favorite.is_some());
     }
     if o.filter_on("is-owned-by-me") {
-        views.retain(|v| v.permission == sealpost_core::vault::OWNER);
+        list.retain(|v| v.permission == sealpost_core::vault::OWNER);
     }
     if o.filter_on("is-shared-with-me") {
-        views.retain(|v| v.permission != sealpost_core::vault::OWNER);
+        list.retain(|v| v.permission != sealpost_core::vault::OWNER);
     }
     if let Some(q) = o.filter_one("search") {
         let q = q.to_lowercase();
-        views.retain(|v| v.resource.name.to_lowercase().contains(&q));
+        list.retain(|v| v.resource.name.to_lowercase().contains(&q));
     }
-    let mine = if o.contains("permission") {
-        Some(best(st.core.vault_my_permissions(&s, Aco::Resource).await?))
-    } else {
-        None
-    };
-    if let Some(g) = o.filter_one("is-shared-with-group") {
-        let gid = id(g, "group")?;
-        let mut keep = Vec::new();
-        for v in views {
-            let perms = st
-                .core
-                .vault_list_permissions(&s, Aco::Resource, &v.resource.id)
-                .await?;
-            if perms
+    if let Some(gid) = &by_group {
+        list.retain(|v| {
+            v.permissions
                 .iter()
-                .any(|p| p.aro == Aro::Group && p.aro_foreign_key == gid)
-            {
-                keep.push(v);
-            }
-        }
-        views = keep;
+                .any(|p| p.aro == Aro::Group && &p.aro_foreign_key == gid)
+        });
     }
-    let mut users = BTreeMap::new();
-    let mut out = Vec::with_capacity(views.len());
-    for v in &views {
-        let mut j = json::resource(&v.resource);
-        if let Some(m) = &mine {
-            j["permission"] = m
-                .get(&v.resource.id)
-                .map(json::permission)
-                .unwrap_or(Value::Null);
-        }
-        if o.contains("favorite") {
-            j["favorite"] = favorites
-                .get(&v.resource.id)
-                .map(favorite_json)
-                .unwrap_or(Value::Null);
-        }
-        if o.contains("creator") {
-            j["creator"] = user_brief(&st, &s, &v.resource.created_by, &mut users).await;
-        }
-        if o.contains("modifier") {
-            j["modifier"] = user_brief(&st, &s, &v.resource.modified_by, &mut users).await;
-        }
-        if o.contains("permissions")
-            || o.contains("permissions.user.profile")
-            || o.contains("permissions.group")
-        {
-            j["permissions"] = permissions_json(&st, &s, Aco::Resource, &v.resource.id, &o).await?;
-        }
-        if o.contains("secret") {
-            j["secrets"] = match st.core.vault_get_secret(&s, &v.resource.id).await {
-                Ok(sec) => json!([json::secret(&sec)]),
-                Err(_) => json!([]),
-            };
-        }
-        out.push(j);
-    }
-    Ok(Reply::ok(Value::Array(out)))
+    let e = Embedded::load(&st, &s, &list, &c).await?;
+    let out: Vec<ResourceJson<'_>> = list.iter().map(|l| listed_json(l, &c, &e)).collect();
+    Ok(Reply::json(&out))
 }
 
-fn favorite_json(f: &sealpost_core::vault::FavoriteRow) -> Value {
-    json!({"id": f.id, "user_id": f.user, "foreign_key": f.resource, "foreign_model": "Resource",
-           "created": sealpost_core::vault::iso(f.created), "modified": sealpost_core::vault::iso(f.created)})
-}
-
+/// One resource as the caller sees it (404 without read access), with what `o` asks for.
 async fn one(
     st: &VaultState,
     s: &VaultSession,
     rid: &VaultId,
     o: &ListOptions,
-) -> Result<Value, VaultFailure> {
-    let v = st.core.vault_get_resource(s, rid).await?;
-    let mut j = json::resource(&v.resource);
-    let mine = best(
-        st.core
-            .vault_list_permissions(s, Aco::Resource, rid)
-            .await?
-            .into_iter()
-            .filter(|p| p.kind == v.permission)
-            .collect(),
-    );
-    j["permission"] = mine.get(rid).map(json::permission).unwrap_or(Value::Null);
-    let mut users = BTreeMap::new();
-    if o.contains("creator") {
-        j["creator"] = user_brief(st, s, &v.resource.created_by, &mut users).await;
+) -> Result<Reply, VaultFailure> {
+    let mut c = Contains::of(o);
+    // A single resource always carries the caller's permission.
+    c.permission = true;
+    let list = st
+        .core
+        .vault_resource_listing(s, Some(rid), c.wants())
+        .await?;
+    let e = Embedded::load(st, s, &list, &c).await?;
+    match list.first() {
+        Some(l) => Ok(Reply::json(&listed_json(l, &c, &e))),
+        None => Err(VaultFailure(VaultError::not_found("resource"))),
     }
-    if o.contains("modifier") {
-        j["modifier"] = user_brief(st, s, &v.resource.modified_by, &mut users).await;
-    }
-    if o.contains("favorite") {
-        j["favorite"] = st
-            .core
-            .vault_favorites(s)
-            .await?
-            .iter()
-            .find(|f| &f.resource == rid)
-            .map(favorite_json)
-            .unwrap_or(Value::Null);
-    }
-    if o.contains("permissions")
-        || o.contains("permissions.user.profile")
-        || o.contains("permissions.group")
-    {
-        j["permissions"] = permissions_json(st, s, Aco::Resource, rid, o).await?;
-    }
-    if o.contains("secret") {
-        j["secrets"] = json!([json::secret(&st.core.vault_get_secret(s, rid).await?)]);
-    }
-    Ok(j)
 }
 
 async fn view(
@@ -255,7 +307,7 @@ async fn view(
 ) -> VaultReply {
     let rid = id(&raw, "resource")?;
     let o = ListOptions::parse(uri.query());
-    Ok(Reply::ok(one(&st, &s, &rid, &o).await?))
+    one(&st, &s, &rid, &o).await
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -331,7 +383,8 @@ async fn create(
     };
     let v = st.core.vault_create_resource(&s, new).await?;
     let o = ListOptions::parse(uri.query());
-    Ok(Reply::ok(one(&st, &s, &v.resource.id, &o).await?)
+    Ok(one(&st, &s, &v.resource.id, &o)
+        .await?
         .message("The resource has been added successfully."))
 }
 
@@ -358,7 +411,8 @@ async fn update(
     };
     st.core.vault_update_resource(&s, &rid, upd).await?;
     let o = ListOptions::parse(uri.query());
-    Ok(Reply::ok(one(&st, &s, &rid, &o).await?)
+    Ok(one(&st, &s, &rid, &o)
+        .await?
         .message("The resource has been updated successfully."))
 }
 
@@ -549,7 +603,8 @@ async fn move_resource(
         .vault_move_resource(&s, &rid, target.as_ref())
         .await?;
     let o = ListOptions::default();
-    Ok(Reply::ok(one(&st, &s, &rid, &o).await?)
+    Ok(one(&st, &s, &rid, &o)
+        .await?
         .message("The resource has been moved successfully."))
 }
 
@@ -560,7 +615,7 @@ async fn add_favorite(
 ) -> VaultReply {
     let rid = id(&raw, "resource")?;
     let f = st.core.vault_add_favorite(&s, &rid).await?;
-    Ok(Reply::ok(favorite_json(&f)).message("The resource was marked as favorite."))
+    Ok(Reply::ok(json::favorite(&f)).message("The resource was marked as favorite."))
 }
 
 async fn delete_favorite(

@@ -37,6 +37,13 @@ pub enum GpgAuthStep {
     },
 }
 
+/// The cookie with the proof of a passed MFA check (passbolt's name).
+pub const MFA_COOKIE: &str = "passbolt_mfa";
+/// How long a proof lasts when the user asked to be remembered (a month, as passbolt).
+pub const MFA_REMEMBER_MS: i64 = 30 * 24 * 3600 * 1000;
+/// The kind of the stored proofs.
+const MFA_TOKEN_KIND: &str = "mfa";
+
 /// An authenticated vault request's session.
 #[derive(Debug, Clone)]
 pub struct VaultSession {
@@ -119,11 +126,13 @@ impl Core {
         }
     }
 
-    /// Stages 1 and 2 of the login (`POST /auth/login.json`).
+    /// Stages 1 and 2 of the login (`POST /auth/login.json`); `mfa_token` is the request's
+    /// `passbolt_mfa` cookie, if any (a valid one skips the MFA check).
     pub async fn vault_login(
         &self,
         keyid: &str,
         user_token_result: Option<&str>,
+        mfa_token: Option<&str>,
         meta: &AuthMeta,
     ) -> VaultResult<GpgAuthStep> {
         let origin = meta.ip.as_deref().and_then(|ip| ip.parse().ok());
@@ -216,11 +225,7 @@ impl Core {
                 );
             }
         }
-        let mfa_required = self
-            .store
-            .totp_state(&user.mail_user)
-            .await?
-            .is_some_and(|t| t.enabled);
+        let mfa_required = self.vault_mfa_pending(&user, mfa_token).await?;
         let (session, csrf) = self.vault_open_session(&user.id, !mfa_required).await?;
         self.store.touch_vault_login(&user.id, now).await?;
         self.auth_throttle.record_success(origin, &throttle_name);
@@ -295,17 +300,68 @@ impl Core {
         Ok(())
     }
 
-    /// `POST /mfa/verify/totp.json`: the mail user's TOTP code passes MFA for the session.
+    /// Whether `user` still has to pass MFA: their mail account has TOTP on and `mfa_token`
+    /// (the `passbolt_mfa` cookie) is no unexpired proof of a check they passed.
+    pub(crate) async fn vault_mfa_pending(
+        &self,
+        user: &VaultUserRow,
+        mfa_token: Option<&str>,
+    ) -> VaultResult<bool> {
+        if !self
+            .store
+            .totp_state(&user.mail_user)
+            .await?
+            .is_some_and(|t| t.enabled)
+        {
+            return Ok(false);
+        }
+        let Some(token) = mfa_token
+            .map(str::trim)
+            .filter(|t| t.len() == 64 && t.bytes().all(|b| b.is_ascii_hexdigit()))
+        else {
+            return Ok(true);
+        };
+        let owner = self
+            .store
+            .vault_token(&token_hash(token), MFA_TOKEN_KIND, sealpost_store::now_ms())
+            .await?;
+        Ok(owner.as_ref() != Some(&user.id))
+    }
+
+    /// `POST /mfa/verify/totp.json`: the mail user's TOTP code passes MFA for the session
+    /// (a GPGAuth session, or a JWT access token's). Answers the proof for the `passbolt_mfa`
+    /// cookie, as passbolt: the requests of a JWT client carry it, and a later login that
+    /// carries it skips the check. It lasts as long as a session, or [`MFA_REMEMBER_MS`]
+    /// with `remember`.
     pub async fn vault_verify_totp(
         &self,
         session: &VaultSession,
         code: &str,
+        remember: bool,
         meta: &AuthMeta,
-    ) -> VaultResult<()> {
+    ) -> VaultResult<String> {
         match self.check_totp(&session.user.mail_user, code, meta).await {
             Ok(()) => {
-                self.store.set_vault_session_mfa(&session.hash).await?;
-                Ok(())
+                if !session.hash.is_empty() {
+                    self.store.set_vault_session_mfa(&session.hash).await?;
+                }
+                let token = crate::random::hex(32);
+                let now = sealpost_store::now_ms();
+                let ttl = if remember {
+                    MFA_REMEMBER_MS
+                } else {
+                    i64::try_from(self.config.vault.session_ttl.as_millis()).unwrap_or(i64::MAX)
+                };
+                self.store
+                    .insert_vault_token(
+                        &token_hash(&token),
+                        &session.user.id,
+                        MFA_TOKEN_KIND,
+                        now,
+                        now.saturating_add(ttl),
+                    )
+                    .await?;
+                Ok(token)
             }
             Err(crate::Error::Internal(m)) => Err(VaultError::Internal(m)),
             Err(_) => Err(VaultError::field(

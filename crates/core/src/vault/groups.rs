@@ -4,10 +4,13 @@
 //! their copies of the secrets they no longer have access to.
 
 use super::resources::SecretInput;
+use super::tree;
 use super::{MAX_LIST, MAX_NAME, VaultError, VaultId, VaultResult, VaultSession};
 use crate::Core;
-use sealpost_store::vault::{Aco, GroupChange, GroupRow, GroupUserRow, SecretRow};
-use std::collections::BTreeSet;
+use sealpost_store::vault::{
+    Aco, GroupChange, GroupRow, GroupUserRow, RelationRow, SecretRow, TreeChange,
+};
+use std::collections::{BTreeSet, HashMap, HashSet};
 
 /// A group with its members.
 #[derive(Debug, Clone)]
@@ -51,7 +54,69 @@ fn check_name(name: &str) -> VaultResult<String> {
     Ok(n.to_string())
 }
 
+/// The (resource, user) secret copies among losses.
+fn secret_losses(losses: Vec<(Aco, VaultId, VaultId)>) -> Vec<(VaultId, VaultId)> {
+    losses
+        .into_iter()
+        .filter(|(aco, _, _)| *aco == Aco::Resource)
+        .map(|(_, r, u)| (r, u))
+        .collect()
+}
+
 impl Core {
+    /// What a membership change does to the members' trees: the group's resources and
+    /// folders join the trees of the members who join (placed as [`tree::add_for_user`]
+    /// says), and `losses` leave them.
+    async fn vault_group_tree(
+        &self,
+        group: &VaultId,
+        joining: &[GroupUserRow],
+        losses: &[(Aco, VaultId, VaultId)],
+        operator: &VaultId,
+        now: sealpost_store::model::Millis,
+    ) -> VaultResult<TreeChange> {
+        let mut change = TreeChange {
+            remove: losses
+                .iter()
+                .map(|(_, item, user)| (item.clone(), user.clone()))
+                .collect(),
+            now,
+            ..Default::default()
+        };
+        if joining.is_empty() {
+            return Ok(change);
+        }
+        let mut items: Vec<(Aco, VaultId)> = self
+            .store
+            .vault_permissions_of_group(group)
+            .await?
+            .into_iter()
+            .map(|p| (p.aco, p.aco_foreign_key))
+            .collect();
+        items.sort_by(|a, b| a.1.cmp(&b.1));
+        items.dedup_by(|a, b| a.1 == b.1);
+        let mut places: HashMap<VaultId, Vec<RelationRow>> = HashMap::new();
+        for r in self.store.vault_relations_of_group_items(group).await? {
+            places.entry(r.item.clone()).or_default().push(r);
+        }
+        for m in joining {
+            let mine = self.store.vault_tree_of(&m.user).await?;
+            let has: HashSet<&VaultId> = mine.iter().map(|r| &r.item).collect();
+            let new: Vec<(Aco, VaultId)> = items
+                .iter()
+                .filter(|(_, i)| !has.contains(i))
+                .cloned()
+                .collect();
+            let folders: HashSet<VaultId> = mine
+                .iter()
+                .filter(|r| r.aco == Aco::Folder)
+                .map(|r| r.item.clone())
+                .collect();
+            tree::add_for_user(&mut change, &m.user, &new, &places, &folders, operator, now);
+        }
+        Ok(change)
+    }
+
     pub async fn vault_list_groups(&self) -> VaultResult<Vec<GroupView>> {
         let members = self.store.vault_group_members(None).await?;
         Ok(self
@@ -146,22 +211,20 @@ impl Core {
         self.vault_get_group(&group.id).await
     }
 
-    /// The (resource, user) pairs of `users` who would have no access left to the group's
-    /// resources once they are no longer members (or, `without_group`, once it is gone).
+    /// The (kind, item, user) of `users` who would have no access left to the group's
+    /// resources and folders once they are no longer members (or, `without_group`, once it
+    /// is gone).
     async fn vault_losses(
         &self,
         group: &VaultId,
         users: &[VaultId],
         without_group: bool,
-    ) -> VaultResult<Vec<(VaultId, VaultId)>> {
+    ) -> VaultResult<Vec<(Aco, VaultId, VaultId)>> {
         let mut out = Vec::new();
         for p in self.store.vault_permissions_of_group(group).await? {
-            if p.aco != Aco::Resource {
-                continue;
-            }
             let perms: Vec<_> = self
                 .store
-                .vault_permissions(Aco::Resource, &p.aco_foreign_key)
+                .vault_permissions(p.aco, &p.aco_foreign_key)
                 .await?
                 .into_iter()
                 .filter(|q| !(without_group && q.aro_foreign_key == *group))
@@ -170,7 +233,7 @@ impl Core {
                 let mut groups = self.vault_group_set(u).await?;
                 groups.remove(group);
                 if super::rules::access(&perms, u, &groups).is_none() {
-                    out.push((p.aco_foreign_key.clone(), u.clone()));
+                    out.push((p.aco, p.aco_foreign_key.clone(), u.clone()));
                 }
             }
         }
@@ -355,7 +418,11 @@ impl Core {
                 modified: now,
             })
             .collect();
-        change.remove_secrets = self.vault_losses(id, &change.remove, false).await?;
+        let losses = self.vault_losses(id, &change.remove, false).await?;
+        change.tree = self
+            .vault_group_tree(id, &change.add, &losses, &by.user.id, now)
+            .await?;
+        change.remove_secrets = secret_losses(losses);
         self.store
             .apply_vault_group_change(id, &change, &by.user.id, now)
             .await?;
@@ -401,7 +468,12 @@ impl Core {
         }
         let users: Vec<VaultId> = view.members.iter().map(|m| m.user.clone()).collect();
         let losses = self.vault_losses(id, &users, true).await?;
-        self.store.delete_vault_group(id, &losses).await?;
+        let tree = self
+            .vault_group_tree(id, &[], &losses, &by.user.id, sealpost_store::now_ms())
+            .await?;
+        self.store
+            .delete_vault_group(id, &secret_losses(losses), &tree)
+            .await?;
         Ok(())
     }
 }

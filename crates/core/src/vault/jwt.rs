@@ -213,7 +213,15 @@ impl Core {
     }
 
     /// `POST /auth/jwt/login.json`: checks the challenge and answers the encrypted reply.
-    pub async fn vault_jwt_login(&self, user_id: &VaultId, challenge: &str) -> VaultResult<String> {
+    /// When the user must pass MFA (TOTP on, and `mfa_token`, the request's `passbolt_mfa`
+    /// cookie, is no valid proof), the reply lists the MFA `providers`, as passbolt's: the
+    /// client then posts its code to `/mfa/verify/totp.json` with the access token.
+    pub async fn vault_jwt_login(
+        &self,
+        user_id: &VaultId,
+        challenge: &str,
+        mfa_token: Option<&str>,
+    ) -> VaultResult<String> {
         if challenge.len() > MAX_CHALLENGE {
             return Err(refused("The challenge is too large."));
         }
@@ -223,16 +231,6 @@ impl Core {
             .await?
             .filter(|u| u.active)
             .ok_or_else(|| refused("The user does not exist or is not active."))?;
-        if self
-            .store
-            .totp_state(&user.mail_user)
-            .await?
-            .is_some_and(|t| t.enabled)
-        {
-            return Err(VaultError::Forbidden(
-                "This account has multi-factor authentication on: log in with GPGAuth.".into(),
-            ));
-        }
         let key = self
             .store
             .vault_gpgkey_of(&user.id)
@@ -291,14 +289,17 @@ impl Core {
             .await?;
         let tokens = self.vault_issue_jwt(&user.id).await?;
         self.store.touch_vault_login(&user.id, now_ms).await?;
-        let reply = serde_json::json!({
+        let mut reply = serde_json::json!({
             "version": "1.0.0",
             "domain": self.config.vault.base_url,
             "verify_token": verify_token,
             "access_token": tokens.access_token,
             "refresh_token": tokens.refresh_token,
-        })
-        .to_string();
+        });
+        if self.vault_mfa_pending(&user, mfa_token).await? {
+            reply["providers"] = serde_json::json!(["totp"]);
+        }
+        let reply = reply.to_string();
         let armored = key.armored_key;
         let server = self.vault_server_key().await?.cert.clone();
         let enc = blocking(move || {
@@ -344,8 +345,13 @@ impl Core {
         Ok(())
     }
 
-    /// The session an `Authorization: Bearer` access token stands for.
-    pub async fn vault_bearer(&self, token: &str) -> VaultResult<VaultSession> {
+    /// The session an `Authorization: Bearer` access token stands for; it has passed MFA when
+    /// the user needs none or `mfa_token` (the `passbolt_mfa` cookie) proves it.
+    pub async fn vault_bearer(
+        &self,
+        token: &str,
+        mfa_token: Option<&str>,
+    ) -> VaultResult<VaultSession> {
         let key = self.vault_jwt_key().await?;
         let claims = key
             .verify(token.trim())
@@ -366,10 +372,11 @@ impl Core {
             .await?
             .filter(|u| u.active)
             .ok_or(VaultError::Unauthenticated)?;
+        let mfa_ok = !self.vault_mfa_pending(&user, mfa_token).await?;
         Ok(VaultSession {
             user,
             csrf: String::new(),
-            mfa_ok: true,
+            mfa_ok,
             hash: String::new(),
         })
     }

@@ -12,9 +12,12 @@ mod jwt;
 mod resources;
 pub mod rules;
 mod server_key;
+pub mod tree;
 mod users;
 
-pub use auth::{GpgAuthStep, LOGIN_TOKEN_TTL_MS, VaultSession, escape_header};
+pub use auth::{
+    GpgAuthStep, LOGIN_TOKEN_TTL_MS, MFA_COOKIE, MFA_REMEMBER_MS, VaultSession, escape_header,
+};
 pub use folders::{FolderView, NewFolder};
 pub use groups::{GroupMemberChange, GroupView};
 pub use jwt::{ACCESS_TTL_SECS, JwtKey, JwtTokens};
@@ -23,8 +26,9 @@ pub use resources::{
 };
 pub use rules::{OWNER, READ, ShareChange, UPDATE};
 pub use sealpost_store::vault::{
-    Aco, Aro, CommentRow, FavoriteRow, FolderRow, GpgkeyRow, GroupRow, GroupUserRow, PermissionRow,
-    ResourceRow, SecretRow, VaultId, VaultUserRow,
+    Aco, Aro, CommentRow, FavoriteRow, FolderRow, GpgkeyRow, GroupRow, GroupUserRow, ListedFolder,
+    ListedResource, ListingWants, PermissionRow, RelationRow, ResourceRow, SecretRow, TreeChange,
+    VaultId, VaultUserRow,
 };
 pub use server_key::ServerKey;
 pub use users::{Invitation, VaultUserView};
@@ -174,10 +178,48 @@ pub type VaultResult<T> = std::result::Result<T, VaultError>;
 
 /// A time as passbolt writes it: `2020-08-04T13:40:21+00:00`.
 pub fn iso(ms: i64) -> String {
-    chrono::DateTime::from_timestamp_millis(ms)
-        .unwrap_or_default()
-        .format("%Y-%m-%dT%H:%M:%S+00:00")
-        .to_string()
+    IsoTime::new(ms).as_str().to_string()
+}
+
+/// [`iso`] without an allocation (listings write thousands of them): the 25 bytes on the
+/// stack. Times outside years 0-9999 (or chrono's range) are written as the epoch.
+#[derive(Clone, Copy)]
+pub struct IsoTime([u8; 25]);
+
+impl IsoTime {
+    pub fn new(ms: i64) -> Self {
+        use chrono::{Datelike, Timelike};
+        let t = chrono::DateTime::from_timestamp_millis(ms)
+            .filter(|t| (0..=9999).contains(&t.year()))
+            .unwrap_or_default();
+        let mut b = *b"0000-00-00T00:00:00+00:00";
+        // In range by the filter above and by chrono's types (month 1-12, hour 0-23, ...).
+        let year = t.year().unsigned_abs();
+        let put = |b: &mut [u8; 25], at: usize, width: usize, mut v: u32| {
+            for i in (at..at + width).rev() {
+                b[i] = b'0' + u8::try_from(v % 10).unwrap_or(0);
+                v /= 10;
+            }
+        };
+        put(&mut b, 0, 4, year);
+        put(&mut b, 5, 2, t.month());
+        put(&mut b, 8, 2, t.day());
+        put(&mut b, 11, 2, t.hour());
+        put(&mut b, 14, 2, t.minute());
+        put(&mut b, 17, 2, t.second());
+        IsoTime(b)
+    }
+
+    pub fn as_str(&self) -> &str {
+        // Only ASCII digits and punctuation are ever written.
+        std::str::from_utf8(&self.0).unwrap_or("1970-01-01T00:00:00+00:00")
+    }
+}
+
+impl serde::Serialize for IsoTime {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(self.as_str())
+    }
 }
 
 /// Longest accepted name, username, URI; description; secret; comment.
@@ -232,5 +274,22 @@ mod tests {
     fn iso_times() {
         assert_eq!(iso(0), "1970-01-01T00:00:00+00:00");
         assert_eq!(iso(1_596_548_421_000), "2020-08-04T13:40:21+00:00");
+        assert_eq!(iso(1_596_548_421_999), "2020-08-04T13:40:21+00:00");
+        assert_eq!(iso(-1_000), "1969-12-31T23:59:59+00:00");
+        assert_eq!(iso(253_402_300_799_000), "9999-12-31T23:59:59+00:00");
+        assert_eq!(iso(253_402_300_800_000), "1970-01-01T00:00:00+00:00");
+        assert_eq!(iso(i64::MAX), "1970-01-01T00:00:00+00:00");
+        for ms in [
+            1_000_000_000_000_i64,
+            1_709_251_199_000,
+            1_709_251_200_000,
+            4_102_444_800_000,
+        ] {
+            let want = chrono::DateTime::from_timestamp_millis(ms)
+                .unwrap()
+                .format("%Y-%m-%dT%H:%M:%S+00:00")
+                .to_string();
+            assert_eq!(iso(ms), want);
+        }
     }
 }

@@ -9,7 +9,10 @@ use super::{
 };
 use crate::Core;
 use sealpost_pgp as pgp;
-use sealpost_store::vault::{AccessChange, Aco, Aro, PermissionRow, ResourceRow, SecretRow};
+use sealpost_store::vault::{
+    AccessChange, Aco, Aro, ListedResource, ListingWants, PermissionRow, RelationRow, ResourceRow,
+    SecretRow, TreeChange,
+};
 use std::collections::{BTreeMap, BTreeSet, HashSet};
 
 /// passbolt's default resource types ("v4 mode"), with its fixed ids: (id, slug, name,
@@ -204,18 +207,23 @@ impl Core {
         }
     }
 
-    /// `GET /resources.json`: every resource the caller may read, with their permission.
-    pub async fn vault_list_resources(&self, by: &VaultSession) -> VaultResult<Vec<ResourceView>> {
-        Ok(self
+    /// `GET /resources.json`, and one resource's view (`only`): the resources the caller may
+    /// read, by name, with what the request's `contain[...]` asks for, in one read whatever
+    /// their number. `only` naming a resource the caller cannot read: 404.
+    pub async fn vault_resource_listing(
+        &self,
+        by: &VaultSession,
+        only: Option<&VaultId>,
+        want: ListingWants,
+    ) -> VaultResult<Vec<ListedResource>> {
+        let list = self
             .store
-            .vault_resources_of(&by.user.id)
-            .await?
-            .into_iter()
-            .map(|(resource, permission)| ResourceView {
-                resource,
-                permission,
-            })
-            .collect())
+            .vault_resource_listing(&by.user.id, only, want)
+            .await?;
+        if only.is_some() && list.is_empty() {
+            return Err(VaultError::not_found("resource"));
+        }
+        Ok(list)
     }
 
     /// Every permission the caller holds (directly or through a group) on objects of `aco`.
@@ -308,7 +316,6 @@ impl Core {
             uri: new.uri,
             description: new.description,
             resource_type_id: type_id,
-            folder_parent_id: new.folder_parent_id,
             created: now,
             modified: now,
             created_by: by.user.id.clone(),
@@ -334,6 +341,18 @@ impl Core {
                 modified: now,
             }],
             remove_secrets_of: Vec::new(),
+            tree: TreeChange {
+                add: vec![RelationRow {
+                    aco: Aco::Resource,
+                    item: resource.id.clone(),
+                    user: by.user.id.clone(),
+                    folder_parent_id: new.folder_parent_id,
+                    created: now,
+                    modified: now,
+                }],
+                now,
+                ..Default::default()
+            },
         };
         self.store.insert_vault_resource(&resource, &access).await?;
         Ok(ResourceView {
@@ -564,7 +583,11 @@ impl Core {
             ));
         }
         self.vault_check_ciphertexts(&given).await?;
+        let tree = self
+            .vault_tree_for_access(Aco::Resource, id, &added, &removed, &by.user.id, now)
+            .await?;
         let change = AccessChange {
+            tree,
             permissions: after,
             secrets: given
                 .into_iter()
@@ -585,30 +608,15 @@ impl Core {
         Ok((added, removed))
     }
 
-    /// `POST /move/resource/{id}.json`: into a folder (update permission on both) or to the
-    /// root (`None`).
+    /// `POST /move/resource/{id}.json`: into a folder or to the root (`None`) of the caller's
+    /// tree, as [`Core::vault_move_item`] says.
     pub async fn vault_move_resource(
         &self,
         by: &VaultSession,
         id: &VaultId,
         folder: Option<&VaultId>,
     ) -> VaultResult<()> {
-        self.vault_checked(by, Aco::Resource, id, rules::UPDATE)
-            .await?;
-        if let Some(f) = folder {
-            self.vault_checked(by, Aco::Folder, f, rules::UPDATE)
-                .await?;
-        }
-        let mut r = self
-            .store
-            .vault_resource(id)
-            .await?
-            .ok_or_else(|| VaultError::not_found("resource"))?;
-        r.folder_parent_id = folder.cloned();
-        r.modified = sealpost_store::now_ms();
-        r.modified_by = by.user.id.clone();
-        self.store.update_vault_resource(&r, None).await?;
-        Ok(())
+        self.vault_move_item(by, Aco::Resource, id, folder).await
     }
 
     /// Favorites: mark (read permission), list, unmark.

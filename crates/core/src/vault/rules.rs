@@ -34,6 +34,13 @@ pub fn access(perms: &[PermissionRow], user: &VaultId, groups: &HashSet<VaultId>
         .max()
 }
 
+/// The permission row that gives a user their access, among the rows naming them or one of
+/// their groups: the highest type (the first of equals), as passbolt's `contain[permission]`.
+pub fn best_permission(mine: &[PermissionRow]) -> Option<&PermissionRow> {
+    mine.iter()
+        .reduce(|best, p| if p.kind > best.kind { p } else { best })
+}
+
 /// What an operation on an object needs: `Ok` when `have` reaches `need`; no access at all is
 /// "not found" (the object's existence is not disclosed), too little is "forbidden".
 pub fn require(have: Option<i64>, need: i64, what: &str) -> Result<(), VaultError> {
@@ -238,6 +245,20 @@ mod tests {
         assert_eq!(access(&perms, &alice, &member), Some(UPDATE));
         assert_eq!(access(&perms, &bob, &none), None);
         assert_eq!(access(&perms, &bob, &member), Some(UPDATE));
+    }
+
+    #[test]
+    fn best_permission_is_the_highest_first() {
+        let (alice, g) = (VaultId::new(), VaultId::new());
+        assert!(best_permission(&[]).is_none());
+        let rows = vec![
+            perm(Aro::User, &alice, READ),
+            perm(Aro::Group, &g, OWNER),
+            perm(Aro::Group, &g, UPDATE),
+            perm(Aro::User, &alice, OWNER),
+        ];
+        let b = best_permission(&rows).unwrap();
+        assert_eq!((b.kind, &b.id), (OWNER, &rows[1].id));
     }
 
     #[test]
