@@ -114,6 +114,8 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         81,
         include_str!("schema/sqlite_0081_rpc_lists.sql"),
         include_str!("schema/postgres_0081_rpc_lists.sql"),
+    ),
+    (
         100,
         include_str!("schema/sqlite_0100_asp_expiry.sql"),
         include_str!("schema/postgres_0100_asp_expiry.sql"),
@@ -122,6 +124,8 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         101,
         include_str!("schema/sqlite_0101_filter_fields.sql"),
         include_str!("schema/postgres_0101_filter_fields.sql"),
+    ),
+    (
         85,
         include_str!("schema/sqlite_0085_vault_folders_relations.sql"),
         include_str!("schema/postgres_0085_vault_folders_relations.sql"),
