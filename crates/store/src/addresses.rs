@@ -1,6 +1,6 @@
 //! Addresses: each belongs to exactly one user (unique on the normalised form).
 
-use crate::db::{Seek, read, write_tx};
+use crate::db::{KeysetPage, Seek, fetch_keyset, read, write_tx};
 use crate::model::*;
 use crate::rows::{self, ADDRESS_COLS, Cols};
 use crate::{Result, Store, conflict};
@@ -68,41 +68,15 @@ impl Store {
         seek: &Seek<String>,
         limit: i64,
     ) -> Result<(i64, Vec<AddressRecord>)> {
-        let mut binds: Vec<String> = Vec::new();
-        let mut cond = String::from("1=1");
-        if let Some(l) = like {
-            binds.push(l.to_string());
-            cond = "address_norm LIKE $1 ESCAPE '\\'".into();
-        }
-        let count_binds = binds.len();
-        let (seek_cond, dir) = match seek {
-            Seek::First => (String::new(), "ASC"),
-            Seek::After(k) => {
-                binds.push(k.clone());
-                (format!(" AND id > ${}", binds.len()), "ASC")
-            }
-            Seek::Before(k) => {
-                binds.push(k.clone());
-                (format!(" AND id < ${}", binds.len()), "DESC")
-            }
+        let (conds, binds) = match like {
+            Some(l) => (
+                vec!["address_norm LIKE $1 ESCAPE '\\'".to_string()],
+                vec![l.to_string()],
+            ),
+            None => (Vec::new(), Vec::new()),
         };
-        let count_sql = format!("SELECT COUNT(*) AS n FROM addresses WHERE {cond}");
-        let sql = format!(
-            "SELECT {ADDRESS_COLS} FROM addresses WHERE {cond}{seek_cond} ORDER BY id {dir} LIMIT {limit}"
-        );
-        read!(self, db => {
-            let mut q = sqlx::query(&count_sql);
-            for b in &binds[..count_binds] {
-                q = q.bind(b);
-            }
-            let total = q.fetch_one(db).await?.i64("n")?;
-            let mut q = sqlx::query(&sql);
-            for b in &binds {
-                q = q.bind(b);
-            }
-            let list = q.fetch_all(db).await?.iter().map(rows::address).collect::<Result<Vec<_>>>()?;
-            Ok((total, list))
-        })
+        let page = KeysetPage::new("addresses", ADDRESS_COLS, "id", conds, binds, seek, limit);
+        fetch_keyset!(self, page, rows::address)
     }
 
     /// Inserts an address; with `main` it becomes the user's main address. False when the

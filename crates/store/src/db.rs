@@ -139,6 +139,89 @@ fn spawn_checkpointer(pool: SqlitePool) {
 }
 
 /// Runs `$body` with `$db` bound to a reading executor of either engine.
+/// The SQL of one keyset page: rows of `table` matching `conds` (which refer to `binds` by
+/// position), ordered by the unique `key`, `limit` rows after or before `seek`, and the count
+/// of every row matching `conds`. Every listing paged by a key is built here.
+pub(crate) struct KeysetPage {
+    pub count_sql: String,
+    pub list_sql: String,
+    pub binds: Vec<String>,
+    /// The first `count_binds` binds are those of the count.
+    pub count_binds: usize,
+}
+
+impl KeysetPage {
+    pub(crate) fn new(
+        table: &str,
+        cols: &str,
+        key: &str,
+        mut conds: Vec<String>,
+        mut binds: Vec<String>,
+        seek: &Seek<String>,
+        limit: i64,
+    ) -> KeysetPage {
+        let count_binds = binds.len();
+        let filter = |conds: &[String]| {
+            if conds.is_empty() {
+                "1=1".to_string()
+            } else {
+                conds.join(" AND ")
+            }
+        };
+        let count_sql = format!("SELECT COUNT(*) AS n FROM {table} WHERE {}", filter(&conds));
+        let dir = match seek {
+            Seek::First => "ASC",
+            Seek::After(k) => {
+                binds.push(k.clone());
+                conds.push(format!("{key} > ${}", binds.len()));
+                "ASC"
+            }
+            Seek::Before(k) => {
+                binds.push(k.clone());
+                conds.push(format!("{key} < ${}", binds.len()));
+                "DESC"
+            }
+        };
+        let list_sql = format!(
+            "SELECT {cols} FROM {table} WHERE {} ORDER BY {key} {dir} LIMIT {}",
+            filter(&conds),
+            limit.max(1)
+        );
+        KeysetPage {
+            count_sql,
+            list_sql,
+            binds,
+            count_binds,
+        }
+    }
+}
+
+/// Runs a [`KeysetPage`] on either engine: `Ok((total, rows))`, each row made by `$map`
+/// (a function generic over the engine's row type, as the `rows` module's are).
+macro_rules! fetch_keyset {
+    ($store:expr, $page:expr, $map:expr) => {{
+        let page: &$crate::db::KeysetPage = &$page;
+        $crate::db::read!($store, db => {
+            let mut q = sqlx::query(&page.count_sql);
+            for b in &page.binds[..page.count_binds] {
+                q = q.bind(b);
+            }
+            let total = $crate::rows::Cols::i64(&q.fetch_one(db).await?, "n")?;
+            let mut q = sqlx::query(&page.list_sql);
+            for b in &page.binds {
+                q = q.bind(b);
+            }
+            let list = q
+                .fetch_all(db)
+                .await?
+                .iter()
+                .map($map)
+                .collect::<$crate::Result<Vec<_>>>()?;
+            Ok((total, list))
+        })
+    }};
+}
+
 macro_rules! read {
     ($store:expr, $db:ident => $body:expr) => {
         match &$store.db {
@@ -201,7 +284,7 @@ macro_rules! pg_lock {
     };
 }
 
-pub(crate) use {by_engine, pg_lock, read, write_tx};
+pub(crate) use {by_engine, fetch_keyset, pg_lock, read, write_tx};
 
 /// PostgreSQL: locks rows of `table` (`users` or `mailboxes`) by id, in id order.
 ///

@@ -2,7 +2,7 @@
 //! aggregate. The private key arrives sealed (core encrypts it with the server's DKIM secret);
 //! this module only keeps it.
 
-use crate::db::{read, write_tx};
+use crate::db::{KeysetPage, fetch_keyset, read, write_tx};
 use crate::model::*;
 use crate::rows::{self, Cols};
 use crate::{Result, Seek, Store};
@@ -184,53 +184,14 @@ impl DkimKeys for Store {
         seek: &Seek<String>,
         limit: i64,
     ) -> Result<(i64, Vec<DkimKeyRecord>)> {
-        let mut binds: Vec<String> = Vec::new();
-        let mut conds: Vec<String> = Vec::new();
-        if let Some(q) = query {
-            binds.push(crate::mailboxes::like_contains(q));
-            conds.push(format!("domain LIKE ${} ESCAPE '\\'", binds.len()));
-        }
-        let count_binds = binds.len();
-        let dir = match seek {
-            Seek::First => "ASC",
-            Seek::After(k) => {
-                binds.push(k.clone());
-                conds.push(format!("domain > ${}", binds.len()));
-                "ASC"
-            }
-            Seek::Before(k) => {
-                binds.push(k.clone());
-                conds.push(format!("domain < ${}", binds.len()));
-                "DESC"
-            }
+        let (conds, binds) = match query {
+            Some(q) => (
+                vec!["domain LIKE $1 ESCAPE '\\'".to_string()],
+                vec![crate::mailboxes::like_contains(q)],
+            ),
+            None => (Vec::new(), Vec::new()),
         };
-        let filter = |conds: &[String]| {
-            if conds.is_empty() {
-                "1=1".to_string()
-            } else {
-                conds.join(" AND ")
-            }
-        };
-        let count_sql = format!(
-            "SELECT COUNT(*) AS n FROM dkim_keys WHERE {}",
-            filter(&conds[..count_binds])
-        );
-        let list_sql = format!(
-            "SELECT {COLS} FROM dkim_keys WHERE {} ORDER BY domain {dir} LIMIT {limit}",
-            filter(&conds)
-        );
-        read!(self, db => {
-            let mut q = sqlx::query(&count_sql);
-            for b in &binds[..count_binds] {
-                q = q.bind(b);
-            }
-            let total = q.fetch_one(db).await?.i64("n")?;
-            let mut q = sqlx::query(&list_sql);
-            for b in &binds {
-                q = q.bind(b);
-            }
-            let list = q.fetch_all(db).await?.iter().map(record).collect::<Result<Vec<_>>>()?;
-            Ok((total, list))
-        })
+        let page = KeysetPage::new("dkim_keys", COLS, "domain", conds, binds, seek, limit);
+        fetch_keyset!(self, page, record)
     }
 }

@@ -3,7 +3,7 @@
 //! (the [`DomainAccess`] aggregate, WildDuck's `domainaccess`). Domains arrive normalised
 //! (core's rule); this module only keeps them.
 
-use crate::db::{read, write_tx};
+use crate::db::{KeysetPage, fetch_keyset, read, write_tx};
 use crate::model::*;
 use crate::rows::{self, Cols};
 use crate::{Result, Seek, Store, conflict};
@@ -191,59 +191,23 @@ impl DomainAliases for Store {
         seek: &Seek<String>,
         limit: i64,
     ) -> Result<(i64, Vec<DomainAliasRecord>)> {
-        let mut binds: Vec<String> = Vec::new();
-        let mut conds: Vec<String> = Vec::new();
-        if let Some(q) = query {
-            binds.push(crate::mailboxes::like_contains(q));
-            conds.push("(alias LIKE $1 ESCAPE '\\' OR domain LIKE $1 ESCAPE '\\')".into());
-        }
-        let count_binds = binds.len();
-        let dir = match seek {
-            Seek::First => "ASC",
-            Seek::After(k) => {
-                binds.push(k.clone());
-                conds.push(format!("id > ${}", binds.len()));
-                "ASC"
-            }
-            Seek::Before(k) => {
-                binds.push(k.clone());
-                conds.push(format!("id < ${}", binds.len()));
-                "DESC"
-            }
+        let (conds, binds) = match query {
+            Some(q) => (
+                vec!["(alias LIKE $1 ESCAPE '\\' OR domain LIKE $1 ESCAPE '\\')".to_string()],
+                vec![crate::mailboxes::like_contains(q)],
+            ),
+            None => (Vec::new(), Vec::new()),
         };
-        let filter = |conds: &[String]| {
-            if conds.is_empty() {
-                "1=1".to_string()
-            } else {
-                conds.join(" AND ")
-            }
-        };
-        let count_conds = if count_binds > 0 {
-            &conds[..1]
-        } else {
-            &[][..]
-        };
-        let count_sql = format!(
-            "SELECT COUNT(*) AS n FROM domain_aliases WHERE {}",
-            filter(count_conds)
+        let page = KeysetPage::new(
+            "domain_aliases",
+            ALIAS_COLS,
+            "id",
+            conds,
+            binds,
+            seek,
+            limit,
         );
-        let list_sql = format!(
-            "SELECT {ALIAS_COLS} FROM domain_aliases WHERE {} ORDER BY id {dir} LIMIT {limit}",
-            filter(&conds)
-        );
-        read!(self, db => {
-            let mut q = sqlx::query(&count_sql);
-            for b in &binds[..count_binds] {
-                q = q.bind(b);
-            }
-            let total = q.fetch_one(db).await?.i64("n")?;
-            let mut q = sqlx::query(&list_sql);
-            for b in &binds {
-                q = q.bind(b);
-            }
-            let list = q.fetch_all(db).await?.iter().map(alias_record).collect::<Result<Vec<_>>>()?;
-            Ok((total, list))
-        })
+        fetch_keyset!(self, page, alias_record)
     }
 }
 

@@ -1,7 +1,7 @@
 //! A user's message filters, stored in creation order (`seq`), and the queue of
 //! `action_targetUrl` uploads that the background worker drains.
 
-use crate::db::{Seek, read, write_tx};
+use crate::db::{KeysetPage, Seek, fetch_keyset, read, write_tx};
 use crate::model::ObjectId;
 use crate::rows::{self, Cols};
 use crate::{Result, Store};
@@ -220,44 +220,19 @@ impl Store {
         seek: &Seek<String>,
         limit: i64,
     ) -> Result<(i64, Vec<FilterRecord>)> {
-        let mut binds: Vec<String> = Vec::new();
-        let mut cond = String::from("1=1");
-        if let Some(l) = forward_like {
-            binds.push(l.to_string());
-            cond = "(LOWER(action_forward) LIKE $1 ESCAPE '\\' OR LOWER(action_target_url) LIKE $1 ESCAPE '\\' \
-                    OR LOWER(action_targets) LIKE $1 ESCAPE '\\')"
-                .into();
-        }
-        let count_binds = binds.len();
-        let (seek_cond, dir) = match seek {
-            Seek::First => (String::new(), "ASC"),
-            Seek::After(k) => {
-                binds.push(k.clone());
-                (format!(" AND id > ${}", binds.len()), "ASC")
-            }
-            Seek::Before(k) => {
-                binds.push(k.clone());
-                (format!(" AND id < ${}", binds.len()), "DESC")
-            }
+        let (conds, binds) = match forward_like {
+            Some(l) => (
+                vec![
+                    "(LOWER(action_forward) LIKE $1 ESCAPE '\\' OR LOWER(action_target_url) LIKE $1 ESCAPE '\\' \
+                     OR LOWER(action_targets) LIKE $1 ESCAPE '\\')"
+                        .to_string(),
+                ],
+                vec![l.to_string()],
+            ),
+            None => (Vec::new(), Vec::new()),
         };
-        let count_sql = format!("SELECT COUNT(*) AS n FROM filters WHERE {cond}");
-        let sql = format!(
-            "SELECT {FILTER_COLS} FROM filters WHERE {cond}{seek_cond} ORDER BY id {dir} LIMIT {}",
-            limit.max(1)
-        );
-        read!(self, db => {
-            let mut q = sqlx::query(&count_sql);
-            for b in &binds[..count_binds] {
-                q = q.bind(b);
-            }
-            let total = q.fetch_one(db).await?.i64("n")?;
-            let mut q = sqlx::query(&sql);
-            for b in &binds {
-                q = q.bind(b);
-            }
-            let list = q.fetch_all(db).await?.iter().map(filter).collect::<Result<Vec<_>>>()?;
-            Ok((total, list))
-        })
+        let page = KeysetPage::new("filters", FILTER_COLS, "id", conds, binds, seek, limit);
+        fetch_keyset!(self, page, filter)
     }
 
     pub async fn delete_filter(&self, user: &ObjectId, id: &ObjectId) -> Result<bool> {

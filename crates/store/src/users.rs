@@ -1,6 +1,6 @@
 //! Users and their tags.
 
-use crate::db::{Seek, by_engine, read, write_tx};
+use crate::db::{KeysetPage, Seek, by_engine, fetch_keyset, read, write_tx};
 use crate::model::*;
 use crate::rows::{self, Cols, USER_COLS};
 use crate::{Result, Store, conflict};
@@ -210,37 +210,8 @@ impl Store {
             ));
         }
         conds.push("deleted IS NULL".to_string());
-        let where_all = conds.join(" AND ");
-        let (seek_cond, dir) = match seek {
-            Seek::First => (None, "ASC"),
-            Seek::After(k) => {
-                binds.push(k.clone());
-                (Some(format!("id > ${}", binds.len())), "ASC")
-            }
-            Seek::Before(k) => {
-                binds.push(k.clone());
-                (Some(format!("id < ${}", binds.len())), "DESC")
-            }
-        };
-        let count_sql = format!("SELECT COUNT(*) AS n FROM users WHERE {where_all}");
-        let list_sql = format!(
-            "SELECT {USER_COLS} FROM users WHERE {where_all}{} ORDER BY id {dir} LIMIT {limit}",
-            seek_cond.map(|c| format!(" AND {c}")).unwrap_or_default()
-        );
-        let count_binds = binds.len() - usize::from(!matches!(seek, Seek::First));
-        read!(self, db => {
-            let mut q = sqlx::query(&count_sql);
-            for b in &binds[..count_binds] {
-                q = q.bind(b);
-            }
-            let total = q.fetch_one(db).await?.i64("n")?;
-            let mut q = sqlx::query(&list_sql);
-            for b in &binds {
-                q = q.bind(b);
-            }
-            let list = q.fetch_all(db).await?.iter().map(rows::user).collect::<Result<Vec<_>>>()?;
-            Ok((total, list))
-        })
+        let page = KeysetPage::new("users", USER_COLS, "id", conds, binds, seek, limit);
+        fetch_keyset!(self, page, rows::user)
     }
 
     /// Applies `patch`; false when the user does not exist.
