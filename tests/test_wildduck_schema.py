@@ -81,5 +81,13 @@ def test_asps_and_autoreply(api, create_user):
         200,
     )
     # GET /asps: a lasting password has no `expires` (see test_wildduck_security.py's xfail).
-    check("put", "/users/{user}/autoreply", api.put(f"/users/{u.id}/autoreply", json={"status": True, "text": "away"}), 200)
+    saved = check("put", "/users/{user}/autoreply", api.put(f"/users/{u.id}/autoreply", json={"status": True, "text": "away"}), 200)
+    assert saved["id"] == u.id, "a user's one autoreply is named by the user's id"
+
+
+@pytest.mark.xfail(strict=True, reason="GET /autoreply: WildDuck answers start/end false when unset, and the "
+                   "document's text enum [''] is a generator artefact; the schema refuses both")
+def test_autoreply_get(api, create_user):
+    u = create_user()
+    api.put(f"/users/{u.id}/autoreply", json={"status": True, "text": "away"})
     check("get", "/users/{user}/autoreply", api.get(f"/users/{u.id}/autoreply"), 200)

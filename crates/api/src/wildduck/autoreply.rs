@@ -4,7 +4,7 @@ use super::AppState;
 use super::de;
 use super::error::{ApiResult, ErrorBody};
 use super::extract::{JsonBody, PathArgs};
-use super::shape::{DateOrFalse, Success, iso_date};
+use super::shape::{Created, DateOrFalse, Success, iso_date};
 use axum::Json;
 use axum::extract::State;
 use sealpost_core::{AutoreplyUpdate, Millis};
@@ -133,7 +133,7 @@ async fn get_autoreply(
     params(("user" = String, Path, description = "User id (24 hex)")),
     request_body = UpdateAutoreplyRequest,
     responses(
-        (status = 200, description = "Saved", body = Success),
+        (status = 200, description = "Saved; `id` names the autoreply", body = Created),
         (status = 400, description = "Invalid input", body = ErrorBody),
         (status = 404, description = "No such user", body = ErrorBody),
     )
@@ -142,10 +142,12 @@ async fn update_autoreply(
     State(s): State<AppState>,
     path: PathArgs,
     JsonBody(req): JsonBody<UpdateAutoreplyRequest>,
-) -> ApiResult<Json<Success>> {
+) -> ApiResult<Json<Created>> {
     let user = path.id("user")?;
     s.core.update_autoreply(&user, req.into()).await?;
-    Ok(Success::ok())
+    // WildDuck answers the id of the user's autoreply document; a user has one autoreply
+    // here, stored under the user, so its id is the user's.
+    Ok(Created::id(&user))
 }
 
 /// Disable (delete) the autoreply.
