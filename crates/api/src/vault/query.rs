@@ -10,6 +10,10 @@ use std::collections::BTreeMap;
 
 /// Most query pairs read.
 const MAX_PAIRS: usize = 200;
+/// Deepest form key (`a[b][c]` is 3): passbolt's deepest is 4 (`secrets[0][data]` under
+/// `data`); deeper levels are dropped so that a client's key cannot build an unbounded tree
+/// (whose recursive reading and dropping would exhaust the stack).
+const MAX_DEPTH: usize = 8;
 
 /// `%XX` and `+` decoding of one query component.
 pub fn decode(s: &str) -> String {
@@ -98,6 +102,9 @@ fn form_path(key: &str) -> Vec<String> {
     for p in rest.split('[') {
         let p = p.trim_end_matches(']');
         if !p.is_empty() {
+            if parts.len() == MAX_DEPTH {
+                break;
+            }
             parts.push(p.to_string());
         }
     }
@@ -290,6 +297,14 @@ mod tests {
         assert_eq!(decode("a%20b+c%2B"), "a b c+");
         assert_eq!(decode("100%"), "100%");
         assert_eq!(decode("%zz"), "%zz");
+    }
+
+    #[test]
+    fn form_keys_are_bounded_in_depth() {
+        let key = format!("a{}", "[b]".repeat(100_000));
+        assert_eq!(form_path(&key).len(), MAX_DEPTH);
+        let v = form_json(&format!("{key}=x"));
+        assert!(v.is_object());
     }
 
     #[test]

@@ -125,6 +125,9 @@ pub fn scopes_with(current: &[String], off: &[&str]) -> Vec<String> {
 /// `exceptions` (capability → mail addresses) as given to an account or domain set.
 pub type Exceptions = BTreeMap<String, Vec<String>>;
 
+/// Most mail users one capability set may name as exceptions (each is looked up).
+pub const MAX_EXCEPTIONS: usize = 1000;
+
 impl Core {
     /// The effective capabilities of a mail user, by name: `on` or `off`.
     pub async fn rpc_mail_capabilities_get(
@@ -268,6 +271,12 @@ impl Core {
         below: impl Fn(&MailTarget) -> bool,
     ) -> Result<BTreeMap<String, Vec<(&'static str, Option<bool>)>>> {
         let mut out: BTreeMap<String, Vec<(&'static str, Option<bool>)>> = BTreeMap::new();
+        if exceptions.values().map(Vec::len).sum::<usize>() > MAX_EXCEPTIONS {
+            return Err(Error::validation(
+                format!("exceptions may name at most {MAX_EXCEPTIONS} mail users"),
+                "exceptions",
+            ));
+        }
         for (cap, mails) in exceptions {
             let Some((name, v)) = change.iter().find(|(n, _)| *n == cap.as_str()) else {
                 return Err(Error::validation(
