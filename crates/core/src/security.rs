@@ -216,7 +216,7 @@ impl Core {
             Some(u) => u,
             None => return Err(Error::AuthFailed),
         };
-        let methods = self.two_factor_methods(&user).await?;
+        let methods = self.enabled_2fa(&user).await?;
         let two_factor = !methods.is_empty();
         // A service shut off by `disabledScopes` refuses even the right password (logged as a
         // failure, but not counted by the throttle: nothing was guessed).
@@ -294,9 +294,13 @@ impl Core {
 
     // ---- application specific passwords ----
 
-    pub async fn list_asps(&self, user: &ObjectId) -> Result<Vec<AspRecord>> {
+    /// The user's application passwords; temporary (`ttl`) ones only with `temporary`, as
+    /// WildDuck lists them (`showAll`).
+    pub async fn list_asps(&self, user: &ObjectId, temporary: bool) -> Result<Vec<AspRecord>> {
         self.get_user(user).await?;
-        Ok(self.store.list_asps(user, sealpost_store::now_ms()).await?)
+        let mut list = self.store.list_asps(user, sealpost_store::now_ms()).await?;
+        list.retain(|a| temporary || a.ttl.is_none());
+        Ok(list)
     }
 
     /// Creates an application specific password; the password is returned only here.
@@ -465,15 +469,10 @@ impl Core {
 
     // ---- TOTP 2FA ----
 
-    /// Enabled 2FA methods of the user (`totp`, `custom`), as WildDuck's `enabled2fa`.
-    pub async fn enabled_2fa(&self, user: &ObjectId) -> Result<Vec<String>> {
-        let record = self.get_user(user).await?;
-        self.two_factor_methods(&record).await
-    }
-
-    /// The one rule of which second factors a user has on: while any is, the account
-    /// password logs in only to the `master` scope (and asks for them).
-    async fn two_factor_methods(&self, user: &UserRecord) -> Result<Vec<String>> {
+    /// The one rule of which second factors a user has on (`totp`, `custom`: WildDuck's
+    /// `enabled2fa`): while any is, the account password logs in only to the `master`
+    /// scope (and asks for them).
+    pub async fn enabled_2fa(&self, user: &UserRecord) -> Result<Vec<String>> {
         let mut methods = Vec::new();
         if self
             .store
@@ -511,7 +510,7 @@ impl Core {
     /// 2FA before, its open sessions are closed.
     pub async fn enable_custom_2fa(&self, user: &ObjectId, meta: &AuthMeta) -> Result<()> {
         let record = self.get_user(user).await?;
-        let had_2fa = !self.two_factor_methods(&record).await?.is_empty();
+        let had_2fa = !self.enabled_2fa(&record).await?.is_empty();
         if !self.set_custom_2fa(&record, true).await? {
             return Err(Error::Forbidden {
                 message: "Custom 2FA is already enabled for this user".into(),
@@ -692,7 +691,7 @@ impl Core {
             return Err(Error::AuthFailed);
         }
         let require_2fa = if scope == Scope::Master {
-            self.two_factor_methods(&user).await?
+            self.enabled_2fa(&user).await?
         } else {
             Vec::new()
         };

@@ -179,14 +179,10 @@ async fn list_asps(
 ) -> ApiResult<Json<AspList>> {
     let user = path.id("user")?;
     let show_all = de::query_bool("showAll", q.show_all.as_deref())?.unwrap_or(false);
-    let results = s.core.list_asps(&user).await?;
+    let results = s.core.list_asps(&user, show_all).await?;
     Ok(Json(AspList {
         success: true,
-        results: results
-            .into_iter()
-            .filter(|a| show_all || a.ttl.is_none())
-            .map(AspItem::from)
-            .collect(),
+        results: results.into_iter().map(AspItem::from).collect(),
     }))
 }
 

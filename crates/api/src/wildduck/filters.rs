@@ -67,22 +67,6 @@ pub struct ActionObject {
     pub targets: Option<Vec<String>>,
 }
 
-/// Every target of a filter: the older single forward and upload URL, then the list.
-fn all_targets(f: &FilterRecord) -> Vec<String> {
-    let mut out: Vec<String> = Vec::new();
-    for t in f
-        .action_forward
-        .iter()
-        .chain(f.action_target_url.iter())
-        .chain(f.action_targets.iter())
-    {
-        if !out.iter().any(|x| x.eq_ignore_ascii_case(t)) {
-            out.push(t.clone());
-        }
-    }
-    out
-}
-
 fn query_object(f: &FilterRecord) -> QueryObject {
     QueryObject {
         from: f.query_from.clone(),
@@ -96,7 +80,7 @@ fn query_object(f: &FilterRecord) -> QueryObject {
 }
 
 fn action_object(f: &FilterRecord) -> ActionObject {
-    let targets = all_targets(f);
+    let targets = sealpost_core::filters::engine::targets(f);
     ActionObject {
         seen: f.action_seen,
         flag: f.action_flag,
@@ -598,7 +582,7 @@ async fn list_all_filters(
             .into_iter()
             .map(|summary| {
                 let user = summary.filter.user.to_string();
-                let targets = all_targets(&summary.filter);
+                let targets = sealpost_core::filters::engine::targets(&summary.filter);
                 let mut filter = FilterListItem::from(summary);
                 if !with_meta {
                     filter.meta_data = None;

@@ -673,8 +673,9 @@ async fn list_users(
     for u in page.results {
         let (meta, internal) = (u.profile.meta_data.clone(), u.profile.internal_data.clone());
         let id = u.id.clone();
+        let enabled2fa = s.core.enabled_2fa(&u).await?;
         let mut item = UserListItem::from(u);
-        item.enabled2fa = s.core.enabled_2fa(&id).await?;
+        item.enabled2fa = enabled2fa;
         item.autoreply = s.core.get_autoreply(&id).await?.status;
         item.meta_data = with_meta.then_some(meta);
         item.internal_data = with_internal.then_some(internal);
@@ -728,7 +729,9 @@ async fn get_user(
     path: PathArgs,
 ) -> ApiResult<Json<UserInfo>> {
     let user = path.id("user")?;
-    let mut info = UserInfo::from(s.core.get_user(&user).await?);
+    let record = s.core.get_user(&user).await?;
+    let enabled2fa = s.core.enabled_2fa(&record).await?;
+    let mut info = UserInfo::from(record);
     // "Not available for user-role tokens".
     if role.is_some() {
         info.internal_data = JsonObject::new();
@@ -744,7 +747,7 @@ async fn get_user(
     info.limits.forwards.ttl = ttl(forwards.resets);
     info.limits.filters.used = s.core.list_filters(&user).await?.len() as i64;
     info.autoreply = s.core.get_autoreply(&user).await?.status;
-    info.enabled2fa = s.core.enabled_2fa(&user).await?;
+    info.enabled2fa = enabled2fa;
     info.key_info = s.core.pub_key_info(&info.pub_key).await.map(|k| KeyInfo {
         name: k.name,
         address: k.address,

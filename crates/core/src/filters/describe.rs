@@ -58,22 +58,13 @@ pub fn action(f: &FilterRecord, mailboxes: &[MailboxRecord]) -> Vec<Value> {
     flag(f.action_flag, "flag it", "do not flag it");
     flag(f.action_delete, "delete it", "do not delete it");
     flag(f.action_spam, "mark it as spam", "do not mark it as spam");
-    if let Some(address) = &f.action_forward {
-        out.push(json!(["forward to", address]));
-    }
-    let upload = |url: &String| {
-        let host = url::Url::parse(url)
-            .ok()
-            .and_then(|u| u.host_str().map(str::to_string))
-            .unwrap_or_else(|| url.clone());
-        json!(["upload to", host])
-    };
-    if let Some(url) = &f.action_target_url {
-        out.push(upload(url));
-    }
-    for t in &f.action_targets {
-        if super::engine::is_url_target(t) {
-            out.push(upload(t));
+    for t in super::engine::targets(f) {
+        if super::engine::is_url_target(&t) {
+            let host = url::Url::parse(&t)
+                .ok()
+                .and_then(|u| u.host_str().map(str::to_string))
+                .unwrap_or_else(|| t.clone());
+            out.push(json!(["upload to", host]));
         } else {
             out.push(json!(["forward to", t]));
         }

@@ -85,14 +85,29 @@ pub fn evaluate(filters: &[FilterRecord], facts: &MessageFacts<'_>) -> FilterOut
         first(&mut out.delete, f.action_delete);
         first(&mut out.spam, f.action_spam);
         first(&mut out.mailbox, f.action_mailbox.clone());
-        add(&mut out.forward, f.action_forward.as_deref());
-        add(&mut out.target_urls, f.action_target_url.as_deref());
-        for t in &f.action_targets {
-            if is_url_target(t) {
-                add(&mut out.target_urls, Some(t));
+        for t in targets(f) {
+            if is_url_target(&t) {
+                add(&mut out.target_urls, Some(&t));
             } else {
-                add(&mut out.forward, Some(t));
+                add(&mut out.forward, Some(&t));
             }
+        }
+    }
+    out
+}
+
+/// Every target of a filter, without repeats: the older single forward address and upload
+/// URL, then today's `action.targets`.
+pub fn targets(f: &FilterRecord) -> Vec<String> {
+    let mut out: Vec<String> = Vec::new();
+    for t in f
+        .action_forward
+        .iter()
+        .chain(f.action_target_url.iter())
+        .chain(f.action_targets.iter())
+    {
+        if !out.iter().any(|x| x.eq_ignore_ascii_case(t)) {
+            out.push(t.clone());
         }
     }
     out

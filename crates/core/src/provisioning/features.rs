@@ -58,7 +58,7 @@ impl Core {
     ) -> Result<Vec<AppPassword>> {
         let user = self.rpc_mail_user(p, mail).await?;
         Ok(self
-            .list_asps(&user)
+            .list_asps(&user, true)
             .await?
             .into_iter()
             .map(|a| {
