@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import imaplib
 import re
 import secrets
 from dataclasses import dataclass
@@ -186,3 +187,19 @@ def message_path(user_id: str, mailbox_id: str, uid) -> str:
 
 def quota_used(api, user_id: str) -> int:
     return ok(api.get(f"/users/{user_id}"))["limits"]["quota"]["used"]
+
+
+def imap_login(server, username: str, password: str) -> bool:
+    """One LOGIN on a fresh IMAP connection to `server` (anything with `imap_port`): True
+    when accepted."""
+    client = imaplib.IMAP4("127.0.0.1", server.imap_port, timeout=30)
+    try:
+        client.login(username, password)
+        return True
+    except imaplib.IMAP4.error:
+        return False
+    finally:
+        try:
+            client.logout()
+        except Exception:
+            pass

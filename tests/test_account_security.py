@@ -6,7 +6,6 @@ reset, and logging a user out of a live IDLE session."""
 from __future__ import annotations
 
 import base64
-import imaplib
 import plistlib
 import poplib
 import shutil
@@ -17,23 +16,10 @@ import urllib.parse
 import pyotp
 import pytest
 
-from helpers import HEX24, ISO_DATE, UNKNOWN_ID, assert_paging, err, invalid, ok
+from helpers import HEX24, ISO_DATE, UNKNOWN_ID, assert_paging, err, invalid, ok, imap_login
 from imap_client import Raw
 
 
-def imap_login(server, username: str, password: str) -> bool:
-    """One LOGIN on a fresh connection: True when accepted."""
-    client = imaplib.IMAP4("127.0.0.1", server.imap_port, timeout=30)
-    try:
-        client.login(username, password)
-        return True
-    except imaplib.IMAP4.error:
-        return False
-    finally:
-        try:
-            client.logout()
-        except Exception:
-            pass
 
 
 def pop3_login(server, username: str, password: str) -> bool:

@@ -5,28 +5,15 @@ failures over IMAP and POP3 count together with the REST API's."""
 
 from __future__ import annotations
 
-import imaplib
 import poplib
 
-from helpers import create_user, err, ok
+from helpers import create_user, err, ok, imap_login
 
 
 def authenticate(api, username, password, ip, scope="master"):
     return api.post("/authenticate", json={"username": username, "password": password, "scope": scope, "ip": ip})
 
 
-def imap_login(server, username, password) -> bool:
-    client = imaplib.IMAP4("127.0.0.1", server.imap_port, timeout=30)
-    try:
-        client.login(username, password)
-        return True
-    except imaplib.IMAP4.error:
-        return False
-    finally:
-        try:
-            client.logout()
-        except Exception:
-            pass
 
 
 def pop3_login(server, username, password) -> bool:

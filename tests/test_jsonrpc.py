@@ -27,7 +27,7 @@ from mailbox_org_api.APIClient import APIClient
 from mailbox_org_api.APIError import APIError
 
 from harness import Instances
-from helpers import unique
+from helpers import unique, imap_login
 from mail_fixtures import Dns, Sink
 from test_outbound import relay_env
 
@@ -154,14 +154,6 @@ def make_tree(admin: Rpc, reseller: Rpc | None = None, plan: str = "profi") -> d
     return {"account": acct, "domain": dom, "mail": mail, "uid": "ext-" + acct}
 
 
-def imap_login(site, user: str, password: str) -> bool:
-    c = imaplib.IMAP4("127.0.0.1", site.imap_port, timeout=30)
-    try:
-        c.login(user, password)
-        c.logout()
-        return True
-    except imaplib.IMAP4.error:
-        return False
 
 
 def lmtp_rcpt(site, address: str) -> int:

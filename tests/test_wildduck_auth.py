@@ -6,13 +6,12 @@ tokens (`POST /authenticate {token: true}`) acting as that user only, `DELETE /a
 import base64
 import crypt  # noqa: the standard library's crypt(3), libxcrypt: bcrypt, MD5, SHA-2, DES
 import hashlib
-import imaplib
 import os
 import warnings
 
 import pytest
 
-from helpers import PASSWORD, unique
+from helpers import PASSWORD, unique, imap_login
 from wildduck_schema import check
 
 warnings.filterwarnings("ignore", category=DeprecationWarning)
@@ -37,15 +36,6 @@ HASHES = {
 }
 
 
-def imap_login(server, username, password) -> bool:
-    client = imaplib.IMAP4("127.0.0.1", server.imap_port, timeout=30)
-    try:
-        client.login(username, password)
-        client.logout()
-        return True
-    except imaplib.IMAP4.error:
-        client.shutdown()
-        return False
 
 
 @pytest.mark.parametrize("kind", sorted(HASHES))

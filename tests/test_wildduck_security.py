@@ -8,29 +8,16 @@ are checked against WildDuck's OpenAPI document; logins go over real IMAP."""
 from __future__ import annotations
 
 import base64
-import imaplib
 import plistlib
 import time
 
 import pytest
 
-from helpers import UNKNOWN_ID, err, invalid, ok, unique
+from helpers import UNKNOWN_ID, err, invalid, ok, unique, imap_login
 from imap_client import Raw
 from wildduck_schema import check
 
 
-def imap_login(server, username: str, password: str) -> bool:
-    client = imaplib.IMAP4("127.0.0.1", server.imap_port, timeout=30)
-    try:
-        client.login(username, password)
-        return True
-    except imaplib.IMAP4.error:
-        return False
-    finally:
-        try:
-            client.logout()
-        except Exception:
-            pass
 
 
 def new_asp(api, user, **body):
